@@ -1,0 +1,147 @@
+# Petri: one plain GNU make file.  `make` builds build/petrid, build/petri,
+# build/petri-verify and build/petri-spawn; `make test` runs every suite;
+# `make run` sets the host up and starts petrid on 127.0.0.1:8080.
+
+CC ?= cc
+BUILD ?= build
+SANITIZER ?=
+SANDBOX ?=
+
+CFLAGS ?= -O2 -g
+CSTD := -std=c11 -D_GNU_SOURCE
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wvla -Wmissing-prototypes \
+	-Wstrict-prototypes -Wimplicit-fallthrough -Werror
+HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+INCS := -Iappliance -Iaudit -Ivault -Iproxy -Ipolicies
+LIBS := -lmicrohttpd -lsqlite3 -lcurl -ljansson -larchive -lssl -lcrypto \
+	-lsodium -lpthread
+VERIFY_LIBS := -ljansson -lsodium
+
+ifneq ($(SANITIZER),)
+HARDEN := -fstack-protector-strong -fPIE
+CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDHARDEN += -fsanitize=$(SANITIZER)
+SANDBOX := null
+endif
+ifeq ($(SANDBOX),null)
+CSTD += -DPETRI_SANDBOX_NULL
+endif
+
+ALL_CFLAGS = $(CSTD) $(WARN) $(HARDEN) $(INCS) $(CFLAGS) -MMD -MP
+
+LIB_SRCS := $(filter-out %_main.c,$(wildcard appliance/*.c audit/*.c \
+	vault/*.c proxy/*.c policies/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libpetri.a
+
+BINS := $(BUILD)/petrid $(BUILD)/petri $(BUILD)/petri-verify \
+	$(BUILD)/petri-spawn
+
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay-%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test unit fuzz-replay fuzz run images setup format format-check \
+	tidy clean bench integration
+.DEFAULT_GOAL := all
+
+all: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/petrid: $(BUILD)/obj/appliance/petrid_main.o $(LIB)
+	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LIBS)
+
+$(BUILD)/petri: $(BUILD)/obj/appliance/cli_main.o $(LIB)
+	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LIBS)
+
+$(BUILD)/petri-verify: $(BUILD)/obj/audit/verify_main.o $(LIB)
+	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(VERIFY_LIBS) -lpthread
+
+# The helper runs inside sandbox containers: static, no library at all.
+$(BUILD)/petri-spawn: appliance/spawn_main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -static -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDHARDEN) -o $@ $< $(LIB) $(LIBS)
+
+$(BUILD)/tests/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ tests/fuzz/fuzz_$*.c \
+		tests/fuzz/replay.c $(LIB) $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $< $(LIB) $(LIBS)
+
+# Everything the suites need, built in one go.
+test-bins: $(BINS) $(UNIT_BINS) $(FUZZ_REPLAY)
+
+unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(UNIT_BINS)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@tests/run-fuzz-replay.sh $(FUZZ_REPLAY)
+
+# The whole suite: host set-up, build, unit, fuzz replay, integration.
+test:
+	@tests/run.sh
+
+integration: $(BINS)
+	@tests/run-integration.sh
+
+# libFuzzer builds (clang) of every target, for real fuzzing sessions.
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+		SANITIZER=address,undefined build/fuzz/libpetri.a
+	@mkdir -p build/fuzz/bin
+	@for f in $(FUZZ_SRCS); do \
+		n=$$(basename $$f .c); \
+		echo "clang $$n"; \
+		clang $(CSTD) $(INCS) -O1 -g -fsanitize=fuzzer,address,undefined \
+			-o build/fuzz/bin/$$n $$f build/fuzz/libpetri.a $(LIBS) || exit 1; \
+	done
+
+setup:
+	@packaging/setup.sh
+
+images:
+	@packaging/images/build.sh
+
+run: setup
+	@packaging/images/build.sh
+	@$(MAKE) --no-print-directory all
+	@mkdir -p var
+	exec $(BUILD)/petrid --listen 127.0.0.1:8080 --data-dir ./var
+
+bench: $(BINS) $(BENCH_BINS)
+	@bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') && \
+		echo "format-check: clean"
+
+tidy:
+	clang-tidy --quiet $(LIB_SRCS) -- $(CSTD) $(INCS)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

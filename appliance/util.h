@@ -1,0 +1,74 @@
+/*
+ * util.h: small helpers used everywhere: bounded string copies, strict
+ * number parsing, hex, random IDs, time.
+ */
+#ifndef PETRI_UTIL_H
+#define PETRI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "petri_err.h"
+
+#define PETRI_SHA256_HEX 65	/* 64 hex digits + NUL */
+#define PETRI_TIME_MAX 32	/* "2026-11-22T01:51:04.123456Z" + NUL */
+
+/* OpenBSD strlcpy: returns strlen(src); truncated when >= dsize. */
+size_t petri_strlcpy(char *dst, const char *src, size_t dsize);
+
+/*
+ * Parses a whole decimal string into [min, max].  No sign other than a
+ * leading '-', no spaces, no trailing bytes.  Returns 0 or PETRI_ERR_INVAL.
+ */
+int petri_strtonum(const char *s, long long min, long long max,
+    long long *out) PETRI_WUR;
+
+/* Writes 2n lowercase hex digits and a NUL to out (size >= 2n+1). */
+void petri_hex(const void *in, size_t n, char *out);
+
+/* Parses exactly 2*outlen hex digits.  Returns 0 or PETRI_ERR_INVAL. */
+int petri_unhex(const char *hex, void *out, size_t outlen) PETRI_WUR;
+
+/* SHA-256 of n bytes as 64 hex digits + NUL. */
+void petri_sha256_hex(const void *p, size_t n, char out[PETRI_SHA256_HEX]);
+
+/*
+ * Writes a fresh random ID "<prefix><24 base32 chars>" into out.
+ * Returns 0, or PETRI_ERR_TOOBIG when outlen is too small.
+ */
+int petri_id_new(const char *prefix, char *out, size_t outlen) PETRI_WUR;
+
+/* Returns 1 when id is "<prefix>" followed by 24 base32 chars, else 0. */
+int petri_id_valid(const char *id, const char *prefix);
+
+/* Wall-clock time in microseconds since the epoch. */
+int64_t petri_now_usec(void);
+
+/* Monotonic time in milliseconds. */
+int64_t petri_mono_ms(void);
+
+/* Formats usec since the epoch as RFC 3339 UTC with microseconds. */
+void petri_time_rfc3339(int64_t usec, char out[PETRI_TIME_MAX]);
+
+/* Parses the format above back.  Returns 0 or PETRI_ERR_INVAL. */
+int petri_time_parse(const char *s, int64_t *usec) PETRI_WUR;
+
+/* Writes all n bytes to fd, retrying on EINTR.  Returns 0 or _IO. */
+int petri_write_all(int fd, const void *p, size_t n) PETRI_WUR;
+
+/*
+ * Writes data to path atomically (temp file in the same directory, fsync,
+ * rename, fsync of the directory) with the given mode.
+ * Returns 0 or PETRI_ERR_IO.
+ */
+int petri_file_write_atomic(const char *path, const void *p, size_t n,
+    int mode) PETRI_WUR;
+
+/*
+ * Reads a whole regular file of at most max bytes into *out (NUL-terminated;
+ * caller frees with free()).  Returns 0, PETRI_ERR_IO, _NOTFOUND or _TOOBIG.
+ */
+int petri_file_read(const char *path, size_t max, char **out,
+    size_t *lenp) PETRI_WUR;
+
+#endif /* PETRI_UTIL_H */
