@@ -172,11 +172,13 @@ petri_time_rfc3339(int64_t usec, char out[PETRI_TIME_MAX])
 {
 	time_t t = (time_t)(usec / 1000000);
 	struct tm tm;
+	char tmp[128];
 
 	gmtime_r(&t, &tm);
-	snprintf(out, PETRI_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (int)(usec % 1000000));
+	petri_strlcpy(out, tmp, PETRI_TIME_MAX);
 }
 
 int
