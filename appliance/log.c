@@ -18,6 +18,9 @@ log_init(const char *procname, int debug)
 	log_debug_on = debug;
 }
 
+static void log_vline(const char *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vline(const char *level, const char *fmt, va_list ap)
 {
