@@ -315,3 +315,16 @@ out:
 	close(fd);
 	return r;
 }
+
+int
+petri_path_join(char *out, size_t outlen, const char *dir, const char *name)
+{
+	int n = snprintf(out, outlen, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= outlen) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return PETRI_ERR_TOOBIG;
+	}
+	return 0;
+}

@@ -71,4 +71,12 @@ int petri_file_write_atomic(const char *path, const void *p, size_t n,
 int petri_file_read(const char *path, size_t max, char **out,
     size_t *lenp) PETRI_WUR;
 
+
+
+/*
+ * Joins dir and name with one '/' into out.
+ * Returns 0 or PETRI_ERR_TOOBIG (out is then an empty string).
+ */
+int petri_path_join(char *out, size_t outlen, const char *dir,
+    const char *name) PETRI_WUR;
 #endif /* PETRI_UTIL_H */

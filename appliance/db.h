@@ -1,0 +1,74 @@
+/*
+ * db.h: state.db, the api's registry of keys, sandboxes and executions.
+ * SQLite with prepared statements only, WAL, PRAGMA user_version migrations.
+ * One connection guarded by a mutex; every function is thread-safe.
+ */
+#ifndef PETRI_DB_H
+#define PETRI_DB_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "petri_err.h"
+
+struct db;
+
+struct db_key {
+	char id[48];
+	char tenant[64];
+	char role[16];
+	char name[128];
+	int64_t created_at;	/* usec */
+};
+
+/*
+ * Opens (creating and migrating) the database at path.
+ * Returns 0 or PETRI_ERR_DB.  Caller closes with db_close().
+ */
+int db_open(const char *path, struct db **out) PETRI_WUR;
+void db_close(struct db *db);
+
+/* Keys.  The token itself is never stored: only its SHA-256 hex. */
+int db_key_insert(struct db *db, const struct db_key *k,
+    const char *hash_hex) PETRI_WUR;
+/* Finds a live key by token hash.  Returns 0 or PETRI_ERR_NOTFOUND. */
+int db_key_by_hash(struct db *db, const char *hash_hex, struct db_key *out)
+    PETRI_WUR;
+/* Returns the number of keys ever created (revoked included). */
+int db_key_count(struct db *db, int64_t *n) PETRI_WUR;
+/* Lists live keys of a tenant (all tenants when tenant is NULL). */
+int db_key_list(struct db *db, const char *tenant, json_t **out) PETRI_WUR;
+/* Revokes a key.  Returns 0 or PETRI_ERR_NOTFOUND. */
+int db_key_revoke(struct db *db, const char *id, const char *tenant)
+    PETRI_WUR;
+
+/*
+ * Sandboxes are stored as JSON documents (the API's sandbox object plus
+ * private fields) with a few indexed columns.
+ */
+int db_sandbox_insert(struct db *db, json_t *sb) PETRI_WUR;
+int db_sandbox_update(struct db *db, json_t *sb) PETRI_WUR;
+/* Gets a live sandbox of a tenant (any tenant when tenant is NULL). */
+int db_sandbox_get(struct db *db, const char *id, const char *tenant,
+    json_t **out) PETRI_WUR;
+/* Lists live sandboxes of a tenant (all when NULL), oldest first. */
+int db_sandbox_list(struct db *db, const char *tenant, json_t **out)
+    PETRI_WUR;
+/* Counts live sandboxes of a tenant. */
+int db_sandbox_count(struct db *db, const char *tenant, int64_t *n) PETRI_WUR;
+/* Marks a sandbox deleted (keeps the row for exec history). */
+int db_sandbox_delete(struct db *db, const char *id) PETRI_WUR;
+/* Sets last_active_at/expires_at.  Returns 0 or PETRI_ERR_NOTFOUND. */
+int db_sandbox_touch(struct db *db, const char *id, int64_t now_usec,
+    int64_t expires_usec) PETRI_WUR;
+
+/* Executions: the answer document as JSON. */
+int db_exec_put(struct db *db, const char *id, const char *sandbox,
+    const char *tenant, json_t *doc) PETRI_WUR;
+int db_exec_get(struct db *db, const char *id, const char *tenant,
+    json_t **out) PETRI_WUR;
+int db_exec_list(struct db *db, const char *sandbox, const char *tenant,
+    int limit, json_t **out) PETRI_WUR;
+
+#endif /* PETRI_DB_H */

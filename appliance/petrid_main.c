@@ -1,0 +1,521 @@
+/*
+ * petrid_main.c: the parent process of petrid and the entry of its children.
+ *
+ * The parent holds the configuration, the listening socket and the
+ * socketpairs; it parses no hostile input.  It prepares the data directory,
+ * starts api, engine, ws (workspace worker) and keeper by re-executing
+ * itself, supervises them and shuts everything down when one dies or on
+ * SIGTERM/SIGINT.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "bounds.h"
+#include "config.h"
+#include "log.h"
+#include "procs.h"
+#include "proto.h"
+#include "util.h"
+
+#define NPROCS 4
+
+struct child {
+	const char *name;
+	const char *user;	/* drops to this user when run as root */
+	const char *group;	/* extra supplementary group, or NULL */
+	int (*main)(struct proc_ctx *);
+	pid_t pid;
+	int ctl;		/* parent end of the control socket */
+	int fds[8];		/* descriptors handed over, at 4, 5, ... */
+	int nfds;
+};
+
+static struct child children[NPROCS] = {
+	{ "keeper", "_petri_kpr", NULL, keeper_main, -1, -1, { 0 }, 0 },
+	{ "ws", "_petri_sb", NULL, ws_main, -1, -1, { 0 }, 0 },
+	{ "engine", "_petri_eng", "docker", engine_main, -1, -1, { 0 }, 0 },
+	{ "api", "_petri_api", NULL, api_main, -1, -1, { 0 }, 0 },
+};
+
+static void PETRI_NORETURN
+usage(void)
+{
+	fprintf(stderr, "usage: petrid [--listen ADDR:PORT] [--data-dir DIR] "
+	    "[--config FILE] [--debug]\n");
+	exit(2);
+}
+
+static void
+join(char *out, size_t len, const char *dir, const char *name)
+{
+	if (petri_path_join(out, len, dir, name) != 0)
+		fatal("path too long: %s/%s", dir, name);
+}
+
+static struct child *
+child_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < NPROCS; i++)
+		if (strcmp(children[i].name, name) == 0)
+			return &children[i];
+	return NULL;
+}
+
+/* --- child side ---------------------------------------------------------- */
+
+static int PETRI_NORETURN
+child_run(const char *name)
+{
+	struct child *ch = child_by_name(name);
+	struct proc_ctx ctx;
+	struct ipc_msg msg;
+	json_t *cj;
+	char err[256];
+	const char *s;
+	int r;
+
+	if (ch == NULL)
+		usage();
+	log_init(name, 0);
+	proc_signals_block();
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		fatal("prctl: %s", strerror(errno));
+	if (getppid() == 1)
+		fatal("parent is gone");
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.name = ch->name;
+	if ((r = ipc_recv_sync(PROC_FD_CTL, proto_child_from_parent,
+	    proto_child_from_parent_n, &msg)) != 0)
+		fatal("no configuration from the parent: %s", petri_strerror(r));
+	if ((cj = json_object_get(msg.json, "config")) == NULL ||
+	    config_parse(cj, &ctx.cfg, err, sizeof(err)) != 0)
+		fatal("bad configuration from the parent");
+	log_init(name, ctx.cfg.debug);
+	if ((s = json_string_value(json_object_get(msg.json, "instance"))) ==
+	    NULL || petri_strlcpy(ctx.instance, s, sizeof(ctx.instance)) >=
+	    sizeof(ctx.instance))
+		fatal("bad instance id from the parent");
+	if ((s = json_string_value(json_object_get(msg.json, "admin_hash"))) !=
+	    NULL)
+		petri_strlcpy(ctx.admin_hash, s, sizeof(ctx.admin_hash));
+	if ((s = json_string_value(json_object_get(msg.json, "exe_dir"))) !=
+	    NULL)
+		petri_strlcpy(ctx.exe_dir, s, sizeof(ctx.exe_dir));
+	ctx.sandbox_uid = (uid_t)json_integer_value(json_object_get(msg.json,
+	    "sandbox_uid"));
+	ctx.sandbox_gid = (gid_t)json_integer_value(json_object_get(msg.json,
+	    "sandbox_gid"));
+	ctx.boot = json_incref(msg.json);
+	ipc_msg_clear(&msg);
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialise");
+	if (priv_drop(ch->user, ch->group) != 0)
+		fatal("cannot drop privileges to %s", ch->user);
+	r = ch->main(&ctx);
+	json_decref(ctx.boot);
+	config_free(&ctx.cfg);
+	exit(r);
+}
+
+/* --- parent side --------------------------------------------------------- */
+
+static int
+lookup_user(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		*uid = getuid();
+		*gid = getgid();
+		return 0;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		return PETRI_ERR_NOTFOUND;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* Creates dir (mode) and, as root, gives it to user. */
+static void
+prepare_dir(const char *path, int mode, const char *user)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (mkdir(path, (mode_t)mode) != 0 && errno != EEXIST)
+		fatal("mkdir %s: %s", path, strerror(errno));
+	if (geteuid() == 0 && user != NULL) {
+		if (lookup_user(user, &uid, &gid) != 0)
+			fatal("user %s does not exist: run packaging/setup.sh "
+			    "(or `make setup`) as root first", user);
+		if (chown(path, uid, gid) != 0)
+			fatal("chown %s: %s", path, strerror(errno));
+	}
+	if (chmod(path, (mode_t)mode) != 0)
+		fatal("chmod %s: %s", path, strerror(errno));
+}
+
+/* Reads a small secret file, creating it with fresh random content. */
+static void
+read_or_create(const char *path, const char *prefix, size_t nbytes,
+    char *out, size_t outlen)
+{
+	unsigned char rnd[64];
+	char hex[129];
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	if ((r = petri_file_read(path, 4096, &text, &len)) == 0) {
+		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+			text[--len] = '\0';
+		if (len == 0 || petri_strlcpy(out, text, outlen) >= outlen)
+			fatal("%s: unexpected content", path);
+		sodium_memzero(text, len);
+		free(text);
+		return;
+	}
+	if (r != PETRI_ERR_NOTFOUND)
+		fatal("%s: %s", path, petri_strerror(r));
+	if (nbytes > sizeof(rnd))
+		fatal("internal: secret too long");
+	randombytes_buf(rnd, nbytes);
+	petri_hex(rnd, nbytes, hex);
+	if ((size_t)snprintf(out, outlen, "%s%s", prefix, hex) >= outlen)
+		fatal("internal: secret buffer too small");
+	sodium_memzero(rnd, sizeof(rnd));
+	sodium_memzero(hex, sizeof(hex));
+	if (petri_file_write_atomic(path, out, strlen(out), 0600) != 0)
+		fatal("%s: cannot write", path);
+}
+
+static int
+listen_on(const char *host, int port)
+{
+	struct addrinfo hints, *res = NULL;
+	char portstr[16];
+	int fd, one = 1, r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((r = getaddrinfo(host, portstr, &hints, &res)) != 0)
+		fatal("listen address %s: %s", host, gai_strerror(r));
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		fatal("socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0)
+		fatal("cannot listen on %s:%d: %s", host, port, strerror(errno));
+	if (listen(fd, 512) != 0)
+		fatal("listen: %s", strerror(errno));
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void
+pair(int *a, int *b)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		fatal("socketpair: %s", strerror(errno));
+	*a = sv[0];
+	*b = sv[1];
+}
+
+static void
+spawn(struct child *ch, int *all_fds, int nall)
+{
+	int ctl[2], i;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0)
+		fatal("socketpair: %s", strerror(errno));
+	if ((pid = fork()) < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid == 0) {
+		sigset_t set;
+		int tmp[9], n = 0;
+
+		/* Move our descriptors out of the way, then into place. */
+		tmp[n++] = fcntl(ctl[1], F_DUPFD_CLOEXEC, 64);
+		for (i = 0; i < ch->nfds; i++)
+			tmp[n++] = fcntl(ch->fds[i], F_DUPFD_CLOEXEC, 64);
+		for (i = 0; i < n; i++) {
+			if (tmp[i] < 0 || dup2(tmp[i], PROC_FD_CTL + i) < 0)
+				_exit(127);
+		}
+		for (i = 0; i < nall; i++)
+			if (all_fds[i] >= PROC_FD_CTL + n)
+				close(all_fds[i]);
+		close_range(PROC_FD_CTL + (unsigned)n, ~0U, 0);
+		sigemptyset(&set);
+		sigprocmask(SIG_SETMASK, &set, NULL);
+		execl("/proc/self/exe", "petrid", "--proc", ch->name,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(ctl[1]);
+	ch->ctl = ctl[0];
+	ch->pid = pid;
+}
+
+static void
+stop_children(void)
+{
+	int i, status, left;
+	int64_t deadline;
+
+	/* api first (stops taking requests), keeper last (seals the log) */
+	for (i = NPROCS - 1; i >= 0; i--) {
+		if (children[i].pid <= 0)
+			continue;
+		kill(children[i].pid, SIGTERM);
+		deadline = petri_mono_ms() + 10000;
+		while (petri_mono_ms() < deadline) {
+			pid_t p = waitpid(children[i].pid, &status, WNOHANG);
+
+			if (p == children[i].pid || (p < 0 && errno == ECHILD))
+				break;
+			usleep(20000);
+		}
+		if (waitpid(children[i].pid, &status, WNOHANG) == 0) {
+			log_warn("%s did not stop in time: killing it",
+			    children[i].name);
+			kill(children[i].pid, SIGKILL);
+			waitpid(children[i].pid, &status, 0);
+		}
+		children[i].pid = -1;
+	}
+	left = 0;
+	(void)left;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "proc", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct petri_config cfg;
+	const char *listen_arg = NULL, *data_arg = NULL, *config_arg = NULL;
+	char err[512], path[PATH_MAX], dd[PATH_MAX], instance[33];
+	char token[128], hash[65], exe[PATH_MAX], exe_dir[PATH_MAX];
+	int debug = 0, ch, i, lfd, all[16], nall = 0;
+	int api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api;
+	uid_t sb_uid;
+	gid_t sb_gid;
+	json_t *cj, *boot;
+	sigset_t set;
+	ssize_t n;
+	int status = 0;
+
+	if (argc == 3 && strcmp(argv[1], "--proc") == 0)
+		child_run(argv[2]);
+	log_init("parent", 0);
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			listen_arg = optarg;
+			break;
+		case 'd':
+			data_arg = optarg;
+			break;
+		case 'c':
+			config_arg = optarg;
+			break;
+		case 'D':
+			debug = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialise");
+	if (config_arg != NULL) {
+		if (config_load(config_arg, &cfg, err, sizeof(err)) != 0)
+			fatal("configuration: %s", err);
+	} else if (config_parse(NULL, &cfg, err, sizeof(err)) != 0)
+		fatal("configuration: %s", err);
+	if (listen_arg != NULL) {
+		json_t *doc = json_deep_copy(cfg.raw);
+
+		json_object_set_new(doc, "listen", json_string(listen_arg));
+		config_free(&cfg);
+		if (config_parse(doc, &cfg, err, sizeof(err)) != 0)
+			fatal("--listen: %s", err);
+		json_decref(doc);
+	}
+	if (data_arg != NULL)
+		petri_strlcpy(cfg.data_dir, data_arg, sizeof(cfg.data_dir));
+	cfg.debug |= debug;
+	log_init("parent", cfg.debug);
+
+	/* The data directory and who owns what in it. */
+	if (mkdir(cfg.data_dir, 0755) != 0 && errno != EEXIST)
+		fatal("mkdir %s: %s", cfg.data_dir, strerror(errno));
+	if (realpath(cfg.data_dir, dd) == NULL)
+		fatal("%s: %s", cfg.data_dir, strerror(errno));
+	petri_strlcpy(cfg.data_dir, dd, sizeof(cfg.data_dir));
+	if (chmod(dd, 0755) != 0)
+		fatal("chmod %s: %s", dd, strerror(errno));
+	join(path, sizeof(path), dd, "api");
+	prepare_dir(path, 0700, "_petri_api");
+	join(path, sizeof(path), dd, "keeper");
+	prepare_dir(path, 0700, "_petri_kpr");
+	join(path, sizeof(path), dd, "staging");
+	prepare_dir(path, 0700, "_petri_sb");
+	if (cfg.workspace_root[0] == '\0')
+		join(cfg.workspace_root, sizeof(cfg.workspace_root), dd,
+		    "workspaces");
+	prepare_dir(cfg.workspace_root, 0711, "_petri_sb");
+	if (realpath(cfg.workspace_root, path) == NULL)
+		fatal("%s: %s", cfg.workspace_root, strerror(errno));
+	petri_strlcpy(cfg.workspace_root, path, sizeof(cfg.workspace_root));
+	if (lookup_user("_petri_sb", &sb_uid, &sb_gid) != 0)
+		fatal("user _petri_sb does not exist: run packaging/setup.sh");
+
+	join(path, sizeof(path), dd, "instance");
+	read_or_create(path, "", 8, instance, sizeof(instance));
+	if (strlen(instance) != 16)
+		fatal("%s: unexpected content", path);
+	join(path, sizeof(path), dd, "admin.token");
+	read_or_create(path, "petri_", 32, token, sizeof(token));
+	petri_sha256_hex(token, strlen(token), hash);
+	sodium_memzero(token, sizeof(token));
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0)
+		fatal("readlink /proc/self/exe: %s", strerror(errno));
+	exe[n] = '\0';
+	petri_strlcpy(exe_dir, dirname(exe), sizeof(exe_dir));
+
+	/* Sockets: one listening, one pair per channel. */
+	lfd = listen_on(cfg.listen_host, cfg.listen_port);
+	pair(&api_eng, &eng_api);
+	pair(&api_ws, &ws_api);
+	pair(&api_kpr, &kpr_api);
+	all[nall++] = lfd;
+	all[nall++] = api_eng;
+	all[nall++] = eng_api;
+	all[nall++] = api_ws;
+	all[nall++] = ws_api;
+	all[nall++] = api_kpr;
+	all[nall++] = kpr_api;
+	child_by_name("api")->fds[0] = lfd;
+	child_by_name("api")->fds[1] = api_eng;
+	child_by_name("api")->fds[2] = api_ws;
+	child_by_name("api")->fds[3] = api_kpr;
+	child_by_name("api")->nfds = 4;
+	child_by_name("engine")->fds[0] = eng_api;
+	child_by_name("engine")->nfds = 1;
+	child_by_name("ws")->fds[0] = ws_api;
+	child_by_name("ws")->nfds = 1;
+	child_by_name("keeper")->fds[0] = kpr_api;
+	child_by_name("keeper")->nfds = 1;
+
+	/* SIGCHLD and the termination signals are taken with sigwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((cj = config_to_json(&cfg)) == NULL)
+		fatal("out of memory");
+	for (i = 0; i < NPROCS; i++) {
+		spawn(&children[i], all, nall);
+		boot = json_pack("{s:O, s:s, s:s, s:I, s:I}", "config", cj,
+		    "instance", instance, "exe_dir", exe_dir, "sandbox_uid",
+		    (json_int_t)sb_uid, "sandbox_gid", (json_int_t)sb_gid);
+		if (boot == NULL)
+			fatal("out of memory");
+		if (strcmp(children[i].name, "api") == 0)
+			json_object_set_new(boot, "admin_hash", json_string(hash));
+		if (ipc_send_sync(children[i].ctl, MSG_CONFIG, 0, boot, NULL,
+		    0) != 0)
+			fatal("cannot configure %s", children[i].name);
+		json_decref(boot);
+	}
+	json_decref(cj);
+	for (i = 0; i < nall; i++)
+		close(all[i]);
+
+	log_info("petrid listening on http://%s:%d/ (data in %s)",
+	    cfg.listen_host, cfg.listen_port, dd);
+	log_info("admin API key: %s/admin.token", dd);
+	log_info("try: curl -H \"Authorization: Bearer $(cat %s/admin.token)\" "
+	    "-d '{\"language\":\"python\"}' http://%s:%d/v1/sandboxes", dd,
+	    cfg.listen_host, cfg.listen_port);
+
+	for (;;) {
+		int sig, wst;
+		pid_t p;
+
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("shutting down");
+			break;
+		}
+		if (sig != SIGCHLD)
+			continue;
+		while ((p = waitpid(-1, &wst, WNOHANG)) > 0) {
+			for (i = 0; i < NPROCS; i++) {
+				if (children[i].pid != p)
+					continue;
+				children[i].pid = -1;
+				log_warn("%s exited (%s %d): shutting down",
+				    children[i].name, WIFSIGNALED(wst) ?
+				    "signal" : "status", WIFSIGNALED(wst) ?
+				    WTERMSIG(wst) : WEXITSTATUS(wst));
+				status = 1;
+			}
+		}
+		if (status != 0)
+			break;
+	}
+	stop_children();
+	for (i = 0; i < NPROCS; i++)
+		if (children[i].ctl >= 0)
+			close(children[i].ctl);
+	config_free(&cfg);
+	log_info("stopped");
+	return status;
+}
