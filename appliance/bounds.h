@@ -39,7 +39,7 @@
 #define EXEC_DEFAULT_TIMEOUT_MS 30000
 #define EXEC_MAX_TIMEOUT_MS (3600 * 1000)
 #define EXEC_DEFAULT_OUTPUT_MAX (1UL << 20)  /* per stream, bytes kept */
-#define EXEC_MAX_OUTPUT_MAX (16UL << 20)
+#define EXEC_MAX_OUTPUT_MAX (4UL << 20)  /* one IPC frame per blob */
 #define EXEC_KILL_GRACE_MS 2000		     /* after a kill, wait this long */
 #define EXEC_MAX_BACKGROUND 32		     /* running background execs/sandbox */
 

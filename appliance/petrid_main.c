@@ -398,8 +398,6 @@ main(int argc, char **argv)
 	prepare_dir(path, 0700, "_petri_api");
 	join(path, sizeof(path), dd, "keeper");
 	prepare_dir(path, 0700, "_petri_kpr");
-	join(path, sizeof(path), dd, "staging");
-	prepare_dir(path, 0700, "_petri_sb");
 	if (cfg.workspace_root[0] == '\0')
 		join(cfg.workspace_root, sizeof(cfg.workspace_root), dd,
 		    "workspaces");
@@ -407,6 +405,9 @@ main(int argc, char **argv)
 	if (realpath(cfg.workspace_root, path) == NULL)
 		fatal("%s: %s", cfg.workspace_root, strerror(errno));
 	petri_strlcpy(cfg.workspace_root, path, sizeof(cfg.workspace_root));
+	/* uploads are staged beside the workspaces: renames stay on one fs */
+	join(path, sizeof(path), cfg.workspace_root, ".staging");
+	prepare_dir(path, 0700, "_petri_sb");
 	if (lookup_user("_petri_sb", &sb_uid, &sb_gid) != 0)
 		fatal("user _petri_sb does not exist: run packaging/setup.sh");
 

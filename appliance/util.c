@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "bounds.h"
+#include "buf.h"
 #include "util.h"
 
 static const char petri_b32[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -327,4 +328,57 @@ petri_path_join(char *out, size_t outlen, const char *dir, const char *name)
 		return PETRI_ERR_TOOBIG;
 	}
 	return 0;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (n bytes left), or 0. */
+static size_t
+petri_utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+int
+petri_utf8_sanitize(const void *in, size_t n, struct buf *out)
+{
+	const unsigned char *p = in;
+	size_t i = 0, start = 0, k;
+	int r;
+
+	while (i < n) {
+		if ((k = petri_utf8_seq(p + i, n - i)) > 0) {
+			i += k;
+			continue;
+		}
+		if ((r = buf_append(out, p + start, i - start)) != 0 ||
+		    (r = buf_append(out, "\xef\xbf\xbd", 3)) != 0)
+			return r;
+		start = ++i;
+	}
+	return buf_append(out, p + start, i - start);
 }

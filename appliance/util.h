@@ -79,4 +79,12 @@ int petri_file_read(const char *path, size_t max, char **out,
  */
 int petri_path_join(char *out, size_t outlen, const char *dir,
     const char *name) PETRI_WUR;
+/*
+ * Appends p[0..n) to out with every byte that is not part of a well-formed
+ * UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, at most
+ * U+10FFFF) replaced by U+FFFD.  Returns 0 or the error of buf_append().
+ */
+struct buf;
+int petri_utf8_sanitize(const void *p, size_t n, struct buf *out) PETRI_WUR;
+
 #endif /* PETRI_UTIL_H */

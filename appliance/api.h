@@ -1,0 +1,222 @@
+/*
+ * api.h: the api process (HTTP front, authentication, validation, state.db).
+ * It parses hostile input (HTTP, JSON, uploads) and holds no secret but
+ * token hashes.  It reaches Docker only through the engine, the workspace
+ * only through the ws worker and the audit log only through the keeper.
+ */
+#ifndef PETRI_API_H
+#define PETRI_API_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "bounds.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "ipc.h"
+#include "procs.h"
+
+struct api;
+
+/* What a request is allowed to carry and how its body is collected. */
+enum api_body {
+	API_BODY_NONE,
+	API_BODY_JSON,		/* buffered, API_MAX_JSON_BODY */
+	API_BODY_FILE,		/* spooled to an unlinked temp file */
+};
+
+struct api_auth {
+	char key_id[48];
+	char tenant[64];
+	char role[16];
+};
+
+struct api_req {
+	struct api *api;
+	struct MHD_Connection *conn;
+	char method[12];
+	char path[API_MAX_URL + 1];
+	char request_id[48];
+	char source_ip[64];
+	const struct api_route *route;
+	char *segs[8];		/* path segments (point into segbuf) */
+	int nsegs;
+	char segbuf[API_MAX_URL + 1];
+	struct api_auth auth;
+	int authed;
+	enum api_body body_kind;
+	size_t body_max;
+	struct buf body;	/* API_BODY_JSON */
+	int body_fd;		/* API_BODY_FILE */
+	size_t body_len;
+	int too_big;
+	struct MHD_PostProcessor *pp;	/* multipart uploads */
+	struct api_upload *upload;
+	int answered;
+};
+
+typedef enum MHD_Result (*api_handler_fn)(struct api_req *);
+
+struct api_route {
+	const char *method;
+	const char *pattern;	/* "/v1/sandboxes/{}/files/{*}" */
+	const char *roles;	/* "admin,agent" or "" for public */
+	enum api_body body;
+	api_handler_fn fn;
+};
+
+struct api_metrics {
+	pthread_mutex_t lock;
+	uint64_t requests;
+	uint64_t execs;
+	uint64_t exec_errors;
+	uint64_t sandboxes_created;
+	uint64_t sandboxes_deleted;
+	uint64_t exec_ms_buckets[12];	/* latency histogram */
+	uint64_t exec_ms_sum;
+};
+
+struct api {
+	struct proc_ctx *ctx;
+	struct petri_config *cfg;
+	struct db *db;
+	struct ipc_chan *engine;
+	struct ipc_chan *ws;
+	struct ipc_chan *keeper;
+	struct MHD_Daemon *mhd;
+	char tmp_dir[4096];
+	int stopping;
+	struct api_metrics metrics;
+	pthread_mutex_t runs_lock;
+	struct run *runs;	/* executions in flight (api_exec.c) */
+	pthread_mutex_t sb_lock;	/* serialises sandbox state changes */
+};
+
+/* --- api_http.c: responses ----------------------------------------------- */
+
+/* Queues a JSON answer (steals a reference to body). */
+enum MHD_Result api_reply_json(struct api_req *r, unsigned int status,
+    json_t *body);
+
+/* Queues {"error": {code, message, request_id}}. */
+enum MHD_Result api_reply_error(struct api_req *r, unsigned int status,
+    const char *code, const char *fmt, ...) PETRI_PRINTF(4, 5);
+
+/* Maps a PETRI_ERR_* from a peer or module to an HTTP error answer. */
+enum MHD_Result api_reply_err(struct api_req *r, int err, const char *what);
+
+/* Queues raw bytes with a content type (copied). */
+enum MHD_Result api_reply_bytes(struct api_req *r, unsigned int status,
+    const char *ctype, const void *p, size_t n);
+
+/* Queues an empty answer (204). */
+enum MHD_Result api_reply_empty(struct api_req *r, unsigned int status);
+
+/*
+ * Parses the JSON body: an object, duplicate keys refused.  On failure
+ * queues 400 invalid_json and returns NULL.
+ */
+json_t *api_body_json(struct api_req *r);
+
+/* A query argument, or NULL. */
+const char *api_query(struct api_req *r, const char *key);
+
+/* A request header, or NULL. */
+const char *api_header(struct api_req *r, const char *key);
+
+/* --- strict validation helpers (api_valid.c) ------------------------------ */
+
+/*
+ * Checks that obj has only keys from the NULL-terminated list.  On failure
+ * writes "unknown field \"x\"" to msg.  Returns 0 or PETRI_ERR_INVAL.
+ */
+int api_valid_keys(json_t *obj, const char *const *allowed, char *msg,
+    size_t msglen) PETRI_WUR;
+
+/*
+ * Validates a string map (labels, env): at most max entries, keys matching
+ * [A-Za-z_][A-Za-z0-9_.-]* up to API_MAX_KEY_LEN (env: [A-Za-z_][A-Za-z0-9_]*
+ * when env is set), string values up to vmax bytes without NUL.
+ */
+int api_valid_strmap(json_t *m, size_t max, size_t vmax, int env,
+    const char *field, char *msg, size_t msglen) PETRI_WUR;
+
+/* Validates a label filter "k:v".  Pure. */
+int api_valid_label_filter(const char *s, char *k, size_t klen, char *v,
+    size_t vlen) PETRI_WUR;
+
+/* --- route handlers -------------------------------------------------------- */
+
+enum MHD_Result api_sb_create(struct api_req *r);
+enum MHD_Result api_sb_list(struct api_req *r);
+enum MHD_Result api_sb_get(struct api_req *r);
+enum MHD_Result api_sb_delete(struct api_req *r);
+enum MHD_Result api_sb_keepalive(struct api_req *r);
+enum MHD_Result api_files_post(struct api_req *r);
+enum MHD_Result api_files_put(struct api_req *r);
+enum MHD_Result api_files_list(struct api_req *r);
+enum MHD_Result api_files_get(struct api_req *r);
+enum MHD_Result api_files_delete(struct api_req *r);
+enum MHD_Result api_upload(struct api_req *r);
+enum MHD_Result api_exec(struct api_req *r);
+enum MHD_Result api_exec_list(struct api_req *r);
+enum MHD_Result api_exec_get(struct api_req *r);
+enum MHD_Result api_exec_stream(struct api_req *r);
+enum MHD_Result api_exec_kill(struct api_req *r);
+enum MHD_Result api_exec_stdin(struct api_req *r);
+enum MHD_Result api_keys_create(struct api_req *r);
+enum MHD_Result api_keys_list(struct api_req *r);
+enum MHD_Result api_keys_delete(struct api_req *r);
+enum MHD_Result api_healthz(struct api_req *r);
+enum MHD_Result api_readyz(struct api_req *r);
+enum MHD_Result api_metrics(struct api_req *r);
+enum MHD_Result api_audit_route(struct api_req *r);
+
+/* --- shared services --------------------------------------------------------- */
+
+/*
+ * Loads the caller's live sandbox named by segment i of the path.  On
+ * failure queues 404 and returns NULL.  Caller releases with json_decref.
+ */
+json_t *api_sb_load(struct api_req *r, int seg);
+
+/* Marks sandbox activity now: pushes expires_at out by its TTL. */
+void api_sb_touch(struct api *a, json_t *sb);
+
+/*
+ * Appends an audit record of type with event fields (steals event) for the
+ * request's actor.  out (may be NULL) gets {seq, leaf_hash, href}.
+ * Returns 0 or a PETRI_ERR_* (the caller answers 503: nothing is
+ * acknowledged that is not recorded).
+ */
+int api_audit(struct api *a, struct api_req *r, const char *type,
+    json_t *event, json_t **out) PETRI_WUR;
+
+/* The same for an actor other than a request's (runner threads). */
+int api_audit_as(struct api *a, const struct api_auth *auth,
+    const char *source_ip, const char *type, json_t *event, json_t **out)
+    PETRI_WUR;
+
+/* Stores a blob in the audit store; sha gets its SHA-256 hex. */
+int api_audit_blob(struct api *a, const void *p, size_t n, char sha[65])
+    PETRI_WUR;
+
+/* Removes a sandbox: container, workspace, registry row, audit record. */
+int api_sb_remove(struct api *a, json_t *sb, const char *reason,
+    struct api_req *r) PETRI_WUR;
+
+/* Reaper and reconciliation (api_sandbox.c). */
+void api_sb_reconcile(struct api *a);
+int api_reaper_start(struct api *a) PETRI_WUR;
+
+/* In-flight executions end when their sandbox goes (api_exec.c). */
+void api_exec_kill_sandbox(struct api *a, const char *sandbox);
+
+/* Metrics. */
+void api_metrics_exec(struct api *a, int64_t ms, int failed);
+
+#endif /* PETRI_API_H */

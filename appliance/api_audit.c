@@ -1,0 +1,262 @@
+/*
+ * api_audit.c: the api's side of the audit log: appending records through
+ * the keeper (before any answer is given) and the read-only audit routes.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "bounds.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#define AUDIT_TIMEOUT_MS 60000
+#define PETRI_VERSION "0.1.0"
+
+int
+api_audit_as(struct api *a, const struct api_auth *auth,
+    const char *source_ip, const char *type, json_t *event, json_t **out)
+{
+	json_t *ev, *req;
+	struct ipc_msg m;
+	const char *k;
+	json_t *v;
+	int e;
+
+	if (out != NULL)
+		*out = NULL;
+	if (event == NULL)
+		return PETRI_ERR_NOMEM;
+	/* who and where first, then the event's own fields */
+	ev = json_object();
+	json_object_set_new(ev, "tenant", json_string(auth != NULL ?
+	    auth->tenant : "system"));
+	json_object_set_new(ev, "actor", auth != NULL ? json_pack("{s:s, s:s}",
+	    "key", auth->key_id, "role", auth->role) : json_pack("{s:n, s:s}",
+	    "key", "role", "system"));
+	json_object_set_new(ev, "source_ip", json_string(source_ip != NULL ?
+	    source_ip : "local"));
+	json_object_set_new(ev, "appliance", json_pack("{s:s, s:s}",
+	    "instance", a->ctx->instance, "version", PETRI_VERSION));
+	json_object_foreach(event, k, v)
+		json_object_set(ev, k, v);
+	json_decref(event);
+	req = json_pack("{s:s, s:o}", "type", type, "event", ev);
+	e = ipc_request(a->keeper, MSG_KPR_APPEND, req, NULL, 0,
+	    AUDIT_TIMEOUT_MS, &m);
+	json_decref(req);
+	if (e != 0)
+		return e;
+	if ((e = proto_result(&m, NULL, 0)) == 0 && out != NULL) {
+		json_int_t seq = json_integer_value(json_object_get(m.json,
+		    "seq"));
+		char href[64];
+
+		snprintf(href, sizeof(href), "/v1/audit/records/%lld",
+		    (long long)seq);
+		*out = json_pack("{s:I, s:O, s:s}", "seq", seq, "leaf_hash",
+		    json_object_get(m.json, "leaf_hash"), "href", href);
+	}
+	ipc_msg_clear(&m);
+	return e;
+}
+
+int
+api_audit(struct api *a, struct api_req *r, const char *type, json_t *event,
+    json_t **out)
+{
+	return api_audit_as(a, r != NULL ? &r->auth : NULL,
+	    r != NULL ? r->source_ip : NULL, type, event, out);
+}
+
+int
+api_audit_blob(struct api *a, const void *p, size_t n, char sha[65])
+{
+	struct ipc_msg m;
+	const char *s;
+	int e;
+
+	e = ipc_request(a->keeper, MSG_KPR_BLOB_PUT, NULL, p, n,
+	    AUDIT_TIMEOUT_MS, &m);
+	if (e != 0)
+		return e;
+	if ((e = proto_result(&m, NULL, 0)) == 0) {
+		s = json_string_value(json_object_get(m.json, "sha256"));
+		if (s == NULL || strlen(s) != 64)
+			e = PETRI_ERR_PROTO;
+		else
+			memcpy(sha, s, 65);
+	}
+	ipc_msg_clear(&m);
+	return e;
+}
+
+/* A non-negative integer query argument (def when absent). */
+static int
+audit_arg(struct api_req *r, const char *key, long long def, long long max,
+    long long *v)
+{
+	const char *s = api_query(r, key);
+
+	if (s == NULL) {
+		*v = def;
+		return 0;
+	}
+	return petri_strtonum(s, 0, max, v);
+}
+
+static enum MHD_Result
+audit_forward(struct api_req *r, uint32_t type, json_t *req,
+    const char *raw_ctype)
+{
+	struct ipc_msg m;
+	char msg[256];
+	int e;
+	enum MHD_Result ret;
+
+	e = ipc_request(r->api->keeper, type, req, NULL, 0, AUDIT_TIMEOUT_MS,
+	    &m);
+	json_decref(req);
+	if (e != 0)
+		return api_reply_err(r, e, "audit log");
+	if ((e = proto_result(&m, msg, sizeof(msg))) != 0) {
+		ipc_msg_clear(&m);
+		if (e == PETRI_ERR_NOTFOUND)
+			return api_reply_error(r, MHD_HTTP_NOT_FOUND,
+			    "not_found", "%s", msg);
+		if (e == PETRI_ERR_INVAL)
+			return api_reply_error(r, 422, "invalid_request", "%s",
+			    msg);
+		return api_reply_err(r, e, "audit log");
+	}
+	if (raw_ctype != NULL)
+		ret = api_reply_bytes(r, MHD_HTTP_OK, raw_ctype, m.data != NULL ?
+		    (const void *)m.data : "", m.datalen);
+	else
+		ret = api_reply_json(r, MHD_HTTP_OK, json_incref(m.json));
+	ipc_msg_clear(&m);
+	return ret;
+}
+
+/* The export bundle comes in several frames; spool it, then send it. */
+static enum MHD_Result
+audit_export(struct api_req *r, long long from, long long to)
+{
+	struct api *a = r->api;
+	struct ipc_call *call;
+	struct MHD_Response *resp;
+	struct ipc_msg m;
+	json_t *req;
+	char msg[256];
+	off_t size = 0;
+	int fd, e, more = 1;
+	enum MHD_Result ret;
+
+	if ((fd = open(a->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
+		return api_reply_err(r, PETRI_ERR_IO, "export");
+	req = json_pack("{s:I, s:I, s:s, s:s}", "from", (json_int_t)from, "to",
+	    (json_int_t)to, "actor", r->auth.key_id, "tenant", r->auth.tenant);
+	call = ipc_call_start(a->keeper, MSG_KPR_EXPORT, req, NULL, 0, &e);
+	json_decref(req);
+	if (call == NULL) {
+		close(fd);
+		return api_reply_err(r, e, "audit log");
+	}
+	while (more) {
+		if ((e = ipc_call_next(call, AUDIT_TIMEOUT_MS, &m)) != 0)
+			break;
+		if ((e = proto_result(&m, msg, sizeof(msg))) != 0) {
+			ipc_msg_clear(&m);
+			break;
+		}
+		more = json_is_true(json_object_get(m.json, "more"));
+		if (m.datalen > 0 && (e = petri_write_all(fd, m.data,
+		    m.datalen)) != 0) {
+			ipc_msg_clear(&m);
+			break;
+		}
+		size += (off_t)m.datalen;
+		ipc_msg_clear(&m);
+	}
+	ipc_call_free(call);
+	if (e != 0) {
+		close(fd);
+		if (e == PETRI_ERR_INVAL)
+			return api_reply_error(r, 422, "invalid_request", "%s",
+			    msg);
+		return api_reply_err(r, e, "export");
+	}
+	if ((resp = MHD_create_response_from_fd((uint64_t)size, fd)) == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/x-tar");
+	MHD_add_response_header(resp, "Content-Disposition",
+	    "attachment; filename=\"petri-audit-bundle.tar\"");
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	r->answered = 1;
+	return ret;
+}
+
+enum MHD_Result
+api_audit_route(struct api_req *r)
+{
+	const char *sub = r->segs[0];
+	long long from, to, limit, seq;
+	char sha[65];
+
+	if (strcmp(sub, "records") == 0) {
+		if (audit_arg(r, "from", 0, INT64_MAX, &from) != 0 ||
+		    audit_arg(r, "limit", 100, 1000, &limit) != 0 || limit == 0)
+			return api_reply_error(r, 422, "invalid_request",
+			    "from: a sequence number; limit: 1 to 1000");
+		return audit_forward(r, MSG_KPR_RECORDS, json_pack("{s:I, s:I}",
+		    "from", (json_int_t)from, "limit", (json_int_t)limit), NULL);
+	}
+	if (strncmp(sub, "records/", 8) == 0) {
+		if (petri_strtonum(sub + 8, 0, INT64_MAX, &seq) != 0)
+			return api_reply_error(r, MHD_HTTP_NOT_FOUND,
+			    "not_found", "no such record");
+		return audit_forward(r, MSG_KPR_RECORD, json_pack("{s:I}",
+		    "seq", (json_int_t)seq), NULL);
+	}
+	if (strcmp(sub, "checkpoint") == 0)
+		return audit_forward(r, MSG_KPR_CHECKPOINT, json_object(),
+		    "text/plain; charset=utf-8");
+	if (strcmp(sub, "proof/consistency") == 0) {
+		if (audit_arg(r, "from", -1, INT64_MAX, &from) != 0 ||
+		    audit_arg(r, "to", -1, INT64_MAX, &to) != 0 || from < 1 ||
+		    to < from)
+			return api_reply_error(r, 422, "invalid_request",
+			    "from and to: tree sizes with 1 <= from <= to");
+		return audit_forward(r, MSG_KPR_CONSISTENCY, json_pack("{s:I, "
+		    "s:I}", "from", (json_int_t)from, "to", (json_int_t)to),
+		    NULL);
+	}
+	if (strncmp(sub, "blobs/", 6) == 0) {
+		if (strlen(sub + 6) != 64 || petri_unhex(sub + 6,
+		    (unsigned char[32]){ 0 }, 32) != 0)
+			return api_reply_error(r, MHD_HTTP_NOT_FOUND,
+			    "not_found", "no such blob");
+		petri_strlcpy(sha, sub + 6, sizeof(sha));
+		return audit_forward(r, MSG_KPR_BLOB_GET, json_pack("{s:s}",
+		    "sha256", sha), "application/octet-stream");
+	}
+	if (strcmp(sub, "export") == 0) {
+		if (audit_arg(r, "from", 0, INT64_MAX, &from) != 0 ||
+		    audit_arg(r, "to", -1, INT64_MAX, &to) != 0)
+			return api_reply_error(r, 422, "invalid_request",
+			    "from and to: sequence numbers");
+		return audit_export(r, from, to);
+	}
+	if (strcmp(sub, "public-key") == 0)
+		return audit_forward(r, MSG_KPR_PUBKEY, json_object(), NULL);
+	return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+	    "no such audit route");
+}

@@ -1,0 +1,623 @@
+/*
+ * api_sandbox.c: sandbox routes (create, list, get, delete, keepalive),
+ * the TTL reaper and the start-up reconciliation with Docker.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "bounds.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#define PEER_TIMEOUT_MS 120000
+
+static const char *const sb_create_keys[] = { "language", "policy",
+	"ttl_seconds", "limits", "env", "secrets", "labels", "runtime", NULL };
+static const char *const sb_limit_keys[] = { "memory_mb", "cpus", "pids",
+	"timeout_ms", "disk_mb", NULL };
+
+static const char *
+sb_str(json_t *sb, const char *key)
+{
+	const char *s = json_string_value(json_object_get(sb, key));
+
+	return s != NULL ? s : "";
+}
+
+/* The public view of a sandbox document. */
+static json_t *
+sb_view(json_t *sb)
+{
+	static const char *const pub[] = { "id", "language", "state",
+		"created_at", "last_active_at", "expires_at", "ttl_seconds",
+		"policy", "limits", "labels", "runtime", "image", NULL };
+	const char *const *k;
+	json_t *v = json_object(), *env, *names;
+	const char *name;
+	json_t *val;
+
+	for (k = pub; *k != NULL; k++) {
+		json_t *x = json_object_get(sb, *k);
+
+		if (x != NULL)
+			json_object_set(v, *k, x);
+	}
+	/* environment values may be sensitive: names only */
+	names = json_array();
+	if ((env = json_object_get(sb, "env")) != NULL)
+		json_object_foreach(env, name, val)
+			json_array_append_new(names, json_string(name));
+	json_object_set_new(v, "env", names);
+	return v;
+}
+
+static int
+sb_limit_int(json_t *l, const char *key, long long min, long long max,
+    json_int_t *v, char *msg, size_t msglen)
+{
+	json_t *x = json_object_get(l, key);
+
+	if (x == NULL)
+		return 0;
+	if (!json_is_integer(x) || json_integer_value(x) < min ||
+	    json_integer_value(x) > max) {
+		snprintf(msg, msglen, "limits.%s: must be an integer in "
+		    "[%lld, %lld]", key, min, max);
+		return PETRI_ERR_INVAL;
+	}
+	*v = json_integer_value(x);
+	return 0;
+}
+
+/* Validates the limits object and returns the effective limits. */
+static json_t *
+sb_limits(struct api *a, json_t *in, char *msg, size_t msglen)
+{
+	const struct config_limits *d = &a->cfg->limits;
+	json_int_t mem = d->memory_mb, pids = d->pids, tmo = d->timeout_ms,
+	    disk = d->disk_mb;
+	double cpus = d->cpus;
+	json_t *x;
+
+	if (in != NULL) {
+		if (!json_is_object(in)) {
+			snprintf(msg, msglen, "limits: must be an object");
+			return NULL;
+		}
+		if (api_valid_keys(in, sb_limit_keys, msg, msglen) != 0)
+			return NULL;
+		if (sb_limit_int(in, "memory_mb", SB_MIN_MEMORY_MB,
+		    SB_MAX_MEMORY_MB, &mem, msg, msglen) != 0 ||
+		    sb_limit_int(in, "pids", SB_MIN_PIDS, SB_MAX_PIDS, &pids,
+		    msg, msglen) != 0 ||
+		    sb_limit_int(in, "timeout_ms", 1, EXEC_MAX_TIMEOUT_MS, &tmo,
+		    msg, msglen) != 0 ||
+		    sb_limit_int(in, "disk_mb", SB_MIN_DISK_MB, SB_MAX_DISK_MB,
+		    &disk, msg, msglen) != 0)
+			return NULL;
+		if ((x = json_object_get(in, "cpus")) != NULL) {
+			if (!json_is_number(x) || json_number_value(x) < 0.01 ||
+			    json_number_value(x) > SB_MAX_CPUS) {
+				snprintf(msg, msglen, "limits.cpus: must be a "
+				    "number in [0.01, %g]", SB_MAX_CPUS);
+				return NULL;
+			}
+			cpus = json_number_value(x);
+		}
+	}
+	return json_pack("{s:I, s:f, s:I, s:I, s:I}", "memory_mb", mem, "cpus",
+	    cpus, "pids", pids, "timeout_ms", tmo, "disk_mb", disk);
+}
+
+json_t *
+api_sb_load(struct api_req *r, int seg)
+{
+	json_t *sb = NULL;
+	const char *id = r->segs[seg];
+
+	if (!petri_id_valid(id, "sb_") ||
+	    db_sandbox_get(r->api->db, id, r->auth.tenant, &sb) != 0) {
+		api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+		    "sandbox %.40s not found", id);
+		return NULL;
+	}
+	return sb;
+}
+
+void
+api_sb_touch(struct api *a, json_t *sb)
+{
+	int64_t now = petri_now_usec();
+	json_int_t ttl = json_integer_value(json_object_get(sb, "ttl_seconds"));
+	char ts[PETRI_TIME_MAX];
+
+	if (ttl <= 0)
+		ttl = a->cfg->ttl_seconds;
+	petri_time_rfc3339(now, ts);
+	json_object_set_new(sb, "last_active_at", json_string(ts));
+	petri_time_rfc3339(now + (int64_t)ttl * 1000000, ts);
+	json_object_set_new(sb, "expires_at", json_string(ts));
+	if (db_sandbox_update(a->db, sb) != 0)
+		log_warn("state.db: cannot record activity of %s",
+		    json_string_value(json_object_get(sb, "id")));
+}
+
+/* Asks a peer; returns 0 or the PETRI_ERR_* of the answer. */
+static int
+sb_ask(struct ipc_chan *c, uint32_t type, json_t *req, json_t **reply,
+    char *msg, size_t msglen)
+{
+	struct ipc_msg m;
+	int r;
+
+	if (reply != NULL)
+		*reply = NULL;
+	if ((r = ipc_request(c, type, req, NULL, 0, PEER_TIMEOUT_MS, &m)) != 0)
+		return r;
+	r = proto_result(&m, msg, msglen);
+	if (r == 0 && reply != NULL)
+		*reply = json_incref(m.json);
+	ipc_msg_clear(&m);
+	return r;
+}
+
+/* The engine's view of a sandbox: what it needs to (re)create it. */
+static json_t *
+sb_engine_spec(struct api *a, json_t *sb)
+{
+	const char *id = json_string_value(json_object_get(sb, "id"));
+	const char *lang = json_string_value(json_object_get(sb, "language"));
+	char ws[4096];
+	int li = config_language_index(lang != NULL ? lang : "");
+
+	if (id == NULL || li < 0 || petri_path_join(ws, sizeof(ws),
+	    a->cfg->workspace_root, id) != 0)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:I, s:I, "
+	    "s:I}", "sandbox", id, "language", lang, "image", a->cfg->images[li],
+	    "limits", json_object_get(sb, "limits"), "env",
+	    json_object_get(sb, "env"), "runtime",
+	    json_string_value(json_object_get(sb, "runtime")), "workspace", ws,
+	    "uid", (json_int_t)a->ctx->sandbox_uid, "gid",
+	    (json_int_t)a->ctx->sandbox_gid, "tmp_mb",
+	    (json_int_t)a->cfg->limits.tmp_mb);
+}
+
+enum MHD_Result
+api_sb_create(struct api_req *r)
+{
+	struct api *a = r->api;
+	json_t *body, *sb = NULL, *limits = NULL, *x, *spec = NULL, *rep = NULL;
+	json_t *labels, *env, *ev;
+	const char *lang, *runtime = a->cfg->default_runtime;
+	const char *policy = "deny-all";
+	char msg[256], id[PETRI_ID_MAX], ts[PETRI_TIME_MAX], exp[PETRI_TIME_MAX];
+	json_int_t ttl = a->cfg->ttl_seconds;
+	int64_t now, count = 0;
+	int e, made_ws = 0, made_ctr = 0;
+	enum MHD_Result ret;
+
+	if ((body = api_body_json(r)) == NULL)
+		return MHD_YES;
+	msg[0] = '\0';
+	if (api_valid_keys(body, sb_create_keys, msg, sizeof(msg)) != 0)
+		goto invalid;
+	x = json_object_get(body, "language");
+	if (!json_is_string(x) || config_language_index(json_string_value(x)) <
+	    0) {
+		snprintf(msg, sizeof(msg), "language: must be one of python, "
+		    "node, go, java");
+		goto invalid;
+	}
+	lang = json_string_value(x);
+	if ((x = json_object_get(body, "ttl_seconds")) != NULL) {
+		if (!json_is_integer(x) || json_integer_value(x) < 10 ||
+		    json_integer_value(x) > SB_MAX_TTL_SEC) {
+			snprintf(msg, sizeof(msg), "ttl_seconds: must be an "
+			    "integer in [10, %d]", SB_MAX_TTL_SEC);
+			goto invalid;
+		}
+		ttl = json_integer_value(x);
+	}
+	if ((x = json_object_get(body, "runtime")) != NULL) {
+		if (!json_is_string(x) || (strcmp(json_string_value(x), "runc") !=
+		    0 && strcmp(json_string_value(x), "runsc") != 0)) {
+			snprintf(msg, sizeof(msg), "runtime: must be \"runc\" or "
+			    "\"runsc\"");
+			goto invalid;
+		}
+		runtime = json_string_value(x);
+	}
+	if ((x = json_object_get(body, "policy")) != NULL) {
+		if (!json_is_string(x) || strcmp(json_string_value(x),
+		    "deny-all") != 0) {
+			snprintf(msg, sizeof(msg), "policy: unknown policy "
+			    "(this appliance has \"deny-all\")");
+			goto invalid;
+		}
+		policy = json_string_value(x);
+	}
+	if ((x = json_object_get(body, "secrets")) != NULL) {
+		if (!json_is_array(x) || json_array_size(x) > 0) {
+			snprintf(msg, sizeof(msg), "secrets: unknown secret "
+			    "(no secret is bound on this appliance)");
+			goto invalid;
+		}
+	}
+	labels = json_object_get(body, "labels");
+	if (labels != NULL && api_valid_strmap(labels, API_MAX_LABELS, 256, 0,
+	    "labels", msg, sizeof(msg)) != 0)
+		goto invalid;
+	env = json_object_get(body, "env");
+	if (env != NULL && api_valid_strmap(env, API_MAX_ENV, 32768, 1, "env",
+	    msg, sizeof(msg)) != 0)
+		goto invalid;
+	if ((limits = sb_limits(a, json_object_get(body, "limits"), msg,
+	    sizeof(msg))) == NULL)
+		goto invalid;
+
+	if (db_sandbox_count(a->db, r->auth.tenant, &count) != 0) {
+		ret = api_reply_err(r, PETRI_ERR_DB, "sandbox registry");
+		goto out;
+	}
+	if (count >= SB_MAX_PER_TENANT) {
+		ret = api_reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS,
+		    "limit_reached", "this tenant already has %d sandboxes",
+		    SB_MAX_PER_TENANT);
+		goto out;
+	}
+	if (petri_id_new("sb_", id, sizeof(id)) != 0) {
+		ret = api_reply_err(r, PETRI_ERR_INVAL, "id");
+		goto out;
+	}
+	now = petri_now_usec();
+	petri_time_rfc3339(now, ts);
+	petri_time_rfc3339(now + (int64_t)ttl * 1000000, exp);
+	sb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:O, "
+	    "s:o, s:o, s:s, s:s}", "id", id, "tenant", r->auth.tenant,
+	    "language", lang, "state", "creating", "created_at", ts,
+	    "last_active_at", ts, "expires_at", exp, "ttl_seconds", ttl,
+	    "policy", policy, "limits", limits, "labels",
+	    labels != NULL ? json_incref(labels) : json_object(), "env",
+	    env != NULL ? json_incref(env) : json_object(), "runtime", runtime,
+	    "image",
+	    a->cfg->images[config_language_index(lang)]);
+	if (sb == NULL) {
+		ret = api_reply_err(r, PETRI_ERR_NOMEM, "sandbox");
+		goto out;
+	}
+	/* workspace first, then the container; undo in reverse on failure */
+	if ((e = sb_ask(a->ws, MSG_WS_CREATE, json_pack("{s:s}", "sandbox", id),
+	    NULL, msg, sizeof(msg))) != 0) {
+		ret = api_reply_err(r, e, "workspace");
+		goto out;
+	}
+	made_ws = 1;
+	if ((spec = sb_engine_spec(a, sb)) == NULL) {
+		ret = api_reply_err(r, PETRI_ERR_NOMEM, "sandbox");
+		goto out;
+	}
+	if ((e = sb_ask(a->engine, MSG_ENG_SB_CREATE, spec, &rep, msg,
+	    sizeof(msg))) != 0) {
+		if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT)
+			ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "unavailable", "the container engine is unavailable: "
+			    "%s", msg);
+		else if (e == PETRI_ERR_UNSUPPORTED)
+			ret = api_reply_error(r, 422, "invalid_request", "%s",
+			    msg);
+		else
+			ret = api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    "internal", "cannot start the sandbox: %s", msg);
+		goto out;
+	}
+	made_ctr = 1;
+	json_object_set(sb, "container", json_object_get(rep, "container"));
+	json_object_set(sb, "image_id", json_object_get(rep, "image_id"));
+	json_object_set_new(sb, "state", json_string("running"));
+	if ((e = db_sandbox_insert(a->db, sb)) != 0) {
+		ret = api_reply_err(r, e, "sandbox registry");
+		goto out;
+	}
+	ev = json_pack("{s:s, s:s, s:O, s:s, s:s, s:O, s:s}", "sandbox", id,
+	    "language", lang, "image", json_object_get(sb, "image"),
+	    "image_id", json_string_value(json_object_get(rep, "image_id")) !=
+	    NULL ? json_string_value(json_object_get(rep, "image_id")) : "",
+	    "runtime", runtime, "limits", limits, "policy", policy);
+	if ((e = api_audit(a, r, "sandbox.created", ev, NULL)) != 0) {
+		if (db_sandbox_delete(a->db, id) != 0)
+			log_warn("state.db: cannot roll back %s", id);
+		ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "unavailable", "the audit log is unavailable");
+		goto out;
+	}
+	made_ws = made_ctr = 0;
+	pthread_mutex_lock(&a->metrics.lock);
+	a->metrics.sandboxes_created++;
+	pthread_mutex_unlock(&a->metrics.lock);
+	ret = api_reply_json(r, MHD_HTTP_CREATED, sb_view(sb));
+	goto out;
+invalid:
+	ret = api_reply_error(r, 422, "invalid_request", "%s", msg);
+out:
+	if (made_ctr) {
+		json_t *d = json_pack("{s:s, s:O}", "sandbox", id, "container",
+		    json_object_get(rep, "container"));
+
+		if (sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, NULL, 0) != 0)
+			log_warn("could not remove the container of %s", id);
+		json_decref(d);
+	}
+	if (made_ws && sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}",
+	    "sandbox", id), NULL, NULL, 0) != 0)
+		log_warn("could not remove the workspace of %s", id);
+	json_decref(spec);
+	json_decref(rep);
+	json_decref(sb);
+	json_decref(limits);
+	json_decref(body);
+	return ret;
+}
+
+enum MHD_Result
+api_sb_list(struct api_req *r)
+{
+	json_t *all = NULL, *out, *sb, *labels;
+	const char *lf = api_query(r, "label"), *state = api_query(r, "state");
+	char lk[API_MAX_KEY_LEN + 1], lv[257];
+	size_t i;
+	int e;
+
+	if (lf != NULL && api_valid_label_filter(lf, lk, sizeof(lk), lv,
+	    sizeof(lv)) != 0)
+		return api_reply_error(r, 422, "invalid_request",
+		    "label: expected key:value");
+	if ((e = db_sandbox_list(r->api->db, r->auth.tenant, &all)) != 0)
+		return api_reply_err(r, e, "sandbox registry");
+	out = json_array();
+	json_array_foreach(all, i, sb) {
+		if (lf != NULL) {
+			const char *v;
+
+			labels = json_object_get(sb, "labels");
+			v = json_string_value(json_object_get(labels, lk));
+			if (v == NULL || strcmp(v, lv) != 0)
+				continue;
+		}
+		if (state != NULL && strcmp(state, sb_str(sb, "state")) != 0)
+			continue;
+		json_array_append_new(out, sb_view(sb));
+	}
+	json_decref(all);
+	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "sandboxes",
+	    out));
+}
+
+enum MHD_Result
+api_sb_get(struct api_req *r)
+{
+	json_t *sb;
+	enum MHD_Result ret;
+
+	if ((sb = api_sb_load(r, 0)) == NULL)
+		return MHD_YES;
+	ret = api_reply_json(r, MHD_HTTP_OK, sb_view(sb));
+	json_decref(sb);
+	return ret;
+}
+
+int
+api_sb_remove(struct api *a, json_t *sb, const char *reason,
+    struct api_req *r)
+{
+	const char *id = json_string_value(json_object_get(sb, "id"));
+	json_t *d, *ev;
+	char msg[256];
+	int e;
+
+	api_exec_kill_sandbox(a, id);
+	d = json_pack("{s:s, s:O}", "sandbox", id, "container",
+	    json_object_get(sb, "container"));
+	e = sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, msg, sizeof(msg));
+	json_decref(d);
+	if (e != 0 && e != PETRI_ERR_NOTFOUND) {
+		log_warn("cannot remove the container of %s: %s", id, msg);
+		return e;
+	}
+	if ((e = sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox",
+	    id), NULL, msg, sizeof(msg))) != 0 && e != PETRI_ERR_NOTFOUND) {
+		log_warn("cannot remove the workspace of %s: %s", id, msg);
+		return e;
+	}
+	if ((e = db_sandbox_delete(a->db, id)) != 0)
+		return e;
+	ev = json_pack("{s:s, s:s}", "sandbox", id, "reason", reason);
+	if ((e = api_audit(a, r, strcmp(reason, "expired") == 0 ?
+	    "sandbox.expired" : "sandbox.deleted", ev, NULL)) != 0)
+		log_warn("audit log unavailable while removing %s", id);
+	pthread_mutex_lock(&a->metrics.lock);
+	a->metrics.sandboxes_deleted++;
+	pthread_mutex_unlock(&a->metrics.lock);
+	return e;
+}
+
+enum MHD_Result
+api_sb_delete(struct api_req *r)
+{
+	json_t *sb;
+	int e;
+
+	if ((sb = api_sb_load(r, 0)) == NULL)
+		return MHD_YES;
+	pthread_mutex_lock(&r->api->sb_lock);
+	e = api_sb_remove(r->api, sb, "deleted", r);
+	pthread_mutex_unlock(&r->api->sb_lock);
+	json_decref(sb);
+	if (e != 0)
+		return api_reply_err(r, e, "sandbox removal");
+	return api_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}
+
+enum MHD_Result
+api_sb_keepalive(struct api_req *r)
+{
+	static const char *const keys[] = { "ttl_seconds", NULL };
+	json_t *body, *sb, *x;
+	char msg[128];
+	enum MHD_Result ret;
+
+	if ((body = api_body_json(r)) == NULL)
+		return MHD_YES;
+	if (api_valid_keys(body, keys, msg, sizeof(msg)) != 0) {
+		json_decref(body);
+		return api_reply_error(r, 422, "invalid_request", "%s", msg);
+	}
+	x = json_object_get(body, "ttl_seconds");
+	if (x != NULL && (!json_is_integer(x) || json_integer_value(x) < 10 ||
+	    json_integer_value(x) > SB_MAX_TTL_SEC)) {
+		json_decref(body);
+		return api_reply_error(r, 422, "invalid_request",
+		    "ttl_seconds: must be an integer in [10, %d]",
+		    SB_MAX_TTL_SEC);
+	}
+	if ((sb = api_sb_load(r, 0)) == NULL) {
+		json_decref(body);
+		return MHD_YES;
+	}
+	if (x != NULL)
+		json_object_set(sb, "ttl_seconds", x);
+	api_sb_touch(r->api, sb);
+	ret = api_reply_json(r, MHD_HTTP_OK, json_pack("{s:O, s:O, s:O}", "id",
+	    json_object_get(sb, "id"), "expires_at", json_object_get(sb,
+	    "expires_at"), "ttl_seconds", json_object_get(sb, "ttl_seconds")));
+	json_decref(sb);
+	json_decref(body);
+	return ret;
+}
+
+/* --- reconciliation and reaper --------------------------------------------- */
+
+static int reconciled;
+
+void
+api_sb_reconcile(struct api *a)
+{
+	json_t *all = NULL, *known, *rep = NULL, *sb, *inv = NULL, *x;
+	char msg[256];
+	size_t i;
+	int e;
+
+	if (db_sandbox_list(a->db, NULL, &all) != 0)
+		return;
+	known = json_array();
+	json_array_foreach(all, i, sb) {
+		json_t *spec = sb_engine_spec(a, sb);
+
+		if (spec == NULL)
+			continue;
+		json_object_set(spec, "container", json_object_get(sb,
+		    "container"));
+		json_array_append_new(known, spec);
+	}
+	e = sb_ask(a->engine, MSG_ENG_RECONCILE, json_pack("{s:o}",
+	    "sandboxes", known), &rep, msg, sizeof(msg));
+	if (e != 0) {
+		log_warn("reconciliation with Docker postponed: %s", msg[0] ?
+		    msg : petri_strerror(e));
+		json_decref(all);
+		return;
+	}
+	/* containers the engine had to re-create get their new id */
+	x = json_object_get(rep, "recreated");
+	json_array_foreach(all, i, sb) {
+		const char *id = json_string_value(json_object_get(sb, "id"));
+		json_t *c = json_object_get(x, id != NULL ? id : "");
+
+		if (c != NULL) {
+			json_object_set(sb, "container", c);
+			if (db_sandbox_update(a->db, sb) != 0)
+				log_warn("state.db: cannot record the new "
+				    "container of %s", id);
+		}
+	}
+	log_info("reconciled with Docker: %d adopted, %d re-created, %d "
+	    "orphans removed", (int)json_integer_value(json_object_get(rep,
+	    "adopted")), (int)json_object_size(x),
+	    (int)json_integer_value(json_object_get(rep, "removed")));
+	/* workspaces without a live sandbox are orphans */
+	if (sb_ask(a->ws, MSG_WS_INVENTORY, json_object(), &inv, msg,
+	    sizeof(msg)) == 0) {
+		json_t *names = json_object_get(inv, "sandboxes"), *n;
+
+		json_array_foreach(names, i, n) {
+			json_t *found = NULL;
+
+			if (db_sandbox_get(a->db, json_string_value(n), NULL,
+			    &found) == 0) {
+				json_decref(found);
+				continue;
+			}
+			log_info("removing orphan workspace %s",
+			    json_string_value(n));
+			(void)sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:O}",
+			    "sandbox", n), NULL, NULL, 0);
+		}
+	}
+	reconciled = 1;
+	json_decref(inv);
+	json_decref(rep);
+	json_decref(all);
+}
+
+static void *
+api_reaper(void *arg)
+{
+	struct api *a = arg;
+	json_t *all, *sb;
+	size_t i;
+
+	for (;;) {
+		sleep((unsigned)a->cfg->reaper_interval);
+		if (a->stopping)
+			break;
+		if (!reconciled)
+			api_sb_reconcile(a);
+		if (db_sandbox_list(a->db, NULL, &all) != 0)
+			continue;
+		json_array_foreach(all, i, sb) {
+			int64_t exp;
+			const char *s = json_string_value(json_object_get(sb,
+			    "expires_at"));
+
+			if (s == NULL || petri_time_parse(s, &exp) != 0 ||
+			    exp > petri_now_usec())
+				continue;
+			log_info("sandbox %s expired",
+			    json_string_value(json_object_get(sb, "id")));
+			pthread_mutex_lock(&a->sb_lock);
+			if (api_sb_remove(a, sb, "expired", NULL) != 0)
+				log_warn("could not remove expired sandbox %s; "
+				    "will retry", json_string_value(
+				    json_object_get(sb, "id")));
+			pthread_mutex_unlock(&a->sb_lock);
+		}
+		json_decref(all);
+	}
+	return NULL;
+}
+
+int
+api_reaper_start(struct api *a)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, api_reaper, a) != 0)
+		return PETRI_ERR_IO;
+	pthread_detach(t);
+	return 0;
+}

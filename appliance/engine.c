@@ -1,0 +1,1090 @@
+/*
+ * engine.c: the engine process, the only one that talks to Docker.
+ *
+ * It creates, adopts and removes sandbox containers, runs executions in
+ * them (through petri-spawn, so a timeout or a kill takes the whole process
+ * tree) and streams their output back to the api.  Docker's replies are
+ * untrusted input: docker.c bounds and parses them.  Each request from the
+ * api runs on its own thread.
+ */
+#include <sys/eventfd.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "buf.h"
+#include "docker.h"
+#include "log.h"
+#include "procs.h"
+#include "proto.h"
+#include "util.h"
+
+#define SPAWN_PATH "/usr/local/bin/petri-spawn"
+#define ENGINE_MAX_EXECS 1024
+#define STDIN_MAX (4UL << 20)
+
+struct engine {
+	struct proc_ctx *ctx;
+	struct docker *docker;
+	struct ipc_chan *api;
+	char network[64];
+	char net_id[DOCKER_ID_MAX];
+	pthread_mutex_t lock;
+	struct xexec *execs;
+	int nexecs;
+	int net_ready;
+};
+
+/* One execution in flight. */
+struct xexec {
+	struct xexec *next;
+	char id[PETRI_ID_MAX];
+	char container[DOCKER_ID_MAX];
+	int evfd;		/* wakes the exec's poll loop */
+	int kill;		/* asked to stop */
+	struct buf in;		/* stdin waiting to be written */
+	int in_eof;		/* close stdin once in is empty */
+	int refs;
+};
+
+struct job {
+	struct engine *e;
+	struct ipc_msg msg;
+};
+
+static struct engine *the_engine;
+
+/* --- helpers ----------------------------------------------------------------- */
+
+static int
+reply_err(struct engine *e, uint32_t id, int code, const char *fmt, ...)
+    PETRI_PRINTF(4, 5);
+
+static int
+reply_err(struct engine *e, uint32_t id, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return proto_send_err(e->api, id, code, msg);
+}
+
+static void
+reply_ok(struct engine *e, uint32_t id, json_t *j)
+{
+	if (ipc_send(e->api, MSG_OK, id, j, NULL, 0) != 0)
+		log_warn("cannot answer the api");
+	json_decref(j);
+}
+
+static const char *
+str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* Env array "K=V" from an object of strings. */
+static json_t *
+env_array(json_t *env)
+{
+	json_t *a = json_array(), *v;
+	const char *k;
+	char *kv;
+
+	json_object_foreach(env, k, v) {
+		const char *s = json_string_value(v);
+
+		if (s == NULL)
+			continue;
+		if (asprintf(&kv, "%s=%s", k, s) < 0)
+			continue;
+		json_array_append_new(a, json_string(kv));
+		free(kv);
+	}
+	return a;
+}
+
+/* OOM kills counted by the container's memory cgroup (v1 or v2). */
+static long
+oom_kills(const char *cid)
+{
+	static const char *const pre[] = { "/sys/fs/cgroup/memory/docker/",
+		"/sys/fs/cgroup/system.slice/docker-", "/sys/fs/cgroup/docker/" };
+	static const char *const suf[] = { "/memory.oom_control",
+		".scope/memory.events", "/memory.events" };
+	char path[256];
+	char *text = NULL, *p;
+	size_t i, len;
+	long n = -1;
+
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]) && n < 0; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", pre[i], cid,
+		    suf[i]) >= sizeof(path))
+			continue;
+		if (petri_file_read(path, 4096, &text, &len) != 0) {
+			/* cgroup files report a size of 0: read them by hand */
+			FILE *f = fopen(path, "re");
+			char line[128];
+
+			if (f == NULL)
+				continue;
+			while (fgets(line, sizeof(line), f) != NULL) {
+				if (strncmp(line, "oom_kill ", 9) == 0) {
+					long long v;
+
+					line[strcspn(line, "\n")] = '\0';
+					if (petri_strtonum(line + 9, 0,
+					    LLONG_MAX, &v) == 0)
+						n = (long)v;
+				}
+			}
+			fclose(f);
+			continue;
+		}
+		if ((p = strstr(text, "oom_kill ")) != NULL)
+			n = strtol(p + 9, NULL, 10);
+		free(text);
+	}
+	return n;
+}
+
+static const char *
+signame(int sig)
+{
+	static const char *const names[] = { NULL, "SIGHUP", "SIGINT",
+		"SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+		"SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
+		"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP",
+		"SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
+		"SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR",
+		"SIGSYS" };
+
+	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])))
+		return names[sig];
+	return NULL;
+}
+
+/* --- network and containers ---------------------------------------------------- */
+
+static int
+engine_network(struct engine *e)
+{
+	json_t *cfg, *net = NULL;
+	int r;
+
+	if (e->net_ready)
+		return 0;
+	r = docker_network_inspect(e->docker, e->network, &net);
+	if (r == 0) {
+		const char *id = str(net, "Id");
+
+		if (id != NULL)
+			petri_strlcpy(e->net_id, id, sizeof(e->net_id));
+		if (!json_is_true(json_object_get(net, "Internal"))) {
+			log_warn("network %s exists but is not internal: "
+			    "refusing to use it", e->network);
+			json_decref(net);
+			return PETRI_ERR_STATE;
+		}
+		json_decref(net);
+		e->net_ready = 1;
+		return 0;
+	}
+	if (r != PETRI_ERR_NOTFOUND)
+		return r;
+	cfg = json_pack("{s:b, s:s, s:{s:s}, s:{s:s}}", "Internal", 1, "Driver",
+	    "bridge", "Labels", "petri.instance", e->ctx->instance, "Options",
+	    "com.docker.network.bridge.enable_ip_masquerade", "false");
+	r = docker_network_create(e->docker, e->network, cfg, e->net_id);
+	json_decref(cfg);
+	if (r == PETRI_ERR_EXISTS)
+		r = 0;
+	if (r == 0) {
+		e->net_ready = 1;
+		log_info("created the internal sandbox network %s", e->network);
+	}
+	return r;
+}
+
+/* The create body shared by sandbox and one-shot containers. */
+static json_t *
+container_config(struct engine *e, json_t *spec, const char *sandbox,
+    json_t *cmd, int oneshot, int with_stdin)
+{
+	json_t *limits = json_object_get(spec, "limits"), *hc, *cfg, *binds;
+	json_int_t mem = json_integer_value(json_object_get(limits,
+	    "memory_mb"));
+	json_int_t pids = json_integer_value(json_object_get(limits, "pids"));
+	json_int_t tmp = json_integer_value(json_object_get(spec, "tmp_mb"));
+	double cpus = json_number_value(json_object_get(limits, "cpus"));
+	const char *runtime = str(spec, "runtime");
+	char bind[8192], user[64], tmpfs[128];
+	const char *ws = str(spec, "workspace");
+
+	if (mem <= 0 || pids <= 0 || cpus <= 0 || ws == NULL)
+		return NULL;
+	if (tmp <= 0)
+		tmp = SB_DEFAULT_TMP_MB;
+	snprintf(user, sizeof(user), "%lld:%lld",
+	    (long long)json_integer_value(json_object_get(spec, "uid")),
+	    (long long)json_integer_value(json_object_get(spec, "gid")));
+	snprintf(tmpfs, sizeof(tmpfs), "rw,nosuid,nodev,size=%lldm,mode=1777",
+	    (long long)tmp);
+	binds = json_array();
+	if ((size_t)snprintf(bind, sizeof(bind), "%s:/sandbox:rw", ws) >=
+	    sizeof(bind)) {
+		json_decref(binds);
+		return NULL;
+	}
+	json_array_append_new(binds, json_string(bind));
+	if ((size_t)snprintf(bind, sizeof(bind), "%s/petri-spawn:%s:ro",
+	    e->ctx->exe_dir, SPAWN_PATH) >= sizeof(bind)) {
+		json_decref(binds);
+		return NULL;
+	}
+	json_array_append_new(binds, json_string(bind));
+	hc = json_pack("{s:o, s:s, s:[s], s:[s], s:b, s:{s:s}, s:I, s:I, s:I, "
+	    "s:I, s:b, s:s, s:[s], s:{s:s}, s:[{s:s, s:i, s:i}]}",
+	    "Binds", binds, "NetworkMode", e->network, "CapDrop", "ALL",
+	    "SecurityOpt", "no-new-privileges:true", "ReadonlyRootfs", 1,
+	    "Tmpfs", "/tmp", tmpfs, "Memory", mem * 1024 * 1024, "MemorySwap",
+	    mem * 1024 * 1024, "PidsLimit", pids, "NanoCpus",
+	    (json_int_t)(cpus * 1e9), "Init", 1, "IpcMode", "private", "Dns",
+	    "127.0.0.1", "LogConfig", "Type", "none", "Ulimits", "Name",
+	    "nofile", "Soft", 4096, "Hard", 4096);
+	if (hc == NULL)
+		return NULL;
+	if (!oneshot)
+		json_object_set_new(hc, "RestartPolicy", json_pack("{s:s}",
+		    "Name", "unless-stopped"));
+	if (runtime != NULL && strcmp(runtime, "runsc") == 0)
+		json_object_set_new(hc, "Runtime", json_string("runsc"));
+	cfg = json_pack("{s:s, s:O, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:b, "
+	    "s:b, s:b, s:b, s:b, s:b}", "Image", str(spec, "image"), "Cmd", cmd,
+	    "User", user, "WorkingDir", "/sandbox", "HostConfig", hc, "Labels",
+	    "petri.instance", e->ctx->instance, "petri.sandbox", sandbox,
+	    "petri.kind", oneshot ? "oneshot" : "sandbox", "Tty", 0,
+	    "AttachStdout", 1, "AttachStderr", 1, "AttachStdin", with_stdin,
+	    "OpenStdin", with_stdin, "StdinOnce", with_stdin);
+	if (cfg != NULL && json_object_get(spec, "env") != NULL)
+		json_object_set_new(cfg, "Env", env_array(json_object_get(spec,
+		    "env")));
+	return cfg;
+}
+
+static int
+check_image(struct engine *e, json_t *spec, char image_id[DOCKER_IMAGE_ID_MAX],
+    char *msg, size_t msglen)
+{
+	const char *img = str(spec, "image");
+	int r;
+
+	if (img == NULL)
+		return PETRI_ERR_INVAL;
+	r = docker_image_id(e->docker, img, image_id);
+	if (r == PETRI_ERR_NOTFOUND) {
+		snprintf(msg, msglen, "image %s is not built on this host "
+		    "(run `make images`)", img);
+		return PETRI_ERR_UNSUPPORTED;
+	}
+	if (r != 0)
+		snprintf(msg, msglen, "image %s: %s", img, docker_errmsg());
+	return r;
+}
+
+static int
+sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
+    char image_id[DOCKER_IMAGE_ID_MAX], char *msg, size_t msglen)
+{
+	const char *sb = str(spec, "sandbox");
+	char name[DOCKER_NAME_MAX];
+	json_t *cfg, *cmd;
+	int r;
+
+	if (sb == NULL || !petri_id_valid(sb, "sb_"))
+		return PETRI_ERR_INVAL;
+	if ((r = engine_network(e)) != 0) {
+		snprintf(msg, msglen, "sandbox network: %s", docker_errmsg());
+		return r;
+	}
+	if ((r = check_image(e, spec, image_id, msg, msglen)) != 0)
+		return r;
+	snprintf(name, sizeof(name), "petri-%.8s-%s", e->ctx->instance, sb);
+	cmd = json_pack("[s, s]", "sleep", "infinity");
+	cfg = container_config(e, spec, sb, cmd, 0, 0);
+	json_decref(cmd);
+	if (cfg == NULL)
+		return PETRI_ERR_INVAL;
+	r = docker_container_create(e->docker, name, cfg, id);
+	json_decref(cfg);
+	if (r == PETRI_ERR_EXISTS) {
+		/* a leftover of ours with this name: replace it */
+		(void)docker_container_remove(e->docker, name, 1, 1);
+		cmd = json_pack("[s, s]", "sleep", "infinity");
+		cfg = container_config(e, spec, sb, cmd, 0, 0);
+		json_decref(cmd);
+		r = docker_container_create(e->docker, name, cfg, id);
+		json_decref(cfg);
+	}
+	if (r != 0) {
+		snprintf(msg, msglen, "create: %s", docker_errmsg());
+		return r;
+	}
+	if ((r = docker_container_start(e->docker, id)) != 0) {
+		snprintf(msg, msglen, "start: %s", docker_errmsg());
+		(void)docker_container_remove(e->docker, id, 1, 1);
+		return r;
+	}
+	return 0;
+}
+
+static void
+do_sb_create(struct engine *e, struct ipc_msg *m)
+{
+	char id[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX], msg[512] = "";
+	int r;
+
+	r = sandbox_create(e, m->json, id, image_id, msg, sizeof(msg));
+	if (r != 0) {
+		(void)reply_err(e, m->id, r, "%s", msg[0] ? msg :
+		    petri_strerror(r));
+		return;
+	}
+	reply_ok(e, m->id, json_pack("{s:s, s:s}", "container", id, "image_id",
+	    image_id));
+}
+
+static void
+do_sb_delete(struct engine *e, struct ipc_msg *m)
+{
+	const char *c = str(m->json, "container");
+	int r;
+
+	if (c == NULL || (r = docker_container_remove(e->docker, c, 1, 1)) ==
+	    PETRI_ERR_NOTFOUND) {
+		(void)reply_err(e, m->id, PETRI_ERR_NOTFOUND, "no container");
+		return;
+	}
+	if (r != 0) {
+		(void)reply_err(e, m->id, r, "remove: %s", docker_errmsg());
+		return;
+	}
+	reply_ok(e, m->id, json_object());
+}
+
+static void
+do_ping(struct engine *e, struct ipc_msg *m)
+{
+	json_t *v = NULL;
+	int r;
+
+	if ((r = docker_ping(e->docker)) != 0 ||
+	    (r = docker_version(e->docker, &v)) != 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
+		    docker_errmsg());
+		return;
+	}
+	reply_ok(e, m->id, json_pack("{s:s}", "docker_version",
+	    str(v, "Version") != NULL ? str(v, "Version") : "unknown"));
+	json_decref(v);
+}
+
+static void
+do_info(struct engine *e, struct ipc_msg *m)
+{
+	json_t *net = NULL, *cfg;
+	const char *gw = NULL, *subnet = NULL;
+	int r;
+
+	if ((r = engine_network(e)) != 0 ||
+	    (r = docker_network_inspect(e->docker, e->network, &net)) != 0) {
+		(void)reply_err(e, m->id, r, "network: %s", docker_errmsg());
+		return;
+	}
+	cfg = json_array_get(json_object_get(json_object_get(net, "IPAM"),
+	    "Config"), 0);
+	gw = str(cfg, "Gateway");
+	subnet = str(cfg, "Subnet");
+	reply_ok(e, m->id, json_pack("{s:s, s:s, s:s}", "network", e->network,
+	    "gateway", gw != NULL ? gw : "", "subnet", subnet != NULL ? subnet :
+	    ""));
+	json_decref(net);
+}
+
+static void
+do_reconcile(struct engine *e, struct ipc_msg *m)
+{
+	json_t *known = json_object_get(m->json, "sandboxes"), *list = NULL;
+	json_t *recreated = json_object(), *c, *spec;
+	char label[128], id[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX];
+	char msg[256];
+	size_t i, j;
+	int adopted = 0, removed = 0, r;
+
+	snprintf(label, sizeof(label), "petri.instance=%s", e->ctx->instance);
+	if ((r = docker_container_list(e->docker, label, &list)) != 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
+		    docker_errmsg());
+		json_decref(recreated);
+		return;
+	}
+	/* ours but no longer known: orphans (one-shot leftovers too) */
+	json_array_foreach(list, i, c) {
+		const char *cid = str(c, "Id");
+		const char *sb = str(json_object_get(c, "Labels"),
+		    "petri.sandbox");
+		const char *kind = str(json_object_get(c, "Labels"),
+		    "petri.kind");
+		int live = 0;
+
+		if (cid == NULL)
+			continue;
+		json_array_foreach(known, j, spec) {
+			const char *kc = str(spec, "container");
+
+			if (kc != NULL && strcmp(kc, cid) == 0 && sb != NULL &&
+			    strcmp(sb, str(spec, "sandbox")) == 0)
+				live = 1;
+		}
+		if (live && (kind == NULL || strcmp(kind, "sandbox") == 0))
+			continue;
+		log_info("removing orphan container %.12s (sandbox %s)", cid,
+		    sb != NULL ? sb : "?");
+		if (docker_container_remove(e->docker, cid, 1, 1) == 0)
+			removed++;
+	}
+	/* known: adopt (start if needed), or re-create when gone */
+	json_array_foreach(known, j, spec) {
+		const char *kc = str(spec, "container");
+		int found = 0;
+
+		json_array_foreach(list, i, c)
+			if (kc != NULL && str(c, "Id") != NULL &&
+			    strcmp(str(c, "Id"), kc) == 0)
+				found = 1;
+		if (found) {
+			if (docker_container_start(e->docker, kc) == 0)
+				adopted++;
+			else
+				log_warn("cannot start container %.12s: %s", kc,
+				    docker_errmsg());
+			continue;
+		}
+		if (sandbox_create(e, spec, id, image_id, msg,
+		    sizeof(msg)) == 0)
+			json_object_set_new(recreated, str(spec, "sandbox"),
+			    json_string(id));
+		else
+			log_warn("cannot re-create the container of %s: %s",
+			    str(spec, "sandbox"), msg);
+	}
+	json_decref(list);
+	reply_ok(e, m->id, json_pack("{s:i, s:i, s:o}", "adopted", adopted,
+	    "removed", removed, "recreated", recreated));
+}
+
+/* --- executions ---------------------------------------------------------------- */
+
+static struct xexec *
+xexec_find(struct engine *e, const char *id)
+{
+	struct xexec *x;
+
+	for (x = e->execs; x != NULL; x = x->next)
+		if (strcmp(x->id, id) == 0)
+			return x;
+	return NULL;
+}
+
+static void
+xexec_wake(struct xexec *x)
+{
+	uint64_t one = 1;
+
+	if (write(x->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("eventfd: %s", strerror(errno));
+}
+
+static struct xexec *
+xexec_add(struct engine *e, const char *id, const char *container)
+{
+	struct xexec *x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return NULL;
+	if ((x->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		free(x);
+		return NULL;
+	}
+	petri_strlcpy(x->id, id, sizeof(x->id));
+	petri_strlcpy(x->container, container, sizeof(x->container));
+	buf_init(&x->in, STDIN_MAX);
+	x->refs = 1;
+	pthread_mutex_lock(&e->lock);
+	if (e->nexecs >= ENGINE_MAX_EXECS || xexec_find(e, id) != NULL) {
+		pthread_mutex_unlock(&e->lock);
+		close(x->evfd);
+		free(x);
+		return NULL;
+	}
+	x->next = e->execs;
+	e->execs = x;
+	e->nexecs++;
+	pthread_mutex_unlock(&e->lock);
+	return x;
+}
+
+static void
+xexec_remove(struct engine *e, struct xexec *x)
+{
+	struct xexec **pp;
+
+	pthread_mutex_lock(&e->lock);
+	for (pp = &e->execs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == x) {
+			*pp = x->next;
+			e->nexecs--;
+			break;
+		}
+	pthread_mutex_unlock(&e->lock);
+	close(x->evfd);
+	buf_free(&x->in);
+	free(x);
+}
+
+/* Runs `petri-spawn --kill ID` in the container: the whole process tree. */
+static void
+kill_tree(struct engine *e, const char *container, const char *id,
+    const char *user)
+{
+	char xid[DOCKER_ID_MAX];
+	struct docker_stream *s = NULL;
+	struct buf junk;
+	json_t *spec;
+	int which, r, i;
+
+	spec = json_pack("{s:[s, s, s], s:s, s:b, s:b}", "Cmd", SPAWN_PATH,
+	    "--kill", id, "User", user, "AttachStdout", 1, "AttachStderr", 1);
+	r = docker_exec_create(e->docker, container, spec, xid);
+	json_decref(spec);
+	if (r != 0 || docker_exec_start(e->docker, xid, 0, &s) != 0) {
+		log_warn("cannot kill exec %s: %s", id, docker_errmsg());
+		return;
+	}
+	buf_init(&junk, 4096);
+	for (i = 0; i < 100; i++)
+		if (docker_stream_read(s, 100, &which, &junk) <= 0 &&
+		    (r = docker_stream_read(s, 0, &which, &junk)) != 1 &&
+		    r != PETRI_ERR_TIMEOUT)
+			break;
+	buf_free(&junk);
+	docker_stream_free(s);
+}
+
+struct xrun {
+	struct engine *e;
+	struct xexec *x;
+	struct docker_stream *s;
+	uint32_t reply_id;
+	size_t out_max;
+	size_t sent[2];
+	int truncated;
+	int timed_out;
+	int killed;
+	int flood;
+};
+
+/*
+ * Pumps output to the api and stdin into the process until the stream
+ * ends.  deadline_ms 0: none.  on_kill runs once when the run must stop
+ * (timeout, kill request, output flood).  Returns 0 at a clean end of
+ * stream, else a PETRI_ERR_*.
+ */
+static int
+pump(struct xrun *xr, int64_t deadline_ms,
+    void (*on_kill)(struct xrun *, void *), void *arg)
+{
+	struct xexec *x = xr->x;
+	struct buf chunk;
+	struct pollfd pfd[2];
+	int64_t now, hard = 0;
+	int which, r, stopping = 0, in_open = 1;
+
+	buf_init(&chunk, DOCKER_MAX_FRAME);
+	for (;;) {
+		int want_out;
+
+		now = petri_mono_ms();
+		pthread_mutex_lock(&xr->e->lock);
+		if (!stopping && (x->kill || (deadline_ms > 0 && now >=
+		    deadline_ms) || xr->flood)) {
+			if (!x->kill && !xr->flood)
+				xr->timed_out = 1;
+			if (x->kill)
+				xr->killed = 1;
+			stopping = 1;
+		}
+		want_out = in_open && x->in.len > 0;
+		pthread_mutex_unlock(&xr->e->lock);
+		if (stopping == 1) {
+			stopping = 2;
+			on_kill(xr, arg);
+			hard = petri_mono_ms() + EXEC_KILL_GRACE_MS;
+		}
+		if (stopping && petri_mono_ms() > hard) {
+			r = PETRI_ERR_TIMEOUT;
+			break;
+		}
+		/* output already buffered inside the stream first */
+		if (docker_stream_pending(xr->s)) {
+			r = docker_stream_read(xr->s, 0, &which, &chunk);
+		} else {
+			int tmo = 1000;
+
+			pfd[0].fd = docker_stream_fd(xr->s);
+			pfd[0].events = POLLIN | (want_out ? POLLOUT : 0);
+			pfd[1].fd = x->evfd;
+			pfd[1].events = POLLIN;
+			if (deadline_ms > 0 && !stopping &&
+			    deadline_ms - now < tmo)
+				tmo = (int)(deadline_ms - now) + 1;
+			if (poll(pfd, 2, tmo) < 0 && errno != EINTR) {
+				r = PETRI_ERR_IO;
+				break;
+			}
+			if (pfd[1].revents & POLLIN) {
+				uint64_t v;
+
+				if (read(x->evfd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
+					log_warn("eventfd read");
+			}
+			if (pfd[0].revents & POLLOUT) {
+				size_t done = 0;
+
+				pthread_mutex_lock(&xr->e->lock);
+				if (docker_stream_write_some(xr->s, x->in.data,
+				    x->in.len, &done) == 0)
+					buf_consume(&x->in, done);
+				else
+					buf_reset(&x->in);
+				pthread_mutex_unlock(&xr->e->lock);
+			}
+			pthread_mutex_lock(&xr->e->lock);
+			if (in_open && x->in_eof && x->in.len == 0) {
+				in_open = 0;
+				if (docker_stream_close_write(xr->s) != 0)
+					log_warn("stdin close failed");
+			}
+			pthread_mutex_unlock(&xr->e->lock);
+			if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = docker_stream_read(xr->s, 0, &which, &chunk);
+		}
+		if (r == PETRI_ERR_TIMEOUT)
+			continue;
+		if (r <= 0)
+			break;
+		if (which == DOCKER_STREAM_STDOUT || which ==
+		    DOCKER_STREAM_STDERR || which == DOCKER_STREAM_SYSERR) {
+			int k = which == DOCKER_STREAM_STDOUT ? 0 : 1;
+			size_t n = chunk.len;
+
+			if (xr->sent[k] + n > xr->out_max) {
+				n = xr->out_max - xr->sent[k];
+				xr->truncated = 1;
+				xr->flood = 1;
+			}
+			if (n > 0) {
+				json_t *j = json_pack("{s:i}", "stream", k + 1);
+
+				if (ipc_send(xr->e->api, MSG_ENG_OUTPUT,
+				    xr->reply_id, j, chunk.data, n) != 0)
+					log_warn("cannot stream output");
+				json_decref(j);
+				xr->sent[k] += n;
+			}
+		}
+	}
+	buf_free(&chunk);
+	return r;
+}
+
+static void
+exec_kill_cb(struct xrun *xr, void *arg)
+{
+	const char *user = arg;
+
+	kill_tree(xr->e, xr->x->container, xr->x->id, user);
+}
+
+static void
+oneshot_kill_cb(struct xrun *xr, void *arg)
+{
+	(void)arg;
+	(void)docker_container_kill(xr->e->docker, xr->x->container, "KILL");
+}
+
+/* Fills the common result fields. */
+static json_t *
+exec_result(struct xrun *xr, int code, int oom, int64_t started)
+{
+	const char *sig = code > 128 && code < 128 + 65 ? signame(code - 128) :
+	    NULL;
+
+	return json_pack("{s:i, s:s?, s:b, s:b, s:b, s:b, s:I}", "exit_code",
+	    code, "signal", sig, "timed_out", xr->timed_out, "oom_killed", oom,
+	    "truncated", xr->truncated, "killed", xr->killed, "duration_ms",
+	    (json_int_t)(petri_mono_ms() - started));
+}
+
+static int
+exec_feed_initial_stdin(struct engine *e, struct xexec *x,
+    struct ipc_msg *m, int keep_open)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&e->lock);
+	if (m->datalen > 0)
+		r = buf_append(&x->in, m->data, m->datalen);
+	if (!keep_open)
+		x->in_eof = 1;
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+static void
+do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
+{
+	json_t *spec = json_deep_copy(json_object_get(m->json, "spec"));
+	json_t *cfg = NULL, *ins = NULL;
+	char cid[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX], msg[512] = "";
+	struct xrun xr;
+	int64_t started = petri_mono_ms();
+	json_int_t tmo = json_integer_value(json_object_get(m->json,
+	    "timeout_ms"));
+	int has_stdin = json_is_true(json_object_get(m->json, "has_stdin"));
+	int r = PETRI_ERR_IO, code = -1, oom = 0;
+
+	memset(&xr, 0, sizeof(xr));
+	cid[0] = '\0';
+	if (spec == NULL) {
+		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "no sandbox spec");
+		return;
+	}
+	json_object_set(spec, "uid", json_object_get(m->json, "uid"));
+	json_object_set(spec, "gid", json_object_get(m->json, "gid"));
+	json_object_set(spec, "env", json_object_get(m->json, "env"));
+	{
+		char ws[4096];
+
+		if (petri_path_join(ws, sizeof(ws), e->ctx->cfg.workspace_root,
+		    str(m->json, "sandbox")) != 0)
+			goto fail;
+		json_object_set_new(spec, "workspace", json_string(ws));
+	}
+	if ((r = engine_network(e)) != 0 || (r = check_image(e, spec, image_id,
+	    msg, sizeof(msg))) != 0)
+		goto fail;
+	cfg = container_config(e, spec, str(m->json, "sandbox"),
+	    json_object_get(m->json, "argv"), 1, has_stdin);
+	if (cfg == NULL) {
+		r = PETRI_ERR_INVAL;
+		goto fail;
+	}
+	json_object_set(cfg, "WorkingDir", json_object_get(m->json, "cwd"));
+	if ((r = docker_container_create(e->docker, NULL, cfg, cid)) != 0) {
+		snprintf(msg, sizeof(msg), "create: %s", docker_errmsg());
+		goto fail;
+	}
+	petri_strlcpy(x->container, cid, sizeof(x->container));
+	if ((r = docker_container_attach(e->docker, cid, has_stdin, &xr.s)) !=
+	    0 || (r = docker_container_start(e->docker, cid)) != 0) {
+		snprintf(msg, sizeof(msg), "start: %s", docker_errmsg());
+		goto fail;
+	}
+	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
+		log_warn("cannot tell the api that %s started", x->id);
+	xr.e = e;
+	xr.x = x;
+	xr.reply_id = m->id;
+	xr.out_max = (size_t)json_integer_value(json_object_get(m->json,
+	    "output_max"));
+	if (exec_feed_initial_stdin(e, x, m, 0) != 0) {
+		r = PETRI_ERR_TOOBIG;
+		goto fail;
+	}
+	(void)pump(&xr, tmo > 0 ? started + tmo : 0, oneshot_kill_cb, NULL);
+	if (docker_container_wait(e->docker, cid, NULL, 10000, &code) != 0)
+		code = -1;
+	if (docker_container_inspect(e->docker, cid, &ins) == 0) {
+		oom = json_is_true(json_object_get(json_object_get(ins,
+		    "State"), "OOMKilled"));
+		json_decref(ins);
+	}
+	reply_ok(e, m->id, exec_result(&xr, code, oom, started));
+	goto out;
+fail:
+	(void)reply_err(e, m->id, r == 0 ? PETRI_ERR_IO : r, "%s", msg[0] ?
+	    msg : petri_strerror(r));
+out:
+	docker_stream_free(xr.s);
+	if (cid[0] != '\0')
+		(void)docker_container_remove(e->docker, cid, 1, 1);
+	json_decref(cfg);
+	json_decref(spec);
+}
+
+static void
+do_exec(struct engine *e, struct ipc_msg *m)
+{
+	const char *id = str(m->json, "exec"), *container = str(m->json,
+	    "container");
+	json_t *argv = json_object_get(m->json, "argv"), *cmd, *spec, *a;
+	char xid[DOCKER_ID_MAX], user[64], msg[512] = "";
+	struct xexec *x;
+	struct xrun xr;
+	int64_t started = petri_mono_ms();
+	json_int_t tmo = json_integer_value(json_object_get(m->json,
+	    "timeout_ms"));
+	int background = json_is_true(json_object_get(m->json, "background"));
+	int has_stdin = json_is_true(json_object_get(m->json, "has_stdin"));
+	int r, running = 0, code = -1, i;
+	long oom0, oom1;
+	size_t k;
+
+	memset(&xr, 0, sizeof(xr));
+	if (id == NULL || !petri_id_valid(id, "ex_") || container == NULL ||
+	    !json_is_array(argv) || json_array_size(argv) == 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
+		return;
+	}
+	if ((x = xexec_add(e, id, container)) == NULL) {
+		(void)reply_err(e, m->id, PETRI_ERR_LIMIT, "too many execs");
+		return;
+	}
+	if (json_is_true(json_object_get(m->json, "fresh"))) {
+		do_exec_fresh(e, m, x);
+		xexec_remove(e, x);
+		return;
+	}
+	snprintf(user, sizeof(user), "%lld:%lld",
+	    (long long)json_integer_value(json_object_get(m->json, "uid")),
+	    (long long)json_integer_value(json_object_get(m->json, "gid")));
+	cmd = json_pack("[s, s]", SPAWN_PATH, id);
+	json_array_foreach(argv, k, a)
+		json_array_append(cmd, a);
+	spec = json_pack("{s:o, s:o, s:s, s:O, s:b, s:b, s:b, s:b}", "Cmd",
+	    cmd, "Env", env_array(json_object_get(m->json, "env")), "User",
+	    user, "WorkingDir", json_object_get(m->json, "cwd"), "AttachStdin",
+	    has_stdin, "AttachStdout", 1, "AttachStderr", 1, "Tty", 0);
+	oom0 = oom_kills(container);
+	r = docker_exec_create(e->docker, container, spec, xid);
+	if (r == PETRI_ERR_STATE) {
+		/* stopped (Docker restarted?): bring it back once */
+		if (docker_container_start(e->docker, container) == 0)
+			r = docker_exec_create(e->docker, container, spec, xid);
+	}
+	json_decref(spec);
+	if (r != 0) {
+		snprintf(msg, sizeof(msg), "%s", docker_errmsg());
+		goto fail;
+	}
+	if ((r = docker_exec_start(e->docker, xid, has_stdin, &xr.s)) != 0) {
+		snprintf(msg, sizeof(msg), "%s", docker_errmsg());
+		goto fail;
+	}
+	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
+		log_warn("cannot tell the api that %s started", x->id);
+	xr.e = e;
+	xr.x = x;
+	xr.reply_id = m->id;
+	xr.out_max = (size_t)json_integer_value(json_object_get(m->json,
+	    "output_max"));
+	if (exec_feed_initial_stdin(e, x, m, background) != 0) {
+		r = PETRI_ERR_TOOBIG;
+		goto fail;
+	}
+	xexec_wake(x);
+	r = pump(&xr, tmo > 0 ? started + tmo : 0, exec_kill_cb, user);
+	if (r == PETRI_ERR_TIMEOUT) {
+		/* the tree would not die in the grace time: stop the sandbox's
+		 * container as a last resort; Docker restarts it */
+		log_warn("exec %s did not stop after a kill; restarting %.12s",
+		    id, container);
+		(void)docker_container_kill(e->docker, container, "KILL");
+	}
+	/* the stream ended: the exit code follows shortly */
+	for (i = 0; i < 50; i++) {
+		if (docker_exec_inspect(e->docker, xid, &running, &code,
+		    NULL) != 0 || !running)
+			break;
+		usleep(20000);
+	}
+	oom1 = oom_kills(container);
+	reply_ok(e, m->id, exec_result(&xr, running ? -1 : code, oom0 >= 0 &&
+	    oom1 > oom0 && code == 137, started));
+	goto out;
+fail:
+	if (r == PETRI_ERR_NOTFOUND)
+		(void)reply_err(e, m->id, r, "the sandbox container is gone");
+	else
+		(void)reply_err(e, m->id, r == PETRI_ERR_STATE ?
+		    PETRI_ERR_UNAVAIL : r, "%s", msg[0] ? msg :
+		    petri_strerror(r));
+out:
+	docker_stream_free(xr.s);
+	xexec_remove(e, x);
+}
+
+static void
+do_exec_kill(struct engine *e, struct ipc_msg *m)
+{
+	const char *id = str(m->json, "exec");
+	struct xexec *x;
+
+	pthread_mutex_lock(&e->lock);
+	x = id != NULL ? xexec_find(e, id) : NULL;
+	if (x != NULL) {
+		x->kill = 1;
+		xexec_wake(x);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (x == NULL)
+		(void)reply_err(e, m->id, PETRI_ERR_NOTFOUND, "no such exec");
+	else
+		reply_ok(e, m->id, json_object());
+}
+
+/* Stdin for a running exec: queued, no answer (the api does not wait). */
+static void
+do_exec_stdin(struct engine *e, struct ipc_msg *m)
+{
+	const char *id = str(m->json, "exec");
+	struct xexec *x;
+
+	pthread_mutex_lock(&e->lock);
+	x = id != NULL ? xexec_find(e, id) : NULL;
+	if (x != NULL) {
+		if (m->datalen > 0 && buf_append(&x->in, m->data, m->datalen) !=
+		    0)
+			log_warn("exec %s: stdin buffer full, input dropped", id);
+		if (json_is_true(json_object_get(m->json, "eof")))
+			x->in_eof = 1;
+		xexec_wake(x);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* --- dispatch ------------------------------------------------------------------ */
+
+static void *
+job_main(void *arg)
+{
+	struct job *j = arg;
+	struct engine *e = j->e;
+
+	switch (j->msg.type) {
+	case MSG_ENG_PING:
+		do_ping(e, &j->msg);
+		break;
+	case MSG_ENG_SB_CREATE:
+	case MSG_ENG_SB_ENSURE:
+		do_sb_create(e, &j->msg);
+		break;
+	case MSG_ENG_SB_DELETE:
+		do_sb_delete(e, &j->msg);
+		break;
+	case MSG_ENG_EXEC:
+		do_exec(e, &j->msg);
+		break;
+	case MSG_ENG_RECONCILE:
+		do_reconcile(e, &j->msg);
+		break;
+	case MSG_ENG_INFO:
+		do_info(e, &j->msg);
+		break;
+	default:
+		break;
+	}
+	ipc_msg_clear(&j->msg);
+	free(j);
+	return NULL;
+}
+
+static void
+engine_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+{
+	struct engine *e = arg;
+	struct job *j;
+	pthread_t t;
+	pthread_attr_t at;
+
+	(void)c;
+	if (m == NULL)
+		fatal("the api went away");
+	/* quick ones on the reader thread: they only touch the exec table */
+	if (m->type == MSG_ENG_EXEC_STDIN) {
+		do_exec_stdin(e, m);
+		ipc_msg_clear(m);
+		return;
+	}
+	if (m->type == MSG_ENG_EXEC_KILL) {
+		do_exec_kill(e, m);
+		ipc_msg_clear(m);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatal("out of memory");
+	j->e = e;
+	j->msg = *m;
+	memset(m, 0, sizeof(*m));
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&at, 256 * 1024);
+	if (pthread_create(&t, &at, job_main, j) != 0) {
+		(void)reply_err(e, j->msg.id, PETRI_ERR_LIMIT, "engine busy");
+		ipc_msg_clear(&j->msg);
+		free(j);
+	}
+	pthread_attr_destroy(&at);
+}
+
+int
+engine_main(struct proc_ctx *ctx)
+{
+	struct engine e;
+
+	memset(&e, 0, sizeof(e));
+	e.ctx = ctx;
+	pthread_mutex_init(&e.lock, NULL);
+	the_engine = &e;
+	if (ctx->cfg.network[0] != '\0')
+		petri_strlcpy(e.network, ctx->cfg.network, sizeof(e.network));
+	else
+		snprintf(e.network, sizeof(e.network), "petri-%.8s",
+		    ctx->instance);
+	if (docker_new(ctx->cfg.docker_socket, NULL, &e.docker) != 0)
+		fatal("cannot set up the Docker client");
+	if (engine_network(&e) != 0)
+		log_warn("Docker is not reachable yet (%s); will retry",
+		    docker_errmsg());
+	e.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_engine_from_api,
+	    proto_engine_from_api_n, engine_request, &e);
+	if (e.api == NULL || ipc_chan_start(e.api) != 0)
+		fatal("cannot start the api channel");
+	log_info("engine ready (network %s)", e.network);
+	proc_wait_term();
+	log_info("engine stopping");
+	return 0;
+}

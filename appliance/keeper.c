@@ -1,0 +1,524 @@
+/*
+ * keeper.c: the keeper process.  It holds the audit signing key (and, with
+ * the egress work, the vault master key and the interception CA key) and
+ * parses nothing from outside: only typed messages from the other
+ * processes.  It appends records, stores blobs, seals checkpoints every
+ * second while records arrive, answers proofs and writes export bundles.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit_log.h"
+#include "bounds.h"
+#include "log.h"
+#include "procs.h"
+#include "proto.h"
+#include "util.h"
+
+#define KEEPER_EXPORT_CHUNK (4UL << 20)
+#define KEEPER_BLOB_MAX (IPC_MAX_FRAME - 65536)
+
+struct keeper {
+	struct proc_ctx *ctx;
+	struct audit_log *log;
+	struct ipc_chan *api;
+	char dir[4096];
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	int inflight;
+	int stopping;
+};
+
+struct kjob {
+	struct keeper *k;
+	struct ipc_msg msg;
+};
+
+/* Record types only the keeper itself writes. */
+static int
+keeper_type_reserved(const char *type)
+{
+	return strncmp(type, "log.", 4) == 0 || strcmp(type,
+	    "blob.deleted") == 0 || strcmp(type, "secret.released") == 0 ||
+	    strcmp(type, "audit.exported") == 0;
+}
+
+static void
+k_ok(struct keeper *k, uint32_t id, json_t *j, const void *d, size_t n)
+{
+	if (ipc_send(k->api, MSG_OK, id, j, d, n) != 0)
+		log_warn("cannot answer the api");
+	json_decref(j);
+}
+
+static void
+k_err(struct keeper *k, uint32_t id, int code, const char *msg)
+{
+	if (proto_send_err(k->api, id, code, msg) != 0)
+		log_warn("cannot answer the api");
+}
+
+static json_t *
+entry_json(const struct audit_entry *e)
+{
+	char leaf[2 * AUDIT_HASH_LEN + 1], sig[128];
+
+	petri_hex(e->leaf, sizeof(e->leaf), leaf);
+	if (audit_b64_encode(e->sig, sizeof(e->sig), sig, sizeof(sig)) < 0)
+		sig[0] = '\0';
+	return json_pack("{s:I, s:s%, s:s, s:s, s:s}", "seq",
+	    (json_int_t)e->seq, "record", (const char *)e->bytes, e->len,
+	    "leaf_hash", leaf, "signature", sig, "key_id", e->key_id);
+}
+
+static json_t *
+proof_json(const struct audit_merkle_proof *p)
+{
+	json_t *a = json_array();
+	char hex[2 * AUDIT_HASH_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < p->count; i++) {
+		petri_hex(p->hash[i], AUDIT_HASH_LEN, hex);
+		json_array_append_new(a, json_string(hex));
+	}
+	return a;
+}
+
+static void
+do_append(struct keeper *k, struct ipc_msg *m)
+{
+	const char *type = json_string_value(json_object_get(m->json, "type"));
+	json_t *ev = json_object_get(m->json, "event");
+	struct audit_appended out;
+	int e;
+
+	if (type == NULL || !json_is_object(ev) || keeper_type_reserved(type)) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad record type or event");
+		return;
+	}
+	if ((e = audit_log_append(k->log, type, ev, &out)) != 0) {
+		log_warn("audit append of %s failed: %s", type,
+		    petri_strerror(e));
+		k_err(k, m->id, e, "the audit log could not store the record");
+		return;
+	}
+	k_ok(k, m->id, json_pack("{s:I, s:s}", "seq", (json_int_t)out.seq,
+	    "leaf_hash", out.leaf_hex), NULL, 0);
+}
+
+static void
+do_blob_put(struct keeper *k, struct ipc_msg *m)
+{
+	char sha[PETRI_SHA256_HEX];
+	int e;
+
+	if ((e = audit_log_blob_put(k->log, m->data != NULL ? m->data :
+	    (const unsigned char *)"", m->datalen, sha)) != 0) {
+		k_err(k, m->id, e, "cannot store the blob");
+		return;
+	}
+	k_ok(k, m->id, json_pack("{s:s}", "sha256", sha), NULL, 0);
+}
+
+static void
+do_blob_get(struct keeper *k, struct ipc_msg *m)
+{
+	const char *sha = json_string_value(json_object_get(m->json, "sha256"));
+	unsigned char *p = NULL;
+	size_t n = 0;
+	int e;
+
+	if (sha == NULL) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "no blob name");
+		return;
+	}
+	e = audit_log_blob_get(k->log, sha, KEEPER_BLOB_MAX, &p, &n);
+	if (e != 0) {
+		k_err(k, m->id, e, e == PETRI_ERR_NOTFOUND ? "no such blob" :
+		    e == PETRI_ERR_TOOBIG ? "blob larger than one answer; use "
+		    "the export bundle" : "cannot read the blob");
+		return;
+	}
+	k_ok(k, m->id, json_pack("{s:s, s:I}", "sha256", sha, "size",
+	    (json_int_t)n), p, n);
+	free(p);
+}
+
+static void
+do_records(struct keeper *k, struct ipc_msg *m)
+{
+	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
+	json_int_t limit = json_integer_value(json_object_get(m->json,
+	    "limit"));
+	struct audit_entry *es = NULL;
+	json_t *a;
+	size_t n = 0, i;
+	int e;
+
+	if (from < 0 || limit <= 0 || limit > AUDIT_LOG_MAX_RANGE) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad range");
+		return;
+	}
+	if ((e = audit_log_records_get(k->log, (uint64_t)from, (size_t)limit,
+	    &es, &n)) != 0) {
+		k_err(k, m->id, e, "cannot read records");
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, entry_json(&es[i]));
+	audit_entries_free(es, n);
+	k_ok(k, m->id, json_pack("{s:o, s:I}", "records", a, "size",
+	    (json_int_t)audit_log_size(k->log)), NULL, 0);
+}
+
+static void
+do_record(struct keeper *k, struct ipc_msg *m)
+{
+	json_int_t seq = json_integer_value(json_object_get(m->json, "seq"));
+	struct audit_merkle_proof proof;
+	struct audit_entry ent;
+	json_t *j;
+	char *text = NULL;
+	size_t tlen = 0;
+	uint64_t size = 0;
+	int e;
+
+	memset(&ent, 0, sizeof(ent));
+	if (seq < 0 || (e = audit_log_record_get(k->log, (uint64_t)seq,
+	    &ent)) != 0) {
+		k_err(k, m->id, PETRI_ERR_NOTFOUND, "no such record");
+		return;
+	}
+	/* a proof needs a checkpoint that covers the record */
+	e = audit_log_prove_inclusion(k->log, (uint64_t)seq, 0, &proof, &size);
+	if (e == PETRI_ERR_NOTFOUND) {
+		if (audit_log_checkpoint(k->log, 1) < 0)
+			log_warn("cannot seal a checkpoint");
+		e = audit_log_prove_inclusion(k->log, (uint64_t)seq, 0, &proof,
+		    &size);
+	}
+	j = entry_json(&ent);
+	audit_entry_clear(&ent);
+	if (e == 0 && audit_log_checkpoint_latest(k->log, &text, &tlen,
+	    NULL) == 0) {
+		json_object_set_new(j, "inclusion", json_pack("{s:I, s:I, s:o, "
+		    "s:s%}", "leaf_index", seq, "tree_size", (json_int_t)size,
+		    "hashes", proof_json(&proof), "checkpoint", text, tlen));
+		free(text);
+	}
+	k_ok(k, m->id, j, NULL, 0);
+}
+
+static void
+do_checkpoint(struct keeper *k, struct ipc_msg *m)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int e;
+
+	e = audit_log_checkpoint_latest(k->log, &text, &len, NULL);
+	if (e == PETRI_ERR_NOTFOUND) {
+		if (audit_log_checkpoint(k->log, 1) < 0)
+			log_warn("cannot seal a checkpoint");
+		e = audit_log_checkpoint_latest(k->log, &text, &len, NULL);
+	}
+	if (e != 0) {
+		k_err(k, m->id, e, "no checkpoint");
+		return;
+	}
+	k_ok(k, m->id, json_object(), text, len);
+	free(text);
+}
+
+static void
+do_consistency(struct keeper *k, struct ipc_msg *m)
+{
+	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
+	json_int_t to = json_integer_value(json_object_get(m->json, "to"));
+	struct audit_merkle_proof proof;
+	int e;
+
+	if (from < 1 || to < from || (e = audit_log_prove_consistency(k->log,
+	    (uint64_t)from, (uint64_t)to, &proof)) != 0) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "sizes must satisfy 1 <= from "
+		    "<= to <= the log's size");
+		return;
+	}
+	k_ok(k, m->id, json_pack("{s:I, s:I, s:o}", "from", from, "to", to,
+	    "hashes", proof_json(&proof)), NULL, 0);
+}
+
+static void
+do_export(struct keeper *k, struct ipc_msg *m)
+{
+	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
+	json_int_t to = json_integer_value(json_object_get(m->json, "to"));
+	const char *actor = json_string_value(json_object_get(m->json,
+	    "actor"));
+	const char *tenant = json_string_value(json_object_get(m->json,
+	    "tenant"));
+	struct audit_export_info info;
+	char path[4096], name[64];
+	unsigned char *chunk = NULL;
+	json_t *ev;
+	int fd = -1, e;
+	ssize_t n;
+
+	if (from < 0 || to < -1) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad range");
+		return;
+	}
+	snprintf(name, sizeof(name), "export-%d-%u.tar", (int)getpid(), m->id);
+	if (petri_path_join(path, sizeof(path), k->dir, name) != 0) {
+		k_err(k, m->id, PETRI_ERR_TOOBIG, "path too long");
+		return;
+	}
+	if ((e = audit_log_export(k->log, (uint64_t)from, to < 0 ? 0 :
+	    (uint64_t)to, path, &info)) != 0) {
+		k_err(k, m->id, e, e == PETRI_ERR_INVAL ? "from is past to" :
+		    "export failed");
+		return;
+	}
+	ev = json_pack("{s:s, s:{s:s?, s:s}, s:I, s:I, s:I, s:I}", "tenant",
+	    tenant != NULL ? tenant : "system", "actor", "key", actor, "role",
+	    "auditor", "from", (json_int_t)info.from, "to", (json_int_t)info.to,
+	    "tree_size", (json_int_t)info.tree_size, "blobs",
+	    (json_int_t)info.blobs);
+	e = audit_log_append(k->log, "audit.exported", ev, NULL);
+	json_decref(ev);
+	if (e != 0) {
+		unlink(path);
+		k_err(k, m->id, e, "cannot record the export");
+		return;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (chunk = malloc(KEEPER_EXPORT_CHUNK)) == NULL) {
+		k_err(k, m->id, PETRI_ERR_IO, "cannot read the bundle");
+		goto out;
+	}
+	unlink(path);
+	for (;;) {
+		size_t got = 0;
+
+		while (got < KEEPER_EXPORT_CHUNK) {
+			n = read(fd, chunk + got, KEEPER_EXPORT_CHUNK - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		k_ok(k, m->id, json_pack("{s:b}", "more", got ==
+		    KEEPER_EXPORT_CHUNK), chunk, got);
+		if (got < KEEPER_EXPORT_CHUNK)
+			break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	free(chunk);
+}
+
+static void
+do_pubkey(struct keeper *k, struct ipc_msg *m)
+{
+	struct audit_log_key *keys = NULL;
+	struct audit_key cur;
+	char vkey[AUDIT_VKEY_MAX + 1], hex[2 * AUDIT_PUBKEY_LEN + 1];
+	char ts[PETRI_TIME_MAX];
+	json_t *hist;
+	size_t n = 0, i;
+
+	if (audit_log_public_key(k->log, &cur) != 0 ||
+	    audit_vkey_format(&cur, vkey, sizeof(vkey)) < 0 ||
+	    audit_log_keys(k->log, &keys, &n) != 0) {
+		k_err(k, m->id, PETRI_ERR_IO, "no key");
+		return;
+	}
+	petri_hex(cur.pub, sizeof(cur.pub), hex);
+	hist = json_array();
+	for (i = 0; i < n; i++) {
+		char v[AUDIT_VKEY_MAX + 1];
+
+		if (audit_vkey_format(&keys[i].key, v, sizeof(v)) < 0)
+			continue;
+		petri_time_rfc3339(keys[i].created_usec, ts);
+		json_array_append_new(hist, json_pack("{s:s, s:I, s:s}",
+		    "vkey", v, "first_seq", (json_int_t)keys[i].first_seq,
+		    "created_at", ts));
+	}
+	free(keys);
+	k_ok(k, m->id, json_pack("{s:s, s:s, s:s, s:s, s:o}", "origin",
+	    cur.name, "algorithm", "Ed25519", "vkey", vkey, "public_key_hex",
+	    hex, "history", hist), NULL, 0);
+}
+
+static void
+do_status(struct keeper *k, struct ipc_msg *m)
+{
+	struct audit_checkpoint cp;
+	uint64_t cps = 0;
+
+	if (audit_log_checkpoint_latest(k->log, NULL, NULL, &cp) == 0)
+		cps = cp.size;
+	k_ok(k, m->id, json_pack("{s:I, s:I}", "size",
+	    (json_int_t)audit_log_size(k->log), "checkpoint_size",
+	    (json_int_t)cps), NULL, 0);
+}
+
+static void *
+kjob_main(void *arg)
+{
+	struct kjob *j = arg;
+	struct keeper *k = j->k;
+	struct ipc_msg *m = &j->msg;
+
+	switch (m->type) {
+	case MSG_KPR_APPEND:
+		do_append(k, m);
+		break;
+	case MSG_KPR_BLOB_PUT:
+		do_blob_put(k, m);
+		break;
+	case MSG_KPR_BLOB_GET:
+		do_blob_get(k, m);
+		break;
+	case MSG_KPR_RECORDS:
+		do_records(k, m);
+		break;
+	case MSG_KPR_RECORD:
+		do_record(k, m);
+		break;
+	case MSG_KPR_CHECKPOINT:
+		do_checkpoint(k, m);
+		break;
+	case MSG_KPR_CONSISTENCY:
+		do_consistency(k, m);
+		break;
+	case MSG_KPR_EXPORT:
+		do_export(k, m);
+		break;
+	case MSG_KPR_PUBKEY:
+		do_pubkey(k, m);
+		break;
+	case MSG_KPR_STATUS:
+		do_status(k, m);
+		break;
+	default:
+		k_err(k, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
+	}
+	ipc_msg_clear(m);
+	free(j);
+	pthread_mutex_lock(&k->lock);
+	if (--k->inflight == 0)
+		pthread_cond_broadcast(&k->idle);
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+static void
+keeper_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+{
+	struct keeper *k = arg;
+	struct kjob *j;
+	pthread_attr_t at;
+	pthread_t t;
+
+	(void)c;
+	if (m == NULL) {
+		/* the api is gone: the daemon is stopping */
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatal("out of memory");
+	j->k = k;
+	j->msg = *m;
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_lock(&k->lock);
+	k->inflight++;
+	pthread_mutex_unlock(&k->lock);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&at, 512 * 1024);
+	if (pthread_create(&t, &at, kjob_main, j) != 0) {
+		k_err(k, j->msg.id, PETRI_ERR_LIMIT, "keeper busy");
+		ipc_msg_clear(&j->msg);
+		free(j);
+		pthread_mutex_lock(&k->lock);
+		k->inflight--;
+		pthread_mutex_unlock(&k->lock);
+	}
+	pthread_attr_destroy(&at);
+}
+
+static void *
+keeper_sealer(void *arg)
+{
+	struct keeper *k = arg;
+
+	for (;;) {
+		usleep(AUDIT_CHECKPOINT_MIN_MS * 1000);
+		if (k->stopping)
+			break;
+		if (audit_log_checkpoint(k->log, 0) < 0)
+			log_warn("cannot seal a checkpoint");
+	}
+	return NULL;
+}
+
+int
+keeper_main(struct proc_ctx *ctx)
+{
+	struct keeper k;
+	struct timespec ts;
+	char origin[AUDIT_ORIGIN_MAX + 1];
+	pthread_t sealer;
+	int e;
+
+	memset(&k, 0, sizeof(k));
+	k.ctx = ctx;
+	pthread_mutex_init(&k.lock, NULL);
+	pthread_cond_init(&k.idle, NULL);
+	umask(077);
+	if (petri_path_join(k.dir, sizeof(k.dir), ctx->cfg.data_dir,
+	    "keeper") != 0)
+		fatal("path too long");
+	snprintf(origin, sizeof(origin), "petri/%s", ctx->instance);
+	if ((e = audit_log_open(k.dir, origin, &k.log)) != 0)
+		fatal("cannot open the audit log in %s: %s", k.dir,
+		    petri_strerror(e));
+	log_info("audit log %s open at size %llu", origin,
+	    (unsigned long long)audit_log_size(k.log));
+	if (pthread_create(&sealer, NULL, keeper_sealer, &k) != 0)
+		fatal("cannot start the checkpoint timer");
+	k.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_keeper_from_api,
+	    proto_keeper_from_api_n, keeper_request, &k);
+	if (k.api == NULL || ipc_chan_start(k.api) != 0)
+		fatal("cannot start the api channel");
+	log_info("keeper ready");
+	proc_wait_term();
+	log_info("keeper stopping: sealing the log");
+	k.stopping = 1;
+	pthread_join(sealer, NULL);
+	/* let appends in flight finish before the final checkpoint */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	pthread_mutex_lock(&k.lock);
+	while (k.inflight > 0)
+		if (pthread_cond_timedwait(&k.idle, &k.lock, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&k.lock);
+	audit_log_close(k.log);
+	return 0;
+}

@@ -1,0 +1,503 @@
+/*
+ * ws.c: the workspace worker process.  It runs as the sandbox uid (the
+ * same uid as the code in the containers, no more) and performs the file
+ * operations the api validated: staged uploads, listings, downloads,
+ * deletes, creating and removing whole workspaces.  It holds no secret and
+ * parses nothing from outside but the workspaces themselves, which wsfs.c
+ * treats as hostile.  Requests are served one at a time.
+ */
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/openat2.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "log.h"
+#include "procs.h"
+#include "proto.h"
+#include "util.h"
+#include "wsfs.h"
+
+#define WS_MAX_STAGES 64
+#define WS_READ_MAX (4UL << 20)
+#define WS_INTERNAL ".petri"
+
+struct ws_stage {
+	int used;
+	int id;
+	char sandbox[PETRI_ID_MAX];
+	int internal;
+	struct wsfs_stage *st;
+};
+
+struct ws {
+	struct proc_ctx *ctx;
+	struct ipc_chan *api;
+	int root_fd;		/* the workspace root directory */
+	int staging_fd;		/* private staging directory */
+	int next_stage;
+	struct ws_stage stages[WS_MAX_STAGES];
+};
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void
+ws_ok(struct ws *w, uint32_t id, json_t *j, const void *data, size_t len)
+{
+	if (ipc_send(w->api, MSG_OK, id, j, data, len) != 0)
+		log_warn("cannot answer the api");
+	json_decref(j);
+}
+
+static void
+ws_err(struct ws *w, uint32_t id, int code, const char *msg)
+{
+	if (proto_send_err(w->api, id, code, msg) != 0)
+		log_warn("cannot answer the api");
+}
+
+/* Opens a directory beneath dfd without following any link. */
+static int
+ws_open_dir(int dfd, const char *name)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	return (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+}
+
+/*
+ * Opens the workspace of sandbox (or its internal ".petri" directory,
+ * created on demand).  Returns an fd or a negative PETRI_ERR_*.
+ */
+static int
+ws_open(struct ws *w, const char *sandbox, int internal)
+{
+	int fd, ifd;
+
+	if (sandbox == NULL || !petri_id_valid(sandbox, "sb_"))
+		return PETRI_ERR_INVAL;
+	if ((fd = ws_open_dir(w->root_fd, sandbox)) < 0)
+		return errno == ENOENT ? PETRI_ERR_NOTFOUND : PETRI_ERR_IO;
+	if (!internal)
+		return fd;
+	if (mkdirat(fd, WS_INTERNAL, 0700) != 0 && errno != EEXIST) {
+		close(fd);
+		return PETRI_ERR_IO;
+	}
+	ifd = ws_open_dir(fd, WS_INTERNAL);
+	close(fd);
+	return ifd < 0 ? PETRI_ERR_PATH : ifd;
+}
+
+/* For internal operations the path is given as ".petri/..." */
+static const char *
+ws_path(json_t *j, int internal)
+{
+	const char *p = jstr(j, "path");
+
+	if (p == NULL)
+		return NULL;
+	if (!internal)
+		return p;
+	if (strncmp(p, WS_INTERNAL "/", sizeof(WS_INTERNAL)) != 0)
+		return NULL;
+	return p + sizeof(WS_INTERNAL);
+}
+
+static struct ws_stage *
+ws_stage_get(struct ws *w, json_t *j)
+{
+	json_int_t id = json_integer_value(json_object_get(j, "stage"));
+	int i;
+
+	for (i = 0; i < WS_MAX_STAGES; i++)
+		if (w->stages[i].used && w->stages[i].id == id)
+			return &w->stages[i];
+	return NULL;
+}
+
+static void
+ws_stage_drop(struct ws_stage *s)
+{
+	wsfs_stage_free(s->st);
+	memset(s, 0, sizeof(*s));
+}
+
+static void
+ws_stage_fail(struct ws *w, uint32_t id, struct ws_stage *s, int e)
+{
+	const char *why = wsfs_stage_error(s->st);
+
+	ws_err(w, id, e, why != NULL && why[0] != '\0' ? why :
+	    petri_strerror(e));
+}
+
+static void
+do_stage_open(struct ws *w, struct ipc_msg *m)
+{
+	int internal = json_is_true(json_object_get(m->json, "internal"));
+	int fd, i, e;
+
+	for (i = 0; i < WS_MAX_STAGES && w->stages[i].used; i++)
+		;
+	if (i == WS_MAX_STAGES) {
+		ws_err(w, m->id, PETRI_ERR_LIMIT, "too many uploads at once");
+		return;
+	}
+	if ((fd = ws_open(w, jstr(m->json, "sandbox"), internal)) < 0) {
+		ws_err(w, m->id, fd, "no such workspace");
+		return;
+	}
+	e = wsfs_stage_open(fd, w->staging_fd, &w->stages[i].st);
+	close(fd);
+	if (e != 0) {
+		ws_err(w, m->id, e, "cannot stage the upload");
+		return;
+	}
+	w->stages[i].used = 1;
+	w->stages[i].id = ++w->next_stage;
+	w->stages[i].internal = internal;
+	petri_strlcpy(w->stages[i].sandbox, jstr(m->json, "sandbox"),
+	    sizeof(w->stages[i].sandbox));
+	ws_ok(w, m->id, json_pack("{s:i}", "stage", w->stages[i].id), NULL, 0);
+}
+
+static void
+do_stage_op(struct ws *w, struct ipc_msg *m)
+{
+	struct ws_stage *s = ws_stage_get(w, m->json);
+	const char *path, *from;
+	int e = 0, mode;
+
+	if (s == NULL) {
+		ws_err(w, m->id, PETRI_ERR_NOTFOUND, "no such stage");
+		return;
+	}
+	path = ws_path(m->json, s->internal);
+	mode = (int)json_integer_value(json_object_get(m->json, "mode"));
+	switch (m->type) {
+	case MSG_WS_STAGE_FILE:
+		if (path == NULL) {
+			e = PETRI_ERR_PATH;
+			break;
+		}
+		if ((from = jstr(m->json, "copy_from")) != NULL) {
+			e = wsfs_stage_copy(s->st, path, from, mode);
+			break;
+		}
+		if (!json_is_true(json_object_get(m->json, "append")))
+			e = wsfs_stage_file_begin(s->st, path, mode);
+		if (e == 0 && m->datalen > 0)
+			e = wsfs_stage_file_write(s->st, m->data, m->datalen);
+		if (e == 0 && !json_is_true(json_object_get(m->json, "more")))
+			e = wsfs_stage_file_end(s->st);
+		break;
+	case MSG_WS_STAGE_MKDIR:
+		e = path == NULL ? PETRI_ERR_PATH : wsfs_stage_mkdir(s->st, path);
+		break;
+	case MSG_WS_STAGE_SYMLINK:
+		if (path == NULL || jstr(m->json, "target") == NULL)
+			e = PETRI_ERR_PATH;
+		else
+			e = wsfs_stage_symlink(s->st, path, jstr(m->json,
+			    "target"));
+		break;
+	case MSG_WS_STAGE_COMMIT:
+		e = wsfs_stage_commit(s->st, json_is_true(json_object_get(
+		    m->json, "replace")));
+		if (e != 0) {
+			ws_stage_fail(w, m->id, s, e);
+			ws_stage_drop(s);
+			return;
+		}
+		ws_stage_drop(s);
+		ws_ok(w, m->id, json_object(), NULL, 0);
+		return;
+	case MSG_WS_STAGE_ABORT:
+		ws_stage_drop(s);
+		ws_ok(w, m->id, json_object(), NULL, 0);
+		return;
+	default:
+		e = PETRI_ERR_PROTO;
+	}
+	if (e != 0)
+		ws_stage_fail(w, m->id, s, e);
+	else
+		ws_ok(w, m->id, json_object(), NULL, 0);
+}
+
+static int
+list_cb(void *arg, const struct wsfs_entry *en)
+{
+	static const char *const types[] = { "?", "file", "dir", "symlink",
+		"other" };
+	json_t *a = arg, *o;
+
+	o = json_pack("{s:s, s:s, s:I}", "path", en->path, "type",
+	    types[en->type <= WSFS_OTHER ? en->type : 0], "size",
+	    (json_int_t)en->size);
+	if (o == NULL)
+		return PETRI_ERR_NOMEM;
+	if (en->has_sha256)
+		json_object_set_new(o, "sha256", json_string(en->sha256));
+	if (en->mtime[0] != '\0')
+		json_object_set_new(o, "mtime", json_string(en->mtime));
+	json_array_append_new(a, o);
+	return 0;
+}
+
+static void
+do_list(struct ws *w, struct ipc_msg *m)
+{
+	json_t *a;
+	int fd, n, trunc = 0;
+
+	if ((fd = ws_open(w, jstr(m->json, "sandbox"), 0)) < 0) {
+		ws_err(w, m->id, fd, "no such workspace");
+		return;
+	}
+	a = json_array();
+	n = wsfs_list(fd, jstr(m->json, "path") != NULL ? jstr(m->json,
+	    "path") : "", json_is_true(json_object_get(m->json, "recursive")) ?
+	    WSFS_LIST_RECURSIVE : 0, list_cb, a, &trunc);
+	close(fd);
+	if (n < 0) {
+		json_decref(a);
+		ws_err(w, m->id, n, n == PETRI_ERR_NOTFOUND ?
+		    "no such directory" : "cannot list");
+		return;
+	}
+	ws_ok(w, m->id, json_pack("{s:o, s:b}", "files", a, "truncated", trunc),
+	    NULL, 0);
+}
+
+static void
+do_read(struct ws *w, struct ipc_msg *m)
+{
+	struct stat st;
+	json_int_t off = json_integer_value(json_object_get(m->json, "offset"));
+	json_int_t len = json_integer_value(json_object_get(m->json, "length"));
+	unsigned char *p = NULL;
+	ssize_t got = 0;
+	int fd, ffd = -1, e;
+
+	if (off < 0 || len <= 0 || (size_t)len > WS_READ_MAX) {
+		ws_err(w, m->id, PETRI_ERR_INVAL, "bad read");
+		return;
+	}
+	if ((fd = ws_open(w, jstr(m->json, "sandbox"), 0)) < 0) {
+		ws_err(w, m->id, fd, "no such workspace");
+		return;
+	}
+	e = jstr(m->json, "path") == NULL ? PETRI_ERR_PATH :
+	    wsfs_open_file(fd, jstr(m->json, "path"), &ffd, &st);
+	close(fd);
+	if (e != 0) {
+		ws_err(w, m->id, e == PETRI_ERR_INVAL ? PETRI_ERR_NOTFOUND : e,
+		    e == PETRI_ERR_INVAL ? "not a regular file" :
+		    "no such file");
+		return;
+	}
+	if ((uint64_t)st.st_size > WS_MAX_DOWNLOAD) {
+		close(ffd);
+		ws_err(w, m->id, PETRI_ERR_TOOBIG, "file larger than the "
+		    "download limit");
+		return;
+	}
+	if ((p = malloc((size_t)len)) == NULL) {
+		close(ffd);
+		ws_err(w, m->id, PETRI_ERR_NOMEM, "out of memory");
+		return;
+	}
+	while (got < len) {
+		ssize_t r = pread(ffd, p + got, (size_t)(len - got),
+		    (off_t)off + got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	close(ffd);
+	ws_ok(w, m->id, json_pack("{s:I}", "size", (json_int_t)st.st_size), p,
+	    (size_t)got);
+	free(p);
+}
+
+static void
+do_delete(struct ws *w, struct ipc_msg *m)
+{
+	int internal = json_is_true(json_object_get(m->json, "internal"));
+	const char *path = ws_path(m->json, internal);
+	int fd, e;
+
+	if ((fd = ws_open(w, jstr(m->json, "sandbox"), internal)) < 0) {
+		ws_err(w, m->id, fd, "no such workspace");
+		return;
+	}
+	e = path == NULL ? PETRI_ERR_PATH : wsfs_delete(fd, path);
+	close(fd);
+	if (e != 0)
+		ws_err(w, m->id, e, e == PETRI_ERR_NOTFOUND ? "no such file" :
+		    "cannot delete");
+	else
+		ws_ok(w, m->id, json_object(), NULL, 0);
+}
+
+static void
+do_create(struct ws *w, struct ipc_msg *m)
+{
+	const char *sb = jstr(m->json, "sandbox");
+
+	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
+		ws_err(w, m->id, PETRI_ERR_INVAL, "bad sandbox id");
+		return;
+	}
+	if (mkdirat(w->root_fd, sb, 0700) != 0) {
+		ws_err(w, m->id, errno == EEXIST ? PETRI_ERR_EXISTS :
+		    PETRI_ERR_IO, "cannot create the workspace");
+		return;
+	}
+	ws_ok(w, m->id, json_object(), NULL, 0);
+}
+
+static void
+do_remove(struct ws *w, struct ipc_msg *m)
+{
+	const char *sb = jstr(m->json, "sandbox");
+	int e, i;
+
+	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
+		ws_err(w, m->id, PETRI_ERR_INVAL, "bad sandbox id");
+		return;
+	}
+	for (i = 0; i < WS_MAX_STAGES; i++)
+		if (w->stages[i].used && strcmp(w->stages[i].sandbox, sb) == 0)
+			ws_stage_drop(&w->stages[i]);
+	e = wsfs_remove_tree(w->root_fd, sb);
+	if (e != 0 && e != PETRI_ERR_NOTFOUND)
+		ws_err(w, m->id, e, "cannot remove the workspace");
+	else
+		ws_ok(w, m->id, json_object(), NULL, 0);
+}
+
+static void
+do_inventory(struct ws *w, struct ipc_msg *m)
+{
+	json_t *a = json_array();
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(w->root_fd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		json_decref(a);
+		ws_err(w, m->id, PETRI_ERR_IO, "cannot read the workspace root");
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL && json_array_size(a) < 100000)
+		if (petri_id_valid(de->d_name, "sb_"))
+			json_array_append_new(a, json_string(de->d_name));
+	closedir(d);
+	ws_ok(w, m->id, json_pack("{s:o}", "sandboxes", a), NULL, 0);
+}
+
+static void
+ws_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+{
+	struct ws *w = arg;
+
+	(void)c;
+	if (m == NULL)
+		fatal("the api went away");
+	switch (m->type) {
+	case MSG_WS_CREATE:
+		do_create(w, m);
+		break;
+	case MSG_WS_REMOVE:
+		do_remove(w, m);
+		break;
+	case MSG_WS_STAGE_OPEN:
+		do_stage_open(w, m);
+		break;
+	case MSG_WS_STAGE_FILE:
+	case MSG_WS_STAGE_MKDIR:
+	case MSG_WS_STAGE_SYMLINK:
+	case MSG_WS_STAGE_COMMIT:
+	case MSG_WS_STAGE_ABORT:
+		do_stage_op(w, m);
+		break;
+	case MSG_WS_LIST:
+		do_list(w, m);
+		break;
+	case MSG_WS_READ:
+		do_read(w, m);
+		break;
+	case MSG_WS_DELETE:
+		do_delete(w, m);
+		break;
+	case MSG_WS_INVENTORY:
+		do_inventory(w, m);
+		break;
+	default:
+		ws_err(w, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
+		break;
+	}
+	ipc_msg_clear(m);
+}
+
+int
+ws_main(struct proc_ctx *ctx)
+{
+	struct ws w;
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	memset(&w, 0, sizeof(w));
+	w.ctx = ctx;
+	umask(022);
+	if ((w.root_fd = open(ctx->cfg.workspace_root, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		fatal("%s: %s", ctx->cfg.workspace_root, strerror(errno));
+	if (petri_path_join(path, sizeof(path), ctx->cfg.workspace_root,
+	    ".staging") != 0 || (w.staging_fd = open(path, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) < 0)
+		fatal("cannot open the staging directory");
+	/* stages a crash left behind */
+	if ((fd = dup(w.staging_fd)) >= 0 && (d = fdopendir(fd)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.' &&
+			    wsfs_remove_tree(w.staging_fd, de->d_name) != 0)
+				log_warn("cannot remove stale stage %s",
+				    de->d_name);
+		closedir(d);
+	}
+	w.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_ws_from_api,
+	    proto_ws_from_api_n, ws_request, &w);
+	if (w.api == NULL || ipc_chan_start(w.api) != 0)
+		fatal("cannot start the api channel");
+	log_info("workspace worker ready");
+	proc_wait_term();
+	return 0;
+}

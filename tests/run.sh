@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The whole suite: host set-up, build, unit tests, fuzz corpus replay,
+# format check, integration scenarios against the real Docker engine.
+# Ends with one line "N passed, N failed" over all suites.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+log=build/test-logs
+mkdir -p "$log"
+
+# adds the last "N passed, N failed" line of a suite's output file
+tally() {
+	local p q
+	read -r p q < <(grep -oE '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 |
+	    awk '{print $1, $3}')
+	[ -n "${p:-}" ] || return 0
+	passed=$((passed + p))
+	failed=$((failed + q))
+}
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "host set-up"
+if ! packaging/setup.sh; then
+	echo "set-up failed"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+if ! packaging/images/build.sh; then
+	echo "sandbox images failed to build"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+step "build (${SANITIZER:+SANITIZER=$SANITIZER })"
+if ! make -j2 test-bins >"$log/build.txt" 2>&1; then
+	tail -50 "$log/build.txt"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+step "unit tests"
+for t in $(find build/tests/unit -type f -perm -u+x | sort); do
+	out="$log/$(echo "$t" | tr / _).txt"
+	if "$t" >"$out" 2>&1; then :; else
+		echo "FAIL: $t"; tail -20 "$out"
+		grep -q ' passed, ' "$out" || { failed=$((failed + 1)); continue; }
+	fi
+	grep ' passed, ' "$out" | tail -1
+	tally "$out"
+done
+
+step "fuzz corpus replay"
+for t in $(find build/tests/fuzz -type f -name 'replay-*' | sort); do
+	name=${t##*/replay-}
+	out="$log/fuzz-$name.txt"
+	if "$t" "tests/fuzz/corpus/$name" >"$out" 2>&1; then
+		echo "fuzz $name: $(tail -1 "$out")"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: fuzz $name"; tail -20 "$out"
+		failed=$((failed + 1))
+	fi
+done
+
+step "format check"
+if make -s format-check >"$log/format.txt" 2>&1; then
+	passed=$((passed + 1)); echo "format-check: clean"
+else
+	failed=$((failed + 1)); head -20 "$log/format.txt"
+fi
+
+step "integration (real Docker engine)"
+out="$log/integration.txt"
+tests/run-integration.sh 2>&1 | tee "$out"
+tally "$out"
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,137 @@
+/* test_util.c: buffers, number parsing, hex, ids, time, UTF-8. */
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "unit.h"
+#include "util.h"
+
+static void
+test_buf_bounds(void)
+{
+	struct buf b;
+	char *s;
+
+	buf_init(&b, 8);
+	CHECK(buf_append(&b, "12345678", 8) == 0);
+	CHECK(buf_append(&b, "9", 1) == PETRI_ERR_TOOBIG);
+	CHECK(b.len == 8);
+	CHECK((s = buf_cstr(&b)) != NULL && strcmp(s, "12345678") == 0);
+	buf_consume(&b, 3);
+	CHECK(b.len == 5 && memcmp(b.data, "45678", 5) == 0);
+	CHECK(buf_printf(&b, "%d", 123) == 0 && b.len == 8);
+	CHECK(buf_printf(&b, "%d", 4) == PETRI_ERR_TOOBIG);
+	buf_free(&b);
+	buf_init(&b, 0);
+	CHECK((s = buf_cstr(&b)) != NULL && s[0] == '\0');
+	buf_free(&b);
+}
+
+static void
+test_strtonum(void)
+{
+	long long v;
+
+	CHECK(petri_strtonum("42", 0, 100, &v) == 0 && v == 42);
+	CHECK(petri_strtonum("-5", -10, 0, &v) == 0 && v == -5);
+	CHECK(petri_strtonum("101", 0, 100, &v) == PETRI_ERR_INVAL);
+	CHECK(petri_strtonum("", 0, 100, &v) == PETRI_ERR_INVAL);
+	CHECK(petri_strtonum(" 1", 0, 100, &v) == PETRI_ERR_INVAL);
+	CHECK(petri_strtonum("1x", 0, 100, &v) == PETRI_ERR_INVAL);
+	CHECK(petri_strtonum("-", -1, 100, &v) == PETRI_ERR_INVAL);
+	CHECK(petri_strtonum("99999999999999999999", 0, LLONG_MAX, &v) ==
+	    PETRI_ERR_INVAL);
+	CHECK(petri_strtonum("9223372036854775807", 0, LLONG_MAX, &v) == 0);
+}
+
+static void
+test_hex_ids(void)
+{
+	unsigned char in[3] = { 0x00, 0xab, 0xff }, out[3];
+	char hex[7], id[64];
+
+	petri_hex(in, 3, hex);
+	CHECK_STR(hex, "00abff");
+	CHECK(petri_unhex("00ABff", out, 3) == 0 && memcmp(in, out, 3) == 0);
+	CHECK(petri_unhex("00abf", out, 3) == PETRI_ERR_INVAL);
+	CHECK(petri_unhex("00abfg", out, 3) == PETRI_ERR_INVAL);
+	CHECK(petri_id_new("sb_", id, sizeof(id)) == 0);
+	CHECK(petri_id_valid(id, "sb_"));
+	CHECK(!petri_id_valid(id, "ex_"));
+	CHECK(!petri_id_valid("sb_../../etc", "sb_"));
+	CHECK(!petri_id_valid("sb_AAAAAAAAAAAAAAAAAAAAAAAA", "sb_"));
+	CHECK(petri_id_new("sb_", id, 10) == PETRI_ERR_TOOBIG);
+}
+
+static void
+test_time(void)
+{
+	char ts[PETRI_TIME_MAX];
+	int64_t u;
+
+	petri_time_rfc3339(1763776264123456LL, ts);
+	CHECK_STR(ts, "2025-11-22T01:51:04.123456Z");
+	CHECK(petri_time_parse(ts, &u) == 0 && u == 1763776264123456LL);
+	CHECK(petri_time_parse("2025-11-22T01:51:04Z", &u) == PETRI_ERR_INVAL);
+	CHECK(petri_time_parse("2025-13-22T01:51:04.000000Z", &u) ==
+	    PETRI_ERR_INVAL);
+}
+
+static void
+test_utf8(void)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	CHECK(petri_utf8_sanitize("h\xc3\xa9llo", 6, &b) == 0);
+	CHECK(b.len == 6 && memcmp(b.data, "h\xc3\xa9llo", 6) == 0);
+	buf_reset(&b);
+	/* a lone continuation byte, an overlong '/', a surrogate, a cut */
+	CHECK(petri_utf8_sanitize("\x80" "\xc0\xaf" "\xed\xa0\x80" "\xe2\x82",
+	    10, &b) == 0);
+	CHECK(b.len == 3 * 8);	/* every bad byte became U+FFFD */
+	buf_reset(&b);
+	CHECK(petri_utf8_sanitize("\xf0\x9f\x98\x80", 4, &b) == 0 &&
+	    b.len == 4);
+	buf_free(&b);
+}
+
+static void
+test_config(void)
+{
+	struct petri_config c;
+	char err[256];
+	json_t *doc;
+
+	CHECK(config_parse(NULL, &c, err, sizeof(err)) == 0);
+	CHECK(c.listen_port == 8080 && c.limits.memory_mb > 0);
+	config_free(&c);
+	doc = json_pack("{s:s, s:{s:i}}", "listen", "127.0.0.1:9000", "limits",
+	    "pids", 64);
+	CHECK(config_parse(doc, &c, err, sizeof(err)) == 0);
+	CHECK(c.listen_port == 9000 && c.limits.pids == 64);
+	config_free(&c);
+	json_decref(doc);
+	doc = json_pack("{s:i}", "bogus", 1);
+	CHECK(config_parse(doc, &c, err, sizeof(err)) == PETRI_ERR_INVAL);
+	CHECK(strstr(err, "bogus") != NULL);
+	json_decref(doc);
+	doc = json_pack("{s:s}", "listen", "127.0.0.1");
+	CHECK(config_parse(doc, &c, err, sizeof(err)) == PETRI_ERR_INVAL);
+	json_decref(doc);
+	doc = json_pack("{s:{s:i}}", "limits", "memory_mb", 1);
+	CHECK(config_parse(doc, &c, err, sizeof(err)) == PETRI_ERR_INVAL);
+	json_decref(doc);
+}
+
+int
+main(void)
+{
+	UNIT_RUN(test_buf_bounds);
+	UNIT_RUN(test_strtonum);
+	UNIT_RUN(test_hex_ids);
+	UNIT_RUN(test_time);
+	UNIT_RUN(test_utf8);
+	UNIT_RUN(test_config);
+	return UNIT_DONE();
+}
