@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -114,7 +115,11 @@ env_array(json_t *env)
 	return a;
 }
 
-/* OOM kills counted by the container's memory cgroup (v1 or v2). */
+/*
+ * OOM kills counted by the container's memory cgroup (v1 memory.oom_control
+ * or v2 memory.events, "oom_kill N"), or -1 when unknown.  cgroup files
+ * report a size of 0, so they are read line by line.
+ */
 static long
 oom_kills(const char *cid)
 {
@@ -122,38 +127,25 @@ oom_kills(const char *cid)
 		"/sys/fs/cgroup/system.slice/docker-", "/sys/fs/cgroup/docker/" };
 	static const char *const suf[] = { "/memory.oom_control",
 		".scope/memory.events", "/memory.events" };
-	char path[256];
-	char *text = NULL, *p;
-	size_t i, len;
+	char path[256], line[128];
+	long long v;
+	size_t i;
 	long n = -1;
+	FILE *f;
 
 	for (i = 0; i < sizeof(pre) / sizeof(pre[0]) && n < 0; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", pre[i], cid,
 		    suf[i]) >= sizeof(path))
 			continue;
-		if (petri_file_read(path, 4096, &text, &len) != 0) {
-			/* cgroup files report a size of 0: read them by hand */
-			FILE *f = fopen(path, "re");
-			char line[128];
-
-			if (f == NULL)
-				continue;
-			while (fgets(line, sizeof(line), f) != NULL) {
-				if (strncmp(line, "oom_kill ", 9) == 0) {
-					long long v;
-
-					line[strcspn(line, "\n")] = '\0';
-					if (petri_strtonum(line + 9, 0,
-					    LLONG_MAX, &v) == 0)
-						n = (long)v;
-				}
-			}
-			fclose(f);
+		if ((f = fopen(path, "re")) == NULL)
 			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strncmp(line, "oom_kill ", 9) == 0 &&
+			    petri_strtonum(line + 9, 0, LLONG_MAX, &v) == 0)
+				n = (long)v;
 		}
-		if ((p = strstr(text, "oom_kill ")) != NULL)
-			n = strtol(p + 9, NULL, 10);
-		free(text);
+		fclose(f);
 	}
 	return n;
 }
@@ -238,7 +230,7 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 	snprintf(user, sizeof(user), "%lld:%lld",
 	    (long long)json_integer_value(json_object_get(spec, "uid")),
 	    (long long)json_integer_value(json_object_get(spec, "gid")));
-	snprintf(tmpfs, sizeof(tmpfs), "rw,nosuid,nodev,size=%lldm,mode=1777",
+	snprintf(tmpfs, sizeof(tmpfs), "rw,exec,nosuid,nodev,size=%lldm,mode=1777",
 	    (long long)tmp);
 	binds = json_array();
 	if ((size_t)snprintf(bind, sizeof(bind), "%s:/sandbox:rw", ws) >=
@@ -571,7 +563,8 @@ kill_tree(struct engine *e, const char *container, const char *id,
 	struct docker_stream *s = NULL;
 	struct buf junk;
 	json_t *spec;
-	int which, r, i;
+	int64_t deadline;
+	int which, r;
 
 	spec = json_pack("{s:[s, s, s], s:s, s:b, s:b}", "Cmd", SPAWN_PATH,
 	    "--kill", id, "User", user, "AttachStdout", 1, "AttachStderr", 1);
@@ -582,11 +575,12 @@ kill_tree(struct engine *e, const char *container, const char *id,
 		return;
 	}
 	buf_init(&junk, 4096);
-	for (i = 0; i < 100; i++)
-		if (docker_stream_read(s, 100, &which, &junk) <= 0 &&
-		    (r = docker_stream_read(s, 0, &which, &junk)) != 1 &&
-		    r != PETRI_ERR_TIMEOUT)
+	deadline = petri_mono_ms() + EXEC_KILL_GRACE_MS;
+	while (petri_mono_ms() < deadline) {
+		r = docker_stream_read(s, 200, &which, &junk);
+		if (r != 1 && r != PETRI_ERR_TIMEOUT)
 			break;
+	}
 	buf_free(&junk);
 	docker_stream_free(s);
 }

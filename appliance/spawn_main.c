@@ -4,9 +4,12 @@
  *
  *   petri-spawn EXEC_ID PROGRAM [ARG ...]
  *	Starts PROGRAM in a new session, as a child subreaper, so that every
- *	process it starts stays in this process's tree, and records the
- *	session id in /tmp/.petri/EXEC_ID.  Exits with PROGRAM's status, or
- *	128 + N when PROGRAM was killed by signal N.
+ *	process it starts stays in this process's tree while it lives, and
+ *	records the session id in /tmp/.petri/EXEC_ID.  Exits with PROGRAM's
+ *	status, or 128 + N when PROGRAM was killed by signal N.  Processes
+ *	PROGRAM left running in the background keep the session's process
+ *	group, so a later --kill still finds them; the record is removed by
+ *	a later petri-spawn once no process of that group is left.
  *
  *   petri-spawn --kill EXEC_ID
  *	Kills the whole tree of that execution with SIGKILL: its session,
@@ -133,6 +136,39 @@ spawn_kill_tree(pid_t root)
 	}
 }
 
+/* Removes the records of executions whose process group is gone. */
+static void
+spawn_gc(void)
+{
+	struct dirent *de;
+	char path[128], buf[32];
+	DIR *d;
+	int fd, n = 0;
+
+	if ((d = opendir(SPAWN_DIR)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n++ < 4096) {
+		ssize_t len;
+		long pid;
+		char *end;
+
+		if (!spawn_valid_id(de->d_name) ||
+		    spawn_pidfile(de->d_name, path, sizeof(path)) != 0)
+			continue;
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		pid = strtol(buf, &end, 10);
+		if (pid > 1 && kill(-(pid_t)pid, 0) != 0 && errno == ESRCH)
+			unlink(path);
+	}
+	closedir(d);
+}
+
 static int
 spawn_kill(const char *id)
 {
@@ -181,6 +217,7 @@ main(int argc, char **argv)
 		return 127;
 	if (mkdir(SPAWN_DIR, 0700) != 0 && errno != EEXIST)
 		return 127;
+	spawn_gc();
 	if (spawn_pidfile(argv[1], path, sizeof(path)) != 0)
 		return 127;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
@@ -217,7 +254,6 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	unlink(path);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
