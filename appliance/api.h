@@ -84,6 +84,7 @@ struct api {
 	struct proc_ctx *ctx;
 	struct petri_config *cfg;
 	struct db *db;
+	struct ipc_chan *parent;	/* privileged workspace requests */
 	struct ipc_chan *engine;
 	struct ipc_chan *ws;
 	struct ipc_chan *keeper;

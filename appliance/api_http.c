@@ -585,6 +585,10 @@ api_main(struct proc_ctx *ctx)
 		fatal("path too long");
 	api_bootstrap_admin(&a);
 
+	a.parent = ipc_chan_new(PROC_FD_CTL, "parent", 1, proto_api_from_parent,
+	    proto_api_from_parent_n, api_peer_event, &a);
+	if (a.parent == NULL || ipc_chan_start(a.parent) != 0)
+		fatal("cannot start the parent channel");
 	a.engine = ipc_chan_new(PROC_FD_API_ENGINE, "engine", 0,
 	    proto_api_from_engine, proto_api_from_engine_n, api_peer_event,
 	    &a);

@@ -175,8 +175,8 @@ sb_engine_spec(struct api *a, json_t *sb)
 	char ws[4096];
 	int li = config_language_index(lang != NULL ? lang : "");
 
-	if (id == NULL || li < 0 || petri_path_join(ws, sizeof(ws),
-	    a->cfg->workspace_root, id) != 0)
+	if (id == NULL || li < 0 || (size_t)snprintf(ws, sizeof(ws), "%s/%s/ws",
+	    a->cfg->workspace_root, id) >= sizeof(ws))
 		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:I, s:I, "
 	    "s:I}", "sandbox", id, "language", lang, "image", a->cfg->images[li],
@@ -199,7 +199,7 @@ api_sb_create(struct api_req *r)
 	char msg[256], id[PETRI_ID_MAX], ts[PETRI_TIME_MAX], exp[PETRI_TIME_MAX];
 	json_int_t ttl = a->cfg->ttl_seconds;
 	int64_t now, count = 0;
-	int e, made_ws = 0, made_ctr = 0;
+	int e, made_ws = 0, made_disk = 0, made_ctr = 0;
 	enum MHD_Result ret;
 
 	if ((body = api_body_json(r)) == NULL)
@@ -291,7 +291,17 @@ api_sb_create(struct api_req *r)
 		ret = api_reply_err(r, PETRI_ERR_NOMEM, "sandbox");
 		goto out;
 	}
-	/* workspace first, then the container; undo in reverse on failure */
+	/*
+	 * The disk (the parent makes and mounts it), the workspace on it (the
+	 * ws worker), then the container; undone in reverse on failure.
+	 */
+	if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE, json_pack("{s:s, s:O, "
+	    "s:b}", "sandbox", id, "disk_mb", json_object_get(limits,
+	    "disk_mb"), "create", 1), NULL, msg, sizeof(msg))) != 0) {
+		ret = api_reply_err(r, e, "workspace disk");
+		goto out;
+	}
+	made_disk = 1;
 	if ((e = sb_ask(a->ws, MSG_WS_CREATE, json_pack("{s:s}", "sandbox", id),
 	    NULL, msg, sizeof(msg))) != 0) {
 		ret = api_reply_err(r, e, "workspace");
@@ -336,7 +346,7 @@ api_sb_create(struct api_req *r)
 		    "unavailable", "the audit log is unavailable");
 		goto out;
 	}
-	made_ws = made_ctr = 0;
+	made_ws = made_disk = made_ctr = 0;
 	pthread_mutex_lock(&a->metrics.lock);
 	a->metrics.sandboxes_created++;
 	pthread_mutex_unlock(&a->metrics.lock);
@@ -353,7 +363,11 @@ out:
 			log_warn("could not remove the container of %s", id);
 		json_decref(d);
 	}
-	if (made_ws && sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}",
+	if (made_disk && sb_ask(a->parent, MSG_PAR_WS_RELEASE, json_pack(
+	    "{s:s}", "sandbox", id), NULL, NULL, 0) != 0)
+		log_warn("could not release the disk of %s", id);
+	if ((made_ws || made_disk) && sb_ask(a->ws, MSG_WS_REMOVE,
+	    json_pack("{s:s}",
 	    "sandbox", id), NULL, NULL, 0) != 0)
 		log_warn("could not remove the workspace of %s", id);
 	json_decref(spec);
@@ -427,6 +441,11 @@ api_sb_remove(struct api *a, json_t *sb, const char *reason,
 	json_decref(d);
 	if (e != 0 && e != PETRI_ERR_NOTFOUND) {
 		log_warn("cannot remove the container of %s: %s", id, msg);
+		return e;
+	}
+	if ((e = sb_ask(a->parent, MSG_PAR_WS_RELEASE, json_pack("{s:s}",
+	    "sandbox", id), NULL, msg, sizeof(msg))) != 0) {
+		log_warn("cannot release the disk of %s: %s", id, msg);
 		return e;
 	}
 	if ((e = sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox",
@@ -517,6 +536,13 @@ api_sb_reconcile(struct api *a)
 	known = json_array();
 	json_array_foreach(all, i, sb) {
 		json_t *spec = sb_engine_spec(a, sb);
+
+		/* after a reboot the workspace file systems are unmounted */
+		if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE, json_pack("{s:O, "
+		    "s:b}", "sandbox", json_object_get(sb, "id"), "create", 0),
+		    NULL, msg, sizeof(msg))) != 0)
+			log_warn("cannot mount the workspace of %s: %s",
+			    json_string_value(json_object_get(sb, "id")), msg);
 
 		if (spec == NULL)
 			continue;

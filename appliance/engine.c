@@ -782,8 +782,9 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 	{
 		char ws[4096];
 
-		if (petri_path_join(ws, sizeof(ws), e->ctx->cfg.workspace_root,
-		    str(m->json, "sandbox")) != 0)
+		if ((size_t)snprintf(ws, sizeof(ws), "%s/%s/ws",
+		    e->ctx->cfg.workspace_root, str(m->json, "sandbox")) >=
+		    sizeof(ws))
 			goto fail;
 		json_object_set_new(spec, "workspace", json_string(ws));
 	}

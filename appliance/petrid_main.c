@@ -37,6 +37,7 @@
 #include "procs.h"
 #include "proto.h"
 #include "util.h"
+#include "wsdisk.h"
 
 #define NPROCS 4
 
@@ -141,6 +142,108 @@ child_run(const char *name)
 }
 
 /* --- parent side --------------------------------------------------------- */
+
+/* What the parent keeps for answering the api's privileged requests. */
+struct parent_ws {
+	char workspace_root[PATH_MAX];
+	char disks[PATH_MAX];
+	uid_t uid;
+	gid_t gid;
+};
+
+static struct parent_ws pws;
+
+static void
+parent_ws_reply(struct ipc_chan *c, uint32_t id, int e, const char *msg)
+{
+	int r;
+
+	if (e == 0)
+		r = ipc_send(c, MSG_OK, id, NULL, NULL, 0);
+	else
+		r = proto_send_err(c, id, e, msg);
+	if (r != 0)
+		log_warn("cannot answer the api");
+}
+
+/*
+ * The api's privileged requests: give a workspace its own file system
+ * (created at sandbox creation, mounted again after a reboot) and take
+ * it away.  Only sandbox ids are accepted; every path is built here.
+ */
+static void
+parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+{
+	const char *sb;
+	char dir[PATH_MAX], img[PATH_MAX], name[64];
+	json_int_t mb;
+	int e;
+
+	(void)arg;
+	if (m == NULL)
+		return;		/* the api is gone; SIGCHLD tells the rest */
+	sb = json_string_value(json_object_get(m->json, "sandbox"));
+	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
+		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad sandbox id");
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%s.img", sb);
+	if (petri_path_join(dir, sizeof(dir), pws.workspace_root, sb) != 0 ||
+	    petri_path_join(img, sizeof(img), pws.disks, name) != 0) {
+		parent_ws_reply(c, m->id, PETRI_ERR_TOOBIG, "path too long");
+		goto out;
+	}
+	if (geteuid() != 0) {
+		/* development mode: no mounts, no disk cap */
+		e = 0;
+		if (m->type == MSG_PAR_WS_PREPARE && json_is_true(
+		    json_object_get(m->json, "create")) && mkdir(dir, 0700) != 0)
+			e = PETRI_ERR_IO;
+		parent_ws_reply(c, m->id, e, "cannot create the sandbox "
+		    "directory");
+		goto out;
+	}
+	if (m->type == MSG_PAR_WS_RELEASE) {
+		e = wsdisk_umount(dir);
+		if (e == 0 && unlink(img) != 0 && errno != ENOENT)
+			e = PETRI_ERR_IO;
+		parent_ws_reply(c, m->id, e, "cannot release the workspace disk");
+		goto out;
+	}
+	mb = json_integer_value(json_object_get(m->json, "disk_mb"));
+	if (json_is_true(json_object_get(m->json, "create"))) {
+		/* the sandbox's directory, the mount point of its disk */
+		if (mkdir(dir, 0700) != 0 || chown(dir, pws.uid, pws.gid) != 0) {
+			parent_ws_reply(c, m->id, errno == EEXIST ?
+			    PETRI_ERR_EXISTS : PETRI_ERR_IO, "cannot create the "
+			    "sandbox directory");
+			goto out;
+		}
+	}
+	if (json_is_true(json_object_get(m->json, "create"))) {
+		if (mb < SB_MIN_DISK_MB || mb > SB_MAX_DISK_MB) {
+			parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad disk size");
+			goto out;
+		}
+		if ((e = wsdisk_create(img, (int)mb, pws.uid, pws.gid)) != 0) {
+			(void)rmdir(dir);
+			parent_ws_reply(c, m->id, e, "cannot create the "
+			    "workspace disk");
+			goto out;
+		}
+	}
+	e = wsdisk_mount(img, dir);
+	if (e == PETRI_ERR_NOTFOUND && !json_is_true(json_object_get(m->json,
+	    "create")))
+		e = 0;		/* a workspace from before disks: as it is */
+	else if (e != 0 && json_is_true(json_object_get(m->json, "create"))) {
+		(void)unlink(img);
+		(void)rmdir(dir);
+	}
+	parent_ws_reply(c, m->id, e, "cannot mount the workspace disk");
+out:
+	ipc_msg_clear(m);
+}
 
 static int
 lookup_user(const char *user, uid_t *uid, gid_t *gid)
@@ -337,6 +440,7 @@ main(int argc, char **argv)
 	int api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api;
 	uid_t sb_uid;
 	gid_t sb_gid;
+	struct ipc_chan *api_ctl = NULL;
 	json_t *cj, *boot;
 	sigset_t set;
 	ssize_t n;
@@ -405,11 +509,15 @@ main(int argc, char **argv)
 	if (realpath(cfg.workspace_root, path) == NULL)
 		fatal("%s: %s", cfg.workspace_root, strerror(errno));
 	petri_strlcpy(cfg.workspace_root, path, sizeof(cfg.workspace_root));
-	/* uploads are staged beside the workspaces: renames stay on one fs */
-	join(path, sizeof(path), cfg.workspace_root, ".staging");
-	prepare_dir(path, 0700, "_petri_sb");
 	if (lookup_user("_petri_sb", &sb_uid, &sb_gid) != 0)
 		fatal("user _petri_sb does not exist: run packaging/setup.sh");
+	join(path, sizeof(path), dd, "disks");
+	prepare_dir(path, 0700, NULL);
+	petri_strlcpy(pws.disks, path, sizeof(pws.disks));
+	petri_strlcpy(pws.workspace_root, cfg.workspace_root,
+	    sizeof(pws.workspace_root));
+	pws.uid = sb_uid;
+	pws.gid = sb_gid;
 
 	join(path, sizeof(path), dd, "instance");
 	read_or_create(path, "", 8, instance, sizeof(instance));
@@ -477,6 +585,13 @@ main(int argc, char **argv)
 	json_decref(cj);
 	for (i = 0; i < nall; i++)
 		close(all[i]);
+	/* the api's control socket now carries its privileged requests */
+	api_ctl = ipc_chan_new(child_by_name("api")->ctl, "api", 0,
+	    proto_parent_from_api, proto_parent_from_api_n, parent_request,
+	    NULL);
+	if (api_ctl == NULL || ipc_chan_start(api_ctl) != 0)
+		fatal("cannot serve the api's control socket");
+	child_by_name("api")->ctl = -1;
 
 	log_info("petrid listening on http://%s:%d/ (data in %s)",
 	    cfg.listen_host, cfg.listen_port, dd);
@@ -497,17 +612,20 @@ main(int argc, char **argv)
 		}
 		if (sig != SIGCHLD)
 			continue;
-		while ((p = waitpid(-1, &wst, WNOHANG)) > 0) {
-			for (i = 0; i < NPROCS; i++) {
-				if (children[i].pid != p)
-					continue;
-				children[i].pid = -1;
-				log_warn("%s exited (%s %d): shutting down",
-				    children[i].name, WIFSIGNALED(wst) ?
-				    "signal" : "status", WIFSIGNALED(wst) ?
-				    WTERMSIG(wst) : WEXITSTATUS(wst));
-				status = 1;
-			}
+		/*
+		 * Only our children's pids: other threads wait for the helpers
+		 * they spawn (mkfs) themselves.
+		 */
+		for (i = 0; i < NPROCS; i++) {
+			if (children[i].pid <= 0 || (p = waitpid(children[i].pid,
+			    &wst, WNOHANG)) != children[i].pid)
+				continue;
+			children[i].pid = -1;
+			log_warn("%s exited (%s %d): shutting down",
+			    children[i].name, WIFSIGNALED(wst) ? "signal" :
+			    "status", WIFSIGNALED(wst) ? WTERMSIG(wst) :
+			    WEXITSTATUS(wst));
+			status = 1;
 		}
 		if (status != 0)
 			break;

@@ -13,6 +13,18 @@ const struct ipc_permit proto_child_from_parent[] = {
 };
 const size_t proto_child_from_parent_n = NELEM(proto_child_from_parent);
 
+const struct ipc_permit proto_parent_from_api[] = {
+	{ MSG_PAR_WS_PREPARE, SMALL },
+	{ MSG_PAR_WS_RELEASE, SMALL },
+};
+const size_t proto_parent_from_api_n = NELEM(proto_parent_from_api);
+
+const struct ipc_permit proto_api_from_parent[] = {
+	{ MSG_OK, SMALL },
+	{ MSG_ERR, SMALL },
+};
+const size_t proto_api_from_parent_n = NELEM(proto_api_from_parent);
+
 const struct ipc_permit proto_engine_from_api[] = {
 	{ MSG_ENG_PING, SMALL },
 	{ MSG_ENG_SB_CREATE, SMALL },

@@ -21,6 +21,10 @@ enum {
 	/* parent -> child: configuration, first frame a child reads */
 	MSG_CONFIG = 10,
 
+	/* api -> parent: privileged work on workspaces (root) */
+	MSG_PAR_WS_PREPARE = 20,	/* {sandbox, disk_mb, create} -> OK */
+	MSG_PAR_WS_RELEASE = 21,	/* {sandbox} -> OK */
+
 	/* api -> engine */
 	MSG_ENG_PING = 100,		/* {} -> OK {docker_version} */
 	MSG_ENG_SB_CREATE = 101,	/* sandbox spec -> OK {container,...} */
@@ -67,6 +71,10 @@ enum {
 /* Permit tables: what each process accepts from each peer. */
 extern const struct ipc_permit proto_child_from_parent[];
 extern const size_t proto_child_from_parent_n;
+extern const struct ipc_permit proto_parent_from_api[];
+extern const size_t proto_parent_from_api_n;
+extern const struct ipc_permit proto_api_from_parent[];
+extern const size_t proto_api_from_parent_n;
 extern const struct ipc_permit proto_engine_from_api[];
 extern const size_t proto_engine_from_api_n;
 extern const struct ipc_permit proto_api_from_engine[];

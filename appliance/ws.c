@@ -42,7 +42,6 @@ struct ws {
 	struct proc_ctx *ctx;
 	struct ipc_chan *api;
 	int root_fd;		/* the workspace root directory */
-	int staging_fd;		/* private staging directory */
 	int next_stage;
 	struct ws_stage stages[WS_MAX_STAGES];
 };
@@ -68,7 +67,12 @@ ws_err(struct ws *w, uint32_t id, int code, const char *msg)
 		log_warn("cannot answer the api");
 }
 
-/* Opens a directory beneath dfd without following any link. */
+/*
+ * Opens a directory beneath dfd without following any link.  A sandbox's
+ * directory is the mount point of its own file system, so crossing into a
+ * mount is allowed here (one component, never a link); wsfs does not allow
+ * it below.
+ */
 static int
 ws_open_dir(int dfd, const char *name)
 {
@@ -77,8 +81,33 @@ ws_open_dir(int dfd, const char *name)
 	memset(&how, 0, sizeof(how));
 	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	    RESOLVE_NO_MAGICLINKS;
 	return (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+}
+
+/*
+ * A sandbox's directory holds its file system (mounted there by the
+ * parent): "ws", the container's /sandbox, and "stage", the staging area
+ * of uploads, on the same file system but out of the container's sight.
+ */
+#define WS_DIR "ws"
+#define WS_STAGE "stage"
+
+/* Opens <sandbox>/<sub>.  Returns an fd or a negative PETRI_ERR_*. */
+static int
+ws_open_sub(struct ws *w, const char *sandbox, const char *sub)
+{
+	int sfd, fd;
+
+	if (sandbox == NULL || !petri_id_valid(sandbox, "sb_"))
+		return PETRI_ERR_INVAL;
+	if ((sfd = ws_open_dir(w->root_fd, sandbox)) < 0)
+		return errno == ENOENT ? PETRI_ERR_NOTFOUND : PETRI_ERR_IO;
+	fd = ws_open_dir(sfd, sub);
+	close(sfd);
+	if (fd < 0)
+		return errno == ENOENT ? PETRI_ERR_NOTFOUND : PETRI_ERR_PATH;
+	return fd;
 }
 
 /*
@@ -90,11 +119,7 @@ ws_open(struct ws *w, const char *sandbox, int internal)
 {
 	int fd, ifd;
 
-	if (sandbox == NULL || !petri_id_valid(sandbox, "sb_"))
-		return PETRI_ERR_INVAL;
-	if ((fd = ws_open_dir(w->root_fd, sandbox)) < 0)
-		return errno == ENOENT ? PETRI_ERR_NOTFOUND : PETRI_ERR_IO;
-	if (!internal)
+	if ((fd = ws_open_sub(w, sandbox, WS_DIR)) < 0 || !internal)
 		return fd;
 	if (mkdirat(fd, WS_INTERNAL, 0700) != 0 && errno != EEXIST) {
 		close(fd);
@@ -152,7 +177,7 @@ static void
 do_stage_open(struct ws *w, struct ipc_msg *m)
 {
 	int internal = json_is_true(json_object_get(m->json, "internal"));
-	int fd, i, e;
+	int fd, sfd, i, e;
 
 	for (i = 0; i < WS_MAX_STAGES && w->stages[i].used; i++)
 		;
@@ -164,8 +189,14 @@ do_stage_open(struct ws *w, struct ipc_msg *m)
 		ws_err(w, m->id, fd, "no such workspace");
 		return;
 	}
-	e = wsfs_stage_open(fd, w->staging_fd, &w->stages[i].st);
+	if ((sfd = ws_open_sub(w, jstr(m->json, "sandbox"), WS_STAGE)) < 0) {
+		close(fd);
+		ws_err(w, m->id, sfd, "no staging area");
+		return;
+	}
+	e = wsfs_stage_open(fd, sfd, &w->stages[i].st);
 	close(fd);
+	close(sfd);
 	if (e != 0) {
 		ws_err(w, m->id, e, "cannot stage the upload");
 		return;
@@ -365,16 +396,25 @@ static void
 do_create(struct ws *w, struct ipc_msg *m)
 {
 	const char *sb = jstr(m->json, "sandbox");
+	int sfd = -1, e = PETRI_ERR_IO;
 
 	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
 		ws_err(w, m->id, PETRI_ERR_INVAL, "bad sandbox id");
 		return;
 	}
-	if (mkdirat(w->root_fd, sb, 0700) != 0) {
-		ws_err(w, m->id, errno == EEXIST ? PETRI_ERR_EXISTS :
-		    PETRI_ERR_IO, "cannot create the workspace");
+	/* the parent made (and mounted) the sandbox's directory */
+	if ((sfd = ws_open_dir(w->root_fd, sb)) < 0) {
+		ws_err(w, m->id, PETRI_ERR_NOTFOUND, "no sandbox directory");
 		return;
 	}
+	if (mkdirat(sfd, WS_DIR, 0700) != 0 || mkdirat(sfd, WS_STAGE, 0700) !=
+	    0) {
+		e = errno == EEXIST ? PETRI_ERR_EXISTS : PETRI_ERR_IO;
+		close(sfd);
+		ws_err(w, m->id, e, "cannot create the workspace");
+		return;
+	}
+	close(sfd);
 	ws_ok(w, m->id, json_object(), NULL, 0);
 }
 
@@ -469,7 +509,6 @@ int
 ws_main(struct proc_ctx *ctx)
 {
 	struct ws w;
-	char path[4096];
 	struct dirent *de;
 	DIR *d;
 	int fd;
@@ -480,17 +519,27 @@ ws_main(struct proc_ctx *ctx)
 	if ((w.root_fd = open(ctx->cfg.workspace_root, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) < 0)
 		fatal("%s: %s", ctx->cfg.workspace_root, strerror(errno));
-	if (petri_path_join(path, sizeof(path), ctx->cfg.workspace_root,
-	    ".staging") != 0 || (w.staging_fd = open(path, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) < 0)
-		fatal("cannot open the staging directory");
 	/* stages a crash left behind */
-	if ((fd = dup(w.staging_fd)) >= 0 && (d = fdopendir(fd)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.' &&
-			    wsfs_remove_tree(w.staging_fd, de->d_name) != 0)
-				log_warn("cannot remove stale stage %s",
-				    de->d_name);
+	if ((fd = dup(w.root_fd)) >= 0 && (d = fdopendir(fd)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			struct dirent *se;
+			DIR *sd;
+			int sfd;
+
+			if (!petri_id_valid(de->d_name, "sb_") ||
+			    (sfd = ws_open_sub(&w, de->d_name, WS_STAGE)) < 0)
+				continue;
+			if ((sd = fdopendir(sfd)) == NULL) {
+				close(sfd);
+				continue;
+			}
+			while ((se = readdir(sd)) != NULL)
+				if (se->d_name[0] != '.' && wsfs_remove_tree(
+				    dirfd(sd), se->d_name) != 0)
+					log_warn("cannot remove a stale stage of "
+					    "%s", de->d_name);
+			closedir(sd);
+		}
 		closedir(d);
 	}
 	w.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_ws_from_api,

@@ -142,3 +142,17 @@ def test_concurrent_execs(p):
         check(out[i].json()["stdout"].startswith("%d-" % i), out[i].json())
     for sb in sbs:
         p.delete(sb)
+
+
+def test_disk_fill_workspace(p):
+    sb = p.sandbox("python", limits={"disk_mb": 64})
+    d = p.exec(sb, command="dd if=/dev/zero of=/sandbox/fill bs=1M count=200 2>&1; "
+                           "df -m /sandbox | tail -1", timeout_ms=60000).json()
+    check("No space left" in d["stdout"], d)
+    # the rest of the appliance is fine; the sandbox can free its space
+    d = p.exec(sb, command="rm /sandbox/fill && echo freed").json()
+    check(d["stdout"] == "freed\n", d)
+    check(p.upload(sb, [("after.txt", b"ok")]).status == 201)
+    lst = [f["path"] for f in p.request("GET", "/v1/sandboxes/%s/files" % sb["id"]).json()["files"]]
+    check(lst == ["after.txt"], lst)
+    check(p.delete(sb).status == 204)

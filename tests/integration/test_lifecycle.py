@@ -9,7 +9,7 @@ def test_restart_keeps_state_own():
     p = Petri().start()
     try:
         sb = p.sandbox("python")
-        p.upload(sb, [("keep.txt", b"persist")])
+        check(p.upload(sb, [("keep.txt", b"persist")]).status == 201)
         p.exec(sb, command="echo hi")
         p.restart()
         r = p.request("GET", "/v1/sandboxes/" + sb["id"])
