@@ -25,8 +25,8 @@ struct api;
 /* What a request is allowed to carry and how its body is collected. */
 enum api_body {
 	API_BODY_NONE,
-	API_BODY_JSON,		/* buffered, API_MAX_JSON_BODY */
-	API_BODY_FILE,		/* spooled to an unlinked temp file */
+	API_BODY_JSON, /* buffered, API_MAX_JSON_BODY */
+	API_BODY_FILE, /* spooled to an unlinked temp file */
 };
 
 struct api_auth {
@@ -43,18 +43,18 @@ struct api_req {
 	char request_id[48];
 	char source_ip[64];
 	const struct api_route *route;
-	char *segs[8];		/* path segments (point into segbuf) */
+	char *segs[8]; /* path segments (point into segbuf) */
 	int nsegs;
 	char segbuf[API_MAX_URL + 1];
 	struct api_auth auth;
 	int authed;
 	enum api_body body_kind;
 	size_t body_max;
-	struct buf body;	/* API_BODY_JSON */
-	int body_fd;		/* API_BODY_FILE */
+	struct buf body; /* API_BODY_JSON */
+	int body_fd; /* API_BODY_FILE */
 	size_t body_len;
 	int too_big;
-	struct MHD_PostProcessor *pp;	/* multipart uploads */
+	struct MHD_PostProcessor *pp; /* multipart uploads */
 	struct api_upload *upload;
 	int answered;
 };
@@ -63,8 +63,8 @@ typedef enum MHD_Result (*api_handler_fn)(struct api_req *);
 
 struct api_route {
 	const char *method;
-	const char *pattern;	/* "/v1/sandboxes/{}/files/{*}" */
-	const char *roles;	/* "admin,agent" or "" for public */
+	const char *pattern; /* "/v1/sandboxes/{}/files/{*}" */
+	const char *roles; /* "admin,agent" or "" for public */
 	enum api_body body;
 	api_handler_fn fn;
 };
@@ -76,7 +76,7 @@ struct api_metrics {
 	uint64_t exec_errors;
 	uint64_t sandboxes_created;
 	uint64_t sandboxes_deleted;
-	uint64_t exec_ms_buckets[12];	/* latency histogram */
+	uint64_t exec_ms_buckets[12]; /* latency histogram */
 	uint64_t exec_ms_sum;
 };
 
@@ -84,7 +84,7 @@ struct api {
 	struct proc_ctx *ctx;
 	struct petri_config *cfg;
 	struct db *db;
-	struct ipc_chan *parent;	/* privileged workspace requests */
+	struct ipc_chan *parent; /* privileged workspace requests */
 	struct ipc_chan *engine;
 	struct ipc_chan *ws;
 	struct ipc_chan *keeper;
@@ -93,15 +93,15 @@ struct api {
 	int stopping;
 	struct api_metrics metrics;
 	pthread_mutex_t runs_lock;
-	struct run *runs;	/* executions in flight (api_exec.c) */
-	pthread_mutex_t sb_lock;	/* serialises sandbox state changes */
+	struct run *runs; /* executions in flight (api_exec.c) */
+	pthread_mutex_t sb_lock; /* serialises sandbox state changes */
 };
 
 /* --- api_http.c: responses ----------------------------------------------- */
 
 /* Queues a JSON answer (steals a reference to body). */
-enum MHD_Result api_reply_json(struct api_req *r, unsigned int status,
-    json_t *body);
+enum MHD_Result api_reply_json(
+    struct api_req *r, unsigned int status, json_t *body);
 
 /* Queues {"error": {code, message, request_id}}. */
 enum MHD_Result api_reply_error(struct api_req *r, unsigned int status,
@@ -147,8 +147,8 @@ int api_valid_strmap(json_t *m, size_t max, size_t vmax, int env,
     const char *field, char *msg, size_t msglen) PETRI_WUR;
 
 /* Validates a label filter "k:v".  Pure. */
-int api_valid_label_filter(const char *s, char *k, size_t klen, char *v,
-    size_t vlen) PETRI_WUR;
+int api_valid_label_filter(
+    const char *s, char *k, size_t klen, char *v, size_t vlen) PETRI_WUR;
 
 /* --- route handlers -------------------------------------------------------- */
 
@@ -194,21 +194,21 @@ void api_sb_touch(struct api *a, json_t *sb);
  * Returns 0 or a PETRI_ERR_* (the caller answers 503: nothing is
  * acknowledged that is not recorded).
  */
-int api_audit(struct api *a, struct api_req *r, const char *type,
-    json_t *event, json_t **out) PETRI_WUR;
+int api_audit(struct api *a, struct api_req *r, const char *type, json_t *event,
+    json_t **out) PETRI_WUR;
 
 /* The same for an actor other than a request's (runner threads). */
 int api_audit_as(struct api *a, const struct api_auth *auth,
-    const char *source_ip, const char *type, json_t *event, json_t **out)
-    PETRI_WUR;
+    const char *source_ip, const char *type, json_t *event,
+    json_t **out) PETRI_WUR;
 
 /* Stores a blob in the audit store; sha gets its SHA-256 hex. */
-int api_audit_blob(struct api *a, const void *p, size_t n, char sha[65])
-    PETRI_WUR;
+int api_audit_blob(
+    struct api *a, const void *p, size_t n, char sha[65]) PETRI_WUR;
 
 /* Removes a sandbox: container, workspace, registry row, audit record. */
-int api_sb_remove(struct api *a, json_t *sb, const char *reason,
-    struct api_req *r) PETRI_WUR;
+int api_sb_remove(
+    struct api *a, json_t *sb, const char *reason, struct api_req *r) PETRI_WUR;
 
 /* Reaper and reconciliation (api_sandbox.c). */
 void api_sb_reconcile(struct api *a);

@@ -18,8 +18,8 @@
 #define PETRI_VERSION "0.1.0"
 
 int
-api_audit_as(struct api *a, const struct api_auth *auth,
-    const char *source_ip, const char *type, json_t *event, json_t **out)
+api_audit_as(struct api *a, const struct api_auth *auth, const char *source_ip,
+    const char *type, json_t *event, json_t **out)
 {
 	json_t *ev, *req;
 	struct ipc_msg m;
@@ -33,27 +33,29 @@ api_audit_as(struct api *a, const struct api_auth *auth,
 		return PETRI_ERR_NOMEM;
 	/* who and where first, then the event's own fields */
 	ev = json_object();
-	json_object_set_new(ev, "tenant", json_string(auth != NULL ?
-	    auth->tenant : "system"));
-	json_object_set_new(ev, "actor", auth != NULL ? json_pack("{s:s, s:s}",
-	    "key", auth->key_id, "role", auth->role) : json_pack("{s:n, s:s}",
-	    "key", "role", "system"));
-	json_object_set_new(ev, "source_ip", json_string(source_ip != NULL ?
-	    source_ip : "local"));
-	json_object_set_new(ev, "appliance", json_pack("{s:s, s:s}",
-	    "instance", a->ctx->instance, "version", PETRI_VERSION));
-	json_object_foreach(event, k, v)
+	json_object_set_new(
+	    ev, "tenant", json_string(auth != NULL ? auth->tenant : "system"));
+	json_object_set_new(ev, "actor",
+	    auth != NULL ? json_pack("{s:s, s:s}", "key", auth->key_id, "role",
+	                       auth->role)
+	                 : json_pack("{s:n, s:s}", "key", "role", "system"));
+	json_object_set_new(ev, "source_ip",
+	    json_string(source_ip != NULL ? source_ip : "local"));
+	json_object_set_new(ev, "appliance",
+	    json_pack("{s:s, s:s}", "instance", a->ctx->instance, "version",
+	        PETRI_VERSION));
+	json_object_foreach (event, k, v)
 		json_object_set(ev, k, v);
 	json_decref(event);
 	req = json_pack("{s:s, s:o}", "type", type, "event", ev);
-	e = ipc_request(a->keeper, MSG_KPR_APPEND, req, NULL, 0,
-	    AUDIT_TIMEOUT_MS, &m);
+	e = ipc_request(
+	    a->keeper, MSG_KPR_APPEND, req, NULL, 0, AUDIT_TIMEOUT_MS, &m);
 	json_decref(req);
 	if (e != 0)
 		return e;
 	if ((e = proto_result(&m, NULL, 0)) == 0 && out != NULL) {
-		json_int_t seq = json_integer_value(json_object_get(m.json,
-		    "seq"));
+		json_int_t seq =
+		    json_integer_value(json_object_get(m.json, "seq"));
 		char href[64];
 
 		snprintf(href, sizeof(href), "/v1/audit/records/%lld",
@@ -80,8 +82,8 @@ api_audit_blob(struct api *a, const void *p, size_t n, char sha[65])
 	const char *s;
 	int e;
 
-	e = ipc_request(a->keeper, MSG_KPR_BLOB_PUT, NULL, p, n,
-	    AUDIT_TIMEOUT_MS, &m);
+	e = ipc_request(
+	    a->keeper, MSG_KPR_BLOB_PUT, NULL, p, n, AUDIT_TIMEOUT_MS, &m);
 	if (e != 0)
 		return e;
 	if ((e = proto_result(&m, NULL, 0)) == 0) {
@@ -110,32 +112,32 @@ audit_arg(struct api_req *r, const char *key, long long def, long long max,
 }
 
 static enum MHD_Result
-audit_forward(struct api_req *r, uint32_t type, json_t *req,
-    const char *raw_ctype)
+audit_forward(
+    struct api_req *r, uint32_t type, json_t *req, const char *raw_ctype)
 {
 	struct ipc_msg m;
 	char msg[256];
 	int e;
 	enum MHD_Result ret;
 
-	e = ipc_request(r->api->keeper, type, req, NULL, 0, AUDIT_TIMEOUT_MS,
-	    &m);
+	e = ipc_request(
+	    r->api->keeper, type, req, NULL, 0, AUDIT_TIMEOUT_MS, &m);
 	json_decref(req);
 	if (e != 0)
 		return api_reply_err(r, e, "audit log");
 	if ((e = proto_result(&m, msg, sizeof(msg))) != 0) {
 		ipc_msg_clear(&m);
 		if (e == PETRI_ERR_NOTFOUND)
-			return api_reply_error(r, MHD_HTTP_NOT_FOUND,
-			    "not_found", "%s", msg);
+			return api_reply_error(
+			    r, MHD_HTTP_NOT_FOUND, "not_found", "%s", msg);
 		if (e == PETRI_ERR_INVAL)
-			return api_reply_error(r, 422, "invalid_request", "%s",
-			    msg);
+			return api_reply_error(
+			    r, 422, "invalid_request", "%s", msg);
 		return api_reply_err(r, e, "audit log");
 	}
 	if (raw_ctype != NULL)
-		ret = api_reply_bytes(r, MHD_HTTP_OK, raw_ctype, m.data != NULL ?
-		    (const void *)m.data : "", m.datalen);
+		ret = api_reply_bytes(r, MHD_HTTP_OK, raw_ctype,
+		    m.data != NULL ? (const void *)m.data : "", m.datalen);
 	else
 		ret = api_reply_json(r, MHD_HTTP_OK, json_incref(m.json));
 	ipc_msg_clear(&m);
@@ -174,8 +176,8 @@ audit_export(struct api_req *r, long long from, long long to)
 			break;
 		}
 		more = json_is_true(json_object_get(m.json, "more"));
-		if (m.datalen > 0 && (e = petri_write_all(fd, m.data,
-		    m.datalen)) != 0) {
+		if (m.datalen > 0 &&
+		    (e = petri_write_all(fd, m.data, m.datalen)) != 0) {
 			ipc_msg_clear(&m);
 			break;
 		}
@@ -186,8 +188,8 @@ audit_export(struct api_req *r, long long from, long long to)
 	if (e != 0) {
 		close(fd);
 		if (e == PETRI_ERR_INVAL)
-			return api_reply_error(r, 422, "invalid_request", "%s",
-			    msg);
+			return api_reply_error(
+			    r, 422, "invalid_request", "%s", msg);
 		return api_reply_err(r, e, "export");
 	}
 	if ((resp = MHD_create_response_from_fd((uint64_t)size, fd)) == NULL) {
@@ -216,15 +218,17 @@ api_audit_route(struct api_req *r)
 		    audit_arg(r, "limit", 100, 1000, &limit) != 0 || limit == 0)
 			return api_reply_error(r, 422, "invalid_request",
 			    "from: a sequence number; limit: 1 to 1000");
-		return audit_forward(r, MSG_KPR_RECORDS, json_pack("{s:I, s:I}",
-		    "from", (json_int_t)from, "limit", (json_int_t)limit), NULL);
+		return audit_forward(r, MSG_KPR_RECORDS,
+		    json_pack("{s:I, s:I}", "from", (json_int_t)from, "limit",
+		        (json_int_t)limit),
+		    NULL);
 	}
 	if (strncmp(sub, "records/", 8) == 0) {
 		if (petri_strtonum(sub + 8, 0, INT64_MAX, &seq) != 0)
 			return api_reply_error(r, MHD_HTTP_NOT_FOUND,
 			    "not_found", "no such record");
-		return audit_forward(r, MSG_KPR_RECORD, json_pack("{s:I}",
-		    "seq", (json_int_t)seq), NULL);
+		return audit_forward(r, MSG_KPR_RECORD,
+		    json_pack("{s:I}", "seq", (json_int_t)seq), NULL);
 	}
 	if (strcmp(sub, "checkpoint") == 0)
 		return audit_forward(r, MSG_KPR_CHECKPOINT, json_object(),
@@ -235,18 +239,21 @@ api_audit_route(struct api_req *r)
 		    to < from)
 			return api_reply_error(r, 422, "invalid_request",
 			    "from and to: tree sizes with 1 <= from <= to");
-		return audit_forward(r, MSG_KPR_CONSISTENCY, json_pack("{s:I, "
-		    "s:I}", "from", (json_int_t)from, "to", (json_int_t)to),
+		return audit_forward(r, MSG_KPR_CONSISTENCY,
+		    json_pack("{s:I, "
+		              "s:I}",
+		        "from", (json_int_t)from, "to", (json_int_t)to),
 		    NULL);
 	}
 	if (strncmp(sub, "blobs/", 6) == 0) {
-		if (strlen(sub + 6) != 64 || petri_unhex(sub + 6,
-		    (unsigned char[32]){ 0 }, 32) != 0)
-			return api_reply_error(r, MHD_HTTP_NOT_FOUND,
-			    "not_found", "no such blob");
+		if (strlen(sub + 6) != 64 ||
+		    petri_unhex(sub + 6, (unsigned char[32]){0}, 32) != 0)
+			return api_reply_error(
+			    r, MHD_HTTP_NOT_FOUND, "not_found", "no such blob");
 		petri_strlcpy(sha, sub + 6, sizeof(sha));
-		return audit_forward(r, MSG_KPR_BLOB_GET, json_pack("{s:s}",
-		    "sha256", sha), "application/octet-stream");
+		return audit_forward(r, MSG_KPR_BLOB_GET,
+		    json_pack("{s:s}", "sha256", sha),
+		    "application/octet-stream");
 	}
 	if (strcmp(sub, "export") == 0) {
 		if (audit_arg(r, "from", 0, INT64_MAX, &from) != 0 ||
@@ -257,6 +264,6 @@ api_audit_route(struct api_req *r)
 	}
 	if (strcmp(sub, "public-key") == 0)
 		return audit_forward(r, MSG_KPR_PUBKEY, json_object(), NULL);
-	return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-	    "no such audit route");
+	return api_reply_error(
+	    r, MHD_HTTP_NOT_FOUND, "not_found", "no such audit route");
 }

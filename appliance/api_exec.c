@@ -17,11 +17,11 @@
 #include "proto.h"
 #include "util.h"
 
-#define RUN_GRACE_MS 60000	/* beyond the exec timeout, for the engine */
+#define RUN_GRACE_MS 60000 /* beyond the exec timeout, for the engine */
 
 struct run_chunk {
 	struct run_chunk *next;
-	int stream;		/* 1 stdout, 2 stderr */
+	int stream; /* 1 stdout, 2 stderr */
 	size_t len;
 	char data[];
 };
@@ -38,26 +38,26 @@ struct run {
 	struct api_auth auth;
 	char source_ip[64];
 	char request_id[48];
-	json_t *sb;		/* the sandbox document */
-	json_t *rec;		/* what the audit record says of the request */
+	json_t *sb; /* the sandbox document */
+	json_t *rec; /* what the audit record says of the request */
 	struct ipc_call *call;
 	int64_t wait_ms;
 	struct run_chunk *head, *tail;
-	struct buf out[2];	/* stdout, stderr as kept */
-	struct buf all;		/* interleaved, as kept */
+	struct buf out[2]; /* stdout, stderr as kept */
+	struct buf all; /* interleaved, as kept */
 	size_t out_max;
 	int truncated;
 	int background;
-	char code_dir[64];	/* ".petri/run/ex_..." to remove afterwards */
+	char code_dir[64]; /* ".petri/run/ex_..." to remove afterwards */
 	int done;
-	unsigned int status;	/* HTTP status of a failed run, else 200 */
-	json_t *doc;		/* final answer document */
+	unsigned int status; /* HTTP status of a failed run, else 200 */
+	json_t *doc; /* final answer document */
 	int64_t started_usec;
 };
 
-static const char *const exec_keys[] = { "command", "argv", "filename",
-	"code", "cwd", "env", "stdin", "timeout_ms", "fresh", "install",
-	"test", "prompt", "model", "labels", "background", NULL };
+static const char *const exec_keys[] = {"command", "argv", "filename", "code",
+    "cwd", "env", "stdin", "timeout_ms", "fresh", "install", "test", "prompt",
+    "model", "labels", "background", NULL};
 
 /* --- run lifetime -------------------------------------------------------- */
 
@@ -97,8 +97,8 @@ run_find(struct api *a, const char *id, const char *tenant)
 
 	pthread_mutex_lock(&a->runs_lock);
 	for (run = a->runs; run != NULL; run = run->next)
-		if (strcmp(run->id, id) == 0 && strcmp(run->tenant, tenant) ==
-		    0)
+		if (strcmp(run->id, id) == 0 &&
+		    strcmp(run->tenant, tenant) == 0)
 			break;
 	if (run != NULL) {
 		pthread_mutex_lock(&run->lock);
@@ -140,8 +140,8 @@ run_output(struct run *run, int stream, const unsigned char *p, size_t n)
 	}
 	if (keep == 0)
 		return;
-	if (buf_append(b, p, keep) != 0 || buf_append(&run->all, p, keep) !=
-	    0) {
+	if (buf_append(b, p, keep) != 0 ||
+	    buf_append(&run->all, p, keep) != 0) {
 		run->truncated = 1;
 		return;
 	}
@@ -164,8 +164,9 @@ run_stream_ref(struct api *a, struct buf *b, int truncated, int *err)
 	char sha[65];
 	int e;
 
-	if ((e = api_audit_blob(a, b->data != NULL ? b->data :
-	    (const unsigned char *)"", b->len, sha)) != 0)
+	if ((e = api_audit_blob(a,
+	         b->data != NULL ? b->data : (const unsigned char *)"", b->len,
+	         sha)) != 0)
 		*err = e;
 	return json_pack("{s:s, s:I, s:b, s:b}", "sha256", sha, "size",
 	    (json_int_t)b->len, "blob", 1, "truncated", truncated);
@@ -199,33 +200,34 @@ run_doc(struct run *run, json_t *res, int with_output)
 	d = json_object();
 	json_object_set_new(d, "id", json_string(run->id));
 	json_object_set_new(d, "sandbox", json_string(run->sandbox));
-	json_object_set_new(d, "status", json_string(run->done ? "finished" :
-	    "running"));
+	json_object_set_new(
+	    d, "status", json_string(run->done ? "finished" : "running"));
 	petri_time_rfc3339(run->started_usec, ts);
 	json_object_set_new(d, "started_at", json_string(ts));
 	if (res != NULL) {
-		json_object_set(d, "exit_code", json_object_get(res,
-		    "exit_code"));
+		json_object_set(
+		    d, "exit_code", json_object_get(res, "exit_code"));
 		sig = json_string_value(json_object_get(res, "signal"));
-		json_object_set_new(d, "signal", sig != NULL ? json_string(sig) :
-		    json_null());
-		json_object_set(d, "timed_out", json_object_get(res,
-		    "timed_out"));
-		json_object_set(d, "oom_killed", json_object_get(res,
-		    "oom_killed"));
-		json_object_set(d, "duration_ms", json_object_get(res,
-		    "duration_ms"));
+		json_object_set_new(
+		    d, "signal", sig != NULL ? json_string(sig) : json_null());
+		json_object_set(
+		    d, "timed_out", json_object_get(res, "timed_out"));
+		json_object_set(
+		    d, "oom_killed", json_object_get(res, "oom_killed"));
+		json_object_set(
+		    d, "duration_ms", json_object_get(res, "duration_ms"));
 		if (json_object_get(res, "usage") != NULL)
-			json_object_set(d, "usage", json_object_get(res,
-			    "usage"));
+			json_object_set(
+			    d, "usage", json_object_get(res, "usage"));
 	} else {
 		json_object_set_new(d, "exit_code", json_null());
 		json_object_set_new(d, "signal", json_null());
 		json_object_set_new(d, "timed_out", json_false());
 		json_object_set_new(d, "oom_killed", json_false());
 	}
-	json_object_set_new(d, "truncated", json_boolean(run->truncated ||
-	    json_is_true(json_object_get(res, "truncated"))));
+	json_object_set_new(d, "truncated",
+	    json_boolean(run->truncated ||
+	        json_is_true(json_object_get(res, "truncated"))));
 	if (with_output) {
 		json_object_set_new(d, "stdout", run_text(&run->out[0]));
 		json_object_set_new(d, "stderr", run_text(&run->out[1]));
@@ -250,8 +252,9 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 	doc = run_doc(run, res, 1);
 	pthread_mutex_unlock(&run->lock);
 	if (errcode != NULL) {
-		json_object_set_new(doc, "error", json_pack("{s:s, s:s}", "code",
-		    errcode, "message", errmsg));
+		json_object_set_new(doc, "error",
+		    json_pack(
+		        "{s:s, s:s}", "code", errcode, "message", errmsg));
 	}
 	petri_time_rfc3339(petri_now_usec(), ts);
 	json_object_set_new(doc, "finished_at", json_string(ts));
@@ -263,36 +266,40 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 	json_object_set(ev, "signal", json_object_get(doc, "signal"));
 	json_object_set(ev, "timed_out", json_object_get(doc, "timed_out"));
 	json_object_set(ev, "oom_killed", json_object_get(doc, "oom_killed"));
-	json_object_set(ev, "duration_ms", json_object_get(doc,
-	    "duration_ms") != NULL ? json_object_get(doc, "duration_ms") :
-	    json_integer(ms));
+	json_object_set(ev, "duration_ms",
+	    json_object_get(doc, "duration_ms") != NULL
+	        ? json_object_get(doc, "duration_ms")
+	        : json_integer(ms));
 	if ((x = json_object_get(res, "usage")) != NULL)
 		json_object_set(ev, "usage", x);
-	json_object_set_new(ev, "stdout", run_stream_ref(a, &run->out[0],
-	    run->truncated, &err));
-	json_object_set_new(ev, "stderr", run_stream_ref(a, &run->out[1],
-	    run->truncated, &err));
+	json_object_set_new(ev, "stdout",
+	    run_stream_ref(a, &run->out[0], run->truncated, &err));
+	json_object_set_new(ev, "stderr",
+	    run_stream_ref(a, &run->out[1], run->truncated, &err));
 	json_object_set_new(ev, "network", json_array());
 	if (errcode != NULL)
 		json_object_set_new(ev, "error", json_string(errcode));
 	if (err == 0)
-		err = api_audit_as(a, &run->auth, run->source_ip,
-		    "exec.finished", ev, &audit);
+		err = api_audit_as(
+		    a, &run->auth, run->source_ip, "exec.finished", ev, &audit);
 	else
 		json_decref(ev);
 	if (err != 0) {
 		log_warn("exec %s: audit log unavailable (%s)", run->id,
 		    petri_strerror(err));
 		if (errcode == NULL) {
-			json_object_set_new(doc, "error", json_pack("{s:s, s:s}",
-			    "code", "unavailable", "message", "the audit log "
-			    "is unavailable; the result is not acknowledged"));
+			json_object_set_new(doc, "error",
+			    json_pack("{s:s, s:s}", "code", "unavailable",
+			        "message",
+			        "the audit log "
+			        "is unavailable; the result is not "
+			        "acknowledged"));
 			status = MHD_HTTP_SERVICE_UNAVAILABLE;
 		}
 	} else
 		json_object_set_new(doc, "audit", audit);
-	if ((e = db_exec_put(a->db, run->id, run->sandbox, run->tenant,
-	    doc)) != 0)
+	if ((e = db_exec_put(a->db, run->id, run->sandbox, run->tenant, doc)) !=
+	    0)
 		log_warn("exec %s: cannot store the result (%s)", run->id,
 		    petri_strerror(e));
 	api_metrics_exec(a, ms, errcode != NULL || err != 0);
@@ -301,8 +308,8 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 		    run->sandbox, "path", run->code_dir, "internal", 1);
 		struct ipc_msg m;
 
-		if (ipc_request(a->ws, MSG_WS_DELETE, del, NULL, 0, 30000,
-		    &m) == 0)
+		if (ipc_request(
+		        a->ws, MSG_WS_DELETE, del, NULL, 0, 30000, &m) == 0)
 			ipc_msg_clear(&m);
 		json_decref(del);
 	}
@@ -325,14 +332,15 @@ run_main(void *arg)
 		e = ipc_call_next(run->call, (int)run->wait_ms, &m);
 		if (e != 0) {
 			run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    "unavailable", e == PETRI_ERR_TIMEOUT ?
-			    "the engine did not answer in time" :
-			    "the engine is unavailable");
+			    "unavailable",
+			    e == PETRI_ERR_TIMEOUT
+			        ? "the engine did not answer in time"
+			        : "the engine is unavailable");
 			break;
 		}
 		if (m.type == MSG_ENG_OUTPUT) {
-			stream = (int)json_integer_value(json_object_get(m.json,
-			    "stream"));
+			stream = (int)json_integer_value(
+			    json_object_get(m.json, "stream"));
 			if (stream == 1 || stream == 2) {
 				pthread_mutex_lock(&run->lock);
 				run_output(run, stream, m.data, m.datalen);
@@ -430,8 +438,8 @@ exec_file_argv(const char *lang, const char *file)
 	if (strcmp(lang, "go") == 0)
 		return json_pack("[s, s, s]", "go", "run", file);
 	if (strcmp(lang, "java") == 0)
-		return json_pack("[s, s, s, s, s]", "/bin/sh", "-c", java_runner,
-		    "petri-java", file);
+		return json_pack("[s, s, s, s, s]", "/bin/sh", "-c",
+		    java_runner, "petri-java", file);
 	return NULL;
 }
 
@@ -470,9 +478,10 @@ exec_code_name(const char *lang, const char *code, char *out, size_t outlen)
 		if ((p = strstr(code, "public class ")) == NULL)
 			return;
 		p += 13;
-		for (n = 0; (p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= 'a' &&
-		    p[n] <= 'z') || (p[n] >= '0' && p[n] <= '9') || p[n] == '_';
-		    n++)
+		for (n = 0; (p[n] >= 'A' && p[n] <= 'Z') ||
+		     (p[n] >= 'a' && p[n] <= 'z') ||
+		     (p[n] >= '0' && p[n] <= '9') || p[n] == '_';
+		     n++)
 			;
 		if (n > 0 && n < 128 && n + 6 <= outlen)
 			snprintf(out, outlen, "%.*s.java", (int)n, p);
@@ -508,15 +517,16 @@ exec_write_code(struct api *a, const char *sandbox, const char *path,
 		ipc_msg_clear(&m);
 	}
 	j = json_pack("{s:i, s:b}", "stage", stage, "replace", 0);
-	if (e == 0 && (e = ipc_request(a->ws, MSG_WS_STAGE_COMMIT, j, NULL, 0,
-	    30000, &m)) == 0) {
+	if (e == 0 &&
+	    (e = ipc_request(
+	         a->ws, MSG_WS_STAGE_COMMIT, j, NULL, 0, 30000, &m)) == 0) {
 		e = proto_result(&m, NULL, 0);
 		ipc_msg_clear(&m);
 	} else if (e != 0) {
 		json_t *ab = json_pack("{s:i}", "stage", stage);
 
-		if (ipc_request(a->ws, MSG_WS_STAGE_ABORT, ab, NULL, 0, 30000,
-		    &m) == 0)
+		if (ipc_request(
+		        a->ws, MSG_WS_STAGE_ABORT, ab, NULL, 0, 30000, &m) == 0)
 			ipc_msg_clear(&m);
 		json_decref(ab);
 	}
@@ -528,7 +538,7 @@ exec_write_code(struct api *a, const char *sandbox, const char *path,
 
 struct sse {
 	struct run *run;
-	struct run_chunk *next;	/* next chunk to send; NULL: from head */
+	struct run_chunk *next; /* next chunk to send; NULL: from head */
 	int started;
 	int sent_exit;
 	struct buf pending;
@@ -572,8 +582,9 @@ sse_read(void *cls, uint64_t pos, char *out, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		pthread_mutex_lock(&run->lock);
 		for (;;) {
-			c = s->started ? (s->next != NULL ? s->next->next :
-			    NULL) : run->head;
+			c = s->started
+			    ? (s->next != NULL ? s->next->next : NULL)
+			    : run->head;
 			if (c != NULL || run->done)
 				break;
 			pthread_cond_wait(&run->cond, &run->lock);
@@ -585,18 +596,20 @@ sse_read(void *cls, uint64_t pos, char *out, size_t max)
 			if (d == NULL) {
 				/* not UTF-8: send it sanitised */
 				buf_init(&raw, c->len * 3 + 1);
-				if (petri_utf8_sanitize(c->data, c->len, &raw) ==
-				    0)
-					d = json_stringn(raw.data != NULL ?
-					    (const char *)raw.data : "", raw.len);
+				if (petri_utf8_sanitize(
+				        c->data, c->len, &raw) == 0)
+					d = json_stringn(raw.data != NULL
+					        ? (const char *)raw.data
+					        : "",
+					    raw.len);
 				buf_free(&raw);
 			}
 			s->started = 1;
 			s->next = c;
 			pthread_mutex_unlock(&run->lock);
 			if (d != NULL)
-				(void)sse_event(&s->pending, c->stream == 1 ?
-				    "stdout" : "stderr", d);
+				(void)sse_event(&s->pending,
+				    c->stream == 1 ? "stdout" : "stderr", d);
 			json_decref(d);
 			continue;
 		}
@@ -640,8 +653,8 @@ exec_reply_sse(struct api_req *r, struct run *run)
 	}
 	s->run = run;
 	buf_init(&s->pending, 64UL << 20);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384,
-	    sse_read, s, sse_free);
+	resp = MHD_create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, 16384, sse_read, s, sse_free);
 	if (resp == NULL) {
 		sse_free(s);
 		return MHD_NO;
@@ -678,11 +691,13 @@ exec_reply_wait(struct api_req *r, struct run *run)
 	run_unref(run);
 	if (status != MHD_HTTP_OK) {
 		json_t *err = json_object_get(doc, "error");
-		const char *code = json_string_value(json_object_get(err, "code"));
-		const char *msg = json_string_value(json_object_get(err,
-		    "message"));
-		enum MHD_Result ret = api_reply_error(r, status, code != NULL ?
-		    code : "internal", "%s", msg != NULL ? msg : "exec failed");
+		const char *code =
+		    json_string_value(json_object_get(err, "code"));
+		const char *msg =
+		    json_string_value(json_object_get(err, "message"));
+		enum MHD_Result ret =
+		    api_reply_error(r, status, code != NULL ? code : "internal",
+		        "%s", msg != NULL ? msg : "exec failed");
 
 		json_decref(doc);
 		return ret;
@@ -703,7 +718,7 @@ api_exec(struct api_req *r)
 	struct run *run = NULL;
 	pthread_t t;
 	int nkinds = 0, e, background, fresh;
-	const char *const kinds[] = { "command", "argv", "filename", "code" };
+	const char *const kinds[] = {"command", "argv", "filename", "code"};
 	size_t i;
 	enum MHD_Result ret;
 
@@ -719,20 +734,24 @@ api_exec(struct api_req *r)
 			nkinds++;
 		}
 	if (nkinds != 1) {
-		snprintf(msg, sizeof(msg), "exactly one of command, argv, "
+		snprintf(msg, sizeof(msg),
+		    "exactly one of command, argv, "
 		    "filename or code is required");
 		goto invalid;
 	}
 	if ((x = json_object_get(body, "test")) != NULL &&
 	    (!json_is_boolean(x) || json_is_true(x))) {
-		snprintf(msg, sizeof(msg), "test: test mode is not available "
+		snprintf(msg, sizeof(msg),
+		    "test: test mode is not available "
 		    "on this appliance yet");
 		goto invalid;
 	}
 	if ((x = json_object_get(body, "install")) != NULL &&
-	    (!json_is_string(x) || (strcmp(json_string_value(x), "auto") != 0 &&
-	    strcmp(json_string_value(x), "skip") != 0))) {
-		snprintf(msg, sizeof(msg), "install: must be \"auto\" or "
+	    (!json_is_string(x) ||
+	        (strcmp(json_string_value(x), "auto") != 0 &&
+	            strcmp(json_string_value(x), "skip") != 0))) {
+		snprintf(msg, sizeof(msg),
+		    "install: must be \"auto\" or "
 		    "\"skip\" (dependency installation is not available yet)");
 		goto invalid;
 	}
@@ -749,15 +768,18 @@ api_exec(struct api_req *r)
 	}
 	fresh = json_is_true(x);
 	if (fresh && background) {
-		snprintf(msg, sizeof(msg), "fresh: a background process needs "
+		snprintf(msg, sizeof(msg),
+		    "fresh: a background process needs "
 		    "the sandbox's long-lived container");
 		goto invalid;
 	}
 	x = json_object_get(body, "prompt");
-	if (x != NULL && (!json_is_string(x) || json_string_length(x) >
-	    API_MAX_PROMPT)) {
-		snprintf(msg, sizeof(msg), "prompt: must be a string of at most "
-		    "%d bytes", API_MAX_PROMPT);
+	if (x != NULL &&
+	    (!json_is_string(x) || json_string_length(x) > API_MAX_PROMPT)) {
+		snprintf(msg, sizeof(msg),
+		    "prompt: must be a string of at most "
+		    "%d bytes",
+		    API_MAX_PROMPT);
 		goto invalid;
 	}
 	x = json_object_get(body, "model");
@@ -766,14 +788,16 @@ api_exec(struct api_req *r)
 		goto invalid;
 	}
 	if ((x = json_object_get(body, "labels")) != NULL &&
-	    api_valid_strmap(x, API_MAX_LABELS, 256, 0, "labels", msg,
-	    sizeof(msg)) != 0)
+	    api_valid_strmap(
+	        x, API_MAX_LABELS, 256, 0, "labels", msg, sizeof(msg)) != 0)
 		goto invalid;
 	x = json_object_get(body, "stdin");
-	if (x != NULL && (!json_is_string(x) || json_string_length(x) >
-	    API_MAX_STDIN)) {
-		snprintf(msg, sizeof(msg), "stdin: must be a string of at most "
-		    "%lu bytes", API_MAX_STDIN);
+	if (x != NULL &&
+	    (!json_is_string(x) || json_string_length(x) > API_MAX_STDIN)) {
+		snprintf(msg, sizeof(msg),
+		    "stdin: must be a string of at most "
+		    "%lu bytes",
+		    API_MAX_STDIN);
 		goto invalid;
 	}
 	if ((sb = api_sb_load(r, 0)) == NULL) {
@@ -786,17 +810,21 @@ api_exec(struct api_req *r)
 	if ((x = json_object_get(body, "timeout_ms")) != NULL) {
 		if (!json_is_integer(x) || json_integer_value(x) < 1 ||
 		    json_integer_value(x) > EXEC_MAX_TIMEOUT_MS) {
-			snprintf(msg, sizeof(msg), "timeout_ms: must be an "
-			    "integer in [1, %d]", EXEC_MAX_TIMEOUT_MS);
+			snprintf(msg, sizeof(msg),
+			    "timeout_ms: must be an "
+			    "integer in [1, %d]",
+			    EXEC_MAX_TIMEOUT_MS);
 			goto invalid;
 		}
 		timeout = json_integer_value(x);
 	}
 	petri_strlcpy(cwd, "/sandbox", sizeof(cwd));
 	if ((x = json_object_get(body, "cwd")) != NULL) {
-		if (!json_is_string(x) || exec_rel_path(json_string_value(x),
-		    path, sizeof(path)) != 0) {
-			snprintf(msg, sizeof(msg), "cwd: must be a directory "
+		if (!json_is_string(x) ||
+		    exec_rel_path(json_string_value(x), path, sizeof(path)) !=
+		        0) {
+			snprintf(msg, sizeof(msg),
+			    "cwd: must be a directory "
 			    "inside /sandbox");
 			goto invalid;
 		}
@@ -807,8 +835,8 @@ api_exec(struct api_req *r)
 	if (env == NULL)
 		env = json_object();
 	if ((x = json_object_get(body, "env")) != NULL) {
-		if (api_valid_strmap(x, API_MAX_ENV, 32768, 1, "env", msg,
-		    sizeof(msg)) != 0)
+		if (api_valid_strmap(
+		        x, API_MAX_ENV, 32768, 1, "env", msg, sizeof(msg)) != 0)
 			goto invalid;
 		json_object_update(env, x);
 	}
@@ -820,8 +848,10 @@ api_exec(struct api_req *r)
 		if (!json_is_string(x) || json_string_length(x) == 0 ||
 		    json_string_length(x) > API_MAX_STR ||
 		    strlen(json_string_value(x)) != json_string_length(x)) {
-			snprintf(msg, sizeof(msg), "command: must be a non-empty "
-			    "string without NUL, at most %d bytes", API_MAX_STR);
+			snprintf(msg, sizeof(msg),
+			    "command: must be a non-empty "
+			    "string without NUL, at most %d bytes",
+			    API_MAX_STR);
 			goto invalid;
 		}
 		argv = json_pack("[s, s, O]", "/bin/sh", "-c", x);
@@ -830,16 +860,20 @@ api_exec(struct api_req *r)
 
 		if (!json_is_array(x) || json_array_size(x) == 0 ||
 		    json_array_size(x) > API_MAX_ARGV) {
-			snprintf(msg, sizeof(msg), "argv: must be a non-empty "
-			    "array of at most %d strings", API_MAX_ARGV);
+			snprintf(msg, sizeof(msg),
+			    "argv: must be a non-empty "
+			    "array of at most %d strings",
+			    API_MAX_ARGV);
 			goto invalid;
 		}
-		json_array_foreach(x, i, v) {
-			if (!json_is_string(v) || json_string_length(v) > 4096 ||
+		json_array_foreach (x, i, v) {
+			if (!json_is_string(v) ||
+			    json_string_length(v) > 4096 ||
 			    strlen(json_string_value(v)) !=
-			    json_string_length(v) || (i == 0 &&
-			    json_string_length(v) == 0)) {
-				snprintf(msg, sizeof(msg), "argv[%zu]: must be a "
+			        json_string_length(v) ||
+			    (i == 0 && json_string_length(v) == 0)) {
+				snprintf(msg, sizeof(msg),
+				    "argv[%zu]: must be a "
 				    "string without NUL of at most 4096 bytes",
 				    i);
 				goto invalid;
@@ -847,25 +881,31 @@ api_exec(struct api_req *r)
 		}
 		argv = json_incref(x);
 	} else if (strcmp(kind, "filename") == 0) {
-		if (!json_is_string(x) || exec_rel_path(json_string_value(x),
-		    path, sizeof(path)) != 0 || path[0] == '\0') {
-			snprintf(msg, sizeof(msg), "filename: must be a file "
+		if (!json_is_string(x) ||
+		    exec_rel_path(json_string_value(x), path, sizeof(path)) !=
+		        0 ||
+		    path[0] == '\0') {
+			snprintf(msg, sizeof(msg),
+			    "filename: must be a file "
 			    "path inside /sandbox");
 			goto invalid;
 		}
 		argv = exec_run_file(lang, cwd, path);
 	} else {
-		if (!json_is_string(x) || json_string_length(x) > API_MAX_CODE) {
-			snprintf(msg, sizeof(msg), "code: must be a string of at "
-			    "most %lu bytes", API_MAX_CODE);
+		if (!json_is_string(x) ||
+		    json_string_length(x) > API_MAX_CODE) {
+			snprintf(msg, sizeof(msg),
+			    "code: must be a string of at "
+			    "most %lu bytes",
+			    API_MAX_CODE);
 			goto invalid;
 		}
 		exec_code_name(lang, json_string_value(x), name, sizeof(name));
 		snprintf(codepath, sizeof(codepath), ".petri/run/%s", id);
 		snprintf(path, sizeof(path), "%s/%s", codepath, name);
-		if ((e = exec_write_code(a, json_string_value(json_object_get(sb,
-		    "id")), path, json_string_value(x), json_string_length(x))) !=
-		    0) {
+		if ((e = exec_write_code(a,
+		         json_string_value(json_object_get(sb, "id")), path,
+		         json_string_value(x), json_string_length(x))) != 0) {
 			ret = api_reply_err(r, e, "code");
 			goto out;
 		}
@@ -876,20 +916,23 @@ api_exec(struct api_req *r)
 
 	/* what the audit record says of this request */
 	rec = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:s}", "sandbox",
-	    json_object_get(sb, "id"), "language", json_object_get(sb,
-	    "language"), "image", json_object_get(sb, "image"), "runtime",
+	    json_object_get(sb, "id"), "language",
+	    json_object_get(sb, "language"), "image",
+	    json_object_get(sb, "image"), "runtime",
 	    json_object_get(sb, "runtime"), "limits", limits, "policy",
 	    json_object_get(sb, "policy"), "cwd", cwd);
-	json_object_set_new(rec, "image_id", json_string(
-	    (s = json_string_value(json_object_get(sb, "image_id"))) != NULL ?
-	    s : ""));
+	json_object_set_new(rec, "image_id",
+	    json_string(
+	        (s = json_string_value(json_object_get(sb, "image_id"))) != NULL
+	            ? s
+	            : ""));
 	if ((x = json_object_get(body, "prompt")) != NULL) {
 		char sha[65];
 
-		petri_sha256_hex(json_string_value(x), json_string_length(x),
-		    sha);
-		json_object_set_new(rec, "prompt", json_pack("{s:O, s:s}",
-		    "text", x, "sha256", sha));
+		petri_sha256_hex(
+		    json_string_value(x), json_string_length(x), sha);
+		json_object_set_new(rec, "prompt",
+		    json_pack("{s:O, s:s}", "text", x, "sha256", sha));
 	}
 	if ((x = json_object_get(body, "model")) != NULL)
 		json_object_set(rec, "model", x);
@@ -898,17 +941,18 @@ api_exec(struct api_req *r)
 		char sha[65];
 
 		x = json_object_get(body, "code");
-		petri_sha256_hex(json_string_value(x), json_string_length(x),
-		    sha);
-		json_object_set_new(rec, "code", json_pack("{s:s, s:I}",
-		    "sha256", sha, "size", (json_int_t)json_string_length(x)));
+		petri_sha256_hex(
+		    json_string_value(x), json_string_length(x), sha);
+		json_object_set_new(rec, "code",
+		    json_pack("{s:s, s:I}", "sha256", sha, "size",
+		        (json_int_t)json_string_length(x)));
 	}
 	json_object_set(rec, "argv", argv);
 	{
 		json_t *names = json_array(), *v;
 		const char *k;
 
-		json_object_foreach(env, k, v)
+		json_object_foreach (env, k, v)
 			json_array_append_new(names, json_string(k));
 		json_object_set_new(rec, "env", names);
 	}
@@ -925,8 +969,8 @@ api_exec(struct api_req *r)
 	run->a = a;
 	run->refs = 1;
 	petri_strlcpy(run->id, id, sizeof(run->id));
-	petri_strlcpy(run->sandbox, json_string_value(json_object_get(sb, "id")),
-	    sizeof(run->sandbox));
+	petri_strlcpy(run->sandbox,
+	    json_string_value(json_object_get(sb, "id")), sizeof(run->sandbox));
 	petri_strlcpy(run->tenant, r->auth.tenant, sizeof(run->tenant));
 	run->auth = r->auth;
 	petri_strlcpy(run->source_ip, r->source_ip, sizeof(run->source_ip));
@@ -944,9 +988,10 @@ api_exec(struct api_req *r)
 		run->wait_ms = -1;
 
 	req = json_pack("{s:s, s:O, s:O, s:O, s:s, s:I, s:I, s:b, s:b, s:I, "
-	    "s:I}", "exec", id, "sandbox", json_object_get(sb, "id"),
-	    "container", json_object_get(sb, "container"), "argv", argv, "cwd",
-	    cwd, "timeout_ms", timeout, "output_max", (json_int_t)run->out_max,
+	                "s:I}",
+	    "exec", id, "sandbox", json_object_get(sb, "id"), "container",
+	    json_object_get(sb, "container"), "argv", argv, "cwd", cwd,
+	    "timeout_ms", timeout, "output_max", (json_int_t)run->out_max,
 	    "fresh", fresh, "background", background, "uid",
 	    (json_int_t)a->ctx->sandbox_uid, "gid",
 	    (json_int_t)a->ctx->sandbox_gid);
@@ -960,8 +1005,8 @@ api_exec(struct api_req *r)
 		json_object_set_new(req, "spec", spec);
 	}
 	x = json_object_get(body, "stdin");
-	json_object_set_new(req, "has_stdin", json_boolean(x != NULL ||
-	    background));
+	json_object_set_new(
+	    req, "has_stdin", json_boolean(x != NULL || background));
 	run->call = ipc_call_start(a->engine, MSG_ENG_EXEC, req,
 	    x != NULL ? json_string_value(x) : NULL,
 	    x != NULL ? json_string_length(x) : 0, &e);
@@ -975,7 +1020,7 @@ api_exec(struct api_req *r)
 	run->next = a->runs;
 	a->runs = run;
 	pthread_mutex_unlock(&a->runs_lock);
-	run->refs++;	/* the runner's */
+	run->refs++; /* the runner's */
 	if (pthread_create(&t, NULL, run_main, run) != 0) {
 		run_unlink(run);
 		run->refs--;
@@ -983,8 +1028,8 @@ api_exec(struct api_req *r)
 	}
 	pthread_detach(t);
 	if (background) {
-		ret = api_reply_json(r, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s}",
-		    "id", id, "status", "running"));
+		ret = api_reply_json(r, MHD_HTTP_ACCEPTED,
+		    json_pack("{s:s, s:s}", "id", id, "status", "running"));
 		run_unref(run);
 	} else if (wants_sse(r))
 		ret = exec_reply_sse(r, run);
@@ -996,8 +1041,8 @@ invalid:
 	ret = api_reply_error(r, 422, "invalid_request", "%s", msg);
 	goto out;
 internal:
-	ret = api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
-	    "exec failed");
+	ret = api_reply_error(
+	    r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "exec failed");
 out:
 	run_unref(run);
 	json_decref(argv);
@@ -1020,13 +1065,13 @@ api_exec_list(struct api_req *r)
 	json_decref(sb);
 	if (e != 0)
 		return api_reply_err(r, e, "exec registry");
-	json_array_foreach(list, i, x) {
+	json_array_foreach (list, i, x) {
 		json_object_del(x, "stdout");
 		json_object_del(x, "stderr");
 		json_object_del(x, "output");
 	}
-	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "execs",
-	    list));
+	return api_reply_json(
+	    r, MHD_HTTP_OK, json_pack("{s:o}", "execs", list));
 }
 
 /* Loads a finished exec of the caller's tenant or a live run of it. */
@@ -1055,8 +1100,8 @@ api_exec_get(struct api_req *r)
 		    "exec %.40s not found", r->segs[0]);
 	if (run != NULL) {
 		pthread_mutex_lock(&run->lock);
-		doc = run->doc != NULL ? json_incref(run->doc) :
-		    run_doc(run, NULL, 1);
+		doc = run->doc != NULL ? json_incref(run->doc)
+		                       : run_doc(run, NULL, 1);
 		pthread_mutex_unlock(&run->lock);
 		run_unref(run);
 	}
@@ -1069,7 +1114,7 @@ api_exec_stream(struct api_req *r)
 	struct run *run;
 	json_t *doc;
 	struct buf b;
-	const char *k[] = { "stdout", "stderr" };
+	const char *k[] = {"stdout", "stderr"};
 	enum MHD_Result ret;
 	int i;
 
@@ -1091,8 +1136,8 @@ api_exec_stream(struct api_req *r)
 	json_object_del(doc, "output");
 	(void)sse_event(&b, "exit", doc);
 	json_decref(doc);
-	ret = api_reply_bytes(r, MHD_HTTP_OK, "text/event-stream", b.data,
-	    b.len);
+	ret =
+	    api_reply_bytes(r, MHD_HTTP_OK, "text/event-stream", b.data, b.len);
 	buf_free(&b);
 	return ret;
 }
@@ -1100,7 +1145,7 @@ api_exec_stream(struct api_req *r)
 enum MHD_Result
 api_exec_kill(struct api_req *r)
 {
-	static const char *const keys[] = { NULL };
+	static const char *const keys[] = {NULL};
 	struct run *run;
 	json_t *doc, *body, *j;
 	struct ipc_msg m;
@@ -1122,8 +1167,8 @@ api_exec_kill(struct api_req *r)
 		    "exec %.40s has already finished", r->segs[0]);
 	}
 	j = json_pack("{s:s}", "exec", run->id);
-	e = ipc_request(r->api->engine, MSG_ENG_EXEC_KILL, j, NULL, 0, 30000,
-	    &m);
+	e = ipc_request(
+	    r->api->engine, MSG_ENG_EXEC_KILL, j, NULL, 0, 30000, &m);
 	json_decref(j);
 	if (e == 0) {
 		e = proto_result(&m, NULL, 0);
@@ -1132,14 +1177,14 @@ api_exec_kill(struct api_req *r)
 	run_unref(run);
 	if (e != 0)
 		return api_reply_err(r, e, "kill");
-	return api_reply_json(r, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s}",
-	    "id", r->segs[0], "status", "killing"));
+	return api_reply_json(r, MHD_HTTP_ACCEPTED,
+	    json_pack("{s:s, s:s}", "id", r->segs[0], "status", "killing"));
 }
 
 enum MHD_Result
 api_exec_stdin(struct api_req *r)
 {
-	static const char *const keys[] = { "data", "eof", NULL };
+	static const char *const keys[] = {"data", "eof", NULL};
 	struct run *run;
 	json_t *doc, *body, *d, *eof, *j;
 	char msg[128];
@@ -1153,10 +1198,13 @@ api_exec_stdin(struct api_req *r)
 	}
 	d = json_object_get(body, "data");
 	eof = json_object_get(body, "eof");
-	if ((d != NULL && (!json_is_string(d) || json_string_length(d) >
-	    API_MAX_STDIN)) || (eof != NULL && !json_is_boolean(eof))) {
+	if ((d != NULL &&
+	        (!json_is_string(d) ||
+	            json_string_length(d) > API_MAX_STDIN)) ||
+	    (eof != NULL && !json_is_boolean(eof))) {
 		json_decref(body);
-		return api_reply_error(r, 422, "invalid_request", "data must be "
+		return api_reply_error(r, 422, "invalid_request",
+		    "data must be "
 		    "a string (at most %lu bytes), eof a boolean",
 		    API_MAX_STDIN);
 	}
@@ -1180,8 +1228,8 @@ api_exec_stdin(struct api_req *r)
 	run_unref(run);
 	if (e != 0)
 		return api_reply_err(r, e, "stdin");
-	return api_reply_json(r, MHD_HTTP_ACCEPTED, json_pack("{s:s}", "id",
-	    r->segs[0]));
+	return api_reply_json(
+	    r, MHD_HTTP_ACCEPTED, json_pack("{s:s}", "id", r->segs[0]));
 }
 
 void
@@ -1194,7 +1242,7 @@ api_exec_kill_sandbox(struct api *a, const char *sandbox)
 
 	pthread_mutex_lock(&a->runs_lock);
 	for (run = a->runs; run != NULL && n < EXEC_MAX_BACKGROUND * 4;
-	    run = run->next)
+	     run = run->next)
 		if (strcmp(run->sandbox, sandbox) == 0)
 			petri_strlcpy(ids[n++], run->id, PETRI_ID_MAX);
 	pthread_mutex_unlock(&a->runs_lock);
@@ -1202,7 +1250,7 @@ api_exec_kill_sandbox(struct api *a, const char *sandbox)
 		json_t *j = json_pack("{s:s}", "exec", ids[i]);
 
 		if (ipc_request(a->engine, MSG_ENG_EXEC_KILL, j, NULL, 0, 30000,
-		    &m) == 0)
+		        &m) == 0)
 			ipc_msg_clear(&m);
 		json_decref(j);
 	}
@@ -1211,8 +1259,8 @@ api_exec_kill_sandbox(struct api *a, const char *sandbox)
 void
 api_metrics_exec(struct api *a, int64_t ms, int failed)
 {
-	static const int64_t bounds[12] = { 10, 25, 50, 100, 250, 500, 1000,
-		2500, 5000, 10000, 30000, INT64_MAX };
+	static const int64_t bounds[12] = {10, 25, 50, 100, 250, 500, 1000,
+	    2500, 5000, 10000, 30000, INT64_MAX};
 	int i;
 
 	pthread_mutex_lock(&a->metrics.lock);

@@ -30,14 +30,14 @@ struct stager {
 	const char *sandbox;
 	int stage;
 	int open;
-	json_t *files;		/* answer entries */
+	json_t *files; /* answer entries */
 	size_t nfiles;
 	char msg[256];
 };
 
 static int
-ws_ask(struct api *a, uint32_t type, json_t *req, const void *data,
-    size_t len, json_t **reply, char *msg, size_t msglen)
+ws_ask(struct api *a, uint32_t type, json_t *req, const void *data, size_t len,
+    json_t **reply, char *msg, size_t msglen)
 {
 	struct ipc_msg m;
 	int e;
@@ -60,8 +60,9 @@ stage_open(struct stager *st)
 	json_t *rep;
 	int e;
 
-	if ((e = ws_ask(st->a, MSG_WS_STAGE_OPEN, json_pack("{s:s}", "sandbox",
-	    st->sandbox), NULL, 0, &rep, st->msg, sizeof(st->msg))) != 0)
+	if ((e = ws_ask(st->a, MSG_WS_STAGE_OPEN,
+	         json_pack("{s:s}", "sandbox", st->sandbox), NULL, 0, &rep,
+	         st->msg, sizeof(st->msg))) != 0)
 		return e;
 	st->stage = (int)json_integer_value(json_object_get(rep, "stage"));
 	st->open = 1;
@@ -74,8 +75,9 @@ static void
 stage_abort(struct stager *st)
 {
 	if (st->open)
-		(void)ws_ask(st->a, MSG_WS_STAGE_ABORT, json_pack("{s:i}",
-		    "stage", st->stage), NULL, 0, NULL, NULL, 0);
+		(void)ws_ask(st->a, MSG_WS_STAGE_ABORT,
+		    json_pack("{s:i}", "stage", st->stage), NULL, 0, NULL, NULL,
+		    0);
 	st->open = 0;
 	json_decref(st->files);
 	st->files = NULL;
@@ -86,16 +88,16 @@ stage_commit(struct stager *st, int replace)
 {
 	int e;
 
-	e = ws_ask(st->a, MSG_WS_STAGE_COMMIT, json_pack("{s:i, s:b}", "stage",
-	    st->stage, "replace", replace), NULL, 0, NULL, st->msg,
-	    sizeof(st->msg));
+	e = ws_ask(st->a, MSG_WS_STAGE_COMMIT,
+	    json_pack("{s:i, s:b}", "stage", st->stage, "replace", replace),
+	    NULL, 0, NULL, st->msg, sizeof(st->msg));
 	st->open = 0;
 	return e;
 }
 
 static void
-stage_note(struct stager *st, const char *path, const char *type,
-    uint64_t size, const char *sha)
+stage_note(struct stager *st, const char *path, const char *type, uint64_t size,
+    const char *sha)
 {
 	json_t *f = json_pack("{s:s, s:s, s:I}", "path", path, "type", type,
 	    "size", (json_int_t)size);
@@ -108,13 +110,15 @@ stage_note(struct stager *st, const char *path, const char *type,
 
 /* Sends one chunk of a staged file. */
 static int
-stage_chunk(struct stager *st, const char *path, int mode, int append,
-    int more, const void *p, size_t n)
+stage_chunk(struct stager *st, const char *path, int mode, int append, int more,
+    const void *p, size_t n)
 {
-	return ws_ask(st->a, MSG_WS_STAGE_FILE, json_pack("{s:i, s:s, s:i, "
-	    "s:b, s:b}", "stage", st->stage, "path", path, "mode", mode,
-	    "append", append, "more", more), p, n, NULL, st->msg,
-	    sizeof(st->msg));
+	return ws_ask(st->a, MSG_WS_STAGE_FILE,
+	    json_pack("{s:i, s:s, s:i, "
+	              "s:b, s:b}",
+	        "stage", st->stage, "path", path, "mode", mode, "append",
+	        append, "more", more),
+	    p, n, NULL, st->msg, sizeof(st->msg));
 }
 
 /* Stages a file read from fd (to its end). */
@@ -145,19 +149,21 @@ stage_fd(struct stager *st, const char *path, int mode, int fd)
 		}
 		total += (uint64_t)got;
 		if (total > WS_MAX_FILE) {
-			snprintf(st->msg, sizeof(st->msg), "%s: larger than %lu "
-			    "bytes", path, WS_MAX_FILE);
+			snprintf(st->msg, sizeof(st->msg),
+			    "%s: larger than %lu "
+			    "bytes",
+			    path, WS_MAX_FILE);
 			e = PETRI_ERR_TOOBIG;
 			goto out;
 		}
 		crypto_hash_sha256_update(&h, chunk, (size_t)got);
 		if ((size_t)got < STAGE_CHUNK) {
-			e = stage_chunk(st, path, mode, !first, 0, chunk,
-			    (size_t)got);
+			e = stage_chunk(
+			    st, path, mode, !first, 0, chunk, (size_t)got);
 			break;
 		}
-		if ((e = stage_chunk(st, path, mode, !first, 1, chunk,
-		    (size_t)got)) != 0)
+		if ((e = stage_chunk(
+		         st, path, mode, !first, 1, chunk, (size_t)got)) != 0)
 			goto out;
 		first = 0;
 	}
@@ -176,7 +182,9 @@ static int
 files_path(const char *in, unsigned int flags, struct wspath *wp)
 {
 	return wspath_normalise(wp, in, strlen(in), flags | WSPATH_SANDBOX, 0) <
-	    0 ? PETRI_ERR_PATH : 0;
+	        0
+	    ? PETRI_ERR_PATH
+	    : 0;
 }
 
 static enum MHD_Result
@@ -191,8 +199,8 @@ files_fail(struct api_req *r, struct stager *st, int e, const char *what)
 		return api_reply_error(r, 422, "invalid_request", "%s",
 		    st->msg[0] ? st->msg : what);
 	if (e == PETRI_ERR_NOTFOUND)
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "%s", st->msg[0] ? st->msg : what);
+		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "%s",
+		    st->msg[0] ? st->msg : what);
 	return api_reply_err(r, e, what);
 }
 
@@ -204,7 +212,7 @@ files_done(struct api_req *r, struct stager *st, json_t *extra)
 	size_t i;
 	enum MHD_Result ret;
 
-	json_array_foreach(st->files, i, f) {
+	json_array_foreach (st->files, i, f) {
 		if (i >= AUDIT_MAX_FILES)
 			break;
 		json_array_append(list, f);
@@ -218,11 +226,12 @@ files_done(struct api_req *r, struct stager *st, json_t *extra)
 		json_decref(st->files);
 		st->files = NULL;
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "unavailable", "the files were written but the audit log "
+		    "unavailable",
+		    "the files were written but the audit log "
 		    "is unavailable");
 	}
-	ret = api_reply_json(r, MHD_HTTP_CREATED, json_pack("{s:o}", "files",
-	    st->files));
+	ret = api_reply_json(
+	    r, MHD_HTTP_CREATED, json_pack("{s:o}", "files", st->files));
 	st->files = NULL;
 	return ret;
 }
@@ -239,13 +248,15 @@ api_files_post(struct api_req *r)
 
 	memset(&st, 0, sizeof(st));
 	if (r->upload == NULL)
-		return api_reply_error(r, 422, "invalid_request", "expected a "
+		return api_reply_error(r, 422, "invalid_request",
+		    "expected a "
 		    "multipart/form-data body with one or more \"file\" parts");
 	if (r->upload->nparts == 0)
-		return api_reply_error(r, 422, "invalid_request", "no \"file\" "
+		return api_reply_error(r, 422, "invalid_request",
+		    "no \"file\" "
 		    "part in the form");
 	if (files_path(r->upload->have_path ? r->upload->path : "",
-	    WSPATH_ROOT | WSPATH_DIR, &dir) != 0)
+	        WSPATH_ROOT | WSPATH_DIR, &dir) != 0)
 		return api_reply_error(r, 422, "invalid_request", "path: %s",
 		    dir.why != NULL ? dir.why : "invalid");
 	if ((sb = api_sb_load(r, 0)) == NULL)
@@ -260,8 +271,10 @@ api_files_post(struct api_req *r)
 		struct api_upload_part *p = &r->upload->parts[i];
 
 		if (files_path(p->filename, 0, &name) != 0) {
-			snprintf(st.msg, sizeof(st.msg), "file name \"%.64s\": "
-			    "%s", p->filename, name.why);
+			snprintf(st.msg, sizeof(st.msg),
+			    "file name \"%.64s\": "
+			    "%s",
+			    p->filename, name.why);
 			ret = files_fail(r, &st, PETRI_ERR_PATH, "file name");
 			goto out;
 		}
@@ -308,11 +321,12 @@ api_files_put(struct api_req *r)
 		if (strcmp(m, "755") == 0 || strcmp(m, "0755") == 0)
 			mode = 0755;
 		else if (strcmp(m, "644") != 0 && strcmp(m, "0644") != 0)
-			return api_reply_error(r, 422, "invalid_request",
-			    "mode: 644 or 755");
+			return api_reply_error(
+			    r, 422, "invalid_request", "mode: 644 or 755");
 	}
 	if (r->body_fd < 0)
-		return api_reply_error(r, 422, "invalid_request", "expected the "
+		return api_reply_error(r, 422, "invalid_request",
+		    "expected the "
 		    "file's bytes as the request body");
 	if ((sb = api_sb_load(r, 0)) == NULL)
 		return MHD_YES;
@@ -322,8 +336,9 @@ api_files_put(struct api_req *r)
 		ret = api_reply_err(r, PETRI_ERR_IO, "upload");
 		goto out;
 	}
-	if ((e = stage_open(&st)) != 0 || (e = stage_fd(&st, wp.path, mode,
-	    r->body_fd)) != 0 || (e = stage_commit(&st, 0)) != 0) {
+	if ((e = stage_open(&st)) != 0 ||
+	    (e = stage_fd(&st, wp.path, mode, r->body_fd)) != 0 ||
+	    (e = stage_commit(&st, 0)) != 0) {
 		ret = files_fail(r, &st, e, "upload");
 		goto out;
 	}
@@ -343,8 +358,8 @@ struct arc_ctx {
 };
 
 static int
-arc_entry(void *arg, const struct wsarchive_entry *en,
-    struct wsarchive_reader *rd)
+arc_entry(
+    void *arg, const struct wsarchive_entry *en, struct wsarchive_reader *rd)
 {
 	struct arc_ctx *ac = arg;
 	struct stager *st = ac->st;
@@ -358,20 +373,26 @@ arc_entry(void *arg, const struct wsarchive_entry *en,
 	switch (en->type) {
 	case WSARCHIVE_DIR:
 		stage_note(st, en->path, "dir", 0, NULL);
-		return ws_ask(st->a, MSG_WS_STAGE_MKDIR, json_pack("{s:i, s:s}",
-		    "stage", st->stage, "path", en->path), NULL, 0, NULL,
-		    st->msg, sizeof(st->msg));
+		return ws_ask(st->a, MSG_WS_STAGE_MKDIR,
+		    json_pack(
+		        "{s:i, s:s}", "stage", st->stage, "path", en->path),
+		    NULL, 0, NULL, st->msg, sizeof(st->msg));
 	case WSARCHIVE_SYMLINK:
 		stage_note(st, en->path, "symlink", 0, NULL);
-		return ws_ask(st->a, MSG_WS_STAGE_SYMLINK, json_pack("{s:i, s:s, "
-		    "s:s}", "stage", st->stage, "path", en->path, "target",
-		    en->link), NULL, 0, NULL, st->msg, sizeof(st->msg));
+		return ws_ask(st->a, MSG_WS_STAGE_SYMLINK,
+		    json_pack("{s:i, s:s, "
+		              "s:s}",
+		        "stage", st->stage, "path", en->path, "target",
+		        en->link),
+		    NULL, 0, NULL, st->msg, sizeof(st->msg));
 	case WSARCHIVE_HARDLINK:
 		stage_note(st, en->path, "file", 0, NULL);
-		return ws_ask(st->a, MSG_WS_STAGE_FILE, json_pack("{s:i, s:s, "
-		    "s:i, s:b, s:b, s:s}", "stage", st->stage, "path", en->path,
-		    "mode", en->mode, "append", 0, "more", 0, "copy_from",
-		    en->link), NULL, 0, NULL, st->msg, sizeof(st->msg));
+		return ws_ask(st->a, MSG_WS_STAGE_FILE,
+		    json_pack("{s:i, s:s, "
+		              "s:i, s:b, s:b, s:s}",
+		        "stage", st->stage, "path", en->path, "mode", en->mode,
+		        "append", 0, "more", 0, "copy_from", en->link),
+		    NULL, 0, NULL, st->msg, sizeof(st->msg));
 	case WSARCHIVE_FILE:
 		break;
 	default:
@@ -382,8 +403,8 @@ arc_entry(void *arg, const struct wsarchive_entry *en,
 		size_t got = 0;
 
 		while (got < STAGE_CHUNK) {
-			n = wsarchive_data_read(rd, ac->chunk + got,
-			    STAGE_CHUNK - got);
+			n = wsarchive_data_read(
+			    rd, ac->chunk + got, STAGE_CHUNK - got);
 			if (n < 0)
 				return (int)n;
 			if (n == 0)
@@ -421,9 +442,10 @@ api_upload(struct api_req *r)
 
 	memset(&st, 0, sizeof(st));
 	memset(&opts, 0, sizeof(opts));
-	if ((q = api_query(r, "strip")) != NULL && petri_strtonum(q, 0, 16,
-	    &strip) != 0)
-		return api_reply_error(r, 422, "invalid_request", "strip: an "
+	if ((q = api_query(r, "strip")) != NULL &&
+	    petri_strtonum(q, 0, 16, &strip) != 0)
+		return api_reply_error(r, 422, "invalid_request",
+		    "strip: an "
 		    "integer from 0 to 16");
 	if ((q = api_query(r, "replace")) != NULL) {
 		if (strcmp(q, "true") == 0 || strcmp(q, "1") == 0)
@@ -440,9 +462,10 @@ api_upload(struct api_req *r)
 		fd = r->upload->parts[0].fd;
 	} else
 		fd = r->body_fd;
-	if (fd < 0 || lseek(fd, 0, SEEK_END) <= 0 || lseek(fd, 0, SEEK_SET) !=
-	    0)
-		return api_reply_error(r, 422, "invalid_request", "expected a "
+	if (fd < 0 || lseek(fd, 0, SEEK_END) <= 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0)
+		return api_reply_error(r, 422, "invalid_request",
+		    "expected a "
 		    "zip, tar or tar.gz archive as the body");
 	if ((sb = api_sb_load(r, 0)) == NULL)
 		return MHD_YES;
@@ -469,8 +492,8 @@ api_upload(struct api_req *r)
 		goto out;
 	}
 	api_sb_touch(r->api, sb);
-	extra = json_pack("{s:b, s:I}", "replace", replace, "strip",
-	    (json_int_t)strip);
+	extra = json_pack(
+	    "{s:b, s:I}", "replace", replace, "strip", (json_int_t)strip);
 	ret = files_done(r, &st, extra);
 out:
 	free(ac.chunk);
@@ -503,12 +526,13 @@ api_files_list(struct api_req *r)
 	if ((sb = api_sb_load(r, 0)) == NULL)
 		return MHD_YES;
 	json_decref(sb);
-	e = ws_ask(r->api, MSG_WS_LIST, json_pack("{s:s, s:s, s:b}", "sandbox",
-	    r->segs[0], "path", wp.path, "recursive", recursive), NULL, 0, &rep,
-	    msg, sizeof(msg));
+	e = ws_ask(r->api, MSG_WS_LIST,
+	    json_pack("{s:s, s:s, s:b}", "sandbox", r->segs[0], "path", wp.path,
+	        "recursive", recursive),
+	    NULL, 0, &rep, msg, sizeof(msg));
 	if (e == PETRI_ERR_NOTFOUND)
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "%s", msg[0] ? msg : "no such directory");
+		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "%s",
+		    msg[0] ? msg : "no such directory");
 	if (e != 0)
 		return api_reply_err(r, e, "listing");
 	return api_reply_json(r, MHD_HTTP_OK, rep);
@@ -532,15 +556,15 @@ api_files_get(struct api_req *r)
 	if ((sb = api_sb_load(r, 0)) == NULL)
 		return MHD_YES;
 	json_decref(sb);
-	if ((fd = open(r->api->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC,
-	    0600)) < 0)
+	if ((fd = open(r->api->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) <
+	    0)
 		return api_reply_err(r, PETRI_ERR_IO, "download");
 	while (more) {
 		req = json_pack("{s:s, s:s, s:I, s:I}", "sandbox", r->segs[0],
 		    "path", wp.path, "offset", (json_int_t)off, "length",
 		    (json_int_t)STAGE_CHUNK);
-		e = ipc_request(r->api->ws, MSG_WS_READ, req, NULL, 0,
-		    WS_TIMEOUT_MS, &m);
+		e = ipc_request(
+		    r->api->ws, MSG_WS_READ, req, NULL, 0, WS_TIMEOUT_MS, &m);
 		json_decref(req);
 		if (e == 0 && (e = proto_result(&m, msg, sizeof(msg))) != 0)
 			ipc_msg_clear(&m);
@@ -548,18 +572,18 @@ api_files_get(struct api_req *r)
 			close(fd);
 			if (e == PETRI_ERR_NOTFOUND || e == PETRI_ERR_PATH)
 				return api_reply_error(r, MHD_HTTP_NOT_FOUND,
-				    "not_found", "%s", msg[0] ? msg :
-				    "no such file");
+				    "not_found", "%s",
+				    msg[0] ? msg : "no such file");
 			if (e == PETRI_ERR_TOOBIG)
 				return api_reply_error(r,
 				    MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 				    "%s", msg);
 			return api_reply_err(r, e, "download");
 		}
-		size = (uint64_t)json_integer_value(json_object_get(m.json,
-		    "size"));
-		if (m.datalen > 0 && petri_write_all(fd, m.data, m.datalen) !=
-		    0) {
+		size = (uint64_t)json_integer_value(
+		    json_object_get(m.json, "size"));
+		if (m.datalen > 0 &&
+		    petri_write_all(fd, m.data, m.datalen) != 0) {
 			ipc_msg_clear(&m);
 			close(fd);
 			return api_reply_err(r, PETRI_ERR_IO, "download");
@@ -572,8 +596,8 @@ api_files_get(struct api_req *r)
 		close(fd);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type",
-	    "application/octet-stream");
+	MHD_add_response_header(
+	    resp, "Content-Type", "application/octet-stream");
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
@@ -595,15 +619,17 @@ api_files_delete(struct api_req *r)
 	if ((sb = api_sb_load(r, 0)) == NULL)
 		return MHD_YES;
 	json_decref(sb);
-	e = ws_ask(r->api, MSG_WS_DELETE, json_pack("{s:s, s:s}", "sandbox",
-	    r->segs[0], "path", wp.path), NULL, 0, NULL, msg, sizeof(msg));
+	e = ws_ask(r->api, MSG_WS_DELETE,
+	    json_pack("{s:s, s:s}", "sandbox", r->segs[0], "path", wp.path),
+	    NULL, 0, NULL, msg, sizeof(msg));
 	if (e == PETRI_ERR_NOTFOUND)
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "%s", msg[0] ? msg : "no such file");
+		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "%s",
+		    msg[0] ? msg : "no such file");
 	if (e != 0)
 		return api_reply_err(r, e, "delete");
-	if (api_audit(r->api, r, "files.deleted", json_pack("{s:s, s:s}",
-	    "sandbox", r->segs[0], "path", wp.path), NULL) != 0)
+	if (api_audit(r->api, r, "files.deleted",
+	        json_pack("{s:s, s:s}", "sandbox", r->segs[0], "path", wp.path),
+	        NULL) != 0)
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "unavailable", "deleted, but the audit log is unavailable");
 	return api_reply_empty(r, MHD_HTTP_NO_CONTENT);

@@ -30,46 +30,38 @@
 #define ROLES_AUDIT "admin,auditor"
 
 static const struct api_route api_routes[] = {
-	{ "GET", "/healthz", "", API_BODY_NONE, api_healthz },
-	{ "GET", "/readyz", "", API_BODY_NONE, api_readyz },
-	{ "GET", "/metrics", "", API_BODY_NONE, api_metrics },
-	{ "POST", "/v1/sandboxes", ROLES_AGENT, API_BODY_JSON, api_sb_create },
-	{ "GET", "/v1/sandboxes", ROLES_AGENT, API_BODY_NONE, api_sb_list },
-	{ "GET", "/v1/sandboxes/{}", ROLES_AGENT, API_BODY_NONE, api_sb_get },
-	{ "DELETE", "/v1/sandboxes/{}", ROLES_AGENT, API_BODY_NONE,
-	    api_sb_delete },
-	{ "POST", "/v1/sandboxes/{}/keepalive", ROLES_AGENT, API_BODY_JSON,
-	    api_sb_keepalive },
-	{ "POST", "/v1/sandboxes/{}/files", ROLES_AGENT, API_BODY_FILE,
-	    api_files_post },
-	{ "GET", "/v1/sandboxes/{}/files", ROLES_AGENT, API_BODY_NONE,
-	    api_files_list },
-	{ "PUT", "/v1/sandboxes/{}/files/{*}", ROLES_AGENT, API_BODY_FILE,
-	    api_files_put },
-	{ "GET", "/v1/sandboxes/{}/files/{*}", ROLES_AGENT, API_BODY_NONE,
-	    api_files_get },
-	{ "DELETE", "/v1/sandboxes/{}/files/{*}", ROLES_AGENT, API_BODY_NONE,
-	    api_files_delete },
-	{ "POST", "/v1/sandboxes/{}/upload", ROLES_AGENT, API_BODY_FILE,
-	    api_upload },
-	{ "POST", "/v1/sandboxes/{}/exec", ROLES_AGENT, API_BODY_JSON,
-	    api_exec },
-	{ "GET", "/v1/sandboxes/{}/execs", ROLES_AGENT, API_BODY_NONE,
-	    api_exec_list },
-	{ "GET", "/v1/execs/{}", ROLES_AGENT, API_BODY_NONE, api_exec_get },
-	{ "GET", "/v1/execs/{}/stream", ROLES_AGENT, API_BODY_NONE,
-	    api_exec_stream },
-	{ "POST", "/v1/execs/{}/kill", ROLES_AGENT, API_BODY_JSON,
-	    api_exec_kill },
-	{ "POST", "/v1/execs/{}/stdin", ROLES_AGENT, API_BODY_JSON,
-	    api_exec_stdin },
-	{ "POST", "/v1/keys", ROLES_ADMIN, API_BODY_JSON, api_keys_create },
-	{ "GET", "/v1/keys", ROLES_ADMIN, API_BODY_NONE, api_keys_list },
-	{ "DELETE", "/v1/keys/{}", ROLES_ADMIN, API_BODY_NONE,
-	    api_keys_delete },
-	{ "GET", "/v1/audit/{*}", ROLES_AUDIT, API_BODY_NONE,
-	    api_audit_route },
-	{ NULL, NULL, NULL, API_BODY_NONE, NULL },
+    {"GET", "/healthz", "", API_BODY_NONE, api_healthz},
+    {"GET", "/readyz", "", API_BODY_NONE, api_readyz},
+    {"GET", "/metrics", "", API_BODY_NONE, api_metrics},
+    {"POST", "/v1/sandboxes", ROLES_AGENT, API_BODY_JSON, api_sb_create},
+    {"GET", "/v1/sandboxes", ROLES_AGENT, API_BODY_NONE, api_sb_list},
+    {"GET", "/v1/sandboxes/{}", ROLES_AGENT, API_BODY_NONE, api_sb_get},
+    {"DELETE", "/v1/sandboxes/{}", ROLES_AGENT, API_BODY_NONE, api_sb_delete},
+    {"POST", "/v1/sandboxes/{}/keepalive", ROLES_AGENT, API_BODY_JSON,
+        api_sb_keepalive},
+    {"POST", "/v1/sandboxes/{}/files", ROLES_AGENT, API_BODY_FILE,
+        api_files_post},
+    {"GET", "/v1/sandboxes/{}/files", ROLES_AGENT, API_BODY_NONE,
+        api_files_list},
+    {"PUT", "/v1/sandboxes/{}/files/{*}", ROLES_AGENT, API_BODY_FILE,
+        api_files_put},
+    {"GET", "/v1/sandboxes/{}/files/{*}", ROLES_AGENT, API_BODY_NONE,
+        api_files_get},
+    {"DELETE", "/v1/sandboxes/{}/files/{*}", ROLES_AGENT, API_BODY_NONE,
+        api_files_delete},
+    {"POST", "/v1/sandboxes/{}/upload", ROLES_AGENT, API_BODY_FILE, api_upload},
+    {"POST", "/v1/sandboxes/{}/exec", ROLES_AGENT, API_BODY_JSON, api_exec},
+    {"GET", "/v1/sandboxes/{}/execs", ROLES_AGENT, API_BODY_NONE,
+        api_exec_list},
+    {"GET", "/v1/execs/{}", ROLES_AGENT, API_BODY_NONE, api_exec_get},
+    {"GET", "/v1/execs/{}/stream", ROLES_AGENT, API_BODY_NONE, api_exec_stream},
+    {"POST", "/v1/execs/{}/kill", ROLES_AGENT, API_BODY_JSON, api_exec_kill},
+    {"POST", "/v1/execs/{}/stdin", ROLES_AGENT, API_BODY_JSON, api_exec_stdin},
+    {"POST", "/v1/keys", ROLES_ADMIN, API_BODY_JSON, api_keys_create},
+    {"GET", "/v1/keys", ROLES_ADMIN, API_BODY_NONE, api_keys_list},
+    {"DELETE", "/v1/keys/{}", ROLES_ADMIN, API_BODY_NONE, api_keys_delete},
+    {"GET", "/v1/audit/{*}", ROLES_AUDIT, API_BODY_NONE, api_audit_route},
+    {NULL, NULL, NULL, API_BODY_NONE, NULL},
 };
 
 /* --- responses ------------------------------------------------------------- */
@@ -96,8 +88,8 @@ api_reply_bytes(struct api_req *r, unsigned int status, const char *ctype,
 {
 	struct MHD_Response *resp;
 
-	resp = MHD_create_response_from_buffer(n, (void *)(uintptr_t)p,
-	    MHD_RESPMEM_MUST_COPY);
+	resp = MHD_create_response_from_buffer(
+	    n, (void *)(uintptr_t)p, MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", ctype);
@@ -156,14 +148,14 @@ api_reply_error(struct api_req *r, unsigned int status, const char *code,
 		json_decref(body);
 		if (text == NULL)
 			return MHD_NO;
-		resp = MHD_create_response_from_buffer(strlen(text), text,
-		    MHD_RESPMEM_MUST_FREE);
+		resp = MHD_create_response_from_buffer(
+		    strlen(text), text, MHD_RESPMEM_MUST_FREE);
 		if (resp == NULL) {
 			free(text);
 			return MHD_NO;
 		}
-		MHD_add_response_header(resp, "Content-Type",
-		    "application/json");
+		MHD_add_response_header(
+		    resp, "Content-Type", "application/json");
 		MHD_add_response_header(resp, "Retry-After", "5");
 		ret = api_queue(r, status, resp);
 		return ret;
@@ -176,12 +168,12 @@ api_reply_err(struct api_req *r, int err, const char *what)
 {
 	switch (err) {
 	case PETRI_ERR_NOTFOUND:
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "%s not found", what);
+		return api_reply_error(
+		    r, MHD_HTTP_NOT_FOUND, "not_found", "%s not found", what);
 	case PETRI_ERR_INVAL:
 	case PETRI_ERR_PATH:
-		return api_reply_error(r, 422, "invalid_request",
-		    "%s: invalid", what);
+		return api_reply_error(
+		    r, 422, "invalid_request", "%s: invalid", what);
 	case PETRI_ERR_TOOBIG:
 		return api_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "too_large", "%s: too large", what);
@@ -195,8 +187,10 @@ api_reply_err(struct api_req *r, int err, const char *what)
 	case PETRI_ERR_UNAVAIL:
 	case PETRI_ERR_TIMEOUT:
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "unavailable", "%s: the container engine is unavailable, "
-		    "try again later", what);
+		    "unavailable",
+		    "%s: the container engine is unavailable, "
+		    "try again later",
+		    what);
 	default:
 		return api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal", "%s failed (%s)", what, petri_strerror(err));
@@ -335,16 +329,18 @@ api_source_ip(struct api_req *r)
 	const struct sockaddr *sa;
 
 	petri_strlcpy(r->source_ip, "unknown", sizeof(r->source_ip));
-	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	ci = MHD_get_connection_info(
+	    r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || (sa = ci->client_addr) == NULL)
 		return;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
-		    sa)->sin_addr, r->source_ip, sizeof(r->source_ip));
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    r->source_ip, sizeof(r->source_ip));
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
-		    (const void *)sa)->sin6_addr, r->source_ip,
-		    sizeof(r->source_ip));
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    r->source_ip, sizeof(r->source_ip));
 }
 
 static void
@@ -374,8 +370,7 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* First call of a request: route, authenticate, size limits. */
 static enum MHD_Result
-api_begin(struct api *a, struct api_req *r, const char *url,
-    const char *method)
+api_begin(struct api *a, struct api_req *r, const char *url, const char *method)
 {
 	const struct api_route *rt;
 	const char *cl, *ct;
@@ -417,8 +412,9 @@ api_begin(struct api *a, struct api_req *r, const char *url,
 			    r->auth.role, method, rt->pattern);
 	}
 	r->body_kind = rt->body;
-	r->body_max = rt->body == API_BODY_JSON ? API_MAX_JSON_BODY :
-	    rt->body == API_BODY_FILE ? API_MAX_UPLOAD_BODY : 0;
+	r->body_max = rt->body == API_BODY_JSON ? API_MAX_JSON_BODY
+	    : rt->body == API_BODY_FILE         ? API_MAX_UPLOAD_BODY
+	                                        : 0;
 	cl = api_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL) {
 		long long n;
@@ -428,29 +424,33 @@ api_begin(struct api *a, struct api_req *r, const char *url,
 			    "invalid_request", "bad Content-Length");
 		if ((unsigned long long)n > r->body_max)
 			return api_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
-			    "too_large", "request body of %lld bytes exceeds "
-			    "the limit of %zu bytes", n, r->body_max);
+			    "too_large",
+			    "request body of %lld bytes exceeds "
+			    "the limit of %zu bytes",
+			    n, r->body_max);
 	}
 	buf_init(&r->body, r->body_max);
 	if (rt->body == API_BODY_FILE) {
 		ct = api_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-		if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) ==
-		    0) {
-			if ((r->upload = api_upload_new(a->tmp_dir,
-			    r->body_max)) == NULL)
+		if (ct != NULL &&
+		    strncasecmp(ct, "multipart/form-data", 19) == 0) {
+			if ((r->upload = api_upload_new(
+			         a->tmp_dir, r->body_max)) == NULL)
 				return api_reply_error(r,
 				    MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
 				    "cannot spool the upload");
-			r->pp = MHD_create_post_processor(r->conn, 65536,
-			    api_upload_iterate, r->upload);
+			r->pp = MHD_create_post_processor(
+			    r->conn, 65536, api_upload_iterate, r->upload);
 			if (r->pp == NULL)
 				return api_reply_error(r, MHD_HTTP_BAD_REQUEST,
-				    "invalid_request", "malformed multipart "
+				    "invalid_request",
+				    "malformed multipart "
 				    "form (boundary missing?)");
-		} else if ((r->body_fd = open(a->tmp_dir, O_TMPFILE | O_RDWR |
-		    O_CLOEXEC, 0600)) < 0)
-			return api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			    "internal", "cannot spool the upload");
+		} else if ((r->body_fd = open(a->tmp_dir,
+		                O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
+			return api_reply_error(r,
+			    MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+			    "cannot spool the upload");
 	}
 	return MHD_YES;
 }
@@ -468,8 +468,9 @@ api_take_body(struct api_req *r, const char *data, size_t n)
 		return buf_append(&r->body, data, n);
 	if (r->pp != NULL) {
 		if (MHD_post_process(r->pp, data, n) != MHD_YES)
-			return api_upload_error(r->upload) != 0 ?
-			    api_upload_error(r->upload) : PETRI_ERR_INVAL;
+			return api_upload_error(r->upload) != 0
+			    ? api_upload_error(r->upload)
+			    : PETRI_ERR_INVAL;
 		return 0;
 	}
 	return petri_write_all(r->body_fd, data, n);
@@ -492,8 +493,8 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 		r->conn = conn;
 		r->body_fd = -1;
 		buf_init(&r->body, 0);
-		if (petri_id_new("req_", r->request_id,
-		    sizeof(r->request_id)) != 0)
+		if (petri_id_new(
+		        "req_", r->request_id, sizeof(r->request_id)) != 0)
 			return MHD_NO;
 		api_source_ip(r);
 		*con_cls = r;
@@ -505,17 +506,20 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!r->too_big && (e = api_take_body(r, upload_data,
-		    *upload_data_size)) != 0) {
+		if (!r->too_big &&
+		    (e = api_take_body(r, upload_data, *upload_data_size)) !=
+		        0) {
 			*upload_data_size = 0;
 			if (e == PETRI_ERR_TOOBIG)
 				return api_reply_error(r,
 				    MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 				    "request body exceeds the limit of %zu "
-				    "bytes", r->body_max);
+				    "bytes",
+				    r->body_max);
 			if (r->body_kind == API_BODY_NONE)
 				return api_reply_error(r, MHD_HTTP_BAD_REQUEST,
-				    "invalid_request", "this route takes no "
+				    "invalid_request",
+				    "this route takes no "
 				    "request body");
 			return api_reply_error(r, MHD_HTTP_BAD_REQUEST,
 			    "invalid_request", "malformed request body");
@@ -577,11 +581,12 @@ api_main(struct proc_ctx *ctx)
 	pthread_mutex_init(&a.metrics.lock, NULL);
 	pthread_mutex_init(&a.runs_lock, NULL);
 	pthread_mutex_init(&a.sb_lock, NULL);
-	if (petri_path_join(path, sizeof(path), ctx->cfg.data_dir,
-	    "api/state.db") != 0 || db_open(path, &a.db) != 0)
+	if (petri_path_join(
+	        path, sizeof(path), ctx->cfg.data_dir, "api/state.db") != 0 ||
+	    db_open(path, &a.db) != 0)
 		fatal("cannot open state.db");
-	if (petri_path_join(a.tmp_dir, sizeof(a.tmp_dir), ctx->cfg.data_dir,
-	    "api") != 0)
+	if (petri_path_join(
+	        a.tmp_dir, sizeof(a.tmp_dir), ctx->cfg.data_dir, "api") != 0)
 		fatal("path too long");
 	api_bootstrap_admin(&a);
 
@@ -590,8 +595,7 @@ api_main(struct proc_ctx *ctx)
 	if (a.parent == NULL || ipc_chan_start(a.parent) != 0)
 		fatal("cannot start the parent channel");
 	a.engine = ipc_chan_new(PROC_FD_API_ENGINE, "engine", 0,
-	    proto_api_from_engine, proto_api_from_engine_n, api_peer_event,
-	    &a);
+	    proto_api_from_engine, proto_api_from_engine_n, api_peer_event, &a);
 	a.ws = ipc_chan_new(PROC_FD_API_WS, "ws", 0, proto_api_from_ws,
 	    proto_api_from_ws_n, api_peer_event, &a);
 	a.keeper = ipc_chan_new(PROC_FD_API_KEEPER, "keeper", 0,
@@ -605,15 +609,14 @@ api_main(struct proc_ctx *ctx)
 	if (api_reaper_start(&a) != 0)
 		fatal("cannot start the reaper");
 
-	a.mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD,
-	    0, NULL, NULL, api_access, &a,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)PROC_FD_API_LISTEN,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNECTIONS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_SEC,
+	a.mhd = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
+	    NULL, NULL, api_access, &a, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)PROC_FD_API_LISTEN, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)API_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)API_CONN_TIMEOUT_SEC,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, &a,
-	    MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, &a, MHD_OPTION_END);
 	if (a.mhd == NULL)
 		fatal("cannot start the HTTP server");
 	log_info("api ready");

@@ -17,8 +17,9 @@ keys_valid_tenant(const char *t)
 	if (n == 0 || n > 63)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' &&
-		    t[i] <= '9') || t[i] == '-' || t[i] == '_'))
+		if (!((t[i] >= 'a' && t[i] <= 'z') ||
+		        (t[i] >= '0' && t[i] <= '9') || t[i] == '-' ||
+		        t[i] == '_'))
 			return 0;
 	return 1;
 }
@@ -26,7 +27,7 @@ keys_valid_tenant(const char *t)
 enum MHD_Result
 api_keys_create(struct api_req *r)
 {
-	static const char *const keys[] = { "role", "tenant", "name", NULL };
+	static const char *const keys[] = {"role", "tenant", "name", NULL};
 	unsigned char rnd[KEY_TOKEN_BYTES];
 	char token[2 * KEY_TOKEN_BYTES + 8], hash[65], msg[160];
 	char ts[PETRI_TIME_MAX];
@@ -42,9 +43,11 @@ api_keys_create(struct api_req *r)
 		goto invalid;
 	x = json_object_get(body, "role");
 	role = json_string_value(x);
-	if (role == NULL || (strcmp(role, "admin") != 0 && strcmp(role,
-	    "agent") != 0 && strcmp(role, "auditor") != 0)) {
-		snprintf(msg, sizeof(msg), "role: must be admin, agent or "
+	if (role == NULL ||
+	    (strcmp(role, "admin") != 0 && strcmp(role, "agent") != 0 &&
+	        strcmp(role, "auditor") != 0)) {
+		snprintf(msg, sizeof(msg),
+		    "role: must be admin, agent or "
 		    "auditor");
 		goto invalid;
 	}
@@ -52,16 +55,19 @@ api_keys_create(struct api_req *r)
 	if (tenant == NULL)
 		tenant = r->auth.tenant;
 	if (!keys_valid_tenant(tenant)) {
-		snprintf(msg, sizeof(msg), "tenant: 1 to 63 characters of "
+		snprintf(msg, sizeof(msg),
+		    "tenant: 1 to 63 characters of "
 		    "[a-z0-9_-]");
 		goto invalid;
 	}
 	name = json_string_value(json_object_get(body, "name"));
 	if (name == NULL)
 		name = "";
-	if (json_object_get(body, "name") != NULL && (!json_is_string(
-	    json_object_get(body, "name")) || strlen(name) > 127)) {
-		snprintf(msg, sizeof(msg), "name: a string of at most 127 "
+	if (json_object_get(body, "name") != NULL &&
+	    (!json_is_string(json_object_get(body, "name")) ||
+	        strlen(name) > 127)) {
+		snprintf(msg, sizeof(msg),
+		    "name: a string of at most 127 "
 		    "bytes");
 		goto invalid;
 	}
@@ -126,10 +132,11 @@ api_keys_delete(struct api_req *r)
 		    "key %.40s not found", r->segs[0]);
 	if ((e = db_key_revoke(r->api->db, r->segs[0], NULL)) != 0)
 		return api_reply_err(r, e, "key");
-	if (api_audit(r->api, r, "key.revoked", json_pack("{s:s}", "key",
-	    r->segs[0]), NULL) != 0)
+	if (api_audit(r->api, r, "key.revoked",
+	        json_pack("{s:s}", "key", r->segs[0]), NULL) != 0)
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "unavailable", "the key is revoked but the audit log is "
+		    "unavailable",
+		    "the key is revoked but the audit log is "
 		    "unavailable");
 	return api_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }

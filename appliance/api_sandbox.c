@@ -16,10 +16,10 @@
 
 #define PEER_TIMEOUT_MS 120000
 
-static const char *const sb_create_keys[] = { "language", "policy",
-	"ttl_seconds", "limits", "env", "secrets", "labels", "runtime", NULL };
-static const char *const sb_limit_keys[] = { "memory_mb", "cpus", "pids",
-	"timeout_ms", "disk_mb", NULL };
+static const char *const sb_create_keys[] = {"language", "policy",
+    "ttl_seconds", "limits", "env", "secrets", "labels", "runtime", NULL};
+static const char *const sb_limit_keys[] = {
+    "memory_mb", "cpus", "pids", "timeout_ms", "disk_mb", NULL};
 
 static const char *
 sb_str(json_t *sb, const char *key)
@@ -33,9 +33,9 @@ sb_str(json_t *sb, const char *key)
 static json_t *
 sb_view(json_t *sb)
 {
-	static const char *const pub[] = { "id", "language", "state",
-		"created_at", "last_active_at", "expires_at", "ttl_seconds",
-		"policy", "limits", "labels", "runtime", "image", NULL };
+	static const char *const pub[] = {"id", "language", "state",
+	    "created_at", "last_active_at", "expires_at", "ttl_seconds",
+	    "policy", "limits", "labels", "runtime", "image", NULL};
 	const char *const *k;
 	json_t *v = json_object(), *env, *names;
 	const char *name;
@@ -50,7 +50,7 @@ sb_view(json_t *sb)
 	/* environment values may be sensitive: names only */
 	names = json_array();
 	if ((env = json_object_get(sb, "env")) != NULL)
-		json_object_foreach(env, name, val)
+		json_object_foreach (env, name, val)
 			json_array_append_new(names, json_string(name));
 	json_object_set_new(v, "env", names);
 	return v;
@@ -66,8 +66,10 @@ sb_limit_int(json_t *l, const char *key, long long min, long long max,
 		return 0;
 	if (!json_is_integer(x) || json_integer_value(x) < min ||
 	    json_integer_value(x) > max) {
-		snprintf(msg, msglen, "limits.%s: must be an integer in "
-		    "[%lld, %lld]", key, min, max);
+		snprintf(msg, msglen,
+		    "limits.%s: must be an integer in "
+		    "[%lld, %lld]",
+		    key, min, max);
 		return PETRI_ERR_INVAL;
 	}
 	*v = json_integer_value(x);
@@ -80,7 +82,7 @@ sb_limits(struct api *a, json_t *in, char *msg, size_t msglen)
 {
 	const struct config_limits *d = &a->cfg->limits;
 	json_int_t mem = d->memory_mb, pids = d->pids, tmo = d->timeout_ms,
-	    disk = d->disk_mb;
+	           disk = d->disk_mb;
 	double cpus = d->cpus;
 	json_t *x;
 
@@ -92,19 +94,21 @@ sb_limits(struct api *a, json_t *in, char *msg, size_t msglen)
 		if (api_valid_keys(in, sb_limit_keys, msg, msglen) != 0)
 			return NULL;
 		if (sb_limit_int(in, "memory_mb", SB_MIN_MEMORY_MB,
-		    SB_MAX_MEMORY_MB, &mem, msg, msglen) != 0 ||
+		        SB_MAX_MEMORY_MB, &mem, msg, msglen) != 0 ||
 		    sb_limit_int(in, "pids", SB_MIN_PIDS, SB_MAX_PIDS, &pids,
-		    msg, msglen) != 0 ||
+		        msg, msglen) != 0 ||
 		    sb_limit_int(in, "timeout_ms", 1, EXEC_MAX_TIMEOUT_MS, &tmo,
-		    msg, msglen) != 0 ||
+		        msg, msglen) != 0 ||
 		    sb_limit_int(in, "disk_mb", SB_MIN_DISK_MB, SB_MAX_DISK_MB,
-		    &disk, msg, msglen) != 0)
+		        &disk, msg, msglen) != 0)
 			return NULL;
 		if ((x = json_object_get(in, "cpus")) != NULL) {
 			if (!json_is_number(x) || json_number_value(x) < 0.01 ||
 			    json_number_value(x) > SB_MAX_CPUS) {
-				snprintf(msg, msglen, "limits.cpus: must be a "
-				    "number in [0.01, %g]", SB_MAX_CPUS);
+				snprintf(msg, msglen,
+				    "limits.cpus: must be a "
+				    "number in [0.01, %g]",
+				    SB_MAX_CPUS);
 				return NULL;
 			}
 			cpus = json_number_value(x);
@@ -175,11 +179,13 @@ sb_engine_spec(struct api *a, json_t *sb)
 	char ws[4096];
 	int li = config_language_index(lang != NULL ? lang : "");
 
-	if (id == NULL || li < 0 || (size_t)snprintf(ws, sizeof(ws), "%s/%s/ws",
-	    a->cfg->workspace_root, id) >= sizeof(ws))
+	if (id == NULL || li < 0 ||
+	    (size_t)snprintf(ws, sizeof(ws), "%s/%s/ws", a->cfg->workspace_root,
+	        id) >= sizeof(ws))
 		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:I, s:I, "
-	    "s:I}", "sandbox", id, "language", lang, "image", a->cfg->images[li],
+	                 "s:I}",
+	    "sandbox", id, "language", lang, "image", a->cfg->images[li],
 	    "limits", json_object_get(sb, "limits"), "env",
 	    json_object_get(sb, "env"), "runtime",
 	    json_string_value(json_object_get(sb, "runtime")), "workspace", ws,
@@ -196,7 +202,8 @@ api_sb_create(struct api_req *r)
 	json_t *labels, *env, *ev;
 	const char *lang, *runtime = a->cfg->default_runtime;
 	const char *policy = "deny-all";
-	char msg[256], id[PETRI_ID_MAX], ts[PETRI_TIME_MAX], exp[PETRI_TIME_MAX];
+	char msg[256], id[PETRI_ID_MAX], ts[PETRI_TIME_MAX],
+	    exp[PETRI_TIME_MAX];
 	json_int_t ttl = a->cfg->ttl_seconds;
 	int64_t now, count = 0;
 	int e, made_ws = 0, made_disk = 0, made_ctr = 0;
@@ -208,9 +215,10 @@ api_sb_create(struct api_req *r)
 	if (api_valid_keys(body, sb_create_keys, msg, sizeof(msg)) != 0)
 		goto invalid;
 	x = json_object_get(body, "language");
-	if (!json_is_string(x) || config_language_index(json_string_value(x)) <
-	    0) {
-		snprintf(msg, sizeof(msg), "language: must be one of python, "
+	if (!json_is_string(x) ||
+	    config_language_index(json_string_value(x)) < 0) {
+		snprintf(msg, sizeof(msg),
+		    "language: must be one of python, "
 		    "node, go, java");
 		goto invalid;
 	}
@@ -218,25 +226,30 @@ api_sb_create(struct api_req *r)
 	if ((x = json_object_get(body, "ttl_seconds")) != NULL) {
 		if (!json_is_integer(x) || json_integer_value(x) < 10 ||
 		    json_integer_value(x) > SB_MAX_TTL_SEC) {
-			snprintf(msg, sizeof(msg), "ttl_seconds: must be an "
-			    "integer in [10, %d]", SB_MAX_TTL_SEC);
+			snprintf(msg, sizeof(msg),
+			    "ttl_seconds: must be an "
+			    "integer in [10, %d]",
+			    SB_MAX_TTL_SEC);
 			goto invalid;
 		}
 		ttl = json_integer_value(x);
 	}
 	if ((x = json_object_get(body, "runtime")) != NULL) {
-		if (!json_is_string(x) || (strcmp(json_string_value(x), "runc") !=
-		    0 && strcmp(json_string_value(x), "runsc") != 0)) {
-			snprintf(msg, sizeof(msg), "runtime: must be \"runc\" or "
+		if (!json_is_string(x) ||
+		    (strcmp(json_string_value(x), "runc") != 0 &&
+		        strcmp(json_string_value(x), "runsc") != 0)) {
+			snprintf(msg, sizeof(msg),
+			    "runtime: must be \"runc\" or "
 			    "\"runsc\"");
 			goto invalid;
 		}
 		runtime = json_string_value(x);
 	}
 	if ((x = json_object_get(body, "policy")) != NULL) {
-		if (!json_is_string(x) || strcmp(json_string_value(x),
-		    "deny-all") != 0) {
-			snprintf(msg, sizeof(msg), "policy: unknown policy "
+		if (!json_is_string(x) ||
+		    strcmp(json_string_value(x), "deny-all") != 0) {
+			snprintf(msg, sizeof(msg),
+			    "policy: unknown policy "
 			    "(this appliance has \"deny-all\")");
 			goto invalid;
 		}
@@ -244,21 +257,24 @@ api_sb_create(struct api_req *r)
 	}
 	if ((x = json_object_get(body, "secrets")) != NULL) {
 		if (!json_is_array(x) || json_array_size(x) > 0) {
-			snprintf(msg, sizeof(msg), "secrets: unknown secret "
+			snprintf(msg, sizeof(msg),
+			    "secrets: unknown secret "
 			    "(no secret is bound on this appliance)");
 			goto invalid;
 		}
 	}
 	labels = json_object_get(body, "labels");
-	if (labels != NULL && api_valid_strmap(labels, API_MAX_LABELS, 256, 0,
-	    "labels", msg, sizeof(msg)) != 0)
+	if (labels != NULL &&
+	    api_valid_strmap(labels, API_MAX_LABELS, 256, 0, "labels", msg,
+	        sizeof(msg)) != 0)
 		goto invalid;
 	env = json_object_get(body, "env");
-	if (env != NULL && api_valid_strmap(env, API_MAX_ENV, 32768, 1, "env",
-	    msg, sizeof(msg)) != 0)
+	if (env != NULL &&
+	    api_valid_strmap(
+	        env, API_MAX_ENV, 32768, 1, "env", msg, sizeof(msg)) != 0)
 		goto invalid;
-	if ((limits = sb_limits(a, json_object_get(body, "limits"), msg,
-	    sizeof(msg))) == NULL)
+	if ((limits = sb_limits(
+	         a, json_object_get(body, "limits"), msg, sizeof(msg))) == NULL)
 		goto invalid;
 
 	if (db_sandbox_count(a->db, r->auth.tenant, &count) != 0) {
@@ -279,14 +295,13 @@ api_sb_create(struct api_req *r)
 	petri_time_rfc3339(now, ts);
 	petri_time_rfc3339(now + (int64_t)ttl * 1000000, exp);
 	sb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:O, "
-	    "s:o, s:o, s:s, s:s}", "id", id, "tenant", r->auth.tenant,
-	    "language", lang, "state", "creating", "created_at", ts,
-	    "last_active_at", ts, "expires_at", exp, "ttl_seconds", ttl,
-	    "policy", policy, "limits", limits, "labels",
-	    labels != NULL ? json_incref(labels) : json_object(), "env",
-	    env != NULL ? json_incref(env) : json_object(), "runtime", runtime,
-	    "image",
-	    a->cfg->images[config_language_index(lang)]);
+	               "s:o, s:o, s:s, s:s}",
+	    "id", id, "tenant", r->auth.tenant, "language", lang, "state",
+	    "creating", "created_at", ts, "last_active_at", ts, "expires_at",
+	    exp, "ttl_seconds", ttl, "policy", policy, "limits", limits,
+	    "labels", labels != NULL ? json_incref(labels) : json_object(),
+	    "env", env != NULL ? json_incref(env) : json_object(), "runtime",
+	    runtime, "image", a->cfg->images[config_language_index(lang)]);
 	if (sb == NULL) {
 		ret = api_reply_err(r, PETRI_ERR_NOMEM, "sandbox");
 		goto out;
@@ -295,15 +310,18 @@ api_sb_create(struct api_req *r)
 	 * The disk (the parent makes and mounts it), the workspace on it (the
 	 * ws worker), then the container; undone in reverse on failure.
 	 */
-	if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE, json_pack("{s:s, s:O, "
-	    "s:b}", "sandbox", id, "disk_mb", json_object_get(limits,
-	    "disk_mb"), "create", 1), NULL, msg, sizeof(msg))) != 0) {
+	if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE,
+	         json_pack("{s:s, s:O, "
+	                   "s:b}",
+	             "sandbox", id, "disk_mb",
+	             json_object_get(limits, "disk_mb"), "create", 1),
+	         NULL, msg, sizeof(msg))) != 0) {
 		ret = api_reply_err(r, e, "workspace disk");
 		goto out;
 	}
 	made_disk = 1;
 	if ((e = sb_ask(a->ws, MSG_WS_CREATE, json_pack("{s:s}", "sandbox", id),
-	    NULL, msg, sizeof(msg))) != 0) {
+	         NULL, msg, sizeof(msg))) != 0) {
 		ret = api_reply_err(r, e, "workspace");
 		goto out;
 	}
@@ -313,14 +331,16 @@ api_sb_create(struct api_req *r)
 		goto out;
 	}
 	if ((e = sb_ask(a->engine, MSG_ENG_SB_CREATE, spec, &rep, msg,
-	    sizeof(msg))) != 0) {
+	         sizeof(msg))) != 0) {
 		if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT)
 			ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    "unavailable", "the container engine is unavailable: "
-			    "%s", msg);
-		else if (e == PETRI_ERR_UNSUPPORTED)
-			ret = api_reply_error(r, 422, "invalid_request", "%s",
+			    "unavailable",
+			    "the container engine is unavailable: "
+			    "%s",
 			    msg);
+		else if (e == PETRI_ERR_UNSUPPORTED)
+			ret = api_reply_error(
+			    r, 422, "invalid_request", "%s", msg);
 		else
 			ret = api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "internal", "cannot start the sandbox: %s", msg);
@@ -335,9 +355,10 @@ api_sb_create(struct api_req *r)
 		goto out;
 	}
 	ev = json_pack("{s:s, s:s, s:O, s:s, s:s, s:O, s:s}", "sandbox", id,
-	    "language", lang, "image", json_object_get(sb, "image"),
-	    "image_id", json_string_value(json_object_get(rep, "image_id")) !=
-	    NULL ? json_string_value(json_object_get(rep, "image_id")) : "",
+	    "language", lang, "image", json_object_get(sb, "image"), "image_id",
+	    json_string_value(json_object_get(rep, "image_id")) != NULL
+	        ? json_string_value(json_object_get(rep, "image_id"))
+	        : "",
 	    "runtime", runtime, "limits", limits, "policy", policy);
 	if ((e = api_audit(a, r, "sandbox.created", ev, NULL)) != 0) {
 		if (db_sandbox_delete(a->db, id) != 0)
@@ -363,12 +384,13 @@ out:
 			log_warn("could not remove the container of %s", id);
 		json_decref(d);
 	}
-	if (made_disk && sb_ask(a->parent, MSG_PAR_WS_RELEASE, json_pack(
-	    "{s:s}", "sandbox", id), NULL, NULL, 0) != 0)
+	if (made_disk &&
+	    sb_ask(a->parent, MSG_PAR_WS_RELEASE,
+	        json_pack("{s:s}", "sandbox", id), NULL, NULL, 0) != 0)
 		log_warn("could not release the disk of %s", id);
-	if ((made_ws || made_disk) && sb_ask(a->ws, MSG_WS_REMOVE,
-	    json_pack("{s:s}",
-	    "sandbox", id), NULL, NULL, 0) != 0)
+	if ((made_ws || made_disk) &&
+	    sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox", id),
+	        NULL, NULL, 0) != 0)
 		log_warn("could not remove the workspace of %s", id);
 	json_decref(spec);
 	json_decref(rep);
@@ -387,14 +409,14 @@ api_sb_list(struct api_req *r)
 	size_t i;
 	int e;
 
-	if (lf != NULL && api_valid_label_filter(lf, lk, sizeof(lk), lv,
-	    sizeof(lv)) != 0)
-		return api_reply_error(r, 422, "invalid_request",
-		    "label: expected key:value");
+	if (lf != NULL &&
+	    api_valid_label_filter(lf, lk, sizeof(lk), lv, sizeof(lv)) != 0)
+		return api_reply_error(
+		    r, 422, "invalid_request", "label: expected key:value");
 	if ((e = db_sandbox_list(r->api->db, r->auth.tenant, &all)) != 0)
 		return api_reply_err(r, e, "sandbox registry");
 	out = json_array();
-	json_array_foreach(all, i, sb) {
+	json_array_foreach (all, i, sb) {
 		if (lf != NULL) {
 			const char *v;
 
@@ -408,8 +430,8 @@ api_sb_list(struct api_req *r)
 		json_array_append_new(out, sb_view(sb));
 	}
 	json_decref(all);
-	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "sandboxes",
-	    out));
+	return api_reply_json(
+	    r, MHD_HTTP_OK, json_pack("{s:o}", "sandboxes", out));
 }
 
 enum MHD_Result
@@ -426,8 +448,7 @@ api_sb_get(struct api_req *r)
 }
 
 int
-api_sb_remove(struct api *a, json_t *sb, const char *reason,
-    struct api_req *r)
+api_sb_remove(struct api *a, json_t *sb, const char *reason, struct api_req *r)
 {
 	const char *id = json_string_value(json_object_get(sb, "id"));
 	json_t *d, *ev;
@@ -443,21 +464,25 @@ api_sb_remove(struct api *a, json_t *sb, const char *reason,
 		log_warn("cannot remove the container of %s: %s", id, msg);
 		return e;
 	}
-	if ((e = sb_ask(a->parent, MSG_PAR_WS_RELEASE, json_pack("{s:s}",
-	    "sandbox", id), NULL, msg, sizeof(msg))) != 0) {
+	if ((e = sb_ask(a->parent, MSG_PAR_WS_RELEASE,
+	         json_pack("{s:s}", "sandbox", id), NULL, msg, sizeof(msg))) !=
+	    0) {
 		log_warn("cannot release the disk of %s: %s", id, msg);
 		return e;
 	}
-	if ((e = sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox",
-	    id), NULL, msg, sizeof(msg))) != 0 && e != PETRI_ERR_NOTFOUND) {
+	if ((e = sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox", id),
+	         NULL, msg, sizeof(msg))) != 0 &&
+	    e != PETRI_ERR_NOTFOUND) {
 		log_warn("cannot remove the workspace of %s: %s", id, msg);
 		return e;
 	}
 	if ((e = db_sandbox_delete(a->db, id)) != 0)
 		return e;
 	ev = json_pack("{s:s, s:s}", "sandbox", id, "reason", reason);
-	if ((e = api_audit(a, r, strcmp(reason, "expired") == 0 ?
-	    "sandbox.expired" : "sandbox.deleted", ev, NULL)) != 0)
+	if ((e = api_audit(a, r,
+	         strcmp(reason, "expired") == 0 ? "sandbox.expired"
+	                                        : "sandbox.deleted",
+	         ev, NULL)) != 0)
 		log_warn("audit log unavailable while removing %s", id);
 	pthread_mutex_lock(&a->metrics.lock);
 	a->metrics.sandboxes_deleted++;
@@ -485,7 +510,7 @@ api_sb_delete(struct api_req *r)
 enum MHD_Result
 api_sb_keepalive(struct api_req *r)
 {
-	static const char *const keys[] = { "ttl_seconds", NULL };
+	static const char *const keys[] = {"ttl_seconds", NULL};
 	json_t *body, *sb, *x;
 	char msg[128];
 	enum MHD_Result ret;
@@ -497,8 +522,9 @@ api_sb_keepalive(struct api_req *r)
 		return api_reply_error(r, 422, "invalid_request", "%s", msg);
 	}
 	x = json_object_get(body, "ttl_seconds");
-	if (x != NULL && (!json_is_integer(x) || json_integer_value(x) < 10 ||
-	    json_integer_value(x) > SB_MAX_TTL_SEC)) {
+	if (x != NULL &&
+	    (!json_is_integer(x) || json_integer_value(x) < 10 ||
+	        json_integer_value(x) > SB_MAX_TTL_SEC)) {
 		json_decref(body);
 		return api_reply_error(r, 422, "invalid_request",
 		    "ttl_seconds: must be an integer in [10, %d]",
@@ -511,9 +537,10 @@ api_sb_keepalive(struct api_req *r)
 	if (x != NULL)
 		json_object_set(sb, "ttl_seconds", x);
 	api_sb_touch(r->api, sb);
-	ret = api_reply_json(r, MHD_HTTP_OK, json_pack("{s:O, s:O, s:O}", "id",
-	    json_object_get(sb, "id"), "expires_at", json_object_get(sb,
-	    "expires_at"), "ttl_seconds", json_object_get(sb, "ttl_seconds")));
+	ret = api_reply_json(r, MHD_HTTP_OK,
+	    json_pack("{s:O, s:O, s:O}", "id", json_object_get(sb, "id"),
+	        "expires_at", json_object_get(sb, "expires_at"), "ttl_seconds",
+	        json_object_get(sb, "ttl_seconds")));
 	json_decref(sb);
 	json_decref(body);
 	return ret;
@@ -534,33 +561,35 @@ api_sb_reconcile(struct api *a)
 	if (db_sandbox_list(a->db, NULL, &all) != 0)
 		return;
 	known = json_array();
-	json_array_foreach(all, i, sb) {
+	json_array_foreach (all, i, sb) {
 		json_t *spec = sb_engine_spec(a, sb);
 
 		/* after a reboot the workspace file systems are unmounted */
-		if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE, json_pack("{s:O, "
-		    "s:b}", "sandbox", json_object_get(sb, "id"), "create", 0),
-		    NULL, msg, sizeof(msg))) != 0)
+		if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE,
+		         json_pack("{s:O, "
+		                   "s:b}",
+		             "sandbox", json_object_get(sb, "id"), "create", 0),
+		         NULL, msg, sizeof(msg))) != 0)
 			log_warn("cannot mount the workspace of %s: %s",
 			    json_string_value(json_object_get(sb, "id")), msg);
 
 		if (spec == NULL)
 			continue;
-		json_object_set(spec, "container", json_object_get(sb,
-		    "container"));
+		json_object_set(
+		    spec, "container", json_object_get(sb, "container"));
 		json_array_append_new(known, spec);
 	}
-	e = sb_ask(a->engine, MSG_ENG_RECONCILE, json_pack("{s:o}",
-	    "sandboxes", known), &rep, msg, sizeof(msg));
+	e = sb_ask(a->engine, MSG_ENG_RECONCILE,
+	    json_pack("{s:o}", "sandboxes", known), &rep, msg, sizeof(msg));
 	if (e != 0) {
-		log_warn("reconciliation with Docker postponed: %s", msg[0] ?
-		    msg : petri_strerror(e));
+		log_warn("reconciliation with Docker postponed: %s",
+		    msg[0] ? msg : petri_strerror(e));
 		json_decref(all);
 		return;
 	}
 	/* containers the engine had to re-create get their new id */
 	x = json_object_get(rep, "recreated");
-	json_array_foreach(all, i, sb) {
+	json_array_foreach (all, i, sb) {
 		const char *id = json_string_value(json_object_get(sb, "id"));
 		json_t *c = json_object_get(x, id != NULL ? id : "");
 
@@ -568,30 +597,32 @@ api_sb_reconcile(struct api *a)
 			json_object_set(sb, "container", c);
 			if (db_sandbox_update(a->db, sb) != 0)
 				log_warn("state.db: cannot record the new "
-				    "container of %s", id);
+				         "container of %s",
+				    id);
 		}
 	}
 	log_info("reconciled with Docker: %d adopted, %d re-created, %d "
-	    "orphans removed", (int)json_integer_value(json_object_get(rep,
-	    "adopted")), (int)json_object_size(x),
+	         "orphans removed",
+	    (int)json_integer_value(json_object_get(rep, "adopted")),
+	    (int)json_object_size(x),
 	    (int)json_integer_value(json_object_get(rep, "removed")));
 	/* workspaces without a live sandbox are orphans */
 	if (sb_ask(a->ws, MSG_WS_INVENTORY, json_object(), &inv, msg,
-	    sizeof(msg)) == 0) {
+	        sizeof(msg)) == 0) {
 		json_t *names = json_object_get(inv, "sandboxes"), *n;
 
-		json_array_foreach(names, i, n) {
+		json_array_foreach (names, i, n) {
 			json_t *found = NULL;
 
 			if (db_sandbox_get(a->db, json_string_value(n), NULL,
-			    &found) == 0) {
+			        &found) == 0) {
 				json_decref(found);
 				continue;
 			}
 			log_info("removing orphan workspace %s",
 			    json_string_value(n));
-			(void)sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:O}",
-			    "sandbox", n), NULL, NULL, 0);
+			(void)sb_ask(a->ws, MSG_WS_REMOVE,
+			    json_pack("{s:O}", "sandbox", n), NULL, NULL, 0);
 		}
 	}
 	reconciled = 1;
@@ -615,10 +646,10 @@ api_reaper(void *arg)
 			api_sb_reconcile(a);
 		if (db_sandbox_list(a->db, NULL, &all) != 0)
 			continue;
-		json_array_foreach(all, i, sb) {
+		json_array_foreach (all, i, sb) {
 			int64_t exp;
-			const char *s = json_string_value(json_object_get(sb,
-			    "expires_at"));
+			const char *s = json_string_value(
+			    json_object_get(sb, "expires_at"));
 
 			if (s == NULL || petri_time_parse(s, &exp) != 0 ||
 			    exp > petri_now_usec())
@@ -628,8 +659,9 @@ api_reaper(void *arg)
 			pthread_mutex_lock(&a->sb_lock);
 			if (api_sb_remove(a, sb, "expired", NULL) != 0)
 				log_warn("could not remove expired sandbox %s; "
-				    "will retry", json_string_value(
-				    json_object_get(sb, "id")));
+				         "will retry",
+				    json_string_value(
+				        json_object_get(sb, "id")));
 			pthread_mutex_unlock(&a->sb_lock);
 		}
 		json_decref(all);

@@ -38,8 +38,7 @@ api_upload_fail(struct api_upload *u, int err, const char *msg)
 enum MHD_Result
 api_upload_iterate(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *filename, const char *content_type,
-    const char *transfer_encoding, const char *data, uint64_t off,
-    size_t size)
+    const char *transfer_encoding, const char *data, uint64_t off, size_t size)
 {
 	struct api_upload *u = cls;
 	struct api_upload_part *p, *np;
@@ -50,7 +49,8 @@ api_upload_iterate(void *cls, enum MHD_ValueKind kind, const char *key,
 	if (u->err != 0)
 		return MHD_NO;
 	if (key == NULL)
-		return api_upload_fail(u, PETRI_ERR_INVAL, "unnamed form field");
+		return api_upload_fail(
+		    u, PETRI_ERR_INVAL, "unnamed form field");
 	if (size > u->max - u->total)
 		return api_upload_fail(u, PETRI_ERR_TOOBIG, "upload too large");
 	u->total += size;
@@ -58,8 +58,8 @@ api_upload_iterate(void *cls, enum MHD_ValueKind kind, const char *key,
 		size_t have = off == 0 ? 0 : strlen(u->path);
 
 		if (off != have || have + size > WS_MAX_PATH)
-			return api_upload_fail(u, PETRI_ERR_INVAL,
-			    "form field \"path\" too long");
+			return api_upload_fail(
+			    u, PETRI_ERR_INVAL, "form field \"path\" too long");
 		memcpy(u->path + have, data, size);
 		u->path[have + size] = '\0';
 		if (strlen(u->path) != have + size)
@@ -73,26 +73,26 @@ api_upload_iterate(void *cls, enum MHD_ValueKind kind, const char *key,
 		    "unknown form field (expected \"file\" or \"path\")");
 	if (off == 0) {
 		if (u->nparts >= API_UPLOAD_MAX_PARTS)
-			return api_upload_fail(u, PETRI_ERR_TOOBIG,
-			    "too many file parts");
+			return api_upload_fail(
+			    u, PETRI_ERR_TOOBIG, "too many file parts");
 		if (filename == NULL || filename[0] == '\0')
-			return api_upload_fail(u, PETRI_ERR_INVAL,
-			    "file part without a filename");
+			return api_upload_fail(
+			    u, PETRI_ERR_INVAL, "file part without a filename");
 		np = reallocarray(u->parts, (size_t)u->nparts + 1, sizeof(*np));
 		if (np == NULL)
-			return api_upload_fail(u, PETRI_ERR_NOMEM,
-			    "out of memory");
+			return api_upload_fail(
+			    u, PETRI_ERR_NOMEM, "out of memory");
 		u->parts = np;
 		p = &u->parts[u->nparts];
 		memset(p, 0, sizeof(*p));
 		if (petri_strlcpy(p->filename, filename, sizeof(p->filename)) >=
 		    sizeof(p->filename))
-			return api_upload_fail(u, PETRI_ERR_INVAL,
-			    "file name too long");
-		if ((p->fd = open(u->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC,
-		    0600)) < 0)
-			return api_upload_fail(u, PETRI_ERR_IO,
-			    "cannot spool the upload");
+			return api_upload_fail(
+			    u, PETRI_ERR_INVAL, "file name too long");
+		if ((p->fd = open(
+		         u->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
+			return api_upload_fail(
+			    u, PETRI_ERR_IO, "cannot spool the upload");
 		u->nparts++;
 	}
 	if (u->nparts == 0)
@@ -101,7 +101,8 @@ api_upload_iterate(void *cls, enum MHD_ValueKind kind, const char *key,
 	if (off != p->size)
 		return api_upload_fail(u, PETRI_ERR_INVAL, "malformed form");
 	if (size > 0 && petri_write_all(p->fd, data, size) != 0)
-		return api_upload_fail(u, PETRI_ERR_IO, "cannot spool the upload");
+		return api_upload_fail(
+		    u, PETRI_ERR_IO, "cannot spool the upload");
 	p->size += size;
 	return MHD_YES;
 }

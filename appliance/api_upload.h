@@ -17,19 +17,19 @@
 
 struct api_upload_part {
 	char filename[WS_MAX_PATH + 1];
-	int fd;			/* unlinked temp file, rewound by _finish */
+	int fd; /* unlinked temp file, rewound by _finish */
 	size_t size;
 };
 
 struct api_upload {
 	char tmp_dir[4096];
-	size_t max;		/* total bytes of all parts */
+	size_t max; /* total bytes of all parts */
 	size_t total;
 	struct api_upload_part *parts;
 	int nparts;
 	char path[WS_MAX_PATH + 1];
 	int have_path;
-	int err;		/* first PETRI_ERR_* met, 0 if none */
+	int err; /* first PETRI_ERR_* met, 0 if none */
 	char errmsg[256];
 };
 
@@ -39,8 +39,7 @@ struct api_upload *api_upload_new(const char *tmp_dir, size_t max);
 /* The MHD_PostDataIterator; cls is the upload. */
 enum MHD_Result api_upload_iterate(void *cls, enum MHD_ValueKind kind,
     const char *key, const char *filename, const char *content_type,
-    const char *transfer_encoding, const char *data, uint64_t off,
-    size_t size);
+    const char *transfer_encoding, const char *data, uint64_t off, size_t size);
 
 /* Ends the upload: rewinds the files.  Returns 0 or the first error. */
 int api_upload_finish(struct api_upload *u) PETRI_WUR;

@@ -11,37 +11,37 @@
 /* HTTP API */
 #define API_MAX_CONNECTIONS 512
 #define API_CONN_TIMEOUT_SEC 600
-#define API_MAX_JSON_BODY (1024 * 1024)	     /* JSON request bodies */
-#define API_MAX_UPLOAD_BODY (256UL << 20)    /* raw/multipart uploads */
+#define API_MAX_JSON_BODY (1024 * 1024) /* JSON request bodies */
+#define API_MAX_UPLOAD_BODY (256UL << 20) /* raw/multipart uploads */
 #define API_MAX_URL 4096
 #define API_MAX_LABELS 32
 #define API_MAX_ENV 128
 #define API_MAX_ARGV 256
-#define API_MAX_STR 65536		     /* one JSON string field */
-#define API_MAX_KEY_LEN 128		     /* label/env keys */
+#define API_MAX_STR 65536 /* one JSON string field */
+#define API_MAX_KEY_LEN 128 /* label/env keys */
 #define API_MAX_PROMPT (256 * 1024)
-#define API_MAX_CODE (4UL << 20)	     /* "code" exec field */
+#define API_MAX_CODE (4UL << 20) /* "code" exec field */
 #define API_MAX_STDIN (4UL << 20)
-#define API_MAX_LIST 1000		     /* items in a listing answer */
+#define API_MAX_LIST 1000 /* items in a listing answer */
 
 /* Workspaces, files and archives */
-#define WS_MAX_PATH 1024		     /* a relative path in a workspace */
-#define WS_MAX_DEPTH 64			     /* path components */
-#define WS_MAX_NAME 255			     /* one path component */
-#define WS_MAX_FILE (64UL << 20)	     /* one file */
+#define WS_MAX_PATH 1024 /* a relative path in a workspace */
+#define WS_MAX_DEPTH 64 /* path components */
+#define WS_MAX_NAME 255 /* one path component */
+#define WS_MAX_FILE (64UL << 20) /* one file */
 #define WS_MAX_ARCHIVE_ENTRIES 10000
-#define WS_MAX_ARCHIVE_TOTAL (512UL << 20)   /* sum of uncompressed sizes */
-#define WS_MAX_ARCHIVE_RATIO 200	     /* uncompressed / compressed */
+#define WS_MAX_ARCHIVE_TOTAL (512UL << 20) /* sum of uncompressed sizes */
+#define WS_MAX_ARCHIVE_RATIO 200 /* uncompressed / compressed */
 #define WS_MAX_LIST_ENTRIES 10000
 #define WS_MAX_DOWNLOAD (64UL << 20)
 
 /* Execution */
 #define EXEC_DEFAULT_TIMEOUT_MS 30000
 #define EXEC_MAX_TIMEOUT_MS (3600 * 1000)
-#define EXEC_DEFAULT_OUTPUT_MAX (1UL << 20)  /* per stream, bytes kept */
-#define EXEC_MAX_OUTPUT_MAX (4UL << 20)  /* one IPC frame per blob */
-#define EXEC_KILL_GRACE_MS 2000		     /* after a kill, wait this long */
-#define EXEC_MAX_BACKGROUND 32		     /* running background execs/sandbox */
+#define EXEC_DEFAULT_OUTPUT_MAX (1UL << 20) /* per stream, bytes kept */
+#define EXEC_MAX_OUTPUT_MAX (4UL << 20) /* one IPC frame per blob */
+#define EXEC_KILL_GRACE_MS 2000 /* after a kill, wait this long */
+#define EXEC_MAX_BACKGROUND 32 /* running background execs/sandbox */
 
 /* Sandboxes */
 #define SB_DEFAULT_TTL_SEC 3600
@@ -64,7 +64,7 @@
 #define DOCKER_MAX_REPLY (4UL << 20)
 #define DOCKER_TIMEOUT_MS 60000
 #define DOCKER_CONNECT_TIMEOUT_MS 5000
-#define DOCKER_MAX_FRAME (1UL << 20)	     /* one attach-stream frame */
+#define DOCKER_MAX_FRAME (1UL << 20) /* one attach-stream frame */
 
 /* IPC between petrid processes */
 #define IPC_MAX_FRAME (8UL << 20)
@@ -72,7 +72,7 @@
 #define IPC_MAX_PENDING 4096
 
 /* IDs */
-#define PETRI_ID_RANDOM_CHARS 24	     /* base32 chars after the prefix */
+#define PETRI_ID_RANDOM_CHARS 24 /* base32 chars after the prefix */
 #define PETRI_ID_MAX 40
 
 /* API keys */

@@ -29,7 +29,8 @@ int buf_append(struct buf *b, const void *p, size_t n) PETRI_WUR;
 int buf_append_str(struct buf *b, const char *s) PETRI_WUR;
 
 /* Appends formatted text.  Returns 0 or a PETRI_ERR_* code. */
-int buf_printf(struct buf *b, const char *fmt, ...) PETRI_PRINTF(2, 3) PETRI_WUR;
+int buf_printf(struct buf *b, const char *fmt, ...)
+    PETRI_PRINTF(2, 3) PETRI_WUR;
 
 /*
  * Returns the contents as a NUL-terminated string (the NUL is not counted in

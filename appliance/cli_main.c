@@ -41,8 +41,7 @@ struct sse_state {
 	int got_exit;
 };
 
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 	    "usage: petri [-u URL] [-k KEYFILE] COMMAND ...\n"
@@ -119,8 +118,8 @@ call(struct cli *c, const char *method, const char *path, const void *body,
 	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (body != NULL) {
 		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)len);
+		curl_easy_setopt(
+		    cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	}
 	rc = curl_easy_perform(cu);
 	if (rc != CURLE_OK)
@@ -154,9 +153,9 @@ call_json(struct cli *c, const char *method, const char *path, json_t *body,
 		json_t *e = json_object_get(j, "error");
 
 		die("%s %s: HTTP %ld: %s", method, path, st,
-		    json_string_value(json_object_get(e, "message")) != NULL ?
-		    json_string_value(json_object_get(e, "message")) :
-		    "unexpected answer");
+		    json_string_value(json_object_get(e, "message")) != NULL
+		        ? json_string_value(json_object_get(e, "message"))
+		        : "unexpected answer");
 	}
 	buf_free(&out);
 	return j;
@@ -177,8 +176,8 @@ print_json(json_t *j)
 static int
 is_archive_name(const char *p)
 {
-	static const char *const ext[] = { ".zip", ".tar", ".tar.gz", ".tgz",
-		".tar.bz2", ".tar.xz", NULL };
+	static const char *const ext[] = {
+	    ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", NULL};
 	size_t n = strlen(p), i;
 
 	for (i = 0; ext[i] != NULL; i++) {
@@ -213,7 +212,8 @@ pack_dir(const char *dir, struct buf *out)
 		die("archive: %s", archive_error_string(a));
 	disk = archive_read_disk_new();
 	archive_read_disk_set_standard_lookup(disk);
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+	archive_read_disk_set_behavior(
+	    disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
 	if (chdir(dir) != 0)
 		die("%s: %s", dir, strerror(errno));
 	if (archive_read_disk_open(disk, ".") != ARCHIVE_OK)
@@ -245,7 +245,7 @@ pack_dir(const char *dir, struct buf *out)
 			die("%s", archive_error_string(a));
 		if (archive_entry_filetype(en) == AE_IFREG) {
 			if ((fd = open(archive_entry_sourcepath(en),
-			    O_RDONLY | O_CLOEXEC)) < 0)
+			         O_RDONLY | O_CLOEXEC)) < 0)
 				die("%s: %s", archive_entry_sourcepath(en),
 				    strerror(errno));
 			while ((n = read(fd, buf, sizeof(buf))) > 0)
@@ -311,8 +311,8 @@ cmd_upload(struct cli *c, int argc, char **argv)
 		if (petri_file_read(src, CLI_MAX_UPLOAD, &text, &len) != 0)
 			die("%s: cannot read", src);
 		base = strrchr(src, '/') != NULL ? strrchr(src, '/') + 1 : src;
-		snprintf(path, sizeof(path), "/v1/sandboxes/%s/files/%s%s%s", id,
-		    to != NULL ? to : "", to != NULL ? "/" : "", base);
+		snprintf(path, sizeof(path), "/v1/sandboxes/%s/files/%s%s%s",
+		    id, to != NULL ? to : "", to != NULL ? "/" : "", base);
 		status = call(c, "PUT", path, text, len,
 		    "application/octet-stream", &out);
 		free(text);
@@ -334,8 +334,8 @@ sse_dispatch(struct sse_state *s)
 
 	if (s->event[0] == '\0')
 		return;
-	d = json_loadb((const char *)s->data.data, s->data.len,
-	    JSON_DECODE_ANY, &jerr);
+	d = json_loadb(
+	    (const char *)s->data.data, s->data.len, JSON_DECODE_ANY, &jerr);
 	if (d != NULL) {
 		if (strcmp(s->event, "stdout") == 0 && json_is_string(d)) {
 			fwrite(json_string_value(d), 1, json_string_length(d),
@@ -349,12 +349,13 @@ sse_dispatch(struct sse_state *s)
 			json_t *x = json_object_get(d, "exit_code");
 
 			s->got_exit = 1;
-			s->exit_code = json_is_integer(x) ?
-			    (int)json_integer_value(x) : 1;
+			s->exit_code =
+			    json_is_integer(x) ? (int)json_integer_value(x) : 1;
 			if (json_is_true(json_object_get(d, "timed_out")))
 				fprintf(stderr, "petri: timed out\n");
 			if (json_is_true(json_object_get(d, "oom_killed")))
-				fprintf(stderr, "petri: killed: out of "
+				fprintf(stderr,
+				    "petri: killed: out of "
 				    "memory\n");
 			if (json_is_true(json_object_get(d, "truncated")))
 				fprintf(stderr, "petri: output truncated\n");
@@ -379,17 +380,18 @@ sse_chunk(char *p, size_t sz, size_t n, void *arg)
 		}
 		if (s->line.len == 0)
 			sse_dispatch(s);
-		else if (s->line.len > 7 && memcmp(s->line.data, "event: ", 7) ==
-		    0) {
-			size_t m = s->line.len - 7 < sizeof(s->event) - 1 ?
-			    s->line.len - 7 : sizeof(s->event) - 1;
+		else if (s->line.len > 7 &&
+		    memcmp(s->line.data, "event: ", 7) == 0) {
+			size_t m = s->line.len - 7 < sizeof(s->event) - 1
+			    ? s->line.len - 7
+			    : sizeof(s->event) - 1;
 
 			memcpy(s->event, s->line.data + 7, m);
 			s->event[m] = '\0';
-		} else if (s->line.len > 6 && memcmp(s->line.data, "data: ",
-		    6) == 0) {
+		} else if (s->line.len > 6 &&
+		    memcmp(s->line.data, "data: ", 6) == 0) {
 			if (buf_append(&s->data, s->line.data + 6,
-			    s->line.len - 6) != 0)
+			        s->line.len - 6) != 0)
 				return 0;
 		}
 		buf_reset(&s->line);
@@ -509,7 +511,8 @@ load_key(struct cli *c, const char *keyfile)
 		keyfile = "var/admin.token";
 	if (petri_file_read(keyfile, sizeof(c->key) - 1, &text, &len) != 0)
 		die("no API key: set PETRI_API_KEY or pass -k KEYFILE (%s "
-		    "unreadable)", keyfile);
+		    "unreadable)",
+		    keyfile);
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 		text[--len] = '\0';
 	petri_strlcpy(c->key, text, sizeof(c->key));
@@ -526,8 +529,8 @@ main(int argc, char **argv)
 	int ch, i, r = 0;
 
 	memset(&c, 0, sizeof(c));
-	c.url = getenv("PETRI_URL") != NULL ? getenv("PETRI_URL") :
-	    "http://127.0.0.1:8080";
+	c.url = getenv("PETRI_URL") != NULL ? getenv("PETRI_URL")
+	                                    : "http://127.0.0.1:8080";
 	while ((ch = getopt(argc, argv, "+u:k:h")) != -1) {
 		switch (ch) {
 		case 'u':
@@ -554,19 +557,19 @@ main(int argc, char **argv)
 			for (i = 3; i < argc; i++) {
 				char *eq;
 
-				if (strcmp(argv[i], "--label") == 0 && i + 1 <
-				    argc && (eq = strchr(argv[i + 1], '=')) !=
-				    NULL) {
+				if (strcmp(argv[i], "--label") == 0 &&
+				    i + 1 < argc &&
+				    (eq = strchr(argv[i + 1], '=')) != NULL) {
 					*eq = '\0';
 					json_object_set_new(labels, argv[i + 1],
 					    json_string(eq + 1));
 					i++;
-				} else if (strcmp(argv[i], "--ttl") == 0 && i + 1 <
-				    argc) {
+				} else if (strcmp(argv[i], "--ttl") == 0 &&
+				    i + 1 < argc) {
 					long long v;
 
-					if (petri_strtonum(argv[++i], 1, 1 << 30,
-					    &v) != 0)
+					if (petri_strtonum(
+					        argv[++i], 1, 1 << 30, &v) != 0)
 						usage();
 					json_object_set_new(body, "ttl_seconds",
 					    json_integer(v));
@@ -575,24 +578,28 @@ main(int argc, char **argv)
 			}
 			json_object_set_new(body, "labels", labels);
 			j = call_json(&c, "POST", "/v1/sandboxes", body, 201);
-			printf("%s\n", json_string_value(json_object_get(j,
-			    "id")));
+			printf("%s\n",
+			    json_string_value(json_object_get(j, "id")));
 			json_decref(j);
 			json_decref(body);
 		} else if (strcmp(argv[1], "ls") == 0) {
 			snprintf(path, sizeof(path), "/v1/sandboxes%s%s",
-			    argc >= 4 && strcmp(argv[2], "--label") == 0 ?
-			    "?label=" : "", argc >= 4 ? argv[3] : "");
+			    argc >= 4 && strcmp(argv[2], "--label") == 0
+			        ? "?label="
+			        : "",
+			    argc >= 4 ? argv[3] : "");
 			j = call_json(&c, "GET", path, NULL, 200);
 			print_json(j);
 			json_decref(j);
 		} else if (strcmp(argv[1], "get") == 0 && argc == 3) {
-			snprintf(path, sizeof(path), "/v1/sandboxes/%s", argv[2]);
+			snprintf(
+			    path, sizeof(path), "/v1/sandboxes/%s", argv[2]);
 			j = call_json(&c, "GET", path, NULL, 200);
 			print_json(j);
 			json_decref(j);
 		} else if (strcmp(argv[1], "rm") == 0 && argc == 3) {
-			snprintf(path, sizeof(path), "/v1/sandboxes/%s", argv[2]);
+			snprintf(
+			    path, sizeof(path), "/v1/sandboxes/%s", argv[2]);
 			json_decref(call_json(&c, "DELETE", path, NULL, 204));
 		} else
 			usage();
@@ -600,7 +607,8 @@ main(int argc, char **argv)
 		r = cmd_upload(&c, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "files") == 0 && argc >= 2) {
 		snprintf(path, sizeof(path), "/v1/sandboxes/%s/files%s%s",
-		    argv[1], argc >= 3 ? "?path=" : "", argc >= 3 ? argv[2] : "");
+		    argv[1], argc >= 3 ? "?path=" : "",
+		    argc >= 3 ? argv[2] : "");
 		j = call_json(&c, "GET", path, NULL, 200);
 		print_json(j);
 		json_decref(j);

@@ -7,13 +7,13 @@
 #include "config.h"
 #include "util.h"
 
-const char *const config_languages[CONFIG_NLANG] = { "python", "node", "go",
-	"java" };
+const char *const config_languages[CONFIG_NLANG] = {
+    "python", "node", "go", "java"};
 
-static const char *const config_top_keys[] = { "listen", "data_dir",
-	"workspace_root", "docker_socket", "images", "network", "runtime",
-	"limits", "output_max_bytes", "ttl_seconds", "reaper_interval_seconds",
-	"debug", "egress", "sinks", "registries", NULL };
+static const char *const config_top_keys[] = {"listen", "data_dir",
+    "workspace_root", "docker_socket", "images", "network", "runtime", "limits",
+    "output_max_bytes", "ttl_seconds", "reaper_interval_seconds", "debug",
+    "egress", "sinks", "registries", NULL};
 
 int
 config_language_index(const char *name)
@@ -46,16 +46,18 @@ config_str(json_t *doc, const char *key, char *dst, size_t dlen, char *err,
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    strlen(json_string_value(v)) != json_string_length(v) ||
 	    petri_strlcpy(dst, json_string_value(v), dlen) >= dlen) {
-		snprintf(err, errlen, "%s: must be a non-empty string shorter "
-		    "than %zu bytes", key, dlen);
+		snprintf(err, errlen,
+		    "%s: must be a non-empty string shorter "
+		    "than %zu bytes",
+		    key, dlen);
 		return PETRI_ERR_INVAL;
 	}
 	return 0;
 }
 
 static int
-config_int(json_t *obj, const char *key, long long min, long long max,
-    int *out, char *err, size_t errlen)
+config_int(json_t *obj, const char *key, long long min, long long max, int *out,
+    char *err, size_t errlen)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -72,8 +74,8 @@ config_int(json_t *obj, const char *key, long long min, long long max,
 }
 
 static int
-config_parse_listen(const char *s, struct petri_config *cfg, char *err,
-    size_t errlen)
+config_parse_listen(
+    const char *s, struct petri_config *cfg, char *err, size_t errlen)
 {
 	const char *colon = strrchr(s, ':');
 	long long port;
@@ -96,11 +98,11 @@ config_parse_listen(const char *s, struct petri_config *cfg, char *err,
 }
 
 static int
-config_parse_limits(json_t *l, struct config_limits *lim, char *err,
-    size_t errlen)
+config_parse_limits(
+    json_t *l, struct config_limits *lim, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "memory_mb", "cpus", "pids",
-		"timeout_ms", "disk_mb", "tmp_mb", NULL };
+	static const char *const keys[] = {"memory_mb", "cpus", "pids",
+	    "timeout_ms", "disk_mb", "tmp_mb", NULL};
 	const char *k;
 	json_t *v;
 
@@ -108,27 +110,30 @@ config_parse_limits(json_t *l, struct config_limits *lim, char *err,
 		snprintf(err, errlen, "limits: must be an object");
 		return PETRI_ERR_INVAL;
 	}
-	json_object_foreach(l, k, v) {
+	json_object_foreach (l, k, v) {
 		if (!config_known(k, keys)) {
-			snprintf(err, errlen, "limits: unknown key \"%.64s\"", k);
+			snprintf(
+			    err, errlen, "limits: unknown key \"%.64s\"", k);
 			return PETRI_ERR_INVAL;
 		}
 	}
 	if (config_int(l, "memory_mb", SB_MIN_MEMORY_MB, SB_MAX_MEMORY_MB,
-	    &lim->memory_mb, err, errlen) != 0 ||
+	        &lim->memory_mb, err, errlen) != 0 ||
 	    config_int(l, "pids", SB_MIN_PIDS, SB_MAX_PIDS, &lim->pids, err,
-	    errlen) != 0 ||
+	        errlen) != 0 ||
 	    config_int(l, "timeout_ms", 1, EXEC_MAX_TIMEOUT_MS,
-	    &lim->timeout_ms, err, errlen) != 0 ||
+	        &lim->timeout_ms, err, errlen) != 0 ||
 	    config_int(l, "disk_mb", SB_MIN_DISK_MB, SB_MAX_DISK_MB,
-	    &lim->disk_mb, err, errlen) != 0 ||
+	        &lim->disk_mb, err, errlen) != 0 ||
 	    config_int(l, "tmp_mb", 1, 4096, &lim->tmp_mb, err, errlen) != 0)
 		return PETRI_ERR_INVAL;
 	if ((v = json_object_get(l, "cpus")) != NULL) {
 		if (!json_is_number(v) || json_number_value(v) < 0.01 ||
 		    json_number_value(v) > SB_MAX_CPUS) {
-			snprintf(err, errlen, "limits.cpus: must be a number "
-			    "in [0.01, %g]", SB_MAX_CPUS);
+			snprintf(err, errlen,
+			    "limits.cpus: must be a number "
+			    "in [0.01, %g]",
+			    SB_MAX_CPUS);
 			return PETRI_ERR_INVAL;
 		}
 		lim->cpus = json_number_value(v);
@@ -152,8 +157,8 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	for (i = 0; i < CONFIG_NLANG; i++)
 		snprintf(cfg->images[i], sizeof(cfg->images[i]),
 		    "petri/%s:current", config_languages[i]);
-	petri_strlcpy(cfg->default_runtime, "runc",
-	    sizeof(cfg->default_runtime));
+	petri_strlcpy(
+	    cfg->default_runtime, "runc", sizeof(cfg->default_runtime));
 	cfg->limits.memory_mb = SB_DEFAULT_MEMORY_MB;
 	cfg->limits.cpus = SB_DEFAULT_CPUS;
 	cfg->limits.pids = SB_DEFAULT_PIDS;
@@ -171,31 +176,35 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "configuration: must be a JSON object");
 		return PETRI_ERR_INVAL;
 	}
-	json_object_foreach(doc, k, v) {
+	json_object_foreach (doc, k, v) {
 		if (!config_known(k, config_top_keys)) {
-			snprintf(err, errlen, "configuration: unknown key "
-			    "\"%.64s\"", k);
+			snprintf(err, errlen,
+			    "configuration: unknown key "
+			    "\"%.64s\"",
+			    k);
 			return PETRI_ERR_INVAL;
 		}
 	}
 	if ((v = json_object_get(doc, "listen")) != NULL) {
-		if (!json_is_string(v) || config_parse_listen(
-		    json_string_value(v), cfg, err, errlen) != 0) {
+		if (!json_is_string(v) ||
+		    config_parse_listen(
+		        json_string_value(v), cfg, err, errlen) != 0) {
 			if (!json_is_string(v))
-				snprintf(err, errlen, "listen: must be a string");
+				snprintf(
+				    err, errlen, "listen: must be a string");
 			return PETRI_ERR_INVAL;
 		}
 	}
 	if (config_str(doc, "data_dir", cfg->data_dir, sizeof(cfg->data_dir),
-	    err, errlen) != 0 ||
+	        err, errlen) != 0 ||
 	    config_str(doc, "workspace_root", cfg->workspace_root,
-	    sizeof(cfg->workspace_root), err, errlen) != 0 ||
+	        sizeof(cfg->workspace_root), err, errlen) != 0 ||
 	    config_str(doc, "docker_socket", cfg->docker_socket,
-	    sizeof(cfg->docker_socket), err, errlen) != 0 ||
+	        sizeof(cfg->docker_socket), err, errlen) != 0 ||
 	    config_str(doc, "network", cfg->network, sizeof(cfg->network), err,
-	    errlen) != 0 ||
+	        errlen) != 0 ||
 	    config_str(doc, "runtime", cfg->default_runtime,
-	    sizeof(cfg->default_runtime), err, errlen) != 0)
+	        sizeof(cfg->default_runtime), err, errlen) != 0)
 		return PETRI_ERR_INVAL;
 	if (strcmp(cfg->default_runtime, "runc") != 0 &&
 	    strcmp(cfg->default_runtime, "runsc") != 0) {
@@ -207,19 +216,24 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "images: must be an object");
 			return PETRI_ERR_INVAL;
 		}
-		json_object_foreach(v, k, v) {
+		json_object_foreach (v, k, v) {
 			json_t *s = v;
 
 			if ((i = config_language_index(k)) < 0) {
-				snprintf(err, errlen, "images: unknown language "
-				    "\"%.32s\"", k);
+				snprintf(err, errlen,
+				    "images: unknown language "
+				    "\"%.32s\"",
+				    k);
 				return PETRI_ERR_INVAL;
 			}
-			if (!json_is_string(s) || petri_strlcpy(cfg->images[i],
-			    json_string_value(s), sizeof(cfg->images[i])) >=
-			    sizeof(cfg->images[i])) {
-				snprintf(err, errlen, "images.%s: must be an "
-				    "image reference", k);
+			if (!json_is_string(s) ||
+			    petri_strlcpy(cfg->images[i], json_string_value(s),
+			        sizeof(cfg->images[i])) >=
+			        sizeof(cfg->images[i])) {
+				snprintf(err, errlen,
+				    "images.%s: must be an "
+				    "image reference",
+				    k);
 				return PETRI_ERR_INVAL;
 			}
 		}
@@ -227,12 +241,12 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	if ((v = json_object_get(doc, "limits")) != NULL &&
 	    config_parse_limits(v, &cfg->limits, err, errlen) != 0)
 		return PETRI_ERR_INVAL;
-	if (config_int(doc, "output_max_bytes", 1024, (long long)EXEC_MAX_OUTPUT_MAX,
-	    &outmax, err, errlen) != 0 ||
-	    config_int(doc, "ttl_seconds", 10, SB_MAX_TTL_SEC, &cfg->ttl_seconds,
-	    err, errlen) != 0 ||
+	if (config_int(doc, "output_max_bytes", 1024,
+	        (long long)EXEC_MAX_OUTPUT_MAX, &outmax, err, errlen) != 0 ||
+	    config_int(doc, "ttl_seconds", 10, SB_MAX_TTL_SEC,
+	        &cfg->ttl_seconds, err, errlen) != 0 ||
 	    config_int(doc, "reaper_interval_seconds", 1, 3600,
-	    &cfg->reaper_interval, err, errlen) != 0)
+	        &cfg->reaper_interval, err, errlen) != 0)
 		return PETRI_ERR_INVAL;
 	cfg->output_max = (size_t)outmax;
 	if ((v = json_object_get(doc, "debug")) != NULL) {
@@ -247,8 +261,8 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 }
 
 int
-config_load(const char *path, struct petri_config *cfg, char *err,
-    size_t errlen)
+config_load(
+    const char *path, struct petri_config *cfg, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *doc;
@@ -285,26 +299,29 @@ config_to_json(const struct petri_config *cfg)
 	    cfg->listen_port);
 	images = json_object();
 	for (i = 0; i < CONFIG_NLANG; i++)
-		json_object_set_new(images, config_languages[i],
-		    json_string(cfg->images[i]));
+		json_object_set_new(
+		    images, config_languages[i], json_string(cfg->images[i]));
 	json_object_set_new(j, "listen", json_string(listen));
 	json_object_set_new(j, "data_dir", json_string(cfg->data_dir));
-	json_object_set_new(j, "workspace_root",
-	    json_string(cfg->workspace_root));
-	json_object_set_new(j, "docker_socket", json_string(cfg->docker_socket));
+	json_object_set_new(
+	    j, "workspace_root", json_string(cfg->workspace_root));
+	json_object_set_new(
+	    j, "docker_socket", json_string(cfg->docker_socket));
 	json_object_set_new(j, "images", images);
 	if (cfg->network[0] != '\0')
 		json_object_set_new(j, "network", json_string(cfg->network));
 	json_object_set_new(j, "runtime", json_string(cfg->default_runtime));
-	json_object_set_new(j, "limits", json_pack("{s:i, s:f, s:i, s:i, s:i, "
-	    "s:i}", "memory_mb", cfg->limits.memory_mb, "cpus", cfg->limits.cpus,
-	    "pids", cfg->limits.pids, "timeout_ms", cfg->limits.timeout_ms,
-	    "disk_mb", cfg->limits.disk_mb, "tmp_mb", cfg->limits.tmp_mb));
-	json_object_set_new(j, "output_max_bytes",
-	    json_integer((json_int_t)cfg->output_max));
+	json_object_set_new(j, "limits",
+	    json_pack("{s:i, s:f, s:i, s:i, s:i, "
+	              "s:i}",
+	        "memory_mb", cfg->limits.memory_mb, "cpus", cfg->limits.cpus,
+	        "pids", cfg->limits.pids, "timeout_ms", cfg->limits.timeout_ms,
+	        "disk_mb", cfg->limits.disk_mb, "tmp_mb", cfg->limits.tmp_mb));
+	json_object_set_new(
+	    j, "output_max_bytes", json_integer((json_int_t)cfg->output_max));
 	json_object_set_new(j, "ttl_seconds", json_integer(cfg->ttl_seconds));
-	json_object_set_new(j, "reaper_interval_seconds",
-	    json_integer(cfg->reaper_interval));
+	json_object_set_new(
+	    j, "reaper_interval_seconds", json_integer(cfg->reaper_interval));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
 	return j;
 }

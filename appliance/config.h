@@ -28,17 +28,17 @@ struct petri_config {
 	char listen_host[64];
 	int listen_port;
 	char data_dir[PATH_MAX];
-	char workspace_root[PATH_MAX];	/* default: <data_dir>/workspaces */
+	char workspace_root[PATH_MAX]; /* default: <data_dir>/workspaces */
 	char docker_socket[PATH_MAX];
-	char images[CONFIG_NLANG][256];	/* python, node, go, java */
-	char network[64];		/* default: petri-<instance> */
-	char default_runtime[16];	/* "runc" */
-	struct config_limits limits;	/* defaults for new sandboxes */
-	size_t output_max;		/* bytes kept per stream */
+	char images[CONFIG_NLANG][256]; /* python, node, go, java */
+	char network[64]; /* default: petri-<instance> */
+	char default_runtime[16]; /* "runc" */
+	struct config_limits limits; /* defaults for new sandboxes */
+	size_t output_max; /* bytes kept per stream */
 	int ttl_seconds;
 	int reaper_interval;
 	int debug;
-	json_t *raw;			/* the whole document, for modules */
+	json_t *raw; /* the whole document, for modules */
 };
 
 /* The sandbox languages, indexed like petri_config.images. */
@@ -53,8 +53,8 @@ int config_language_index(const char *name);
  * On success cfg->raw holds a reference to doc (or an empty object).
  * Returns 0 or PETRI_ERR_INVAL.  Release with config_free().
  */
-int config_parse(json_t *doc, struct petri_config *cfg, char *err,
-    size_t errlen) PETRI_WUR;
+int config_parse(
+    json_t *doc, struct petri_config *cfg, char *err, size_t errlen) PETRI_WUR;
 
 /*
  * Reads and parses a configuration file (at most 1 MiB, strict JSON,

@@ -19,29 +19,29 @@ struct db {
 };
 
 static const char *const db_migrations[] = {
-	/* 1 */
-	"CREATE TABLE keys ("
-	"  id TEXT PRIMARY KEY,"
-	"  tenant TEXT NOT NULL,"
-	"  role TEXT NOT NULL,"
-	"  name TEXT NOT NULL,"
-	"  hash TEXT NOT NULL UNIQUE,"
-	"  created_at INTEGER NOT NULL,"
-	"  revoked_at INTEGER);"
-	"CREATE TABLE sandboxes ("
-	"  id TEXT PRIMARY KEY,"
-	"  tenant TEXT NOT NULL,"
-	"  doc TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL,"
-	"  deleted_at INTEGER);"
-	"CREATE INDEX sandboxes_tenant ON sandboxes(tenant, deleted_at);"
-	"CREATE TABLE execs ("
-	"  id TEXT PRIMARY KEY,"
-	"  sandbox TEXT NOT NULL,"
-	"  tenant TEXT NOT NULL,"
-	"  doc TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE INDEX execs_sandbox ON execs(sandbox, created_at);",
+    /* 1 */
+    "CREATE TABLE keys ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  role TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER);"
+    "CREATE TABLE sandboxes ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  deleted_at INTEGER);"
+    "CREATE INDEX sandboxes_tenant ON sandboxes(tenant, deleted_at);"
+    "CREATE TABLE execs ("
+    "  id TEXT PRIMARY KEY,"
+    "  sandbox TEXT NOT NULL,"
+    "  tenant TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX execs_sandbox ON execs(sandbox, created_at);",
 };
 
 #define DB_VERSION ((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
@@ -87,12 +87,15 @@ db_open(const char *path, struct db **out)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return PETRI_ERR_NOMEM;
 	pthread_mutex_init(&db->lock, NULL);
-	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &db->h,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_FULLMUTEX,
+	        NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_busy_timeout(db->h, 5000);
-	if (db_exec_sql(db->h, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") != 0)
+	if (db_exec_sql(db->h,
+	        "PRAGMA journal_mode=WAL;"
+	        "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") != 0)
 		goto out;
 	if (db_user_version(db->h, &v) != 0)
 		goto out;
@@ -154,8 +157,9 @@ db_prep(struct db *db, const char *sql, const char *types, ...)
 		if (types[i] == 's') {
 			const char *s = va_arg(ap, const char *);
 
-			rc = s == NULL ? sqlite3_bind_null(st, i + 1) :
-			    sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT);
+			rc = s == NULL ? sqlite3_bind_null(st, i + 1)
+			               : sqlite3_bind_text(st, i + 1, s, -1,
+			                     SQLITE_TRANSIENT);
 		} else
 			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
 		if (rc != SQLITE_OK) {
@@ -214,9 +218,13 @@ db_key_insert(struct db *db, const struct db_key *k, const char *hash_hex)
 	int r;
 
 	pthread_mutex_lock(&db->lock);
-	r = db_run(db, db_prep(db, "INSERT INTO keys (id, tenant, role, name, "
-	    "hash, created_at) VALUES (?, ?, ?, ?, ?, ?)", "sssssi", k->id,
-	    k->tenant, k->role, k->name, hash_hex, k->created_at), NULL);
+	r = db_run(db,
+	    db_prep(db,
+	        "INSERT INTO keys (id, tenant, role, name, "
+	        "hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	        "sssssi", k->id, k->tenant, k->role, k->name, hash_hex,
+	        k->created_at),
+	    NULL);
 	pthread_mutex_unlock(&db->lock);
 	return r;
 }
@@ -228,8 +236,10 @@ db_key_by_hash(struct db *db, const char *hash_hex, struct db_key *out)
 	int r = PETRI_ERR_NOTFOUND, rc;
 
 	pthread_mutex_lock(&db->lock);
-	st = db_prep(db, "SELECT id, tenant, role, name, created_at, hash "
-	    "FROM keys WHERE hash = ? AND revoked_at IS NULL", "s", hash_hex);
+	st = db_prep(db,
+	    "SELECT id, tenant, role, name, created_at, hash "
+	    "FROM keys WHERE hash = ? AND revoked_at IS NULL",
+	    "s", hash_hex);
 	if (st == NULL) {
 		r = PETRI_ERR_DB;
 		goto out;
@@ -284,20 +294,24 @@ db_key_list(struct db *db, const char *tenant, json_t **out)
 	if ((arr = json_array()) == NULL)
 		return PETRI_ERR_NOMEM;
 	pthread_mutex_lock(&db->lock);
-	st = db_prep(db, "SELECT id, tenant, role, name, created_at FROM keys "
+	st = db_prep(db,
+	    "SELECT id, tenant, role, name, created_at FROM keys "
 	    "WHERE revoked_at IS NULL AND (?1 IS NULL OR tenant = ?1) "
-	    "ORDER BY created_at LIMIT 1000", "s", tenant);
+	    "ORDER BY created_at LIMIT 1000",
+	    "s", tenant);
 	if (st == NULL) {
 		r = PETRI_ERR_DB;
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		petri_time_rfc3339(sqlite3_column_int64(st, 4), ts);
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}",
-		    "id", (const char *)sqlite3_column_text(st, 0), "tenant",
-		    (const char *)sqlite3_column_text(st, 1), "role",
-		    (const char *)sqlite3_column_text(st, 2), "name",
-		    (const char *)sqlite3_column_text(st, 3), "created_at", ts));
+		json_array_append_new(arr,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "id",
+		        (const char *)sqlite3_column_text(st, 0), "tenant",
+		        (const char *)sqlite3_column_text(st, 1), "role",
+		        (const char *)sqlite3_column_text(st, 2), "name",
+		        (const char *)sqlite3_column_text(st, 3), "created_at",
+		        ts));
 	}
 	if (rc != SQLITE_DONE)
 		r = PETRI_ERR_DB;
@@ -317,9 +331,12 @@ db_key_revoke(struct db *db, const char *id, const char *tenant)
 	int r, n = 0;
 
 	pthread_mutex_lock(&db->lock);
-	r = db_run(db, db_prep(db, "UPDATE keys SET revoked_at = ? WHERE id = ? "
-	    "AND (?3 IS NULL OR tenant = ?3) AND revoked_at IS NULL", "iss",
-	    petri_now_usec(), id, tenant), &n);
+	r = db_run(db,
+	    db_prep(db,
+	        "UPDATE keys SET revoked_at = ? WHERE id = ? "
+	        "AND (?3 IS NULL OR tenant = ?3) AND revoked_at IS NULL",
+	        "iss", petri_now_usec(), id, tenant),
+	    &n);
 	pthread_mutex_unlock(&db->lock);
 	if (r == 0 && n == 0)
 		r = PETRI_ERR_NOTFOUND;
@@ -340,12 +357,19 @@ db_sandbox_write(struct db *db, json_t *sb, int insert)
 		return PETRI_ERR_NOMEM;
 	pthread_mutex_lock(&db->lock);
 	if (insert)
-		r = db_run(db, db_prep(db, "INSERT INTO sandboxes (id, tenant, "
-		    "doc, created_at) VALUES (?, ?, ?, ?)", "sssi", id, tenant,
-		    doc, petri_now_usec()), &n);
+		r = db_run(db,
+		    db_prep(db,
+		        "INSERT INTO sandboxes (id, tenant, "
+		        "doc, created_at) VALUES (?, ?, ?, ?)",
+		        "sssi", id, tenant, doc, petri_now_usec()),
+		    &n);
 	else
-		r = db_run(db, db_prep(db, "UPDATE sandboxes SET doc = ? WHERE "
-		    "id = ? AND deleted_at IS NULL", "ss", doc, id), &n);
+		r = db_run(db,
+		    db_prep(db,
+		        "UPDATE sandboxes SET doc = ? WHERE "
+		        "id = ? AND deleted_at IS NULL",
+		        "ss", doc, id),
+		    &n);
 	pthread_mutex_unlock(&db->lock);
 	free(doc);
 	if (r == 0 && n == 0)
@@ -366,17 +390,17 @@ db_sandbox_update(struct db *db, json_t *sb)
 }
 
 int
-db_sandbox_get(struct db *db, const char *id, const char *tenant,
-    json_t **out)
+db_sandbox_get(struct db *db, const char *id, const char *tenant, json_t **out)
 {
 	sqlite3_stmt *st;
 	int rc, r = PETRI_ERR_NOTFOUND;
 
 	*out = NULL;
 	pthread_mutex_lock(&db->lock);
-	st = db_prep(db, "SELECT doc FROM sandboxes WHERE id = ? AND "
-	    "(?2 IS NULL OR tenant = ?2) AND deleted_at IS NULL", "ss", id,
-	    tenant);
+	st = db_prep(db,
+	    "SELECT doc FROM sandboxes WHERE id = ? AND "
+	    "(?2 IS NULL OR tenant = ?2) AND deleted_at IS NULL",
+	    "ss", id, tenant);
 	if (st == NULL) {
 		r = PETRI_ERR_DB;
 		goto out;
@@ -402,8 +426,10 @@ db_sandbox_list(struct db *db, const char *tenant, json_t **out)
 	if ((arr = json_array()) == NULL)
 		return PETRI_ERR_NOMEM;
 	pthread_mutex_lock(&db->lock);
-	st = db_prep(db, "SELECT doc FROM sandboxes WHERE deleted_at IS NULL "
-	    "AND (?1 IS NULL OR tenant = ?1) ORDER BY created_at", "s", tenant);
+	st = db_prep(db,
+	    "SELECT doc FROM sandboxes WHERE deleted_at IS NULL "
+	    "AND (?1 IS NULL OR tenant = ?1) ORDER BY created_at",
+	    "s", tenant);
 	if (st == NULL) {
 		r = PETRI_ERR_DB;
 		goto out;
@@ -430,8 +456,10 @@ db_sandbox_count(struct db *db, const char *tenant, int64_t *n)
 	int r = PETRI_ERR_DB;
 
 	pthread_mutex_lock(&db->lock);
-	if ((st = db_prep(db, "SELECT count(*) FROM sandboxes WHERE tenant = ? "
-	    "AND deleted_at IS NULL", "s", tenant)) != NULL) {
+	if ((st = db_prep(db,
+	         "SELECT count(*) FROM sandboxes WHERE tenant = ? "
+	         "AND deleted_at IS NULL",
+	         "s", tenant)) != NULL) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			*n = sqlite3_column_int64(st, 0);
 			r = 0;
@@ -448,8 +476,12 @@ db_sandbox_delete(struct db *db, const char *id)
 	int r, n = 0;
 
 	pthread_mutex_lock(&db->lock);
-	r = db_run(db, db_prep(db, "UPDATE sandboxes SET deleted_at = ? WHERE "
-	    "id = ? AND deleted_at IS NULL", "is", petri_now_usec(), id), &n);
+	r = db_run(db,
+	    db_prep(db,
+	        "UPDATE sandboxes SET deleted_at = ? WHERE "
+	        "id = ? AND deleted_at IS NULL",
+	        "is", petri_now_usec(), id),
+	    &n);
 	pthread_mutex_unlock(&db->lock);
 	if (r == 0 && n == 0)
 		r = PETRI_ERR_NOTFOUND;
@@ -457,8 +489,8 @@ db_sandbox_delete(struct db *db, const char *id)
 }
 
 int
-db_sandbox_touch(struct db *db, const char *id, int64_t now_usec,
-    int64_t expires_usec)
+db_sandbox_touch(
+    struct db *db, const char *id, int64_t now_usec, int64_t expires_usec)
 {
 	json_t *sb = NULL;
 	char ts[PETRI_TIME_MAX];
@@ -485,10 +517,14 @@ db_exec_put(struct db *db, const char *id, const char *sandbox,
 	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
 		return PETRI_ERR_NOMEM;
 	pthread_mutex_lock(&db->lock);
-	r = db_run(db, db_prep(db, "INSERT INTO execs (id, sandbox, tenant, "
-	    "doc, created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO "
-	    "UPDATE SET doc = ?4", "ssssi", id, sandbox, tenant, text,
-	    petri_now_usec()), NULL);
+	r = db_run(db,
+	    db_prep(db,
+	        "INSERT INTO execs (id, sandbox, tenant, "
+	        "doc, created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) "
+	        "DO "
+	        "UPDATE SET doc = ?4",
+	        "ssssi", id, sandbox, tenant, text, petri_now_usec()),
+	    NULL);
 	pthread_mutex_unlock(&db->lock);
 	free(text);
 	return r;
@@ -502,8 +538,10 @@ db_exec_get(struct db *db, const char *id, const char *tenant, json_t **out)
 
 	*out = NULL;
 	pthread_mutex_lock(&db->lock);
-	st = db_prep(db, "SELECT doc FROM execs WHERE id = ? AND "
-	    "(?2 IS NULL OR tenant = ?2)", "ss", id, tenant);
+	st = db_prep(db,
+	    "SELECT doc FROM execs WHERE id = ? AND "
+	    "(?2 IS NULL OR tenant = ?2)",
+	    "ss", id, tenant);
 	if (st == NULL) {
 		r = PETRI_ERR_DB;
 		goto out;
@@ -520,8 +558,8 @@ out:
 }
 
 int
-db_exec_list(struct db *db, const char *sandbox, const char *tenant,
-    int limit, json_t **out)
+db_exec_list(struct db *db, const char *sandbox, const char *tenant, int limit,
+    json_t **out)
 {
 	sqlite3_stmt *st;
 	json_t *arr, *doc;
@@ -530,9 +568,10 @@ db_exec_list(struct db *db, const char *sandbox, const char *tenant,
 	if ((arr = json_array()) == NULL)
 		return PETRI_ERR_NOMEM;
 	pthread_mutex_lock(&db->lock);
-	st = db_prep(db, "SELECT doc FROM execs WHERE sandbox = ? AND "
-	    "tenant = ? ORDER BY created_at DESC LIMIT ?", "ssi", sandbox,
-	    tenant, (int64_t)limit);
+	st = db_prep(db,
+	    "SELECT doc FROM execs WHERE sandbox = ? AND "
+	    "tenant = ? ORDER BY created_at DESC LIMIT ?",
+	    "ssi", sandbox, tenant, (int64_t)limit);
 	if (st == NULL) {
 		r = PETRI_ERR_DB;
 		goto out;

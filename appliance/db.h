@@ -19,7 +19,7 @@ struct db_key {
 	char tenant[64];
 	char role[16];
 	char name[128];
-	int64_t created_at;	/* usec */
+	int64_t created_at; /* usec */
 };
 
 /*
@@ -30,18 +30,17 @@ int db_open(const char *path, struct db **out) PETRI_WUR;
 void db_close(struct db *db);
 
 /* Keys.  The token itself is never stored: only its SHA-256 hex. */
-int db_key_insert(struct db *db, const struct db_key *k,
-    const char *hash_hex) PETRI_WUR;
+int db_key_insert(
+    struct db *db, const struct db_key *k, const char *hash_hex) PETRI_WUR;
 /* Finds a live key by token hash.  Returns 0 or PETRI_ERR_NOTFOUND. */
-int db_key_by_hash(struct db *db, const char *hash_hex, struct db_key *out)
-    PETRI_WUR;
+int db_key_by_hash(
+    struct db *db, const char *hash_hex, struct db_key *out) PETRI_WUR;
 /* Returns the number of keys ever created (revoked included). */
 int db_key_count(struct db *db, int64_t *n) PETRI_WUR;
 /* Lists live keys of a tenant (all tenants when tenant is NULL). */
 int db_key_list(struct db *db, const char *tenant, json_t **out) PETRI_WUR;
 /* Revokes a key.  Returns 0 or PETRI_ERR_NOTFOUND. */
-int db_key_revoke(struct db *db, const char *id, const char *tenant)
-    PETRI_WUR;
+int db_key_revoke(struct db *db, const char *id, const char *tenant) PETRI_WUR;
 
 /*
  * Sandboxes are stored as JSON documents (the API's sandbox object plus
@@ -50,11 +49,10 @@ int db_key_revoke(struct db *db, const char *id, const char *tenant)
 int db_sandbox_insert(struct db *db, json_t *sb) PETRI_WUR;
 int db_sandbox_update(struct db *db, json_t *sb) PETRI_WUR;
 /* Gets a live sandbox of a tenant (any tenant when tenant is NULL). */
-int db_sandbox_get(struct db *db, const char *id, const char *tenant,
-    json_t **out) PETRI_WUR;
+int db_sandbox_get(
+    struct db *db, const char *id, const char *tenant, json_t **out) PETRI_WUR;
 /* Lists live sandboxes of a tenant (all when NULL), oldest first. */
-int db_sandbox_list(struct db *db, const char *tenant, json_t **out)
-    PETRI_WUR;
+int db_sandbox_list(struct db *db, const char *tenant, json_t **out) PETRI_WUR;
 /* Counts live sandboxes of a tenant. */
 int db_sandbox_count(struct db *db, const char *tenant, int64_t *n) PETRI_WUR;
 /* Marks a sandbox deleted (keeps the row for exec history). */
@@ -66,8 +64,8 @@ int db_sandbox_touch(struct db *db, const char *id, int64_t now_usec,
 /* Executions: the answer document as JSON. */
 int db_exec_put(struct db *db, const char *id, const char *sandbox,
     const char *tenant, json_t *doc) PETRI_WUR;
-int db_exec_get(struct db *db, const char *id, const char *tenant,
-    json_t **out) PETRI_WUR;
+int db_exec_get(
+    struct db *db, const char *id, const char *tenant, json_t **out) PETRI_WUR;
 int db_exec_list(struct db *db, const char *sandbox, const char *tenant,
     int limit, json_t **out) PETRI_WUR;
 

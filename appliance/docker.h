@@ -33,29 +33,30 @@
 
 #include <jansson.h>
 
+#include "bounds.h"
 #include "buf.h"
 #include "petri_err.h"
 
-#define DOCKER_API_VERSION "v1.41"	/* default API version prefix */
+#define DOCKER_API_VERSION "v1.41" /* default API version prefix */
 #define DOCKER_SOCKET_PATH "/var/run/docker.sock"
 
-#define DOCKER_ID_MAX 65	   /* 64 hex digits + NUL (container, exec, network) */
-#define DOCKER_IMAGE_ID_MAX 72	   /* "sha256:" + 64 hex digits + NUL */
-#define DOCKER_NAME_MAX 128	   /* a container or network name we accept */
-#define DOCKER_IMAGE_REF_MAX 255   /* "repo/name:tag" or "name@sha256:..." */
-#define DOCKER_ERRMSG_MAX 256	   /* docker_errmsg() text, with NUL */
-#define DOCKER_MAX_PATH 4096	   /* request path incl. query string */
+#define DOCKER_ID_MAX 65 /* 64 hex digits + NUL (container, exec, network) */
+#define DOCKER_IMAGE_ID_MAX 72 /* "sha256:" + 64 hex digits + NUL */
+#define DOCKER_NAME_MAX 128 /* a container or network name we accept */
+#define DOCKER_IMAGE_REF_MAX 255 /* "repo/name:tag" or "name@sha256:..." */
+#define DOCKER_ERRMSG_MAX 256 /* docker_errmsg() text, with NUL */
+#define DOCKER_MAX_PATH 4096 /* request path incl. query string */
 #define DOCKER_HIJACK_MAX_HEAD 16384 /* status line + headers of a hijack */
-#define DOCKER_STREAM_BUF 65536	   /* raw read buffer of a stream */
-#define DOCKER_POOL_MAX 16	   /* idle CURL handles kept for reuse */
-#define DOCKER_LABEL_MAX 1024	   /* a label filter "key" or "key=value" */
+#define DOCKER_STREAM_BUF 65536 /* raw read buffer of a stream */
+#define DOCKER_POOL_MAX 16 /* idle CURL handles kept for reuse */
+#define DOCKER_LABEL_MAX 1024 /* a label filter "key" or "key=value" */
 #define DOCKER_MAX_CALL_MS (EXEC_MAX_TIMEOUT_MS + DOCKER_TIMEOUT_MS)
 
 /* Stream types of the multiplexed attach/exec stream (the header's byte 0). */
 #define DOCKER_STREAM_STDIN 0
 #define DOCKER_STREAM_STDOUT 1
 #define DOCKER_STREAM_STDERR 2
-#define DOCKER_STREAM_SYSERR 3	/* dockerd's own error text after a hijack */
+#define DOCKER_STREAM_SYSERR 3 /* dockerd's own error text after a hijack */
 
 struct docker;
 struct docker_stream;
@@ -64,7 +65,7 @@ struct docker_stream;
 struct docker_stats {
 	unsigned long long requests; /* docker_request()s that reached curl */
 	unsigned long long connects; /* new connections those opened */
-	unsigned long long streams;  /* hijacked streams opened */
+	unsigned long long streams; /* hijacked streams opened */
 };
 
 /*
@@ -130,8 +131,8 @@ int docker_version(struct docker *d, json_t **out) PETRI_WUR;
  * API's create body (Image, Cmd, Labels, HostConfig, ...).  id gets the new
  * container's 64-hex id.  PETRI_ERR_EXISTS when the name is taken.
  */
-int docker_container_create(struct docker *d, const char *name,
-    json_t *config, char id[DOCKER_ID_MAX]) PETRI_WUR;
+int docker_container_create(struct docker *d, const char *name, json_t *config,
+    char id[DOCKER_ID_MAX]) PETRI_WUR;
 
 /*
  * Starts, stops (SIGTERM, then SIGKILL after timeout_sec, 0..3600) or sends
@@ -140,29 +141,30 @@ int docker_container_create(struct docker *d, const char *name,
  * state (HTTP 304); kill returns PETRI_ERR_STATE when it is not running.
  */
 int docker_container_start(struct docker *d, const char *ref) PETRI_WUR;
-int docker_container_stop(struct docker *d, const char *ref,
-    int timeout_sec) PETRI_WUR;
-int docker_container_kill(struct docker *d, const char *ref,
-    const char *signal) PETRI_WUR;
+int docker_container_stop(struct docker *d, const char *ref, int timeout_sec);
+int docker_container_kill(
+    struct docker *d, const char *ref, const char *signal);
 
 /*
  * Removes the container ref; force kills it first when running, volumes
  * removes its anonymous volumes.  PETRI_ERR_NOTFOUND when it does not exist.
+ * Stop, kill and the two removes may be called best-effort on clean-up
+ * paths, so their results may be ignored.
  */
-int docker_container_remove(struct docker *d, const char *ref, int force,
-    int volumes) PETRI_WUR;
+int docker_container_remove(
+    struct docker *d, const char *ref, int force, int volumes);
 
 /* GET /containers/{ref}/json.  *out: the object; caller json_decref()s. */
-int docker_container_inspect(struct docker *d, const char *ref,
-    json_t **out) PETRI_WUR;
+int docker_container_inspect(
+    struct docker *d, const char *ref, json_t **out) PETRI_WUR;
 
 /*
  * Lists all containers (running or not) that carry label, "key" or
  * "key=value" (1 to DOCKER_LABEL_MAX bytes, no control characters).
  * *out: the array of summaries; caller json_decref()s.
  */
-int docker_container_list(struct docker *d, const char *label,
-    json_t **out) PETRI_WUR;
+int docker_container_list(
+    struct docker *d, const char *label, json_t **out) PETRI_WUR;
 
 /*
  * Waits until the container ref reaches condition ("not-running" when NULL,
@@ -181,8 +183,8 @@ int docker_container_wait(struct docker *d, const char *ref,
  * docker_stream_close_write() to reach the process as EOF.
  * On success *out is the stream; caller frees with docker_stream_free().
  */
-int docker_container_attach(struct docker *d, const char *ref,
-    int with_stdin, struct docker_stream **out) PETRI_WUR;
+int docker_container_attach(struct docker *d, const char *ref, int with_stdin,
+    struct docker_stream **out) PETRI_WUR;
 
 /*
  * Creates a network named name (same rules as container names) from config,
@@ -190,27 +192,27 @@ int docker_container_attach(struct docker *d, const char *ref,
  * sandbox networks).  "CheckDuplicate" defaults to true.  id gets the
  * network's 64-hex id.  PETRI_ERR_EXISTS when the name is taken.
  */
-int docker_network_create(struct docker *d, const char *name,
-    json_t *config, char id[DOCKER_ID_MAX]) PETRI_WUR;
+int docker_network_create(struct docker *d, const char *name, json_t *config,
+    char id[DOCKER_ID_MAX]) PETRI_WUR;
 
 /* GET /networks/{ref}.  *out: the object; caller json_decref()s. */
-int docker_network_inspect(struct docker *d, const char *ref,
-    json_t **out) PETRI_WUR;
+int docker_network_inspect(
+    struct docker *d, const char *ref, json_t **out) PETRI_WUR;
 
 /* Removes the network ref.  PETRI_ERR_NOTFOUND when it does not exist. */
-int docker_network_remove(struct docker *d, const char *ref) PETRI_WUR;
+int docker_network_remove(struct docker *d, const char *ref);
 
 /*
  * GET /images/{ref}/json for an image reference ("petri/python:tag", an id;
  * 1 to DOCKER_IMAGE_REF_MAX of [A-Za-z0-9._:/@-]).  *out: the object; caller
  * json_decref()s.
  */
-int docker_image_inspect(struct docker *d, const char *ref,
-    json_t **out) PETRI_WUR;
+int docker_image_inspect(
+    struct docker *d, const char *ref, json_t **out) PETRI_WUR;
 
 /* Writes the image's content id ("sha256:" + 64 hex) for audit records. */
-int docker_image_id(struct docker *d, const char *ref,
-    char id[DOCKER_IMAGE_ID_MAX]) PETRI_WUR;
+int docker_image_id(
+    struct docker *d, const char *ref, char id[DOCKER_IMAGE_ID_MAX]) PETRI_WUR;
 
 /*
  * Creates an exec instance in the running container ref from spec, the
@@ -235,8 +237,9 @@ int docker_exec_start(struct docker *d, const char *exec_id, int with_stdin,
 
 /*
  * Inspects the exec instance.  *running gets 1 or 0; *exit_code its exit
- * status once finished (128+n after signal n), -1 while running; *pid the
- * process id on the host (0 when unknown).  Any out-pointer may be NULL.
+ * status once finished (128+n after signal n), -1 while running or before
+ * it was started; *pid the process id on the host (0 when unknown).  Any
+ * out-pointer may be NULL.
  */
 int docker_exec_inspect(struct docker *d, const char *exec_id, int *running,
     int *exit_code, long *pid) PETRI_WUR;
@@ -272,18 +275,20 @@ int docker_stream_read(struct docker_stream *s, int timeout_ms, int *which,
  * DOCKER_TIMEOUT_MS) for room.  A caller that also reads output from one
  * thread should use docker_stream_write_some() in its poll loop instead, or
  * a large stdin can deadlock against unread output.
- * Returns 0, PETRI_ERR_STATE (no stdin, or after close_write),
- * PETRI_ERR_TIMEOUT, PETRI_ERR_IO (peer gone).
+ * Returns 0, PETRI_ERR_STATE (no stdin, after close_write, or once the
+ * output ended or failed: dockerd then half-closes and reads no more),
+ * PETRI_ERR_TIMEOUT (no room: the process does not read its stdin),
+ * PETRI_ERR_IO (connection reset).
  */
-int docker_stream_write(struct docker_stream *s, const void *p, size_t n,
-    int timeout_ms) PETRI_WUR;
+int docker_stream_write(
+    struct docker_stream *s, const void *p, size_t n, int timeout_ms) PETRI_WUR;
 
 /*
  * Sends what fits now without waiting; *done gets the count (may be 0, then
  * poll for POLLOUT).  Returns 0 or the errors of docker_stream_write().
  */
-int docker_stream_write_some(struct docker_stream *s, const void *p,
-    size_t n, size_t *done) PETRI_WUR;
+int docker_stream_write_some(
+    struct docker_stream *s, const void *p, size_t n, size_t *done) PETRI_WUR;
 
 /*
  * Half-closes the connection (shutdown(SHUT_WR)): the process reads EOF on
@@ -303,11 +308,11 @@ void docker_stream_free(struct docker_stream *s);
  * docker_demux_init(); the state lives in the struct only.
  */
 struct docker_demux {
-	uint8_t hdr[8];	 /* header bytes collected so far */
-	size_t hdrlen;	 /* how many */
-	int stream;	 /* type of the current frame */
-	uint32_t left;	 /* payload bytes of the current frame still due */
-	int err;	 /* sticky error, 0 when fine */
+	uint8_t hdr[8]; /* header bytes collected so far */
+	size_t hdrlen; /* how many */
+	int stream; /* type of the current frame */
+	uint32_t left; /* payload bytes of the current frame still due */
+	int err; /* sticky error, 0 when fine */
 };
 
 /* One piece of a frame's payload; p points into the bytes fed. */
@@ -352,10 +357,10 @@ int docker_demux_end(const struct docker_demux *dm) PETRI_WUR;
 
 /* The status line and headers of a hijack reply, as far as we use them. */
 struct docker_http_head {
-	int status;		 /* 100..599 */
-	size_t headlen;		 /* bytes up to and including the empty line */
+	int status; /* 100..599 */
+	size_t headlen; /* bytes up to and including the empty line */
 	long long content_length; /* -1 when absent */
-	int chunked;		 /* Transfer-Encoding: chunked */
+	int chunked; /* Transfer-Encoding: chunked */
 };
 
 /*
@@ -367,7 +372,7 @@ struct docker_http_head {
  * (read more), PETRI_ERR_TOOBIG when no head ends within
  * DOCKER_HIJACK_MAX_HEAD bytes, PETRI_ERR_PROTO when malformed.
  */
-int docker_http_head_parse(const char *p, size_t n,
-    struct docker_http_head *h) PETRI_WUR;
+int docker_http_head_parse(
+    const char *p, size_t n, struct docker_http_head *h) PETRI_WUR;
 
 #endif /* PETRI_DOCKER_H */

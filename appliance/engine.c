@@ -48,10 +48,10 @@ struct xexec {
 	struct xexec *next;
 	char id[PETRI_ID_MAX];
 	char container[DOCKER_ID_MAX];
-	int evfd;		/* wakes the exec's poll loop */
-	int kill;		/* asked to stop */
-	struct buf in;		/* stdin waiting to be written */
-	int in_eof;		/* close stdin once in is empty */
+	int evfd; /* wakes the exec's poll loop */
+	int kill; /* asked to stop */
+	struct buf in; /* stdin waiting to be written */
+	int in_eof; /* close stdin once in is empty */
 	int refs;
 };
 
@@ -64,9 +64,8 @@ static struct engine *the_engine;
 
 /* --- helpers ----------------------------------------------------------------- */
 
-static int
-reply_err(struct engine *e, uint32_t id, int code, const char *fmt, ...)
-    PETRI_PRINTF(4, 5);
+static int reply_err(struct engine *e, uint32_t id, int code, const char *fmt,
+    ...) PETRI_PRINTF(4, 5);
 
 static int
 reply_err(struct engine *e, uint32_t id, int code, const char *fmt, ...)
@@ -102,7 +101,7 @@ env_array(json_t *env)
 	const char *k;
 	char *kv;
 
-	json_object_foreach(env, k, v) {
+	json_object_foreach (env, k, v) {
 		const char *s = json_string_value(v);
 
 		if (s == NULL)
@@ -123,10 +122,10 @@ env_array(json_t *env)
 static long
 oom_kills(const char *cid)
 {
-	static const char *const pre[] = { "/sys/fs/cgroup/memory/docker/",
-		"/sys/fs/cgroup/system.slice/docker-", "/sys/fs/cgroup/docker/" };
-	static const char *const suf[] = { "/memory.oom_control",
-		".scope/memory.events", "/memory.events" };
+	static const char *const pre[] = {"/sys/fs/cgroup/memory/docker/",
+	    "/sys/fs/cgroup/system.slice/docker-", "/sys/fs/cgroup/docker/"};
+	static const char *const suf[] = {
+	    "/memory.oom_control", ".scope/memory.events", "/memory.events"};
 	char path[256], line[128];
 	long long v;
 	size_t i;
@@ -135,7 +134,7 @@ oom_kills(const char *cid)
 
 	for (i = 0; i < sizeof(pre) / sizeof(pre[0]) && n < 0; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", pre[i], cid,
-		    suf[i]) >= sizeof(path))
+		        suf[i]) >= sizeof(path))
 			continue;
 		if ((f = fopen(path, "re")) == NULL)
 			continue;
@@ -153,13 +152,12 @@ oom_kills(const char *cid)
 static const char *
 signame(int sig)
 {
-	static const char *const names[] = { NULL, "SIGHUP", "SIGINT",
-		"SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
-		"SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
-		"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP",
-		"SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
-		"SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR",
-		"SIGSYS" };
+	static const char *const names[] = {NULL, "SIGHUP", "SIGINT", "SIGQUIT",
+	    "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
+	    "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
+	    "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN",
+	    "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
+	    "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"};
 
 	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])))
 		return names[sig];
@@ -184,7 +182,8 @@ engine_network(struct engine *e)
 			petri_strlcpy(e->net_id, id, sizeof(e->net_id));
 		if (!json_is_true(json_object_get(net, "Internal"))) {
 			log_warn("network %s exists but is not internal: "
-			    "refusing to use it", e->network);
+			         "refusing to use it",
+			    e->network);
 			json_decref(net);
 			return PETRI_ERR_STATE;
 		}
@@ -214,8 +213,8 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
     json_t *cmd, int oneshot, int with_stdin)
 {
 	json_t *limits = json_object_get(spec, "limits"), *hc, *cfg, *binds;
-	json_int_t mem = json_integer_value(json_object_get(limits,
-	    "memory_mb"));
+	json_int_t mem =
+	    json_integer_value(json_object_get(limits, "memory_mb"));
 	json_int_t pids = json_integer_value(json_object_get(limits, "pids"));
 	json_int_t tmp = json_integer_value(json_object_get(spec, "tmp_mb"));
 	double cpus = json_number_value(json_object_get(limits, "cpus"));
@@ -230,8 +229,8 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 	snprintf(user, sizeof(user), "%lld:%lld",
 	    (long long)json_integer_value(json_object_get(spec, "uid")),
 	    (long long)json_integer_value(json_object_get(spec, "gid")));
-	snprintf(tmpfs, sizeof(tmpfs), "rw,exec,nosuid,nodev,size=%lldm,mode=1777",
-	    (long long)tmp);
+	snprintf(tmpfs, sizeof(tmpfs),
+	    "rw,exec,nosuid,nodev,size=%lldm,mode=1777", (long long)tmp);
 	binds = json_array();
 	if ((size_t)snprintf(bind, sizeof(bind), "%s:/sandbox:rw", ws) >=
 	    sizeof(bind)) {
@@ -240,13 +239,13 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 	}
 	json_array_append_new(binds, json_string(bind));
 	if ((size_t)snprintf(bind, sizeof(bind), "%s/petri-spawn:%s:ro",
-	    e->ctx->exe_dir, SPAWN_PATH) >= sizeof(bind)) {
+	        e->ctx->exe_dir, SPAWN_PATH) >= sizeof(bind)) {
 		json_decref(binds);
 		return NULL;
 	}
 	json_array_append_new(binds, json_string(bind));
 	hc = json_pack("{s:o, s:s, s:[s], s:[s], s:b, s:{s:s}, s:I, s:I, s:I, "
-	    "s:I, s:b, s:s, s:[s], s:{s:s}, s:[{s:s, s:i, s:i}]}",
+	               "s:I, s:b, s:s, s:[s], s:{s:s}, s:[{s:s, s:i, s:i}]}",
 	    "Binds", binds, "NetworkMode", e->network, "CapDrop", "ALL",
 	    "SecurityOpt", "no-new-privileges:true", "ReadonlyRootfs", 1,
 	    "Tmpfs", "/tmp", tmpfs, "Memory", mem * 1024 * 1024, "MemorySwap",
@@ -257,20 +256,21 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 	if (hc == NULL)
 		return NULL;
 	if (!oneshot)
-		json_object_set_new(hc, "RestartPolicy", json_pack("{s:s}",
-		    "Name", "unless-stopped"));
+		json_object_set_new(hc, "RestartPolicy",
+		    json_pack("{s:s}", "Name", "unless-stopped"));
 	if (runtime != NULL && strcmp(runtime, "runsc") == 0)
 		json_object_set_new(hc, "Runtime", json_string("runsc"));
 	cfg = json_pack("{s:s, s:O, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:b, "
-	    "s:b, s:b, s:b, s:b, s:b}", "Image", str(spec, "image"), "Cmd", cmd,
-	    "User", user, "WorkingDir", "/sandbox", "HostConfig", hc, "Labels",
-	    "petri.instance", e->ctx->instance, "petri.sandbox", sandbox,
-	    "petri.kind", oneshot ? "oneshot" : "sandbox", "Tty", 0,
-	    "AttachStdout", 1, "AttachStderr", 1, "AttachStdin", with_stdin,
-	    "OpenStdin", with_stdin, "StdinOnce", with_stdin);
+	                "s:b, s:b, s:b, s:b, s:b}",
+	    "Image", str(spec, "image"), "Cmd", cmd, "User", user, "WorkingDir",
+	    "/sandbox", "HostConfig", hc, "Labels", "petri.instance",
+	    e->ctx->instance, "petri.sandbox", sandbox, "petri.kind",
+	    oneshot ? "oneshot" : "sandbox", "Tty", 0, "AttachStdout", 1,
+	    "AttachStderr", 1, "AttachStdin", with_stdin, "OpenStdin",
+	    with_stdin, "StdinOnce", with_stdin);
 	if (cfg != NULL && json_object_get(spec, "env") != NULL)
-		json_object_set_new(cfg, "Env", env_array(json_object_get(spec,
-		    "env")));
+		json_object_set_new(
+		    cfg, "Env", env_array(json_object_get(spec, "env")));
 	return cfg;
 }
 
@@ -285,8 +285,10 @@ check_image(struct engine *e, json_t *spec, char image_id[DOCKER_IMAGE_ID_MAX],
 		return PETRI_ERR_INVAL;
 	r = docker_image_id(e->docker, img, image_id);
 	if (r == PETRI_ERR_NOTFOUND) {
-		snprintf(msg, msglen, "image %s is not built on this host "
-		    "(run `make images`)", img);
+		snprintf(msg, msglen,
+		    "image %s is not built on this host "
+		    "(run `make images`)",
+		    img);
 		return PETRI_ERR_UNSUPPORTED;
 	}
 	if (r != 0)
@@ -348,12 +350,12 @@ do_sb_create(struct engine *e, struct ipc_msg *m)
 
 	r = sandbox_create(e, m->json, id, image_id, msg, sizeof(msg));
 	if (r != 0) {
-		(void)reply_err(e, m->id, r, "%s", msg[0] ? msg :
-		    petri_strerror(r));
+		(void)reply_err(
+		    e, m->id, r, "%s", msg[0] ? msg : petri_strerror(r));
 		return;
 	}
-	reply_ok(e, m->id, json_pack("{s:s, s:s}", "container", id, "image_id",
-	    image_id));
+	reply_ok(e, m->id,
+	    json_pack("{s:s, s:s}", "container", id, "image_id", image_id));
 }
 
 static void
@@ -362,8 +364,9 @@ do_sb_delete(struct engine *e, struct ipc_msg *m)
 	const char *c = str(m->json, "container");
 	int r;
 
-	if (c == NULL || (r = docker_container_remove(e->docker, c, 1, 1)) ==
-	    PETRI_ERR_NOTFOUND) {
+	if (c == NULL ||
+	    (r = docker_container_remove(e->docker, c, 1, 1)) ==
+	        PETRI_ERR_NOTFOUND) {
 		(void)reply_err(e, m->id, PETRI_ERR_NOTFOUND, "no container");
 		return;
 	}
@@ -382,12 +385,13 @@ do_ping(struct engine *e, struct ipc_msg *m)
 
 	if ((r = docker_ping(e->docker)) != 0 ||
 	    (r = docker_version(e->docker, &v)) != 0) {
-		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
-		    docker_errmsg());
+		(void)reply_err(
+		    e, m->id, PETRI_ERR_UNAVAIL, "docker: %s", docker_errmsg());
 		return;
 	}
-	reply_ok(e, m->id, json_pack("{s:s}", "docker_version",
-	    str(v, "Version") != NULL ? str(v, "Version") : "unknown"));
+	reply_ok(e, m->id,
+	    json_pack("{s:s}", "docker_version",
+	        str(v, "Version") != NULL ? str(v, "Version") : "unknown"));
 	json_decref(v);
 }
 
@@ -403,13 +407,13 @@ do_info(struct engine *e, struct ipc_msg *m)
 		(void)reply_err(e, m->id, r, "network: %s", docker_errmsg());
 		return;
 	}
-	cfg = json_array_get(json_object_get(json_object_get(net, "IPAM"),
-	    "Config"), 0);
+	cfg = json_array_get(
+	    json_object_get(json_object_get(net, "IPAM"), "Config"), 0);
 	gw = str(cfg, "Gateway");
 	subnet = str(cfg, "Subnet");
-	reply_ok(e, m->id, json_pack("{s:s, s:s, s:s}", "network", e->network,
-	    "gateway", gw != NULL ? gw : "", "subnet", subnet != NULL ? subnet :
-	    ""));
+	reply_ok(e, m->id,
+	    json_pack("{s:s, s:s, s:s}", "network", e->network, "gateway",
+	        gw != NULL ? gw : "", "subnet", subnet != NULL ? subnet : ""));
 	json_decref(net);
 }
 
@@ -425,23 +429,23 @@ do_reconcile(struct engine *e, struct ipc_msg *m)
 
 	snprintf(label, sizeof(label), "petri.instance=%s", e->ctx->instance);
 	if ((r = docker_container_list(e->docker, label, &list)) != 0) {
-		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
-		    docker_errmsg());
+		(void)reply_err(
+		    e, m->id, PETRI_ERR_UNAVAIL, "docker: %s", docker_errmsg());
 		json_decref(recreated);
 		return;
 	}
 	/* ours but no longer known: orphans (one-shot leftovers too) */
-	json_array_foreach(list, i, c) {
+	json_array_foreach (list, i, c) {
 		const char *cid = str(c, "Id");
-		const char *sb = str(json_object_get(c, "Labels"),
-		    "petri.sandbox");
-		const char *kind = str(json_object_get(c, "Labels"),
-		    "petri.kind");
+		const char *sb =
+		    str(json_object_get(c, "Labels"), "petri.sandbox");
+		const char *kind =
+		    str(json_object_get(c, "Labels"), "petri.kind");
 		int live = 0;
 
 		if (cid == NULL)
 			continue;
-		json_array_foreach(known, j, spec) {
+		json_array_foreach (known, j, spec) {
 			const char *kc = str(spec, "container");
 
 			if (kc != NULL && strcmp(kc, cid) == 0 && sb != NULL &&
@@ -456,11 +460,11 @@ do_reconcile(struct engine *e, struct ipc_msg *m)
 			removed++;
 	}
 	/* known: adopt (start if needed), or re-create when gone */
-	json_array_foreach(known, j, spec) {
+	json_array_foreach (known, j, spec) {
 		const char *kc = str(spec, "container");
 		int found = 0;
 
-		json_array_foreach(list, i, c)
+		json_array_foreach (list, i, c)
 			if (kc != NULL && str(c, "Id") != NULL &&
 			    strcmp(str(c, "Id"), kc) == 0)
 				found = 1;
@@ -472,17 +476,18 @@ do_reconcile(struct engine *e, struct ipc_msg *m)
 				    docker_errmsg());
 			continue;
 		}
-		if (sandbox_create(e, spec, id, image_id, msg,
-		    sizeof(msg)) == 0)
-			json_object_set_new(recreated, str(spec, "sandbox"),
-			    json_string(id));
+		if (sandbox_create(e, spec, id, image_id, msg, sizeof(msg)) ==
+		    0)
+			json_object_set_new(
+			    recreated, str(spec, "sandbox"), json_string(id));
 		else
 			log_warn("cannot re-create the container of %s: %s",
 			    str(spec, "sandbox"), msg);
 	}
 	json_decref(list);
-	reply_ok(e, m->id, json_pack("{s:i, s:i, s:o}", "adopted", adopted,
-	    "removed", removed, "recreated", recreated));
+	reply_ok(e, m->id,
+	    json_pack("{s:i, s:i, s:o}", "adopted", adopted, "removed", removed,
+	        "recreated", recreated));
 }
 
 /* --- executions ---------------------------------------------------------------- */
@@ -556,8 +561,8 @@ xexec_remove(struct engine *e, struct xexec *x)
 
 /* Runs `petri-spawn --kill ID` in the container: the whole process tree. */
 static void
-kill_tree(struct engine *e, const char *container, const char *id,
-    const char *user)
+kill_tree(
+    struct engine *e, const char *container, const char *id, const char *user)
 {
 	char xid[DOCKER_ID_MAX];
 	struct docker_stream *s = NULL;
@@ -620,8 +625,9 @@ pump(struct xrun *xr, int64_t deadline_ms,
 
 		now = petri_mono_ms();
 		pthread_mutex_lock(&xr->e->lock);
-		if (!stopping && (x->kill || (deadline_ms > 0 && now >=
-		    deadline_ms) || xr->flood)) {
+		if (!stopping &&
+		    (x->kill || (deadline_ms > 0 && now >= deadline_ms) ||
+		        xr->flood)) {
 			if (!x->kill && !xr->flood)
 				xr->timed_out = 1;
 			if (x->kill)
@@ -668,7 +674,7 @@ pump(struct xrun *xr, int64_t deadline_ms,
 
 				pthread_mutex_lock(&xr->e->lock);
 				if (docker_stream_write_some(xr->s, x->in.data,
-				    x->in.len, &done) == 0)
+				        x->in.len, &done) == 0)
 					buf_consume(&x->in, done);
 				else
 					buf_reset(&x->in);
@@ -689,8 +695,9 @@ pump(struct xrun *xr, int64_t deadline_ms,
 			continue;
 		if (r <= 0)
 			break;
-		if (which == DOCKER_STREAM_STDOUT || which ==
-		    DOCKER_STREAM_STDERR || which == DOCKER_STREAM_SYSERR) {
+		if (which == DOCKER_STREAM_STDOUT ||
+		    which == DOCKER_STREAM_STDERR ||
+		    which == DOCKER_STREAM_SYSERR) {
 			int k = which == DOCKER_STREAM_STDOUT ? 0 : 1;
 			size_t n = chunk.len;
 
@@ -703,7 +710,7 @@ pump(struct xrun *xr, int64_t deadline_ms,
 				json_t *j = json_pack("{s:i}", "stream", k + 1);
 
 				if (ipc_send(xr->e->api, MSG_ENG_OUTPUT,
-				    xr->reply_id, j, chunk.data, n) != 0)
+				        xr->reply_id, j, chunk.data, n) != 0)
 					log_warn("cannot stream output");
 				json_decref(j);
 				xr->sent[k] += n;
@@ -733,8 +740,8 @@ oneshot_kill_cb(struct xrun *xr, void *arg)
 static json_t *
 exec_result(struct xrun *xr, int code, int oom, int64_t started)
 {
-	const char *sig = code > 128 && code < 128 + 65 ? signame(code - 128) :
-	    NULL;
+	const char *sig =
+	    code > 128 && code < 128 + 65 ? signame(code - 128) : NULL;
 
 	return json_pack("{s:i, s:s?, s:b, s:b, s:b, s:b, s:I}", "exit_code",
 	    code, "signal", sig, "timed_out", xr->timed_out, "oom_killed", oom,
@@ -743,8 +750,8 @@ exec_result(struct xrun *xr, int code, int oom, int64_t started)
 }
 
 static int
-exec_feed_initial_stdin(struct engine *e, struct xexec *x,
-    struct ipc_msg *m, int keep_open)
+exec_feed_initial_stdin(
+    struct engine *e, struct xexec *x, struct ipc_msg *m, int keep_open)
 {
 	int r = 0;
 
@@ -765,8 +772,8 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 	char cid[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX], msg[512] = "";
 	struct xrun xr;
 	int64_t started = petri_mono_ms();
-	json_int_t tmo = json_integer_value(json_object_get(m->json,
-	    "timeout_ms"));
+	json_int_t tmo =
+	    json_integer_value(json_object_get(m->json, "timeout_ms"));
 	int has_stdin = json_is_true(json_object_get(m->json, "has_stdin"));
 	int r = PETRI_ERR_IO, code = -1, oom = 0;
 
@@ -783,13 +790,13 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 		char ws[4096];
 
 		if ((size_t)snprintf(ws, sizeof(ws), "%s/%s/ws",
-		    e->ctx->cfg.workspace_root, str(m->json, "sandbox")) >=
-		    sizeof(ws))
+		        e->ctx->cfg.workspace_root,
+		        str(m->json, "sandbox")) >= sizeof(ws))
 			goto fail;
 		json_object_set_new(spec, "workspace", json_string(ws));
 	}
-	if ((r = engine_network(e)) != 0 || (r = check_image(e, spec, image_id,
-	    msg, sizeof(msg))) != 0)
+	if ((r = engine_network(e)) != 0 ||
+	    (r = check_image(e, spec, image_id, msg, sizeof(msg))) != 0)
 		goto fail;
 	cfg = container_config(e, spec, str(m->json, "sandbox"),
 	    json_object_get(m->json, "argv"), 1, has_stdin);
@@ -804,7 +811,8 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 	}
 	petri_strlcpy(x->container, cid, sizeof(x->container));
 	if ((r = docker_container_attach(e->docker, cid, has_stdin, &xr.s)) !=
-	    0 || (r = docker_container_start(e->docker, cid)) != 0) {
+	        0 ||
+	    (r = docker_container_start(e->docker, cid)) != 0) {
 		snprintf(msg, sizeof(msg), "start: %s", docker_errmsg());
 		goto fail;
 	}
@@ -813,8 +821,8 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 	xr.e = e;
 	xr.x = x;
 	xr.reply_id = m->id;
-	xr.out_max = (size_t)json_integer_value(json_object_get(m->json,
-	    "output_max"));
+	xr.out_max =
+	    (size_t)json_integer_value(json_object_get(m->json, "output_max"));
 	if (exec_feed_initial_stdin(e, x, m, 0) != 0) {
 		r = PETRI_ERR_TOOBIG;
 		goto fail;
@@ -823,15 +831,15 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 	if (docker_container_wait(e->docker, cid, NULL, 10000, &code) != 0)
 		code = -1;
 	if (docker_container_inspect(e->docker, cid, &ins) == 0) {
-		oom = json_is_true(json_object_get(json_object_get(ins,
-		    "State"), "OOMKilled"));
+		oom = json_is_true(json_object_get(
+		    json_object_get(ins, "State"), "OOMKilled"));
 		json_decref(ins);
 	}
 	reply_ok(e, m->id, exec_result(&xr, code, oom, started));
 	goto out;
 fail:
-	(void)reply_err(e, m->id, r == 0 ? PETRI_ERR_IO : r, "%s", msg[0] ?
-	    msg : petri_strerror(r));
+	(void)reply_err(e, m->id, r == 0 ? PETRI_ERR_IO : r, "%s",
+	    msg[0] ? msg : petri_strerror(r));
 out:
 	docker_stream_free(xr.s);
 	if (cid[0] != '\0')
@@ -843,15 +851,15 @@ out:
 static void
 do_exec(struct engine *e, struct ipc_msg *m)
 {
-	const char *id = str(m->json, "exec"), *container = str(m->json,
-	    "container");
+	const char *id = str(m->json, "exec"),
+	           *container = str(m->json, "container");
 	json_t *argv = json_object_get(m->json, "argv"), *cmd, *spec, *a;
 	char xid[DOCKER_ID_MAX], user[64], msg[512] = "";
 	struct xexec *x;
 	struct xrun xr;
 	int64_t started = petri_mono_ms();
-	json_int_t tmo = json_integer_value(json_object_get(m->json,
-	    "timeout_ms"));
+	json_int_t tmo =
+	    json_integer_value(json_object_get(m->json, "timeout_ms"));
 	int background = json_is_true(json_object_get(m->json, "background"));
 	int has_stdin = json_is_true(json_object_get(m->json, "has_stdin"));
 	int r, running = 0, code = -1, i;
@@ -877,11 +885,11 @@ do_exec(struct engine *e, struct ipc_msg *m)
 	    (long long)json_integer_value(json_object_get(m->json, "uid")),
 	    (long long)json_integer_value(json_object_get(m->json, "gid")));
 	cmd = json_pack("[s, s]", SPAWN_PATH, id);
-	json_array_foreach(argv, k, a)
+	json_array_foreach (argv, k, a)
 		json_array_append(cmd, a);
-	spec = json_pack("{s:o, s:o, s:s, s:O, s:b, s:b, s:b, s:b}", "Cmd",
-	    cmd, "Env", env_array(json_object_get(m->json, "env")), "User",
-	    user, "WorkingDir", json_object_get(m->json, "cwd"), "AttachStdin",
+	spec = json_pack("{s:o, s:o, s:s, s:O, s:b, s:b, s:b, s:b}", "Cmd", cmd,
+	    "Env", env_array(json_object_get(m->json, "env")), "User", user,
+	    "WorkingDir", json_object_get(m->json, "cwd"), "AttachStdin",
 	    has_stdin, "AttachStdout", 1, "AttachStderr", 1, "Tty", 0);
 	oom0 = oom_kills(container);
 	r = docker_exec_create(e->docker, container, spec, xid);
@@ -904,8 +912,8 @@ do_exec(struct engine *e, struct ipc_msg *m)
 	xr.e = e;
 	xr.x = x;
 	xr.reply_id = m->id;
-	xr.out_max = (size_t)json_integer_value(json_object_get(m->json,
-	    "output_max"));
+	xr.out_max =
+	    (size_t)json_integer_value(json_object_get(m->json, "output_max"));
 	if (exec_feed_initial_stdin(e, x, m, background) != 0) {
 		r = PETRI_ERR_TOOBIG;
 		goto fail;
@@ -921,22 +929,24 @@ do_exec(struct engine *e, struct ipc_msg *m)
 	}
 	/* the stream ended: the exit code follows shortly */
 	for (i = 0; i < 50; i++) {
-		if (docker_exec_inspect(e->docker, xid, &running, &code,
-		    NULL) != 0 || !running)
+		if (docker_exec_inspect(
+		        e->docker, xid, &running, &code, NULL) != 0 ||
+		    !running)
 			break;
 		usleep(20000);
 	}
 	oom1 = oom_kills(container);
-	reply_ok(e, m->id, exec_result(&xr, running ? -1 : code, oom0 >= 0 &&
-	    oom1 > oom0 && code == 137, started));
+	reply_ok(e, m->id,
+	    exec_result(&xr, running ? -1 : code,
+	        oom0 >= 0 && oom1 > oom0 && code == 137, started));
 	goto out;
 fail:
 	if (r == PETRI_ERR_NOTFOUND)
 		(void)reply_err(e, m->id, r, "the sandbox container is gone");
 	else
-		(void)reply_err(e, m->id, r == PETRI_ERR_STATE ?
-		    PETRI_ERR_UNAVAIL : r, "%s", msg[0] ? msg :
-		    petri_strerror(r));
+		(void)reply_err(e, m->id,
+		    r == PETRI_ERR_STATE ? PETRI_ERR_UNAVAIL : r, "%s",
+		    msg[0] ? msg : petri_strerror(r));
 out:
 	docker_stream_free(xr.s);
 	xexec_remove(e, x);
@@ -971,9 +981,10 @@ do_exec_stdin(struct engine *e, struct ipc_msg *m)
 	pthread_mutex_lock(&e->lock);
 	x = id != NULL ? xexec_find(e, id) : NULL;
 	if (x != NULL) {
-		if (m->datalen > 0 && buf_append(&x->in, m->data, m->datalen) !=
-		    0)
-			log_warn("exec %s: stdin buffer full, input dropped", id);
+		if (m->datalen > 0 &&
+		    buf_append(&x->in, m->data, m->datalen) != 0)
+			log_warn(
+			    "exec %s: stdin buffer full, input dropped", id);
 		if (json_is_true(json_object_get(m->json, "eof")))
 			x->in_eof = 1;
 		xexec_wake(x);
@@ -1067,8 +1078,8 @@ engine_main(struct proc_ctx *ctx)
 	if (ctx->cfg.network[0] != '\0')
 		petri_strlcpy(e.network, ctx->cfg.network, sizeof(e.network));
 	else
-		snprintf(e.network, sizeof(e.network), "petri-%.8s",
-		    ctx->instance);
+		snprintf(
+		    e.network, sizeof(e.network), "petri-%.8s", ctx->instance);
 	if (docker_new(ctx->cfg.docker_socket, NULL, &e.docker) != 0)
 		fatal("cannot set up the Docker client");
 	if (engine_network(&e) != 0)

@@ -33,7 +33,7 @@ struct ipc_chan {
 	size_t npermits;
 	ipc_request_fn on_request;
 	void *arg;
-	uint32_t side;		/* high bit of the ids of our calls */
+	uint32_t side; /* high bit of the ids of our calls */
 	pthread_mutex_t send_lock;
 	pthread_mutex_t lock;
 	uint32_t next_id;
@@ -83,8 +83,8 @@ ipc_hdr_encode(const struct ipc_hdr *h, unsigned char buf[IPC_HDR_LEN])
 }
 
 int
-ipc_permit_check(const struct ipc_permit *permits, size_t n,
-    const struct ipc_hdr *h)
+ipc_permit_check(
+    const struct ipc_permit *permits, size_t n, const struct ipc_hdr *h)
 {
 	size_t i;
 
@@ -99,8 +99,8 @@ ipc_permit_check(const struct ipc_permit *permits, size_t n,
 }
 
 int
-ipc_payload_parse(const struct ipc_hdr *h, const unsigned char *payload,
-    struct ipc_msg *msg)
+ipc_payload_parse(
+    const struct ipc_hdr *h, const unsigned char *payload, struct ipc_msg *msg)
 {
 	json_error_t jerr;
 
@@ -151,7 +151,8 @@ ipc_read_full(int fd, void *p, size_t n)
 		if (r < 0)
 			return PETRI_ERR_IO;
 		if (r == 0)
-			return got == 0 ? PETRI_ERR_UNAVAIL : PETRI_ERR_TRUNCATED;
+			return got == 0 ? PETRI_ERR_UNAVAIL
+			                : PETRI_ERR_TRUNCATED;
 		got += (size_t)r;
 	}
 	return 0;
@@ -472,8 +473,8 @@ ipc_call_free(struct ipc_call *call)
 }
 
 int
-ipc_request(struct ipc_chan *c, uint32_t type, json_t *json,
-    const void *data, size_t datalen, int timeout_ms, struct ipc_msg *reply)
+ipc_request(struct ipc_chan *c, uint32_t type, json_t *json, const void *data,
+    size_t datalen, int timeout_ms, struct ipc_msg *reply)
 {
 	struct ipc_call *call;
 	int r;

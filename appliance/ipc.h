@@ -36,8 +36,8 @@
 struct ipc_hdr {
 	uint32_t type;
 	uint32_t id;
-	uint32_t len;	/* payload bytes after the header */
-	uint32_t jlen;	/* of which JSON */
+	uint32_t len; /* payload bytes after the header */
+	uint32_t jlen; /* of which JSON */
 };
 
 struct ipc_permit {
@@ -48,10 +48,10 @@ struct ipc_permit {
 struct ipc_msg {
 	uint32_t type;
 	uint32_t id;
-	json_t *json;		/* never NULL after a successful receive */
-	unsigned char *data;	/* raw part, may be NULL */
+	json_t *json; /* never NULL after a successful receive */
+	unsigned char *data; /* raw part, may be NULL */
 	size_t datalen;
-	void *payload;		/* owns the bytes data points into */
+	void *payload; /* owns the bytes data points into */
 };
 
 struct ipc_chan;
@@ -63,8 +63,8 @@ typedef void (*ipc_request_fn)(struct ipc_chan *, struct ipc_msg *, void *);
  * Decodes a header from 16 bytes and checks it against the global bounds.
  * Pure.  Returns 0 or PETRI_ERR_PROTO.
  */
-int ipc_hdr_decode(const unsigned char buf[IPC_HDR_LEN], struct ipc_hdr *h)
-    PETRI_WUR;
+int ipc_hdr_decode(
+    const unsigned char buf[IPC_HDR_LEN], struct ipc_hdr *h) PETRI_WUR;
 
 /* Encodes a header into 16 bytes.  Pure. */
 void ipc_hdr_encode(const struct ipc_hdr *h, unsigned char buf[IPC_HDR_LEN]);
@@ -116,8 +116,8 @@ int ipc_send(struct ipc_chan *c, uint32_t type, uint32_t id, json_t *json,
  * Returns the call (caller frees with ipc_call_free()) or NULL (and sets
  * *err) when the request could not be sent.
  */
-struct ipc_call *ipc_call_start(struct ipc_chan *c, uint32_t type,
-    json_t *json, const void *data, size_t datalen, int *err);
+struct ipc_call *ipc_call_start(struct ipc_chan *c, uint32_t type, json_t *json,
+    const void *data, size_t datalen, int *err);
 
 /* The id of a call, for follow-up frames (stdin, kill) that name it. */
 uint32_t ipc_call_id(const struct ipc_call *call);
@@ -127,8 +127,8 @@ uint32_t ipc_call_id(const struct ipc_call *call);
  * On success *msg is filled (caller releases it with ipc_msg_clear()).
  * Returns 0, PETRI_ERR_TIMEOUT, or PETRI_ERR_UNAVAIL when the channel died.
  */
-int ipc_call_next(struct ipc_call *call, int timeout_ms, struct ipc_msg *msg)
-    PETRI_WUR;
+int ipc_call_next(
+    struct ipc_call *call, int timeout_ms, struct ipc_msg *msg) PETRI_WUR;
 
 /* Unregisters and frees a call, dropping unread answers.  NULL is a no-op. */
 void ipc_call_free(struct ipc_call *call);
@@ -138,8 +138,8 @@ void ipc_call_free(struct ipc_call *call);
  * call.  Returns 0 or the error of ipc_call_start()/ipc_call_next().
  */
 int ipc_request(struct ipc_chan *c, uint32_t type, json_t *json,
-    const void *data, size_t datalen, int timeout_ms, struct ipc_msg *reply)
-    PETRI_WUR;
+    const void *data, size_t datalen, int timeout_ms,
+    struct ipc_msg *reply) PETRI_WUR;
 
 /* Releases what a received message holds and zeroes it. */
 void ipc_msg_clear(struct ipc_msg *msg);

@@ -46,8 +46,9 @@ struct kjob {
 static int
 keeper_type_reserved(const char *type)
 {
-	return strncmp(type, "log.", 4) == 0 || strcmp(type,
-	    "blob.deleted") == 0 || strcmp(type, "secret.released") == 0 ||
+	return strncmp(type, "log.", 4) == 0 ||
+	    strcmp(type, "blob.deleted") == 0 ||
+	    strcmp(type, "secret.released") == 0 ||
 	    strcmp(type, "audit.exported") == 0;
 }
 
@@ -106,13 +107,15 @@ do_append(struct keeper *k, struct ipc_msg *m)
 		return;
 	}
 	if ((e = audit_log_append(k->log, type, ev, &out)) != 0) {
-		log_warn("audit append of %s failed: %s", type,
-		    petri_strerror(e));
+		log_warn(
+		    "audit append of %s failed: %s", type, petri_strerror(e));
 		k_err(k, m->id, e, "the audit log could not store the record");
 		return;
 	}
-	k_ok(k, m->id, json_pack("{s:I, s:s}", "seq", (json_int_t)out.seq,
-	    "leaf_hash", out.leaf_hex), NULL, 0);
+	k_ok(k, m->id,
+	    json_pack("{s:I, s:s}", "seq", (json_int_t)out.seq, "leaf_hash",
+	        out.leaf_hex),
+	    NULL, 0);
 }
 
 static void
@@ -121,8 +124,9 @@ do_blob_put(struct keeper *k, struct ipc_msg *m)
 	char sha[PETRI_SHA256_HEX];
 	int e;
 
-	if ((e = audit_log_blob_put(k->log, m->data != NULL ? m->data :
-	    (const unsigned char *)"", m->datalen, sha)) != 0) {
+	if ((e = audit_log_blob_put(k->log,
+	         m->data != NULL ? m->data : (const unsigned char *)"",
+	         m->datalen, sha)) != 0) {
 		k_err(k, m->id, e, "cannot store the blob");
 		return;
 	}
@@ -143,13 +147,17 @@ do_blob_get(struct keeper *k, struct ipc_msg *m)
 	}
 	e = audit_log_blob_get(k->log, sha, KEEPER_BLOB_MAX, &p, &n);
 	if (e != 0) {
-		k_err(k, m->id, e, e == PETRI_ERR_NOTFOUND ? "no such blob" :
-		    e == PETRI_ERR_TOOBIG ? "blob larger than one answer; use "
-		    "the export bundle" : "cannot read the blob");
+		k_err(k, m->id, e,
+		    e == PETRI_ERR_NOTFOUND ? "no such blob"
+		        : e == PETRI_ERR_TOOBIG
+		        ? "blob larger than one answer; use "
+		          "the export bundle"
+		        : "cannot read the blob");
 		return;
 	}
-	k_ok(k, m->id, json_pack("{s:s, s:I}", "sha256", sha, "size",
-	    (json_int_t)n), p, n);
+	k_ok(k, m->id,
+	    json_pack("{s:s, s:I}", "sha256", sha, "size", (json_int_t)n), p,
+	    n);
 	free(p);
 }
 
@@ -157,8 +165,8 @@ static void
 do_records(struct keeper *k, struct ipc_msg *m)
 {
 	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
-	json_int_t limit = json_integer_value(json_object_get(m->json,
-	    "limit"));
+	json_int_t limit =
+	    json_integer_value(json_object_get(m->json, "limit"));
 	struct audit_entry *es = NULL;
 	json_t *a;
 	size_t n = 0, i;
@@ -168,8 +176,8 @@ do_records(struct keeper *k, struct ipc_msg *m)
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad range");
 		return;
 	}
-	if ((e = audit_log_records_get(k->log, (uint64_t)from, (size_t)limit,
-	    &es, &n)) != 0) {
+	if ((e = audit_log_records_get(
+	         k->log, (uint64_t)from, (size_t)limit, &es, &n)) != 0) {
 		k_err(k, m->id, e, "cannot read records");
 		return;
 	}
@@ -177,8 +185,10 @@ do_records(struct keeper *k, struct ipc_msg *m)
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, entry_json(&es[i]));
 	audit_entries_free(es, n);
-	k_ok(k, m->id, json_pack("{s:o, s:I}", "records", a, "size",
-	    (json_int_t)audit_log_size(k->log)), NULL, 0);
+	k_ok(k, m->id,
+	    json_pack("{s:o, s:I}", "records", a, "size",
+	        (json_int_t)audit_log_size(k->log)),
+	    NULL, 0);
 }
 
 static void
@@ -194,8 +204,8 @@ do_record(struct keeper *k, struct ipc_msg *m)
 	int e;
 
 	memset(&ent, 0, sizeof(ent));
-	if (seq < 0 || (e = audit_log_record_get(k->log, (uint64_t)seq,
-	    &ent)) != 0) {
+	if (seq < 0 ||
+	    (e = audit_log_record_get(k->log, (uint64_t)seq, &ent)) != 0) {
 		k_err(k, m->id, PETRI_ERR_NOTFOUND, "no such record");
 		return;
 	}
@@ -204,16 +214,19 @@ do_record(struct keeper *k, struct ipc_msg *m)
 	if (e == PETRI_ERR_NOTFOUND) {
 		if (audit_log_checkpoint(k->log, 1) < 0)
 			log_warn("cannot seal a checkpoint");
-		e = audit_log_prove_inclusion(k->log, (uint64_t)seq, 0, &proof,
-		    &size);
+		e = audit_log_prove_inclusion(
+		    k->log, (uint64_t)seq, 0, &proof, &size);
 	}
 	j = entry_json(&ent);
 	audit_entry_clear(&ent);
-	if (e == 0 && audit_log_checkpoint_latest(k->log, &text, &tlen,
-	    NULL) == 0) {
-		json_object_set_new(j, "inclusion", json_pack("{s:I, s:I, s:o, "
-		    "s:s%}", "leaf_index", seq, "tree_size", (json_int_t)size,
-		    "hashes", proof_json(&proof), "checkpoint", text, tlen));
+	if (e == 0 &&
+	    audit_log_checkpoint_latest(k->log, &text, &tlen, NULL) == 0) {
+		json_object_set_new(j, "inclusion",
+		    json_pack("{s:I, s:I, s:o, "
+		              "s:s%}",
+		        "leaf_index", seq, "tree_size", (json_int_t)size,
+		        "hashes", proof_json(&proof), "checkpoint", text,
+		        tlen));
 		free(text);
 	}
 	k_ok(k, m->id, j, NULL, 0);
@@ -248,14 +261,18 @@ do_consistency(struct keeper *k, struct ipc_msg *m)
 	struct audit_merkle_proof proof;
 	int e;
 
-	if (from < 1 || to < from || (e = audit_log_prove_consistency(k->log,
-	    (uint64_t)from, (uint64_t)to, &proof)) != 0) {
-		k_err(k, m->id, PETRI_ERR_INVAL, "sizes must satisfy 1 <= from "
+	if (from < 1 || to < from ||
+	    (e = audit_log_prove_consistency(
+	         k->log, (uint64_t)from, (uint64_t)to, &proof)) != 0) {
+		k_err(k, m->id, PETRI_ERR_INVAL,
+		    "sizes must satisfy 1 <= from "
 		    "<= to <= the log's size");
 		return;
 	}
-	k_ok(k, m->id, json_pack("{s:I, s:I, s:o}", "from", from, "to", to,
-	    "hashes", proof_json(&proof)), NULL, 0);
+	k_ok(k, m->id,
+	    json_pack("{s:I, s:I, s:o}", "from", from, "to", to, "hashes",
+	        proof_json(&proof)),
+	    NULL, 0);
 }
 
 static void
@@ -263,10 +280,10 @@ do_export(struct keeper *k, struct ipc_msg *m)
 {
 	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
 	json_int_t to = json_integer_value(json_object_get(m->json, "to"));
-	const char *actor = json_string_value(json_object_get(m->json,
-	    "actor"));
-	const char *tenant = json_string_value(json_object_get(m->json,
-	    "tenant"));
+	const char *actor =
+	    json_string_value(json_object_get(m->json, "actor"));
+	const char *tenant =
+	    json_string_value(json_object_get(m->json, "tenant"));
 	struct audit_export_info info;
 	char path[4096], name[64];
 	unsigned char *chunk = NULL;
@@ -283,10 +300,10 @@ do_export(struct keeper *k, struct ipc_msg *m)
 		k_err(k, m->id, PETRI_ERR_TOOBIG, "path too long");
 		return;
 	}
-	if ((e = audit_log_export(k->log, (uint64_t)from, to < 0 ? 0 :
-	    (uint64_t)to, path, &info)) != 0) {
-		k_err(k, m->id, e, e == PETRI_ERR_INVAL ? "from is past to" :
-		    "export failed");
+	if ((e = audit_log_export(k->log, (uint64_t)from,
+	         to < 0 ? 0 : (uint64_t)to, path, &info)) != 0) {
+		k_err(k, m->id, e,
+		    e == PETRI_ERR_INVAL ? "from is past to" : "export failed");
 		return;
 	}
 	ev = json_pack("{s:s, s:{s:s?, s:s}, s:I, s:I, s:I, s:I}", "tenant",
@@ -318,8 +335,9 @@ do_export(struct keeper *k, struct ipc_msg *m)
 				break;
 			got += (size_t)n;
 		}
-		k_ok(k, m->id, json_pack("{s:b}", "more", got ==
-		    KEEPER_EXPORT_CHUNK), chunk, got);
+		k_ok(k, m->id,
+		    json_pack("{s:b}", "more", got == KEEPER_EXPORT_CHUNK),
+		    chunk, got);
 		if (got < KEEPER_EXPORT_CHUNK)
 			break;
 	}
@@ -354,14 +372,16 @@ do_pubkey(struct keeper *k, struct ipc_msg *m)
 		if (audit_vkey_format(&keys[i].key, v, sizeof(v)) < 0)
 			continue;
 		petri_time_rfc3339(keys[i].created_usec, ts);
-		json_array_append_new(hist, json_pack("{s:s, s:I, s:s}",
-		    "vkey", v, "first_seq", (json_int_t)keys[i].first_seq,
-		    "created_at", ts));
+		json_array_append_new(hist,
+		    json_pack("{s:s, s:I, s:s}", "vkey", v, "first_seq",
+		        (json_int_t)keys[i].first_seq, "created_at", ts));
 	}
 	free(keys);
-	k_ok(k, m->id, json_pack("{s:s, s:s, s:s, s:s, s:o}", "origin",
-	    cur.name, "algorithm", "Ed25519", "vkey", vkey, "public_key_hex",
-	    hex, "history", hist), NULL, 0);
+	k_ok(k, m->id,
+	    json_pack("{s:s, s:s, s:s, s:s, s:o}", "origin", cur.name,
+	        "algorithm", "Ed25519", "vkey", vkey, "public_key_hex", hex,
+	        "history", hist),
+	    NULL, 0);
 }
 
 static void
@@ -372,9 +392,10 @@ do_status(struct keeper *k, struct ipc_msg *m)
 
 	if (audit_log_checkpoint_latest(k->log, NULL, NULL, &cp) == 0)
 		cps = cp.size;
-	k_ok(k, m->id, json_pack("{s:I, s:I}", "size",
-	    (json_int_t)audit_log_size(k->log), "checkpoint_size",
-	    (json_int_t)cps), NULL, 0);
+	k_ok(k, m->id,
+	    json_pack("{s:I, s:I}", "size", (json_int_t)audit_log_size(k->log),
+	        "checkpoint_size", (json_int_t)cps),
+	    NULL, 0);
 }
 
 static void *
@@ -491,8 +512,8 @@ keeper_main(struct proc_ctx *ctx)
 	pthread_mutex_init(&k.lock, NULL);
 	pthread_cond_init(&k.idle, NULL);
 	umask(077);
-	if (petri_path_join(k.dir, sizeof(k.dir), ctx->cfg.data_dir,
-	    "keeper") != 0)
+	if (petri_path_join(
+	        k.dir, sizeof(k.dir), ctx->cfg.data_dir, "keeper") != 0)
 		fatal("path too long");
 	snprintf(origin, sizeof(origin), "petri/%s", ctx->instance);
 	if ((e = audit_log_open(k.dir, origin, &k.log)) != 0)

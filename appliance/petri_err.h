@@ -8,23 +8,23 @@
 #define PETRI_ERR_H
 
 #define PETRI_OK 0
-#define PETRI_ERR_NOMEM -1	/* allocation failed */
-#define PETRI_ERR_INVAL -2	/* malformed input */
-#define PETRI_ERR_TOOBIG -3	/* input over its bound */
-#define PETRI_ERR_IO -4		/* read/write/syscall failure */
-#define PETRI_ERR_NOTFOUND -5	/* no such object */
-#define PETRI_ERR_EXISTS -6	/* object already exists */
-#define PETRI_ERR_PERM -7	/* not allowed */
-#define PETRI_ERR_UNAVAIL -8	/* a dependency (Docker, a peer) is down */
-#define PETRI_ERR_TIMEOUT -9	/* deadline passed */
-#define PETRI_ERR_PATH -10	/* path escapes or is not normalised */
-#define PETRI_ERR_CRYPTO -11	/* signature/hash/crypto failure */
-#define PETRI_ERR_PROTO -12	/* peer protocol violation */
-#define PETRI_ERR_LIMIT -13	/* a quota or rate limit was reached */
-#define PETRI_ERR_STATE -14	/* object is in the wrong state */
-#define PETRI_ERR_DB -15	/* database failure */
+#define PETRI_ERR_NOMEM -1 /* allocation failed */
+#define PETRI_ERR_INVAL -2 /* malformed input */
+#define PETRI_ERR_TOOBIG -3 /* input over its bound */
+#define PETRI_ERR_IO -4 /* read/write/syscall failure */
+#define PETRI_ERR_NOTFOUND -5 /* no such object */
+#define PETRI_ERR_EXISTS -6 /* object already exists */
+#define PETRI_ERR_PERM -7 /* not allowed */
+#define PETRI_ERR_UNAVAIL -8 /* a dependency (Docker, a peer) is down */
+#define PETRI_ERR_TIMEOUT -9 /* deadline passed */
+#define PETRI_ERR_PATH -10 /* path escapes or is not normalised */
+#define PETRI_ERR_CRYPTO -11 /* signature/hash/crypto failure */
+#define PETRI_ERR_PROTO -12 /* peer protocol violation */
+#define PETRI_ERR_LIMIT -13 /* a quota or rate limit was reached */
+#define PETRI_ERR_STATE -14 /* object is in the wrong state */
+#define PETRI_ERR_DB -15 /* database failure */
 #define PETRI_ERR_UNSUPPORTED -16 /* valid but not supported here */
-#define PETRI_ERR_TRUNCATED -17	/* input ended early */
+#define PETRI_ERR_TRUNCATED -17 /* input ended early */
 #define PETRI_ERR_MIN -17
 
 /*

@@ -43,26 +43,27 @@
 
 struct child {
 	const char *name;
-	const char *user;	/* drops to this user when run as root */
-	const char *group;	/* extra supplementary group, or NULL */
+	const char *user; /* drops to this user when run as root */
+	const char *group; /* extra supplementary group, or NULL */
 	int (*main)(struct proc_ctx *);
 	pid_t pid;
-	int ctl;		/* parent end of the control socket */
-	int fds[8];		/* descriptors handed over, at 4, 5, ... */
+	int ctl; /* parent end of the control socket */
+	int fds[8]; /* descriptors handed over, at 4, 5, ... */
 	int nfds;
 };
 
 static struct child children[NPROCS] = {
-	{ "keeper", "_petri_kpr", NULL, keeper_main, -1, -1, { 0 }, 0 },
-	{ "ws", "_petri_sb", NULL, ws_main, -1, -1, { 0 }, 0 },
-	{ "engine", "_petri_eng", "docker", engine_main, -1, -1, { 0 }, 0 },
-	{ "api", "_petri_api", NULL, api_main, -1, -1, { 0 }, 0 },
+    {"keeper", "_petri_kpr", NULL, keeper_main, -1, -1, {0}, 0},
+    {"ws", "_petri_sb", NULL, ws_main, -1, -1, {0}, 0},
+    {"engine", "_petri_eng", "docker", engine_main, -1, -1, {0}, 0},
+    {"api", "_petri_api", NULL, api_main, -1, -1, {0}, 0},
 };
 
 static void PETRI_NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: petrid [--listen ADDR:PORT] [--data-dir DIR] "
+	fprintf(stderr,
+	    "usage: petrid [--listen ADDR:PORT] [--data-dir DIR] "
 	    "[--config FILE] [--debug]\n");
 	exit(2);
 }
@@ -109,15 +110,17 @@ child_run(const char *name)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.name = ch->name;
 	if ((r = ipc_recv_sync(PROC_FD_CTL, proto_child_from_parent,
-	    proto_child_from_parent_n, &msg)) != 0)
-		fatal("no configuration from the parent: %s", petri_strerror(r));
+	         proto_child_from_parent_n, &msg)) != 0)
+		fatal(
+		    "no configuration from the parent: %s", petri_strerror(r));
 	if ((cj = json_object_get(msg.json, "config")) == NULL ||
 	    config_parse(cj, &ctx.cfg, err, sizeof(err)) != 0)
 		fatal("bad configuration from the parent");
 	log_init(name, ctx.cfg.debug);
 	if ((s = json_string_value(json_object_get(msg.json, "instance"))) ==
-	    NULL || petri_strlcpy(ctx.instance, s, sizeof(ctx.instance)) >=
-	    sizeof(ctx.instance))
+	        NULL ||
+	    petri_strlcpy(ctx.instance, s, sizeof(ctx.instance)) >=
+	        sizeof(ctx.instance))
 		fatal("bad instance id from the parent");
 	if ((s = json_string_value(json_object_get(msg.json, "admin_hash"))) !=
 	    NULL)
@@ -125,10 +128,10 @@ child_run(const char *name)
 	if ((s = json_string_value(json_object_get(msg.json, "exe_dir"))) !=
 	    NULL)
 		petri_strlcpy(ctx.exe_dir, s, sizeof(ctx.exe_dir));
-	ctx.sandbox_uid = (uid_t)json_integer_value(json_object_get(msg.json,
-	    "sandbox_uid"));
-	ctx.sandbox_gid = (gid_t)json_integer_value(json_object_get(msg.json,
-	    "sandbox_gid"));
+	ctx.sandbox_uid =
+	    (uid_t)json_integer_value(json_object_get(msg.json, "sandbox_uid"));
+	ctx.sandbox_gid =
+	    (gid_t)json_integer_value(json_object_get(msg.json, "sandbox_gid"));
 	ctx.boot = json_incref(msg.json);
 	ipc_msg_clear(&msg);
 	if (sodium_init() < 0)
@@ -181,7 +184,7 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 
 	(void)arg;
 	if (m == NULL)
-		return;		/* the api is gone; SIGCHLD tells the rest */
+		return; /* the api is gone; SIGCHLD tells the rest */
 	sb = json_string_value(json_object_get(m->json, "sandbox"));
 	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
 		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad sandbox id");
@@ -196,10 +199,12 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	if (geteuid() != 0) {
 		/* development mode: no mounts, no disk cap */
 		e = 0;
-		if (m->type == MSG_PAR_WS_PREPARE && json_is_true(
-		    json_object_get(m->json, "create")) && mkdir(dir, 0700) != 0)
+		if (m->type == MSG_PAR_WS_PREPARE &&
+		    json_is_true(json_object_get(m->json, "create")) &&
+		    mkdir(dir, 0700) != 0)
 			e = PETRI_ERR_IO;
-		parent_ws_reply(c, m->id, e, "cannot create the sandbox "
+		parent_ws_reply(c, m->id, e,
+		    "cannot create the sandbox "
 		    "directory");
 		goto out;
 	}
@@ -207,35 +212,40 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		e = wsdisk_umount(dir);
 		if (e == 0 && unlink(img) != 0 && errno != ENOENT)
 			e = PETRI_ERR_IO;
-		parent_ws_reply(c, m->id, e, "cannot release the workspace disk");
+		parent_ws_reply(
+		    c, m->id, e, "cannot release the workspace disk");
 		goto out;
 	}
 	mb = json_integer_value(json_object_get(m->json, "disk_mb"));
 	if (json_is_true(json_object_get(m->json, "create"))) {
 		/* the sandbox's directory, the mount point of its disk */
-		if (mkdir(dir, 0700) != 0 || chown(dir, pws.uid, pws.gid) != 0) {
-			parent_ws_reply(c, m->id, errno == EEXIST ?
-			    PETRI_ERR_EXISTS : PETRI_ERR_IO, "cannot create the "
+		if (mkdir(dir, 0700) != 0 ||
+		    chown(dir, pws.uid, pws.gid) != 0) {
+			parent_ws_reply(c, m->id,
+			    errno == EEXIST ? PETRI_ERR_EXISTS : PETRI_ERR_IO,
+			    "cannot create the "
 			    "sandbox directory");
 			goto out;
 		}
 	}
 	if (json_is_true(json_object_get(m->json, "create"))) {
 		if (mb < SB_MIN_DISK_MB || mb > SB_MAX_DISK_MB) {
-			parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad disk size");
+			parent_ws_reply(
+			    c, m->id, PETRI_ERR_INVAL, "bad disk size");
 			goto out;
 		}
 		if ((e = wsdisk_create(img, (int)mb, pws.uid, pws.gid)) != 0) {
 			(void)rmdir(dir);
-			parent_ws_reply(c, m->id, e, "cannot create the "
+			parent_ws_reply(c, m->id, e,
+			    "cannot create the "
 			    "workspace disk");
 			goto out;
 		}
 	}
 	e = wsdisk_mount(img, dir);
-	if (e == PETRI_ERR_NOTFOUND && !json_is_true(json_object_get(m->json,
-	    "create")))
-		e = 0;		/* a workspace from before disks: as it is */
+	if (e == PETRI_ERR_NOTFOUND &&
+	    !json_is_true(json_object_get(m->json, "create")))
+		e = 0; /* a workspace from before disks: as it is */
 	else if (e != 0 && json_is_true(json_object_get(m->json, "create"))) {
 		(void)unlink(img);
 		(void)rmdir(dir);
@@ -274,7 +284,8 @@ prepare_dir(const char *path, int mode, const char *user)
 	if (geteuid() == 0 && user != NULL) {
 		if (lookup_user(user, &uid, &gid) != 0)
 			fatal("user %s does not exist: run packaging/setup.sh "
-			    "(or `make setup`) as root first", user);
+			      "(or `make setup`) as root first",
+			    user);
 		if (chown(path, uid, gid) != 0)
 			fatal("chown %s: %s", path, strerror(errno));
 	}
@@ -284,8 +295,8 @@ prepare_dir(const char *path, int mode, const char *user)
 
 /* Reads a small secret file, creating it with fresh random content. */
 static void
-read_or_create(const char *path, const char *prefix, size_t nbytes,
-    char *out, size_t outlen)
+read_or_create(const char *path, const char *prefix, size_t nbytes, char *out,
+    size_t outlen)
 {
 	unsigned char rnd[64];
 	char hex[129];
@@ -294,7 +305,8 @@ read_or_create(const char *path, const char *prefix, size_t nbytes,
 	int r;
 
 	if ((r = petri_file_read(path, 4096, &text, &len)) == 0) {
-		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		while (
+		    len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 			text[--len] = '\0';
 		if (len == 0 || petri_strlcpy(out, text, outlen) >= outlen)
 			fatal("%s: unexpected content", path);
@@ -334,7 +346,8 @@ listen_on(const char *host, int port)
 		fatal("socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0)
-		fatal("cannot listen on %s:%d: %s", host, port, strerror(errno));
+		fatal(
+		    "cannot listen on %s:%d: %s", host, port, strerror(errno));
 	if (listen(fd, 512) != 0)
 		fatal("listen: %s", strerror(errno));
 	freeaddrinfo(res);
@@ -424,13 +437,13 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "debug", no_argument, NULL, 'D' },
-		{ "proc", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"debug", no_argument, NULL, 'D'},
+	    {"proc", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct petri_config cfg;
 	const char *listen_arg = NULL, *data_arg = NULL, *config_arg = NULL;
@@ -514,8 +527,8 @@ main(int argc, char **argv)
 	join(path, sizeof(path), dd, "disks");
 	prepare_dir(path, 0700, NULL);
 	petri_strlcpy(pws.disks, path, sizeof(pws.disks));
-	petri_strlcpy(pws.workspace_root, cfg.workspace_root,
-	    sizeof(pws.workspace_root));
+	petri_strlcpy(
+	    pws.workspace_root, cfg.workspace_root, sizeof(pws.workspace_root));
 	pws.uid = sb_uid;
 	pws.gid = sb_gid;
 
@@ -576,9 +589,10 @@ main(int argc, char **argv)
 		if (boot == NULL)
 			fatal("out of memory");
 		if (strcmp(children[i].name, "api") == 0)
-			json_object_set_new(boot, "admin_hash", json_string(hash));
-		if (ipc_send_sync(children[i].ctl, MSG_CONFIG, 0, boot, NULL,
-		    0) != 0)
+			json_object_set_new(
+			    boot, "admin_hash", json_string(hash));
+		if (ipc_send_sync(
+		        children[i].ctl, MSG_CONFIG, 0, boot, NULL, 0) != 0)
 			fatal("cannot configure %s", children[i].name);
 		json_decref(boot);
 	}
@@ -597,8 +611,8 @@ main(int argc, char **argv)
 	    cfg.listen_host, cfg.listen_port, dd);
 	log_info("admin API key: %s/admin.token", dd);
 	log_info("try: curl -H \"Authorization: Bearer $(cat %s/admin.token)\" "
-	    "-d '{\"language\":\"python\"}' http://%s:%d/v1/sandboxes", dd,
-	    cfg.listen_host, cfg.listen_port);
+	         "-d '{\"language\":\"python\"}' http://%s:%d/v1/sandboxes",
+	    dd, cfg.listen_host, cfg.listen_port);
 
 	for (;;) {
 		int sig, wst;
@@ -617,14 +631,16 @@ main(int argc, char **argv)
 		 * they spawn (mkfs) themselves.
 		 */
 		for (i = 0; i < NPROCS; i++) {
-			if (children[i].pid <= 0 || (p = waitpid(children[i].pid,
-			    &wst, WNOHANG)) != children[i].pid)
+			if (children[i].pid <= 0 ||
+			    (p = waitpid(children[i].pid, &wst, WNOHANG)) !=
+			        children[i].pid)
 				continue;
 			children[i].pid = -1;
 			log_warn("%s exited (%s %d): shutting down",
-			    children[i].name, WIFSIGNALED(wst) ? "signal" :
-			    "status", WIFSIGNALED(wst) ? WTERMSIG(wst) :
-			    WEXITSTATUS(wst));
+			    children[i].name,
+			    WIFSIGNALED(wst) ? "signal" : "status",
+			    WIFSIGNALED(wst) ? WTERMSIG(wst)
+			                     : WEXITSTATUS(wst));
 			status = 1;
 		}
 		if (status != 0)

@@ -22,14 +22,16 @@ priv_drop(const char *user, const char *extra_group)
 
 	if (geteuid() == 0) {
 		if ((pw = getpwnam(user)) == NULL) {
-			log_warn("user %s does not exist (run packaging/setup.sh)",
+			log_warn(
+			    "user %s does not exist (run packaging/setup.sh)",
 			    user);
 			return PETRI_ERR_PERM;
 		}
 		groups[ngroups++] = pw->pw_gid;
 		if (extra_group != NULL) {
 			if ((gr = getgrnam(extra_group)) == NULL) {
-				log_warn("group %s does not exist", extra_group);
+				log_warn(
+				    "group %s does not exist", extra_group);
 				return PETRI_ERR_PERM;
 			}
 			groups[ngroups++] = gr->gr_gid;

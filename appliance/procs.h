@@ -16,22 +16,22 @@
 #include "config.h"
 
 /* Fixed descriptor numbers in the children. */
-#define PROC_FD_CTL 3		/* control socket from the parent */
-#define PROC_FD_API_LISTEN 4	/* api: the listening HTTP socket */
-#define PROC_FD_API_ENGINE 5	/* api: channel to the engine */
-#define PROC_FD_API_WS 6	/* api: channel to the workspace worker */
-#define PROC_FD_API_KEEPER 7	/* api: channel to the keeper */
-#define PROC_FD_PEER_API 4	/* engine, ws, keeper: channel to the api */
+#define PROC_FD_CTL 3 /* control socket from the parent */
+#define PROC_FD_API_LISTEN 4 /* api: the listening HTTP socket */
+#define PROC_FD_API_ENGINE 5 /* api: channel to the engine */
+#define PROC_FD_API_WS 6 /* api: channel to the workspace worker */
+#define PROC_FD_API_KEEPER 7 /* api: channel to the keeper */
+#define PROC_FD_PEER_API 4 /* engine, ws, keeper: channel to the api */
 
 struct proc_ctx {
-	const char *name;		/* "api", "engine", "ws", "keeper" */
-	struct petri_config cfg;	/* effective configuration */
-	char instance[33];		/* appliance instance id (hex) */
-	char admin_hash[65];		/* api: hash of the bootstrap token */
-	uid_t sandbox_uid;		/* uid the sandbox processes run as */
+	const char *name; /* "api", "engine", "ws", "keeper" */
+	struct petri_config cfg; /* effective configuration */
+	char instance[33]; /* appliance instance id (hex) */
+	char admin_hash[65]; /* api: hash of the bootstrap token */
+	uid_t sandbox_uid; /* uid the sandbox processes run as */
 	gid_t sandbox_gid;
-	char exe_dir[4096];		/* where petrid and petri-spawn live */
-	json_t *boot;			/* the MSG_CONFIG document */
+	char exe_dir[4096]; /* where petrid and petri-spawn live */
+	json_t *boot; /* the MSG_CONFIG document */
 };
 
 /* The child main loops; each returns the process exit status. */

@@ -22,50 +22,50 @@ enum {
 	MSG_CONFIG = 10,
 
 	/* api -> parent: privileged work on workspaces (root) */
-	MSG_PAR_WS_PREPARE = 20,	/* {sandbox, disk_mb, create} -> OK */
-	MSG_PAR_WS_RELEASE = 21,	/* {sandbox} -> OK */
+	MSG_PAR_WS_PREPARE = 20, /* {sandbox, disk_mb, create} -> OK */
+	MSG_PAR_WS_RELEASE = 21, /* {sandbox} -> OK */
 
 	/* api -> engine */
-	MSG_ENG_PING = 100,		/* {} -> OK {docker_version} */
-	MSG_ENG_SB_CREATE = 101,	/* sandbox spec -> OK {container,...} */
-	MSG_ENG_SB_DELETE = 102,	/* {sandbox, container} -> OK */
-	MSG_ENG_EXEC = 103,		/* exec spec -> OUTPUT* then OK/ERR */
-	MSG_ENG_EXEC_STDIN = 104,	/* {exec, eof} + data -> (none) */
-	MSG_ENG_EXEC_KILL = 105,	/* {exec} -> OK */
-	MSG_ENG_RECONCILE = 106,	/* {sandboxes: [...]} -> OK {...} */
-	MSG_ENG_SB_ENSURE = 107,	/* {sandbox, container} -> OK {container} */
-	MSG_ENG_INFO = 108,		/* {} -> OK {network, gateway, images} */
+	MSG_ENG_PING = 100, /* {} -> OK {docker_version} */
+	MSG_ENG_SB_CREATE = 101, /* sandbox spec -> OK {container,...} */
+	MSG_ENG_SB_DELETE = 102, /* {sandbox, container} -> OK */
+	MSG_ENG_EXEC = 103, /* exec spec -> OUTPUT* then OK/ERR */
+	MSG_ENG_EXEC_STDIN = 104, /* {exec, eof} + data -> (none) */
+	MSG_ENG_EXEC_KILL = 105, /* {exec} -> OK */
+	MSG_ENG_RECONCILE = 106, /* {sandboxes: [...]} -> OK {...} */
+	MSG_ENG_SB_ENSURE = 107, /* {sandbox, container} -> OK {container} */
+	MSG_ENG_INFO = 108, /* {} -> OK {network, gateway, images} */
 
 	/* engine -> api, streamed answer to MSG_ENG_EXEC */
-	MSG_ENG_OUTPUT = 150,		/* {stream: 1 stdout | 2 stderr} + data */
-	MSG_ENG_EXEC_STARTED = 151,	/* {exec} once the process runs */
+	MSG_ENG_OUTPUT = 150, /* {stream: 1 stdout | 2 stderr} + data */
+	MSG_ENG_EXEC_STARTED = 151, /* {exec} once the process runs */
 
 	/* api -> ws (workspace worker) */
-	MSG_WS_CREATE = 200,		/* {sandbox} */
-	MSG_WS_REMOVE = 201,		/* {sandbox} */
-	MSG_WS_STAGE_OPEN = 202,	/* {sandbox} -> OK {stage} */
-	MSG_WS_STAGE_FILE = 203,	/* {stage, path, mode, more} + data */
-	MSG_WS_STAGE_MKDIR = 204,	/* {stage, path} */
-	MSG_WS_STAGE_SYMLINK = 205,	/* {stage, path, target} */
-	MSG_WS_STAGE_COMMIT = 206,	/* {stage, replace} -> OK {files:[...]} */
-	MSG_WS_STAGE_ABORT = 207,	/* {stage} */
-	MSG_WS_LIST = 208,		/* {sandbox, path, recursive} */
-	MSG_WS_READ = 209,		/* {sandbox, path} -> OK + data */
-	MSG_WS_DELETE = 210,		/* {sandbox, path} */
-	MSG_WS_INVENTORY = 211,		/* {} -> OK {sandboxes: [...]} */
-	MSG_WS_MANIFEST = 212,		/* {sandbox} -> OK {files} + blobs */
+	MSG_WS_CREATE = 200, /* {sandbox} */
+	MSG_WS_REMOVE = 201, /* {sandbox} */
+	MSG_WS_STAGE_OPEN = 202, /* {sandbox} -> OK {stage} */
+	MSG_WS_STAGE_FILE = 203, /* {stage, path, mode, more} + data */
+	MSG_WS_STAGE_MKDIR = 204, /* {stage, path} */
+	MSG_WS_STAGE_SYMLINK = 205, /* {stage, path, target} */
+	MSG_WS_STAGE_COMMIT = 206, /* {stage, replace} -> OK {files:[...]} */
+	MSG_WS_STAGE_ABORT = 207, /* {stage} */
+	MSG_WS_LIST = 208, /* {sandbox, path, recursive} */
+	MSG_WS_READ = 209, /* {sandbox, path} -> OK + data */
+	MSG_WS_DELETE = 210, /* {sandbox, path} */
+	MSG_WS_INVENTORY = 211, /* {} -> OK {sandboxes: [...]} */
+	MSG_WS_MANIFEST = 212, /* {sandbox} -> OK {files} + blobs */
 
 	/* api -> keeper */
-	MSG_KPR_APPEND = 300,		/* {type, event} -> OK {seq, leaf_hash} */
-	MSG_KPR_BLOB_PUT = 301,		/* data -> OK {sha256} */
-	MSG_KPR_BLOB_GET = 302,		/* {sha256} -> OK + data */
-	MSG_KPR_RECORDS = 303,		/* {from, limit} -> OK {records} */
-	MSG_KPR_RECORD = 304,		/* {seq} -> OK {record, proof} */
-	MSG_KPR_CHECKPOINT = 305,	/* {} -> OK {text} */
-	MSG_KPR_CONSISTENCY = 306,	/* {from, to} -> OK {proof} */
-	MSG_KPR_EXPORT = 307,		/* {from, to} -> OK + bundle bytes */
-	MSG_KPR_PUBKEY = 308,		/* {} -> OK {keys} */
-	MSG_KPR_STATUS = 309,		/* {} -> OK {size, checkpoint} */
+	MSG_KPR_APPEND = 300, /* {type, event} -> OK {seq, leaf_hash} */
+	MSG_KPR_BLOB_PUT = 301, /* data -> OK {sha256} */
+	MSG_KPR_BLOB_GET = 302, /* {sha256} -> OK + data */
+	MSG_KPR_RECORDS = 303, /* {from, limit} -> OK {records} */
+	MSG_KPR_RECORD = 304, /* {seq} -> OK {record, proof} */
+	MSG_KPR_CHECKPOINT = 305, /* {} -> OK {text} */
+	MSG_KPR_CONSISTENCY = 306, /* {from, to} -> OK {proof} */
+	MSG_KPR_EXPORT = 307, /* {from, to} -> OK + bundle bytes */
+	MSG_KPR_PUBKEY = 308, /* {} -> OK {keys} */
+	MSG_KPR_STATUS = 309, /* {} -> OK {size, checkpoint} */
 };
 
 /* Permit tables: what each process accepts from each peer. */
@@ -92,8 +92,8 @@ extern const size_t proto_api_from_keeper_n;
  * Sends MSG_ERR {code, message} as the answer with the given id.
  * Returns what ipc_send() returns.
  */
-int proto_send_err(struct ipc_chan *c, uint32_t id, int code,
-    const char *message) PETRI_WUR;
+int proto_send_err(
+    struct ipc_chan *c, uint32_t id, int code, const char *message) PETRI_WUR;
 
 /*
  * Turns an answer into a result: 0 for MSG_OK; for MSG_ERR the code it

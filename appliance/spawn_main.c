@@ -43,8 +43,8 @@ spawn_valid_id(const char *id)
 	if (n < 4 || n > 64)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' &&
-		    id[i] <= '9') || id[i] == '_'))
+		if (!((id[i] >= 'a' && id[i] <= 'z') ||
+		        (id[i] >= '0' && id[i] <= '9') || id[i] == '_'))
 			return 0;
 	return 1;
 }
@@ -209,7 +209,8 @@ main(int argc, char **argv)
 		return spawn_kill(argv[2]);
 	}
 	if (argc < 3 || !spawn_valid_id(argv[1])) {
-		fprintf(stderr, "usage: petri-spawn EXEC_ID PROGRAM [ARG ...]\n");
+		fprintf(
+		    stderr, "usage: petri-spawn EXEC_ID PROGRAM [ARG ...]\n");
 		return 127;
 	}
 	(void)setsid();
@@ -220,8 +221,8 @@ main(int argc, char **argv)
 	spawn_gc();
 	if (spawn_pidfile(argv[1], path, sizeof(path)) != 0)
 		return 127;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return 127;
 	n = snprintf(num, sizeof(num), "%d\n", (int)getpid());

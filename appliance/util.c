@@ -101,7 +101,8 @@ petri_unhex(const char *hex, void *out, size_t outlen)
 	if (strlen(hex) != 2 * outlen)
 		return PETRI_ERR_INVAL;
 	for (i = 0; i < outlen; i++) {
-		int hi = petri_hexval(hex[2 * i]), lo = petri_hexval(hex[2 * i + 1]);
+		int hi = petri_hexval(hex[2 * i]),
+		    lo = petri_hexval(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return PETRI_ERR_INVAL;
@@ -177,8 +178,8 @@ petri_time_rfc3339(int64_t usec, char out[PETRI_TIME_MAX])
 
 	gmtime_r(&t, &tm);
 	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(usec % 1000000));
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(usec % 1000000));
 	petri_strlcpy(out, tmp, PETRI_TIME_MAX);
 }
 
@@ -187,8 +188,8 @@ petri_time_parse(const char *s, int64_t *usec)
 {
 	struct tm tm;
 	long long f[7];
-	static const int width[7] = { 4, 2, 2, 2, 2, 2, 6 };
-	static const char sep[7] = { '-', '-', 'T', ':', ':', '.', 'Z' };
+	static const int width[7] = {4, 2, 2, 2, 2, 2, 6};
+	static const char sep[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
 	int i, j;
 	time_t t;
 

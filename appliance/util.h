@@ -10,8 +10,8 @@
 
 #include "petri_err.h"
 
-#define PETRI_SHA256_HEX 65	/* 64 hex digits + NUL */
-#define PETRI_TIME_MAX 32	/* "2026-11-22T01:51:04.123456Z" + NUL */
+#define PETRI_SHA256_HEX 65 /* 64 hex digits + NUL */
+#define PETRI_TIME_MAX 32 /* "2026-11-22T01:51:04.123456Z" + NUL */
 
 /* OpenBSD strlcpy: returns strlen(src); truncated when >= dsize. */
 size_t petri_strlcpy(char *dst, const char *src, size_t dsize);
@@ -20,8 +20,8 @@ size_t petri_strlcpy(char *dst, const char *src, size_t dsize);
  * Parses a whole decimal string into [min, max].  No sign other than a
  * leading '-', no spaces, no trailing bytes.  Returns 0 or PETRI_ERR_INVAL.
  */
-int petri_strtonum(const char *s, long long min, long long max,
-    long long *out) PETRI_WUR;
+int petri_strtonum(
+    const char *s, long long min, long long max, long long *out) PETRI_WUR;
 
 /* Writes 2n lowercase hex digits and a NUL to out (size >= 2n+1). */
 void petri_hex(const void *in, size_t n, char *out);
@@ -61,24 +61,22 @@ int petri_write_all(int fd, const void *p, size_t n) PETRI_WUR;
  * rename, fsync of the directory) with the given mode.
  * Returns 0 or PETRI_ERR_IO.
  */
-int petri_file_write_atomic(const char *path, const void *p, size_t n,
-    int mode) PETRI_WUR;
+int petri_file_write_atomic(
+    const char *path, const void *p, size_t n, int mode) PETRI_WUR;
 
 /*
  * Reads a whole regular file of at most max bytes into *out (NUL-terminated;
  * caller frees with free()).  Returns 0, PETRI_ERR_IO, _NOTFOUND or _TOOBIG.
  */
-int petri_file_read(const char *path, size_t max, char **out,
-    size_t *lenp) PETRI_WUR;
-
-
+int petri_file_read(
+    const char *path, size_t max, char **out, size_t *lenp) PETRI_WUR;
 
 /*
  * Joins dir and name with one '/' into out.
  * Returns 0 or PETRI_ERR_TOOBIG (out is then an empty string).
  */
-int petri_path_join(char *out, size_t outlen, const char *dir,
-    const char *name) PETRI_WUR;
+int petri_path_join(
+    char *out, size_t outlen, const char *dir, const char *name) PETRI_WUR;
 /*
  * Appends p[0..n) to out with every byte that is not part of a well-formed
  * UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, at most

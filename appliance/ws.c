@@ -41,7 +41,7 @@ struct ws_stage {
 struct ws {
 	struct proc_ctx *ctx;
 	struct ipc_chan *api;
-	int root_fd;		/* the workspace root directory */
+	int root_fd; /* the workspace root directory */
 	int next_stage;
 	struct ws_stage stages[WS_MAX_STAGES];
 };
@@ -80,8 +80,8 @@ ws_open_dir(int dfd, const char *name)
 
 	memset(&how, 0, sizeof(how));
 	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS;
+	how.resolve =
+	    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 	return (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
 }
 
@@ -169,8 +169,8 @@ ws_stage_fail(struct ws *w, uint32_t id, struct ws_stage *s, int e)
 {
 	const char *why = wsfs_stage_error(s->st);
 
-	ws_err(w, id, e, why != NULL && why[0] != '\0' ? why :
-	    petri_strerror(e));
+	ws_err(
+	    w, id, e, why != NULL && why[0] != '\0' ? why : petri_strerror(e));
 }
 
 static void
@@ -240,18 +240,19 @@ do_stage_op(struct ws *w, struct ipc_msg *m)
 			e = wsfs_stage_file_end(s->st);
 		break;
 	case MSG_WS_STAGE_MKDIR:
-		e = path == NULL ? PETRI_ERR_PATH : wsfs_stage_mkdir(s->st, path);
+		e = path == NULL ? PETRI_ERR_PATH
+		                 : wsfs_stage_mkdir(s->st, path);
 		break;
 	case MSG_WS_STAGE_SYMLINK:
 		if (path == NULL || jstr(m->json, "target") == NULL)
 			e = PETRI_ERR_PATH;
 		else
-			e = wsfs_stage_symlink(s->st, path, jstr(m->json,
-			    "target"));
+			e = wsfs_stage_symlink(
+			    s->st, path, jstr(m->json, "target"));
 		break;
 	case MSG_WS_STAGE_COMMIT:
-		e = wsfs_stage_commit(s->st, json_is_true(json_object_get(
-		    m->json, "replace")));
+		e = wsfs_stage_commit(
+		    s->st, json_is_true(json_object_get(m->json, "replace")));
 		if (e != 0) {
 			ws_stage_fail(w, m->id, s, e);
 			ws_stage_drop(s);
@@ -276,8 +277,8 @@ do_stage_op(struct ws *w, struct ipc_msg *m)
 static int
 list_cb(void *arg, const struct wsfs_entry *en)
 {
-	static const char *const types[] = { "?", "file", "dir", "symlink",
-		"other" };
+	static const char *const types[] = {
+	    "?", "file", "dir", "symlink", "other"};
 	json_t *a = arg, *o;
 
 	o = json_pack("{s:s, s:s, s:I}", "path", en->path, "type",
@@ -304,14 +305,18 @@ do_list(struct ws *w, struct ipc_msg *m)
 		return;
 	}
 	a = json_array();
-	n = wsfs_list(fd, jstr(m->json, "path") != NULL ? jstr(m->json,
-	    "path") : "", json_is_true(json_object_get(m->json, "recursive")) ?
-	    WSFS_LIST_RECURSIVE : 0, list_cb, a, &trunc);
+	n = wsfs_list(fd,
+	    jstr(m->json, "path") != NULL ? jstr(m->json, "path") : "",
+	    json_is_true(json_object_get(m->json, "recursive"))
+	        ? WSFS_LIST_RECURSIVE
+	        : 0,
+	    list_cb, a, &trunc);
 	close(fd);
 	if (n < 0) {
 		json_decref(a);
-		ws_err(w, m->id, n, n == PETRI_ERR_NOTFOUND ?
-		    "no such directory" : "cannot list");
+		ws_err(w, m->id, n,
+		    n == PETRI_ERR_NOTFOUND ? "no such directory"
+		                            : "cannot list");
 		return;
 	}
 	ws_ok(w, m->id, json_pack("{s:o, s:b}", "files", a, "truncated", trunc),
@@ -336,18 +341,20 @@ do_read(struct ws *w, struct ipc_msg *m)
 		ws_err(w, m->id, fd, "no such workspace");
 		return;
 	}
-	e = jstr(m->json, "path") == NULL ? PETRI_ERR_PATH :
-	    wsfs_open_file(fd, jstr(m->json, "path"), &ffd, &st);
+	e = jstr(m->json, "path") == NULL
+	    ? PETRI_ERR_PATH
+	    : wsfs_open_file(fd, jstr(m->json, "path"), &ffd, &st);
 	close(fd);
 	if (e != 0) {
 		ws_err(w, m->id, e == PETRI_ERR_INVAL ? PETRI_ERR_NOTFOUND : e,
-		    e == PETRI_ERR_INVAL ? "not a regular file" :
-		    "no such file");
+		    e == PETRI_ERR_INVAL ? "not a regular file"
+		                         : "no such file");
 		return;
 	}
 	if ((uint64_t)st.st_size > WS_MAX_DOWNLOAD) {
 		close(ffd);
-		ws_err(w, m->id, PETRI_ERR_TOOBIG, "file larger than the "
+		ws_err(w, m->id, PETRI_ERR_TOOBIG,
+		    "file larger than the "
 		    "download limit");
 		return;
 	}
@@ -357,8 +364,8 @@ do_read(struct ws *w, struct ipc_msg *m)
 		return;
 	}
 	while (got < len) {
-		ssize_t r = pread(ffd, p + got, (size_t)(len - got),
-		    (off_t)off + got);
+		ssize_t r =
+		    pread(ffd, p + got, (size_t)(len - got), (off_t)off + got);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -386,8 +393,8 @@ do_delete(struct ws *w, struct ipc_msg *m)
 	e = path == NULL ? PETRI_ERR_PATH : wsfs_delete(fd, path);
 	close(fd);
 	if (e != 0)
-		ws_err(w, m->id, e, e == PETRI_ERR_NOTFOUND ? "no such file" :
-		    "cannot delete");
+		ws_err(w, m->id, e,
+		    e == PETRI_ERR_NOTFOUND ? "no such file" : "cannot delete");
 	else
 		ws_ok(w, m->id, json_object(), NULL, 0);
 }
@@ -407,8 +414,8 @@ do_create(struct ws *w, struct ipc_msg *m)
 		ws_err(w, m->id, PETRI_ERR_NOTFOUND, "no sandbox directory");
 		return;
 	}
-	if (mkdirat(sfd, WS_DIR, 0700) != 0 || mkdirat(sfd, WS_STAGE, 0700) !=
-	    0) {
+	if (mkdirat(sfd, WS_DIR, 0700) != 0 ||
+	    mkdirat(sfd, WS_STAGE, 0700) != 0) {
 		e = errno == EEXIST ? PETRI_ERR_EXISTS : PETRI_ERR_IO;
 		close(sfd);
 		ws_err(w, m->id, e, "cannot create the workspace");
@@ -450,7 +457,8 @@ do_inventory(struct ws *w, struct ipc_msg *m)
 		if (fd >= 0)
 			close(fd);
 		json_decref(a);
-		ws_err(w, m->id, PETRI_ERR_IO, "cannot read the workspace root");
+		ws_err(
+		    w, m->id, PETRI_ERR_IO, "cannot read the workspace root");
 		return;
 	}
 	rewinddir(d);
@@ -516,8 +524,8 @@ ws_main(struct proc_ctx *ctx)
 	memset(&w, 0, sizeof(w));
 	w.ctx = ctx;
 	umask(022);
-	if ((w.root_fd = open(ctx->cfg.workspace_root, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0)
+	if ((w.root_fd = open(ctx->cfg.workspace_root,
+	         O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		fatal("%s: %s", ctx->cfg.workspace_root, strerror(errno));
 	/* stages a crash left behind */
 	if ((fd = dup(w.root_fd)) >= 0 && (d = fdopendir(fd)) != NULL) {
@@ -534,10 +542,13 @@ ws_main(struct proc_ctx *ctx)
 				continue;
 			}
 			while ((se = readdir(sd)) != NULL)
-				if (se->d_name[0] != '.' && wsfs_remove_tree(
-				    dirfd(sd), se->d_name) != 0)
-					log_warn("cannot remove a stale stage of "
-					    "%s", de->d_name);
+				if (se->d_name[0] != '.' &&
+				    wsfs_remove_tree(dirfd(sd), se->d_name) !=
+				        0)
+					log_warn(
+					    "cannot remove a stale stage of "
+					    "%s",
+					    de->d_name);
 			closedir(sd);
 		}
 		closedir(d);

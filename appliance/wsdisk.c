@@ -26,14 +26,14 @@ int
 wsdisk_create(const char *image, int size_mb, uid_t uid, gid_t gid)
 {
 	char opts[128];
-	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
 	pid_t pid;
 	int fd, st, r = PETRI_ERR_IO;
 
 	if (size_mb <= 0)
 		return PETRI_ERR_INVAL;
-	if ((fd = open(image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0)
+	if ((fd = open(image,
+	         O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
 		return errno == EEXIST ? PETRI_ERR_EXISTS : PETRI_ERR_IO;
 	if (ftruncate(fd, (off_t)size_mb << 20) != 0) {
 		close(fd);
@@ -43,8 +43,8 @@ wsdisk_create(const char *image, int size_mb, uid_t uid, gid_t gid)
 	snprintf(opts, sizeof(opts), "root_owner=%u:%u,nodiscard",
 	    (unsigned)uid, (unsigned)gid);
 	{
-		char *const argv[] = { WSDISK_MKFS, "-q", "-F", "-m", "0", "-E",
-			opts, (char *)image, NULL };
+		char *const argv[] = {WSDISK_MKFS, "-q", "-F", "-m", "0", "-E",
+		    opts, (char *)image, NULL};
 
 		if (posix_spawn(&pid, WSDISK_MKFS, NULL, NULL, argv, envp) != 0)
 			goto out;
@@ -129,14 +129,14 @@ wsdisk_mount(const char *image, const char *dir)
 	 * rename things: mount on the directory opened without following a
 	 * link, never on a path it could swap for a symbolic link.
 	 */
-	if ((dfd = open(dir, O_PATH | O_NOFOLLOW | O_DIRECTORY |
-	    O_CLOEXEC)) < 0) {
+	if ((dfd = open(dir, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC)) <
+	    0) {
 		ioctl(loop, LOOP_CLR_FD, 0);
 		goto out;
 	}
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", dfd);
-	if (mount(dev, target, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME,
-	    "") != 0) {
+	if (mount(dev, target, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "") !=
+	    0) {
 		log_warn("mount %s on %s: %s", dev, dir, strerror(errno));
 		ioctl(loop, LOOP_CLR_FD, 0);
 		goto out;

@@ -17,8 +17,8 @@
  * makes an ext4 file system on it whose root belongs to uid:gid.
  * Returns 0 or PETRI_ERR_EXISTS, _IO.  A failed call leaves no image.
  */
-int wsdisk_create(const char *image, int size_mb, uid_t uid, gid_t gid)
-    PETRI_WUR;
+int wsdisk_create(
+    const char *image, int size_mb, uid_t uid, gid_t gid) PETRI_WUR;
 
 /*
  * Attaches image to a free loop device (auto-clearing) and mounts it on

@@ -16,13 +16,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct ipc_permit *p;
 		const size_t *n;
 	} tables[] = {
-		{ proto_engine_from_api, &proto_engine_from_api_n },
-		{ proto_api_from_engine, &proto_api_from_engine_n },
-		{ proto_ws_from_api, &proto_ws_from_api_n },
-		{ proto_api_from_ws, &proto_api_from_ws_n },
-		{ proto_keeper_from_api, &proto_keeper_from_api_n },
-		{ proto_api_from_keeper, &proto_api_from_keeper_n },
-		{ proto_child_from_parent, &proto_child_from_parent_n },
+	    {proto_engine_from_api, &proto_engine_from_api_n},
+	    {proto_api_from_engine, &proto_api_from_engine_n},
+	    {proto_ws_from_api, &proto_ws_from_api_n},
+	    {proto_api_from_ws, &proto_api_from_ws_n},
+	    {proto_keeper_from_api, &proto_keeper_from_api_n},
+	    {proto_api_from_keeper, &proto_api_from_keeper_n},
+	    {proto_child_from_parent, &proto_child_from_parent_n},
 	};
 	size_t off = 0, t;
 

@@ -69,8 +69,8 @@ main(int argc, char **argv)
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
-			if ((size_t)snprintf(path, sizeof(path), "%s/%s", argv[i],
-			    de->d_name) >= sizeof(path))
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+			        argv[i], de->d_name) >= sizeof(path))
 				continue;
 			bad += replay_file(path) != 0;
 			count++;

@@ -12,32 +12,32 @@
 
 static int unit_passed, unit_failed, unit_cur_failed;
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n",       \
-			    __FILE__, __LINE__, #cond);                    \
-			unit_cur_failed++;                                 \
-		}                                                          \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+			    __LINE__, #cond);                                  \
+			unit_cur_failed++;                                     \
+		}                                                              \
 	} while (0)
 
 #define CHECK_EQ(a, b) CHECK((a) == (b))
 #define CHECK_STR(a, b) CHECK(strcmp((a), (b)) == 0)
 
-#define UNIT_RUN(fn)                                                       \
-	do {                                                               \
-		unit_cur_failed = 0;                                       \
-		fn();                                                      \
-		if (unit_cur_failed) {                                     \
-			fprintf(stderr, "FAIL %s\n", #fn);                 \
-			unit_failed++;                                     \
-		} else                                                     \
-			unit_passed++;                                     \
+#define UNIT_RUN(fn)                                                           \
+	do {                                                                   \
+		unit_cur_failed = 0;                                           \
+		fn();                                                          \
+		if (unit_cur_failed) {                                         \
+			fprintf(stderr, "FAIL %s\n", #fn);                     \
+			unit_failed++;                                         \
+		} else                                                         \
+			unit_passed++;                                         \
 	} while (0)
 
-#define UNIT_DONE()                                                        \
-	(printf("%s: %d passed, %d failed\n", __FILE__, unit_passed,       \
-	     unit_failed),                                                 \
+#define UNIT_DONE()                                                            \
+	(printf("%s: %d passed, %d failed\n", __FILE__, unit_passed,           \
+	     unit_failed),                                                     \
 	    unit_failed ? 1 : 0)
 
 #endif /* PETRI_UNIT_H */

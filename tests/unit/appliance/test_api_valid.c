@@ -7,7 +7,7 @@
 static void
 test_keys(void)
 {
-	static const char *const allowed[] = { "a", "b", NULL };
+	static const char *const allowed[] = {"a", "b", NULL};
 	char msg[128];
 	json_t *j = json_pack("{s:i, s:i}", "a", 1, "b", 2);
 
@@ -57,14 +57,13 @@ test_label_filter(void)
 {
 	char k[64], v[64];
 
-	CHECK(api_valid_label_filter("team:blue", k, sizeof(k), v,
-	    sizeof(v)) == 0);
+	CHECK(api_valid_label_filter("team:blue", k, sizeof(k), v, sizeof(v)) ==
+	    0);
 	CHECK_STR(k, "team");
 	CHECK_STR(v, "blue");
 	CHECK(api_valid_label_filter("team", k, sizeof(k), v, sizeof(v)) != 0);
 	CHECK(api_valid_label_filter(":x", k, sizeof(k), v, sizeof(v)) != 0);
-	CHECK(api_valid_label_filter("a b:x", k, sizeof(k), v, sizeof(v)) !=
-	    0);
+	CHECK(api_valid_label_filter("a b:x", k, sizeof(k), v, sizeof(v)) != 0);
 }
 
 int

@@ -15,39 +15,39 @@
 static void
 test_hdr_roundtrip(void)
 {
-	struct ipc_hdr h = { 7, 0x80000001U, 100, 40 }, g;
+	struct ipc_hdr h = {7, 0x80000001U, 100, 40}, g;
 	unsigned char b[IPC_HDR_LEN];
 
 	ipc_hdr_encode(&h, b);
 	CHECK(b[0] == 7 && b[4] == 1 && b[7] == 0x80);
 	CHECK(ipc_hdr_decode(b, &g) == 0);
-	CHECK(g.type == 7 && g.id == 0x80000001U && g.len == 100 &&
-	    g.jlen == 40);
+	CHECK(
+	    g.type == 7 && g.id == 0x80000001U && g.len == 100 && g.jlen == 40);
 }
 
 static void
 test_hdr_bounds(void)
 {
-	struct ipc_hdr h = { 1, 1, 10, 11 }, g;
+	struct ipc_hdr h = {1, 1, 10, 11}, g;
 	unsigned char b[IPC_HDR_LEN];
 
 	ipc_hdr_encode(&h, b);
-	CHECK(ipc_hdr_decode(b, &g) == PETRI_ERR_PROTO);	/* jlen > len */
+	CHECK(ipc_hdr_decode(b, &g) == PETRI_ERR_PROTO); /* jlen > len */
 	h.jlen = 0;
 	h.len = IPC_MAX_FRAME + 1;
 	ipc_hdr_encode(&h, b);
-	CHECK(ipc_hdr_decode(b, &g) == PETRI_ERR_PROTO);	/* too big */
+	CHECK(ipc_hdr_decode(b, &g) == PETRI_ERR_PROTO); /* too big */
 	h.len = 0;
 	h.type = 0;
 	ipc_hdr_encode(&h, b);
-	CHECK(ipc_hdr_decode(b, &g) == PETRI_ERR_PROTO);	/* type 0 */
+	CHECK(ipc_hdr_decode(b, &g) == PETRI_ERR_PROTO); /* type 0 */
 }
 
 static void
 test_permits(void)
 {
-	static const struct ipc_permit p[] = { { 5, 100 }, { 6, 10 } };
-	struct ipc_hdr h = { 5, 1, 100, 0 };
+	static const struct ipc_permit p[] = {{5, 100}, {6, 10}};
+	struct ipc_hdr h = {5, 1, 100, 0};
 
 	CHECK(ipc_permit_check(p, 2, &h) == 0);
 	h.len = 101;
@@ -58,11 +58,11 @@ test_permits(void)
 	/* the api accepts no engine request type from the engine */
 	h.type = MSG_ENG_EXEC;
 	CHECK(ipc_permit_check(proto_api_from_engine, proto_api_from_engine_n,
-	    &h) == PETRI_ERR_PERM);
+	          &h) == PETRI_ERR_PERM);
 	/* the api has no message to read a secret or a key back */
 	h.type = MSG_KPR_APPEND;
 	CHECK(ipc_permit_check(proto_api_from_keeper, proto_api_from_keeper_n,
-	    &h) == PETRI_ERR_PERM);
+	          &h) == PETRI_ERR_PERM);
 }
 
 static void
@@ -94,9 +94,9 @@ test_payload(void)
 	ipc_msg_clear(&m);
 }
 
-static const struct ipc_permit echo_permits[] = { { 100, 1 << 20 } };
-static const struct ipc_permit reply_permits[] = { { MSG_OK, 1 << 20 },
-	{ 150, 1 << 20 } };
+static const struct ipc_permit echo_permits[] = {{100, 1 << 20}};
+static const struct ipc_permit reply_permits[] = {
+    {MSG_OK, 1 << 20}, {150, 1 << 20}};
 
 static void
 echo(struct ipc_chan *c, struct ipc_msg *m, void *arg)
@@ -132,14 +132,15 @@ test_roundtrip(void)
 	CHECK(ipc_call_next(call, 5000, &m) == 0 && m.data[0] == 'y');
 	ipc_msg_clear(&m);
 	CHECK(ipc_call_next(call, 5000, &m) == 0 && m.type == MSG_OK);
-	CHECK(strcmp(json_string_value(json_object_get(m.json, "k")), "v") ==
-	    0 && m.datalen == 4);
+	CHECK(
+	    strcmp(json_string_value(json_object_get(m.json, "k")), "v") == 0 &&
+	    m.datalen == 4);
 	ipc_msg_clear(&m);
 	CHECK(ipc_call_next(call, 50, &m) == PETRI_ERR_TIMEOUT);
 	ipc_call_free(call);
 	/* one request, one answer; the late streamed frames are dropped */
-	CHECK(ipc_request(a, 100, NULL, NULL, 0, 5000, &m) == 0 &&
-	    m.type == 150);
+	CHECK(
+	    ipc_request(a, 100, NULL, NULL, 0, 5000, &m) == 0 && m.type == 150);
 	ipc_msg_clear(&m);
 	json_decref(j);
 }

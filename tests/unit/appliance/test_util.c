@@ -47,7 +47,7 @@ test_strtonum(void)
 static void
 test_hex_ids(void)
 {
-	unsigned char in[3] = { 0x00, 0xab, 0xff }, out[3];
+	unsigned char in[3] = {0x00, 0xab, 0xff}, out[3];
 	char hex[7], id[64];
 
 	petri_hex(in, 3, hex);
@@ -87,12 +87,15 @@ test_utf8(void)
 	CHECK(b.len == 6 && memcmp(b.data, "h\xc3\xa9llo", 6) == 0);
 	buf_reset(&b);
 	/* a lone continuation byte, an overlong '/', a surrogate, a cut */
-	CHECK(petri_utf8_sanitize("\x80" "\xc0\xaf" "\xed\xa0\x80" "\xe2\x82",
-	    10, &b) == 0);
-	CHECK(b.len == 3 * 8);	/* every bad byte became U+FFFD */
+	CHECK(petri_utf8_sanitize("\x80"
+	                          "\xc0\xaf"
+	                          "\xed\xa0\x80"
+	                          "\xe2\x82",
+	          10, &b) == 0);
+	CHECK(b.len == 3 * 8); /* every bad byte became U+FFFD */
 	buf_reset(&b);
-	CHECK(petri_utf8_sanitize("\xf0\x9f\x98\x80", 4, &b) == 0 &&
-	    b.len == 4);
+	CHECK(
+	    petri_utf8_sanitize("\xf0\x9f\x98\x80", 4, &b) == 0 && b.len == 4);
 	buf_free(&b);
 }
 
@@ -106,8 +109,8 @@ test_config(void)
 	CHECK(config_parse(NULL, &c, err, sizeof(err)) == 0);
 	CHECK(c.listen_port == 8080 && c.limits.memory_mb > 0);
 	config_free(&c);
-	doc = json_pack("{s:s, s:{s:i}}", "listen", "127.0.0.1:9000", "limits",
-	    "pids", 64);
+	doc = json_pack(
+	    "{s:s, s:{s:i}}", "listen", "127.0.0.1:9000", "limits", "pids", 64);
 	CHECK(config_parse(doc, &c, err, sizeof(err)) == 0);
 	CHECK(c.listen_port == 9000 && c.limits.pids == 64);
 	config_free(&c);
