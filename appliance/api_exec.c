@@ -817,7 +817,8 @@ api_exec(struct api_req *r)
 			goto invalid;
 		}
 		timeout = json_integer_value(x);
-	}
+	} else if (background)
+		timeout = 0;	/* a server runs until it is killed */
 	petri_strlcpy(cwd, "/sandbox", sizeof(cwd));
 	if ((x = json_object_get(body, "cwd")) != NULL) {
 		if (!json_is_string(x) ||

@@ -919,7 +919,11 @@ do_exec(struct engine *e, struct ipc_msg *m)
 		goto fail;
 	}
 	xexec_wake(x);
+	log_debug("exec %s: started after %lld ms", id,
+	    (long long)(petri_mono_ms() - started));
 	r = pump(&xr, tmo > 0 ? started + tmo : 0, exec_kill_cb, user);
+	log_debug("exec %s: stream ended after %lld ms", id,
+	    (long long)(petri_mono_ms() - started));
 	if (r == PETRI_ERR_TIMEOUT) {
 		/* the tree would not die in the grace time: stop the sandbox's
 		 * container as a last resort; Docker restarts it */
@@ -936,6 +940,8 @@ do_exec(struct engine *e, struct ipc_msg *m)
 		usleep(20000);
 	}
 	oom1 = oom_kills(container);
+	log_debug("exec %s: inspected after %lld ms (%d polls)", id,
+	    (long long)(petri_mono_ms() - started), i);
 	reply_ok(e, m->id,
 	    exec_result(&xr, running ? -1 : code,
 	        oom0 >= 0 && oom1 > oom0 && code == 137, started));

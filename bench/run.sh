@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the benchmarks; each prints its figures as JSON.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build/bench
+/usr/bin/python3 bench/core_bench.py "$@" | tee build/bench/core.json
+for b in build/bench/*; do
+	[ -x "$b" ] && [ -f "$b" ] && "$b"
+done
