@@ -210,6 +210,9 @@ int api_audit_blob(
 int api_sb_remove(
     struct api *a, json_t *sb, const char *reason, struct api_req *r) PETRI_WUR;
 
+/* {"name", "sha256"} of a policy, for audit records. */
+json_t *api_policy_ref(const char *name);
+
 /* Reaper and reconciliation (api_sandbox.c). */
 void api_sb_reconcile(struct api *a);
 int api_reaper_start(struct api *a) PETRI_WUR;

@@ -534,6 +534,104 @@ exec_write_code(struct api *a, const char *sandbox, const char *path,
 	return e;
 }
 
+/* --- what the record says of the code -------------------------------------- */
+
+#define MANIFEST_BLOB_MAX (4UL << 20) /* larger files: hash only */
+#define MANIFEST_COPY_MAX (32UL << 20) /* bytes copied to blobs per exec */
+
+/* Copies one workspace file into a blob; 1 when stored with hash sha. */
+static int
+exec_copy_blob(struct api *a, const char *sandbox, json_t *f, const char *sha,
+    json_int_t size)
+{
+	struct ipc_msg m;
+	json_t *req;
+	char got[65];
+	int stored = 0;
+
+	req = json_pack("{s:s, s:O, s:I, s:I}", "sandbox", sandbox, "path",
+	    json_object_get(f, "path"), "offset", (json_int_t)0, "length",
+	    (json_int_t)(size > 0 ? size : 1));
+	if (ipc_request(a->ws, MSG_WS_READ, req, NULL, 0, 60000, &m) == 0) {
+		if (proto_result(&m, NULL, 0) == 0 &&
+		    api_audit_blob(a,
+		        m.data != NULL ? m.data : (const unsigned char *)"",
+		        m.datalen, got) == 0 &&
+		    strcmp(got, sha) == 0)
+			stored = 1;
+		ipc_msg_clear(&m);
+	}
+	json_decref(req);
+	return stored;
+}
+
+/*
+ * The manifest of the workspace's code files (ws), with the contents the
+ * audit store lacks copied into blobs, so that the record's references can
+ * be produced later.  Never fails the execution: on trouble the manifest
+ * says what is missing.
+ */
+static json_t *
+exec_code_manifest(struct api *a, const char *sandbox)
+{
+	json_t *req, *files, *want, *f, *x, *missing = NULL, *man;
+	struct ipc_msg m;
+	size_t i, j;
+	uint64_t copied = 0;
+	int e;
+
+	req = json_pack("{s:s}", "sandbox", sandbox);
+	e = ipc_request(a->ws, MSG_WS_MANIFEST, req, NULL, 0, 60000, &m);
+	json_decref(req);
+	if (e != 0)
+		return json_pack(
+		    "{s:[], s:s}", "files", "error", "unavailable");
+	if (proto_result(&m, NULL, 0) != 0) {
+		ipc_msg_clear(&m);
+		return json_pack(
+		    "{s:[], s:s}", "files", "error", "unavailable");
+	}
+	man = json_incref(m.json);
+	ipc_msg_clear(&m);
+	files = json_object_get(man, "files");
+	want = json_array();
+	json_array_foreach (files, i, f)
+		if (json_integer_value(json_object_get(f, "size")) <=
+		    (json_int_t)MANIFEST_BLOB_MAX)
+			json_array_append(want, json_object_get(f, "sha256"));
+	req = json_pack("{s:o}", "sha256", want);
+	if (ipc_request(a->keeper, MSG_KPR_BLOB_MISSING, req, NULL, 0, 60000,
+	        &m) == 0) {
+		if (proto_result(&m, NULL, 0) == 0)
+			missing =
+			    json_incref(json_object_get(m.json, "missing"));
+		ipc_msg_clear(&m);
+	}
+	json_decref(req);
+	json_array_foreach (files, i, f) {
+		const char *sha =
+		    json_string_value(json_object_get(f, "sha256"));
+		json_int_t size =
+		    json_integer_value(json_object_get(f, "size"));
+		int need = 0, stored;
+
+		if (size > (json_int_t)MANIFEST_BLOB_MAX || missing == NULL ||
+		    sha == NULL)
+			continue;
+		json_array_foreach (missing, j, x)
+			if (strcmp(json_string_value(x), sha) == 0)
+				need = 1;
+		stored = !need;
+		if (need && copied + (uint64_t)size <= MANIFEST_COPY_MAX &&
+		    (stored = exec_copy_blob(a, sandbox, f, sha, size)))
+			copied += (uint64_t)size;
+		if (stored)
+			json_object_set_new(f, "blob", json_true());
+	}
+	json_decref(missing);
+	return man;
+}
+
 /* --- handlers ---------------------------------------------------------------- */
 
 struct sse {
@@ -818,7 +916,7 @@ api_exec(struct api_req *r)
 		}
 		timeout = json_integer_value(x);
 	} else if (background)
-		timeout = 0;	/* a server runs until it is killed */
+		timeout = 0; /* a server runs until it is killed */
 	petri_strlcpy(cwd, "/sandbox", sizeof(cwd));
 	if ((x = json_object_get(body, "cwd")) != NULL) {
 		if (!json_is_string(x) ||
@@ -922,6 +1020,8 @@ api_exec(struct api_req *r)
 	    json_object_get(sb, "image"), "runtime",
 	    json_object_get(sb, "runtime"), "limits", limits, "policy",
 	    json_object_get(sb, "policy"), "cwd", cwd);
+	json_object_set_new(rec, "policy",
+	    api_policy_ref(json_string_value(json_object_get(sb, "policy"))));
 	json_object_set_new(rec, "image_id",
 	    json_string(
 	        (s = json_string_value(json_object_get(sb, "image_id"))) != NULL
@@ -937,17 +1037,26 @@ api_exec(struct api_req *r)
 	}
 	if ((x = json_object_get(body, "model")) != NULL)
 		json_object_set(rec, "model", x);
-	json_object_set(rec, kind, json_object_get(body, kind));
 	if (strcmp(kind, "code") == 0) {
 		char sha[65];
 
+		/* the program itself, as a blob the record refers to */
 		x = json_object_get(body, "code");
-		petri_sha256_hex(
-		    json_string_value(x), json_string_length(x), sha);
-		json_object_set_new(rec, "code",
-		    json_pack("{s:s, s:I}", "sha256", sha, "size",
-		        (json_int_t)json_string_length(x)));
-	}
+		if (api_audit_blob(a, json_string_value(x),
+		        json_string_length(x), sha) != 0) {
+			ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "unavailable", "the audit log is unavailable");
+			json_decref(rec);
+			goto out;
+		}
+		json_object_set_new(rec, "program",
+		    json_pack("{s:s, s:I, s:b}", "sha256", sha, "size",
+		        (json_int_t)json_string_length(x), "blob", 1));
+	} else
+		json_object_set(rec, kind, json_object_get(body, kind));
+	json_object_set_new(rec, "code",
+	    exec_code_manifest(
+	        a, json_string_value(json_object_get(sb, "id"))));
 	json_object_set(rec, "argv", argv);
 	{
 		json_t *names = json_array(), *v;

@@ -11,6 +11,7 @@
 #include "api.h"
 #include "bounds.h"
 #include "log.h"
+#include "policy.h"
 #include "proto.h"
 #include "util.h"
 
@@ -354,12 +355,13 @@ api_sb_create(struct api_req *r)
 		ret = api_reply_err(r, e, "sandbox registry");
 		goto out;
 	}
-	ev = json_pack("{s:s, s:s, s:O, s:s, s:s, s:O, s:s}", "sandbox", id,
+	ev = json_pack("{s:s, s:s, s:O, s:s, s:s, s:O, s:o}", "sandbox", id,
 	    "language", lang, "image", json_object_get(sb, "image"), "image_id",
 	    json_string_value(json_object_get(rep, "image_id")) != NULL
 	        ? json_string_value(json_object_get(rep, "image_id"))
 	        : "",
-	    "runtime", runtime, "limits", limits, "policy", policy);
+	    "runtime", runtime, "limits", limits, "policy",
+	    api_policy_ref(policy));
 	if ((e = api_audit(a, r, "sandbox.created", ev, NULL)) != 0) {
 		if (db_sandbox_delete(a->db, id) != 0)
 			log_warn("state.db: cannot roll back %s", id);
@@ -544,6 +546,18 @@ api_sb_keepalive(struct api_req *r)
 	json_decref(sb);
 	json_decref(body);
 	return ret;
+}
+
+json_t *
+api_policy_ref(const char *name)
+{
+	static const char deny_all[] = POLICY_DENY_ALL_JSON;
+	char sha[PETRI_SHA256_HEX];
+
+	/* the only policy of this build; stored policies come with egress */
+	petri_sha256_hex(deny_all, sizeof(deny_all) - 1, sha);
+	return json_pack("{s:s, s:s}", "name", name != NULL ? name : "deny-all",
+	    "sha256", sha);
 }
 
 /* --- reconciliation and reaper --------------------------------------------- */

@@ -133,6 +133,41 @@ do_blob_put(struct keeper *k, struct ipc_msg *m)
 	k_ok(k, m->id, json_pack("{s:s}", "sha256", sha), NULL, 0);
 }
 
+/*
+ * Which of the named blobs the store lacks (the api sends only those).
+ * Looks at the store's layout, blobs/<2 hex>/<64 hex> (audit_log.h).
+ */
+static void
+do_blob_missing(struct keeper *k, struct ipc_msg *m)
+{
+	json_t *want = json_object_get(m->json, "sha256"), *missing, *x;
+	char path[4096];
+	struct stat st;
+	unsigned char raw[32];
+	size_t i;
+
+	if (!json_is_array(want) || json_array_size(want) > 10000) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad blob list");
+		return;
+	}
+	missing = json_array();
+	json_array_foreach (want, i, x) {
+		const char *h = json_string_value(x);
+
+		if (h == NULL || strlen(h) != 64 ||
+		    petri_unhex(h, raw, sizeof(raw)) != 0) {
+			json_decref(missing);
+			k_err(k, m->id, PETRI_ERR_INVAL, "bad blob name");
+			return;
+		}
+		if ((size_t)snprintf(path, sizeof(path), "%s/blobs/%.2s/%s",
+		        k->dir, h, h) >= sizeof(path) ||
+		    stat(path, &st) != 0)
+			json_array_append_new(missing, json_string(h));
+	}
+	k_ok(k, m->id, json_pack("{s:o}", "missing", missing), NULL, 0);
+}
+
 static void
 do_blob_get(struct keeper *k, struct ipc_msg *m)
 {
@@ -435,6 +470,9 @@ kjob_main(void *arg)
 		break;
 	case MSG_KPR_STATUS:
 		do_status(k, m);
+		break;
+	case MSG_KPR_BLOB_MISSING:
+		do_blob_missing(k, m);
 		break;
 	default:
 		k_err(k, m->id, PETRI_ERR_UNSUPPORTED, "not supported");

@@ -80,6 +80,7 @@ const struct ipc_permit proto_keeper_from_api[] = {
     {MSG_KPR_EXPORT, SMALL},
     {MSG_KPR_PUBKEY, SMALL},
     {MSG_KPR_STATUS, SMALL},
+    {MSG_KPR_BLOB_MISSING, IPC_MAX_JSON},
 };
 const size_t proto_keeper_from_api_n = NELEM(proto_keeper_from_api);
 

@@ -66,6 +66,7 @@ enum {
 	MSG_KPR_EXPORT = 307, /* {from, to} -> OK + bundle bytes */
 	MSG_KPR_PUBKEY = 308, /* {} -> OK {keys} */
 	MSG_KPR_STATUS = 309, /* {} -> OK {size, checkpoint} */
+	MSG_KPR_BLOB_MISSING = 311, /* {sha256: [...]} -> OK {missing} */
 };
 
 /* Permit tables: what each process accepts from each peer. */

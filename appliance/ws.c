@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "bounds.h"
 #include "log.h"
 #include "procs.h"
@@ -469,6 +471,145 @@ do_inventory(struct ws *w, struct ipc_msg *m)
 	ws_ok(w, m->id, json_pack("{s:o}", "sandboxes", a), NULL, 0);
 }
 
+/* --- code manifest ---------------------------------------------------------- */
+
+/*
+ * What an execution's record lists of the code it ran: the workspace's
+ * regular files, not below directories of installed dependencies, caches
+ * or version control, with their SHA-256.  Bounded: files, bytes hashed,
+ * depth; what is past a bound is left out and the manifest says so.
+ */
+#define MANIFEST_MAX_FILES 2000
+#define MANIFEST_MAX_HASHED (64UL << 20)
+#define MANIFEST_MAX_DEPTH 16
+
+static const char *const manifest_skip[] = {".petri", ".git", ".hg", ".svn",
+    "node_modules", "deps", "__pycache__", ".cache", ".venv", "venv", ".m2",
+    ".gradle", ".go", ".npm", "target", NULL};
+
+struct manifest {
+	json_t *files;
+	uint64_t hashed;
+	int truncated;
+};
+
+static int
+manifest_skipped(const char *name)
+{
+	const char *const *k;
+
+	for (k = manifest_skip; *k != NULL; k++)
+		if (strcmp(*k, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+manifest_hash(int fd, uint64_t size, char sha[PETRI_SHA256_HEX])
+{
+	crypto_hash_sha256_state h;
+	unsigned char buf[65536], dig[32];
+	uint64_t got = 0;
+	ssize_t n;
+
+	crypto_hash_sha256_init(&h);
+	while (got < size && (n = read(fd, buf, sizeof(buf))) > 0) {
+		crypto_hash_sha256_update(&h, buf, (size_t)n);
+		got += (uint64_t)n;
+	}
+	if (got != size)
+		return PETRI_ERR_IO; /* changed under us: left out */
+	crypto_hash_sha256_final(&h, dig);
+	petri_hex(dig, sizeof(dig), sha);
+	return 0;
+}
+
+static void
+manifest_walk(struct manifest *mf, int dfd, const char *prefix, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	char path[WS_MAX_PATH + 1], sha[PETRI_SHA256_HEX];
+	DIR *d;
+	int fd;
+
+	if (depth > MANIFEST_MAX_DEPTH) {
+		mf->truncated = 1;
+		return;
+	}
+	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    manifest_skipped(de->d_name))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
+		        prefix[0] != '\0' ? "/" : "",
+		        de->d_name) >= sizeof(path)) {
+			mf->truncated = 1;
+			continue;
+		}
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) !=
+		    0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = ws_open_dir(dirfd(d), de->d_name);
+
+			if (sub >= 0) {
+				manifest_walk(mf, sub, path, depth + 1);
+				close(sub);
+			}
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		if (json_array_size(mf->files) >= MANIFEST_MAX_FILES ||
+		    mf->hashed + (uint64_t)st.st_size > MANIFEST_MAX_HASHED) {
+			mf->truncated = 1;
+			continue;
+		}
+		fd = openat(dirfd(d), de->d_name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    manifest_hash(fd, (uint64_t)st.st_size, sha) == 0) {
+			mf->hashed += (uint64_t)st.st_size;
+			json_array_append_new(mf->files,
+			    json_pack("{s:s, s:I, "
+			              "s:s}",
+			        "path", path, "size", (json_int_t)st.st_size,
+			        "sha256", sha));
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
+static void
+do_manifest(struct ws *w, struct ipc_msg *m)
+{
+	struct manifest mf;
+	int fd;
+
+	if ((fd = ws_open(w, jstr(m->json, "sandbox"), 0)) < 0) {
+		ws_err(w, m->id, fd, "no such workspace");
+		return;
+	}
+	memset(&mf, 0, sizeof(mf));
+	mf.files = json_array();
+	manifest_walk(&mf, fd, "", 0);
+	close(fd);
+	ws_ok(w, m->id,
+	    json_pack(
+	        "{s:o, s:b}", "files", mf.files, "truncated", mf.truncated),
+	    NULL, 0);
+}
+
 static void
 ws_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
@@ -505,6 +646,9 @@ ws_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		break;
 	case MSG_WS_INVENTORY:
 		do_inventory(w, m);
+		break;
+	case MSG_WS_MANIFEST:
+		do_manifest(w, m);
 		break;
 	default:
 		ws_err(w, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
