@@ -9,6 +9,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static volatile size_t fuzz_sink; /* results are used, never ignored */
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    {proto_api_from_keeper, &proto_api_from_keeper_n},
 	    {proto_child_from_parent, &proto_child_from_parent_n},
 	};
-	size_t off = 0, t;
+	size_t off = 0, t, permitted = 0;
 
 	while (size - off >= IPC_HDR_LEN) {
 		struct ipc_hdr h;
@@ -35,7 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		off += IPC_HDR_LEN;
 		for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-			(void)ipc_permit_check(tables[t].p, *tables[t].n, &h);
+			permitted += ipc_permit_check(
+			                 tables[t].p, *tables[t].n, &h) == 0;
 		if (h.len > size - off)
 			break;
 		if ((copy = malloc(h.len + 1)) == NULL)
@@ -47,5 +50,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(copy);
 		off += h.len;
 	}
+	fuzz_sink += permitted;
 	return 0;
 }

@@ -10,6 +10,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static volatile int fuzz_sink; /* results are used, never ignored */
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	(void)api_valid_label_filter(s, k, sizeof(k), v, sizeof(v));
+	fuzz_sink += api_valid_label_filter(s, k, sizeof(k), v, sizeof(v));
 	free(s);
 	doc =
 	    json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
@@ -32,10 +34,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(doc);
 		return 0;
 	}
-	(void)api_valid_keys(doc, keys, msg, sizeof(msg));
-	(void)api_valid_strmap(
+	fuzz_sink += api_valid_keys(doc, keys, msg, sizeof(msg));
+	fuzz_sink += api_valid_strmap(
 	    doc, API_MAX_ENV, 32768, 1, "env", msg, sizeof(msg));
-	(void)api_valid_strmap(
+	fuzz_sink += api_valid_strmap(
 	    doc, API_MAX_LABELS, 256, 0, "labels", msg, sizeof(msg));
 	if (config_parse(doc, &cfg, msg, sizeof(msg)) == 0)
 		config_free(&cfg);
