@@ -296,6 +296,24 @@ check_image(struct engine *e, json_t *spec, char image_id[DOCKER_IMAGE_ID_MAX],
 	return r;
 }
 
+/* Whether Docker knows the runtime (runc always). */
+static int
+runtime_available(struct engine *e, const char *runtime)
+{
+	json_t *info = NULL;
+	int ok;
+
+	if (runtime == NULL || strcmp(runtime, "runc") == 0)
+		return 1;
+	if (docker_request(e->docker, "GET", "/info", NULL, 0, NULL, &info) !=
+	    0)
+		return 1; /* cannot tell: keep Docker's own error */
+	ok =
+	    json_object_get(json_object_get(info, "Runtimes"), runtime) != NULL;
+	json_decref(info);
+	return ok;
+}
+
 static int
 sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
     char image_id[DOCKER_IMAGE_ID_MAX], char *msg, size_t msglen)
@@ -332,6 +350,13 @@ sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
 	}
 	if (r != 0) {
 		snprintf(msg, msglen, "create: %s", docker_errmsg());
+		if (!runtime_available(e, str(spec, "runtime"))) {
+			snprintf(msg, msglen,
+			    "runtime %s is not installed on "
+			    "this host",
+			    str(spec, "runtime"));
+			return PETRI_ERR_UNSUPPORTED;
+		}
 		return r;
 	}
 	if ((r = docker_container_start(e->docker, id)) != 0) {

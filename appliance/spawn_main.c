@@ -196,6 +196,14 @@ spawn_kill(const char *id)
 	return 0;
 }
 
+static int
+spawn_fail(const char *what)
+{
+	fprintf(
+	    stderr, "petri: cannot start (%s: %s)\n", what, strerror(errno));
+	return 127;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -214,25 +222,29 @@ main(int argc, char **argv)
 		return 127;
 	}
 	(void)setsid();
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-		return 127;
+	/*
+	 * Without a subreaper (gVisor lacks it) the session's process group
+	 * still takes every process that stays in it; only a descendant that
+	 * makes a session of its own escapes a kill.
+	 */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (mkdir(SPAWN_DIR, 0700) != 0 && errno != EEXIST)
-		return 127;
+		return spawn_fail(SPAWN_DIR);
 	spawn_gc();
 	if (spawn_pidfile(argv[1], path, sizeof(path)) != 0)
-		return 127;
+		return spawn_fail(argv[1]);
 	fd = open(
 	    path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return 127;
+		return spawn_fail(path);
 	n = snprintf(num, sizeof(num), "%d\n", (int)getpid());
 	if (n <= 0 || write(fd, num, (size_t)n) != n) {
 		close(fd);
-		return 127;
+		return spawn_fail(path);
 	}
 	close(fd);
 	if ((child = fork()) < 0)
-		return 127;
+		return spawn_fail("fork");
 	if (child == 0) {
 		execvp(argv[2], argv + 2);
 		fprintf(stderr, "petri: cannot run %s: %s\n", argv[2],

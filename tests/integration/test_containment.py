@@ -156,3 +156,14 @@ def test_disk_fill_workspace(p):
     lst = [f["path"] for f in p.request("GET", "/v1/sandboxes/%s/files" % sb["id"]).json()["files"]]
     check(lst == ["after.txt"], lst)
     check(p.delete(sb).status == 204)
+
+
+def test_gvisor_runtime(p):
+    st, info = docker("GET", "/info")
+    check("runsc" in info.get("Runtimes", {}),
+          "gVisor (runsc) is not registered with Docker: packaging/setup.sh installs it")
+    sb = p.sandbox("python", runtime="runsc")
+    d = p.exec(sb, command="dmesg 2>/dev/null | head -1; uname -r; echo ok").json()
+    check(d["exit_code"] == 0 and d["stdout"].endswith("ok\n"), d)
+    check("gVisor" in d["stdout"] or "4.4.0" in d["stdout"], d)  # gVisor's kernel
+    p.delete(sb)
