@@ -98,10 +98,10 @@ fuzz-replay: $(FUZZ_REPLAY)
 
 # The whole suite: host set-up, build, unit, fuzz replay, integration.
 test:
-	@tests/run.sh
+	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) tests/run.sh
 
 integration: $(BINS)
-	@tests/run-integration.sh
+	@BUILD=$(BUILD) tests/run-integration.sh
 
 # libFuzzer builds (clang) of every target, for real fuzzing sessions.
 fuzz:

@@ -5,9 +5,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+B=${BUILD:-build}
+export BUILD=$B
 passed=0
 failed=0
-log=build/test-logs
+log=$B/test-logs
 mkdir -p "$log"
 
 # adds the last "N passed, N failed" line of a suite's output file
@@ -35,14 +37,14 @@ if ! packaging/images/build.sh; then
 fi
 
 step "build (${SANITIZER:+SANITIZER=$SANITIZER })"
-if ! make -j2 test-bins >"$log/build.txt" 2>&1; then
+if ! make -j2 BUILD="$B" SANITIZER="${SANITIZER:-}" test-bins >"$log/build.txt" 2>&1; then
 	tail -50 "$log/build.txt"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
 
 step "unit tests"
-for t in $(find build/tests/unit -type f -perm -u+x | sort); do
+for t in $(find "$B/tests/unit" -type f -perm -u+x ! -name '*.d' | sort); do
 	out="$log/$(echo "$t" | tr / _).txt"
 	if "$t" >"$out" 2>&1; then :; else
 		echo "FAIL: $t"; tail -20 "$out"
@@ -53,7 +55,7 @@ for t in $(find build/tests/unit -type f -perm -u+x | sort); do
 done
 
 step "fuzz corpus replay"
-for t in $(find build/tests/fuzz -type f -name 'replay-*' | sort); do
+for t in $(find "$B/tests/fuzz" -type f -perm -u+x -name 'replay-*' ! -name '*.d' | sort); do
 	name=${t##*/replay-}
 	out="$log/fuzz-$name.txt"
 	if "$t" "tests/fuzz/corpus/$name" >"$out" 2>&1; then

@@ -91,7 +91,7 @@ test_utf8(void)
 	                          "\xc0\xaf"
 	                          "\xed\xa0\x80"
 	                          "\xe2\x82",
-	          10, &b) == 0);
+	          8, &b) == 0);
 	CHECK(b.len == 3 * 8); /* every bad byte became U+FFFD */
 	buf_reset(&b);
 	CHECK(
