@@ -172,11 +172,19 @@ petri_mono_ms(void)
 void
 petri_time_rfc3339(int64_t usec, char out[PETRI_TIME_MAX])
 {
-	time_t t = (time_t)(usec / 1000000);
+	/* clamp to 0000..9999 years' worth of the epoch: always formattable */
+	const int64_t max = 253402300799LL * 1000000 + 999999;
+	time_t t;
 	struct tm tm;
 	char tmp[128];
 
-	gmtime_r(&t, &tm);
+	if (usec < 0)
+		usec = 0;
+	if (usec > max)
+		usec = max;
+	t = (time_t)(usec / 1000000);
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
 	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, (int)(usec % 1000000));

@@ -47,7 +47,10 @@ int64_t petri_now_usec(void);
 /* Monotonic time in milliseconds. */
 int64_t petri_mono_ms(void);
 
-/* Formats usec since the epoch as RFC 3339 UTC with microseconds. */
+/*
+ * Formats usec since the epoch as RFC 3339 UTC with microseconds; values
+ * before 1970 or after 9999 are clamped to those bounds.
+ */
 void petri_time_rfc3339(int64_t usec, char out[PETRI_TIME_MAX]);
 
 /* Parses the format above back.  Returns 0 or PETRI_ERR_INVAL. */
