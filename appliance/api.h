@@ -217,6 +217,9 @@ json_t *api_policy_ref(const char *name);
 void api_sb_reconcile(struct api *a);
 int api_reaper_start(struct api *a) PETRI_WUR;
 
+/* Starts keeping warm sandboxes (config "pool"); 0 when none are wanted. */
+int api_pool_start(struct api *a) PETRI_WUR;
+
 /* In-flight executions end when their sandbox goes (api_exec.c). */
 void api_exec_kill_sandbox(struct api *a, const char *sandbox);
 

@@ -608,6 +608,8 @@ api_main(struct proc_ctx *ctx)
 	api_sb_reconcile(&a);
 	if (api_reaper_start(&a) != 0)
 		fatal("cannot start the reaper");
+	if (api_pool_start(&a) != 0)
+		fatal("cannot start the warm pool");
 
 	a.mhd = MHD_start_daemon(
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,

@@ -14,7 +14,8 @@ keys_valid_tenant(const char *t)
 {
 	size_t i, n = strlen(t);
 
-	if (n == 0 || n > 63)
+	/* names starting with '_' are Petri's own (the warm pool's) */
+	if (n == 0 || n > 63 || t[0] == '_')
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!((t[i] >= 'a' && t[i] <= 'z') ||

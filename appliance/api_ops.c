@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "bounds.h"
 #include "proto.h"
 #include "util.h"
 
@@ -67,10 +68,25 @@ api_metrics(struct api_req *r)
 
 	buf_init(&b, 1 << 20);
 	if (db_sandbox_list(r->api->db, NULL, &all) == 0) {
+		json_t *sb;
+		size_t k, live = 0, warm = 0;
+
+		json_array_foreach(all, k, sb) {
+			const char *t = json_string_value(
+			    json_object_get(sb, "tenant"));
+
+			if (t != NULL && strcmp(t, SB_POOL_TENANT) == 0)
+				warm++;
+			else
+				live++;
+		}
 		e |= buf_printf(&b,
 		    "# HELP petri_sandboxes Live sandboxes.\n"
-		    "# TYPE petri_sandboxes gauge\npetri_sandboxes %zu\n",
-		    json_array_size(all));
+		    "# TYPE petri_sandboxes gauge\npetri_sandboxes %zu\n"
+		    "# HELP petri_sandboxes_warm Warm sandboxes waiting in "
+		    "the pool.\n# TYPE petri_sandboxes_warm gauge\n"
+		    "petri_sandboxes_warm %zu\n",
+		    live, warm);
 		json_decref(all);
 	}
 	pthread_mutex_lock(&m->lock);

@@ -184,30 +184,220 @@ sb_engine_spec(struct api *a, json_t *sb)
 	    (size_t)snprintf(ws, sizeof(ws), "%s/%s/ws", a->cfg->workspace_root,
 	        id) >= sizeof(ws))
 		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:O, s:O, s:s, s:s, s:I, s:I, "
-	                 "s:I}",
+	/* no environment: every execution carries the sandbox's own */
+	return json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:I, s:I, s:I}",
 	    "sandbox", id, "language", lang, "image", a->cfg->images[li],
-	    "limits", json_object_get(sb, "limits"), "env",
-	    json_object_get(sb, "env"), "runtime",
+	    "limits", json_object_get(sb, "limits"), "runtime",
 	    json_string_value(json_object_get(sb, "runtime")), "workspace", ws,
 	    "uid", (json_int_t)a->ctx->sandbox_uid, "gid",
 	    (json_int_t)a->ctx->sandbox_gid, "tmp_mb",
 	    (json_int_t)a->cfg->limits.tmp_mb);
 }
 
+/* Takes a provisioned sandbox apart again (disk, workspace, container). */
+static void
+sb_unprovision(struct api *a, const char *id, json_t *container)
+{
+	json_t *d;
+
+	if (container != NULL) {
+		d = json_pack("{s:s, s:O}", "sandbox", id, "container",
+		    container);
+		if (sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, NULL, 0) != 0)
+			log_warn("could not remove the container of %s", id);
+		json_decref(d);
+	}
+	if (sb_ask(a->parent, MSG_PAR_WS_RELEASE,
+	        json_pack("{s:s}", "sandbox", id), NULL, NULL, 0) != 0)
+		log_warn("could not release the disk of %s", id);
+	if (sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox", id),
+	        NULL, NULL, 0) != 0)
+		log_warn("could not remove the workspace of %s", id);
+}
+
+/*
+ * Gives the sandbox document sb its disk (the parent makes and mounts it),
+ * its workspace on that disk (the ws worker) and its container (the
+ * engine), and records the container's id and image in sb.  On failure
+ * undoes what was done and returns the error, with a message in msg.
+ */
+static int
+sb_provision(struct api *a, json_t *sb, char *msg, size_t msglen)
+{
+	const char *id = json_string_value(json_object_get(sb, "id"));
+	json_t *spec, *rep = NULL;
+	int e;
+
+	msg[0] = '\0';
+	if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE,
+	         json_pack("{s:s, s:O, s:b}", "sandbox", id, "disk_mb",
+	             json_object_get(json_object_get(sb, "limits"), "disk_mb"),
+	             "create", 1),
+	         NULL, msg, msglen)) != 0)
+		return e;
+	if ((e = sb_ask(a->ws, MSG_WS_CREATE, json_pack("{s:s}", "sandbox", id),
+	         NULL, msg, msglen)) != 0) {
+		sb_unprovision(a, id, NULL);
+		return e;
+	}
+	if ((spec = sb_engine_spec(a, sb)) == NULL) {
+		sb_unprovision(a, id, NULL);
+		return PETRI_ERR_NOMEM;
+	}
+	e = sb_ask(a->engine, MSG_ENG_SB_CREATE, spec, &rep, msg, msglen);
+	json_decref(spec);
+	if (e != 0) {
+		sb_unprovision(a, id, NULL);
+		return e;
+	}
+	json_object_set(sb, "container", json_object_get(rep, "container"));
+	json_object_set(sb, "image_id", json_object_get(rep, "image_id"));
+	json_decref(rep);
+	return 0;
+}
+
+/* --- the warm pool ------------------------------------------------------------ */
+
+/*
+ * Sandboxes of default shape are made ahead of time, owned by the
+ * reserved tenant SB_POOL_TENANT, so that creating one is a claim: a
+ * change of owner in state.db (and of limits when asked).  A claimed
+ * sandbox is recorded ("sandbox.created", "pooled": true) when claimed.
+ * Only the default disk size and runtime are pooled.
+ */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+
+static int
+pool_count(struct api *a, const char *lang)
+{
+	json_t *all = NULL, *sb;
+	size_t i;
+	int n = 0;
+
+	if (db_sandbox_list(a->db, SB_POOL_TENANT, &all) != 0)
+		return -1;
+	json_array_foreach(all, i, sb) if (strcmp(sb_str(sb, "language"),
+	    lang) == 0) n++;
+	json_decref(all);
+	return n;
+}
+
+/* Claims a warm sandbox of lang; fills *id and returns its document. */
+static json_t *
+pool_claim(struct api *a, const char *lang, const char *tenant, json_t *doc)
+{
+	json_t *all = NULL, *sb, *got = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&pool_lock);
+	if (db_sandbox_list(a->db, SB_POOL_TENANT, &all) != 0) {
+		pthread_mutex_unlock(&pool_lock);
+		return NULL;
+	}
+	json_array_foreach(all, i, sb) {
+		if (strcmp(sb_str(sb, "language"), lang) != 0 ||
+		    strcmp(sb_str(sb, "state"), "pooled") != 0)
+			continue;
+		json_object_set(doc, "id", json_object_get(sb, "id"));
+		json_object_set(doc, "container", json_object_get(sb,
+		    "container"));
+		json_object_set(doc, "image_id", json_object_get(sb,
+		    "image_id"));
+		if (db_sandbox_claim(a->db, sb_str(sb, "id"), SB_POOL_TENANT,
+		        tenant, doc) == 0) {
+			got = json_incref(sb);
+			break;
+		}
+	}
+	pthread_cond_signal(&pool_cond);	/* make another */
+	pthread_mutex_unlock(&pool_lock);
+	json_decref(all);
+	return got;
+}
+
+static void *
+pool_filler(void *arg)
+{
+	struct api *a = arg;
+	struct timespec ts;
+	char msg[256], id[PETRI_ID_MAX], now[PETRI_TIME_MAX];
+	int i, n, failures = 0;
+
+	for (;;) {
+		int made = 0;
+
+		for (i = 0; i < CONFIG_NLANG && !a->stopping; i++) {
+			json_t *sb, *limits;
+
+			if (a->cfg->pool[i] <= 0 ||
+			    (n = pool_count(a, config_languages[i])) < 0 ||
+			    n >= a->cfg->pool[i])
+				continue;
+			if (petri_id_new("sb_", id, sizeof(id)) != 0)
+				continue;
+			petri_time_rfc3339(petri_now_usec(), now);
+			limits = sb_limits(a, NULL, msg, sizeof(msg));
+			sb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s}",
+			    "id", id, "tenant", SB_POOL_TENANT, "language",
+			    config_languages[i], "state", "pooled", "created_at",
+			    now, "limits", limits, "runtime", "runc", "image",
+			    a->cfg->images[i]);
+			if (sb_provision(a, sb, msg, sizeof(msg)) == 0) {
+				if (db_sandbox_insert(a->db, sb) == 0) {
+					made++;
+					failures = 0;
+				} else
+					sb_unprovision(a, id, json_object_get(sb,
+					    "container"));
+			} else if (failures++ < 3 || failures % 60 == 0)
+				log_warn("warm pool: cannot make a %s sandbox: "
+				    "%s", config_languages[i], msg);
+			json_decref(sb);
+		}
+		if (a->stopping)
+			break;
+		if (made > 0)
+			continue;
+		/* wait for a claim, or retry a failure later */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += failures > 0 ? 10 : 5;
+		pthread_mutex_lock(&pool_lock);
+		pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
+		pthread_mutex_unlock(&pool_lock);
+	}
+	return NULL;
+}
+
+int
+api_pool_start(struct api *a)
+{
+	pthread_t t;
+	int i, any = 0;
+
+	for (i = 0; i < CONFIG_NLANG; i++)
+		any |= a->cfg->pool[i] > 0;
+	if (!any)
+		return 0;
+	if (pthread_create(&t, NULL, pool_filler, a) != 0)
+		return PETRI_ERR_IO;
+	pthread_detach(t);
+	return 0;
+}
+
 enum MHD_Result
 api_sb_create(struct api_req *r)
 {
 	struct api *a = r->api;
-	json_t *body, *sb = NULL, *limits = NULL, *x, *spec = NULL, *rep = NULL;
-	json_t *labels, *env, *ev;
+	json_t *body, *sb = NULL, *limits = NULL, *x, *labels, *env, *ev;
+	json_t *pooled = NULL;
 	const char *lang, *runtime = a->cfg->default_runtime;
 	const char *policy = "deny-all";
 	char msg[256], id[PETRI_ID_MAX], ts[PETRI_TIME_MAX],
 	    exp[PETRI_TIME_MAX];
 	json_int_t ttl = a->cfg->ttl_seconds;
 	int64_t now, count = 0;
-	int e, made_ws = 0, made_disk = 0, made_ctr = 0;
+	int e, provisioned = 0;
 	enum MHD_Result ret;
 
 	if ((body = api_body_json(r)) == NULL)
@@ -219,8 +409,7 @@ api_sb_create(struct api_req *r)
 	if (!json_is_string(x) ||
 	    config_language_index(json_string_value(x)) < 0) {
 		snprintf(msg, sizeof(msg),
-		    "language: must be one of python, "
-		    "node, go, java");
+		    "language: must be one of python, node, go, java");
 		goto invalid;
 	}
 	lang = json_string_value(x);
@@ -228,8 +417,7 @@ api_sb_create(struct api_req *r)
 		if (!json_is_integer(x) || json_integer_value(x) < 10 ||
 		    json_integer_value(x) > SB_MAX_TTL_SEC) {
 			snprintf(msg, sizeof(msg),
-			    "ttl_seconds: must be an "
-			    "integer in [10, %d]",
+			    "ttl_seconds: must be an integer in [10, %d]",
 			    SB_MAX_TTL_SEC);
 			goto invalid;
 		}
@@ -240,8 +428,7 @@ api_sb_create(struct api_req *r)
 		    (strcmp(json_string_value(x), "runc") != 0 &&
 		        strcmp(json_string_value(x), "runsc") != 0)) {
 			snprintf(msg, sizeof(msg),
-			    "runtime: must be \"runc\" or "
-			    "\"runsc\"");
+			    "runtime: must be \"runc\" or \"runsc\"");
 			goto invalid;
 		}
 		runtime = json_string_value(x);
@@ -250,8 +437,8 @@ api_sb_create(struct api_req *r)
 		if (!json_is_string(x) ||
 		    strcmp(json_string_value(x), "deny-all") != 0) {
 			snprintf(msg, sizeof(msg),
-			    "policy: unknown policy "
-			    "(this appliance has \"deny-all\")");
+			    "policy: unknown policy (this appliance has "
+			    "\"deny-all\")");
 			goto invalid;
 		}
 		policy = json_string_value(x);
@@ -259,8 +446,8 @@ api_sb_create(struct api_req *r)
 	if ((x = json_object_get(body, "secrets")) != NULL) {
 		if (!json_is_array(x) || json_array_size(x) > 0) {
 			snprintf(msg, sizeof(msg),
-			    "secrets: unknown secret "
-			    "(no secret is bound on this appliance)");
+			    "secrets: unknown secret (no secret is bound on "
+			    "this appliance)");
 			goto invalid;
 		}
 	}
@@ -298,7 +485,7 @@ api_sb_create(struct api_req *r)
 	sb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:O, "
 	               "s:o, s:o, s:s, s:s}",
 	    "id", id, "tenant", r->auth.tenant, "language", lang, "state",
-	    "creating", "created_at", ts, "last_active_at", ts, "expires_at",
+	    "running", "created_at", ts, "last_active_at", ts, "expires_at",
 	    exp, "ttl_seconds", ttl, "policy", policy, "limits", limits,
 	    "labels", labels != NULL ? json_incref(labels) : json_object(),
 	    "env", env != NULL ? json_incref(env) : json_object(), "runtime",
@@ -307,69 +494,64 @@ api_sb_create(struct api_req *r)
 		ret = api_reply_err(r, PETRI_ERR_NOMEM, "sandbox");
 		goto out;
 	}
-	/*
-	 * The disk (the parent makes and mounts it), the workspace on it (the
-	 * ws worker), then the container; undone in reverse on failure.
-	 */
-	if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE,
-	         json_pack("{s:s, s:O, "
-	                   "s:b}",
-	             "sandbox", id, "disk_mb",
-	             json_object_get(limits, "disk_mb"), "create", 1),
-	         NULL, msg, sizeof(msg))) != 0) {
-		ret = api_reply_err(r, e, "workspace disk");
-		goto out;
+	/* a warm one when the shape is the pool's, else a new one */
+	if (strcmp(runtime, "runc") == 0 &&
+	    json_integer_value(json_object_get(limits, "disk_mb")) ==
+	        a->cfg->limits.disk_mb &&
+	    (pooled = pool_claim(a, lang, r->auth.tenant, sb)) != NULL) {
+		x = json_object_get(pooled, "limits");
+		if (!json_equal(x, limits)) {
+			json_t *u = json_pack("{s:O, s:O}", "container",
+			    json_object_get(sb, "container"), "limits", limits);
+
+			if ((e = sb_ask(a->engine, MSG_ENG_SB_UPDATE, u, NULL,
+			         msg, sizeof(msg))) != 0)
+				log_warn("claimed %s: cannot set its limits: %s",
+				    sb_str(sb, "id"), msg);
+			if (e != 0) {
+				/* do not hand out other limits than asked */
+				provisioned = 1;
+				ret = api_reply_err(r, e, "sandbox limits");
+				goto out;
+			}
+		}
+	} else {
+		if ((e = sb_provision(a, sb, msg, sizeof(msg))) != 0) {
+			if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT)
+				ret = api_reply_error(r,
+				    MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+				    "the container engine is unavailable: %s",
+				    msg);
+			else if (e == PETRI_ERR_UNSUPPORTED)
+				ret = api_reply_error(
+				    r, 422, "invalid_request", "%s", msg);
+			else
+				ret = api_reply_error(r,
+				    MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+				    "cannot start the sandbox: %s", msg);
+			goto out;
+		}
+		provisioned = 1;
+		if ((e = db_sandbox_insert(a->db, sb)) != 0) {
+			ret = api_reply_err(r, e, "sandbox registry");
+			goto out;
+		}
 	}
-	made_disk = 1;
-	if ((e = sb_ask(a->ws, MSG_WS_CREATE, json_pack("{s:s}", "sandbox", id),
-	         NULL, msg, sizeof(msg))) != 0) {
-		ret = api_reply_err(r, e, "workspace");
-		goto out;
-	}
-	made_ws = 1;
-	if ((spec = sb_engine_spec(a, sb)) == NULL) {
-		ret = api_reply_err(r, PETRI_ERR_NOMEM, "sandbox");
-		goto out;
-	}
-	if ((e = sb_ask(a->engine, MSG_ENG_SB_CREATE, spec, &rep, msg,
-	         sizeof(msg))) != 0) {
-		if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT)
-			ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    "unavailable",
-			    "the container engine is unavailable: "
-			    "%s",
-			    msg);
-		else if (e == PETRI_ERR_UNSUPPORTED)
-			ret = api_reply_error(
-			    r, 422, "invalid_request", "%s", msg);
-		else
-			ret = api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			    "internal", "cannot start the sandbox: %s", msg);
-		goto out;
-	}
-	made_ctr = 1;
-	json_object_set(sb, "container", json_object_get(rep, "container"));
-	json_object_set(sb, "image_id", json_object_get(rep, "image_id"));
-	json_object_set_new(sb, "state", json_string("running"));
-	if ((e = db_sandbox_insert(a->db, sb)) != 0) {
-		ret = api_reply_err(r, e, "sandbox registry");
-		goto out;
-	}
-	ev = json_pack("{s:s, s:s, s:O, s:s, s:s, s:O, s:o}", "sandbox", id,
-	    "language", lang, "image", json_object_get(sb, "image"), "image_id",
-	    json_string_value(json_object_get(rep, "image_id")) != NULL
-	        ? json_string_value(json_object_get(rep, "image_id"))
-	        : "",
-	    "runtime", runtime, "limits", limits, "policy",
-	    api_policy_ref(policy));
+	ev = json_pack("{s:O, s:s, s:O, s:s, s:s, s:O, s:o, s:b}", "sandbox",
+	    json_object_get(sb, "id"), "language", lang, "image",
+	    json_object_get(sb, "image"), "image_id",
+	    sb_str(sb, "image_id"), "runtime", runtime, "limits", limits,
+	    "policy", api_policy_ref(policy), "pooled", pooled != NULL);
 	if ((e = api_audit(a, r, "sandbox.created", ev, NULL)) != 0) {
-		if (db_sandbox_delete(a->db, id) != 0)
-			log_warn("state.db: cannot roll back %s", id);
+		if (db_sandbox_delete(a->db, sb_str(sb, "id")) != 0)
+			log_warn("state.db: cannot roll back %s",
+			    sb_str(sb, "id"));
+		provisioned = 1;
 		ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "unavailable", "the audit log is unavailable");
 		goto out;
 	}
-	made_ws = made_disk = made_ctr = 0;
+	provisioned = 0;
 	pthread_mutex_lock(&a->metrics.lock);
 	a->metrics.sandboxes_created++;
 	pthread_mutex_unlock(&a->metrics.lock);
@@ -378,24 +560,14 @@ api_sb_create(struct api_req *r)
 invalid:
 	ret = api_reply_error(r, 422, "invalid_request", "%s", msg);
 out:
-	if (made_ctr) {
-		json_t *d = json_pack("{s:s, s:O}", "sandbox", id, "container",
-		    json_object_get(rep, "container"));
-
-		if (sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, NULL, 0) != 0)
-			log_warn("could not remove the container of %s", id);
-		json_decref(d);
+	if (provisioned) {
+		if (pooled != NULL && db_sandbox_delete(a->db, sb_str(sb,
+		    "id")) != 0)
+			log_warn("state.db: cannot drop %s", sb_str(sb, "id"));
+		sb_unprovision(a, sb_str(sb, "id"), json_object_get(sb,
+		    "container"));
 	}
-	if (made_disk &&
-	    sb_ask(a->parent, MSG_PAR_WS_RELEASE,
-	        json_pack("{s:s}", "sandbox", id), NULL, NULL, 0) != 0)
-		log_warn("could not release the disk of %s", id);
-	if ((made_ws || made_disk) &&
-	    sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox", id),
-	        NULL, NULL, 0) != 0)
-		log_warn("could not remove the workspace of %s", id);
-	json_decref(spec);
-	json_decref(rep);
+	json_decref(pooled);
 	json_decref(sb);
 	json_decref(limits);
 	json_decref(body);
@@ -665,7 +837,8 @@ api_reaper(void *arg)
 			const char *s = json_string_value(
 			    json_object_get(sb, "expires_at"));
 
-			if (s == NULL || petri_time_parse(s, &exp) != 0 ||
+			if (strcmp(sb_str(sb, "state"), "pooled") == 0 ||
+			    s == NULL || petri_time_parse(s, &exp) != 0 ||
 			    exp > petri_now_usec())
 				continue;
 			log_info("sandbox %s expired",

@@ -471,6 +471,29 @@ db_sandbox_count(struct db *db, const char *tenant, int64_t *n)
 }
 
 int
+db_sandbox_claim(struct db *db, const char *id, const char *from_tenant,
+    const char *tenant, json_t *doc)
+{
+	char *text;
+	int r, n = 0;
+
+	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
+		return PETRI_ERR_NOMEM;
+	pthread_mutex_lock(&db->lock);
+	r = db_run(db,
+	    db_prep(db,
+	        "UPDATE sandboxes SET tenant = ?, doc = ?, created_at = ? "
+	        "WHERE id = ? AND tenant = ? AND deleted_at IS NULL",
+	        "ssiss", tenant, text, petri_now_usec(), id, from_tenant),
+	    &n);
+	pthread_mutex_unlock(&db->lock);
+	free(text);
+	if (r == 0 && n == 0)
+		r = PETRI_ERR_NOTFOUND;
+	return r;
+}
+
+int
 db_sandbox_delete(struct db *db, const char *id)
 {
 	int r, n = 0;

@@ -55,6 +55,14 @@ int db_sandbox_get(
 int db_sandbox_list(struct db *db, const char *tenant, json_t **out) PETRI_WUR;
 /* Counts live sandboxes of a tenant. */
 int db_sandbox_count(struct db *db, const char *tenant, int64_t *n) PETRI_WUR;
+/*
+ * Hands the unclaimed sandbox id of tenant from_tenant over to tenant,
+ * replacing its document, in one statement (two claimers cannot both win).
+ * Returns 0, or PETRI_ERR_NOTFOUND when it was not there to claim.
+ */
+int db_sandbox_claim(struct db *db, const char *id, const char *from_tenant,
+    const char *tenant, json_t *doc) PETRI_WUR;
+
 /* Marks a sandbox deleted (keeps the row for exec history). */
 int db_sandbox_delete(struct db *db, const char *id) PETRI_WUR;
 /* Sets last_active_at/expires_at.  Returns 0 or PETRI_ERR_NOTFOUND. */

@@ -402,6 +402,36 @@ do_sb_delete(struct engine *e, struct ipc_msg *m)
 	reply_ok(e, m->id, json_object());
 }
 
+/* New resource limits for a running sandbox container (a claimed one). */
+static void
+do_sb_update(struct engine *e, struct ipc_msg *m)
+{
+	const char *c = str(m->json, "container");
+	json_t *l = json_object_get(m->json, "limits"), *body;
+	json_int_t mem = json_integer_value(json_object_get(l, "memory_mb"));
+	json_int_t pids = json_integer_value(json_object_get(l, "pids"));
+	double cpus = json_number_value(json_object_get(l, "cpus"));
+	char path[256];
+	int r;
+
+	if (c == NULL || mem <= 0 || pids <= 0 || cpus <= 0 ||
+	    (size_t)snprintf(path, sizeof(path), "/containers/%s/update", c) >=
+	        sizeof(path)) {
+		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad update");
+		return;
+	}
+	body = json_pack("{s:I, s:I, s:I, s:I}", "Memory", mem * 1024 * 1024,
+	    "MemorySwap", mem * 1024 * 1024, "PidsLimit", pids, "NanoCpus",
+	    (json_int_t)(cpus * 1e9));
+	r = docker_request(e->docker, "POST", path, body, 0, NULL, NULL);
+	json_decref(body);
+	if (r != 0) {
+		(void)reply_err(e, m->id, r, "update: %s", docker_errmsg());
+		return;
+	}
+	reply_ok(e, m->id, json_object());
+}
+
 static void
 do_ping(struct engine *e, struct ipc_msg *m)
 {
@@ -1050,6 +1080,9 @@ job_main(void *arg)
 		break;
 	case MSG_ENG_INFO:
 		do_info(e, &j->msg);
+		break;
+	case MSG_ENG_SB_UPDATE:
+		do_sb_update(e, &j->msg);
 		break;
 	default:
 		break;

@@ -35,6 +35,7 @@ const struct ipc_permit proto_engine_from_api[] = {
     {MSG_ENG_RECONCILE, IPC_MAX_JSON},
     {MSG_ENG_SB_ENSURE, SMALL},
     {MSG_ENG_INFO, SMALL},
+    {MSG_ENG_SB_UPDATE, SMALL},
 };
 const size_t proto_engine_from_api_n = NELEM(proto_engine_from_api);
 

@@ -140,7 +140,9 @@ class Petri:
         self.port = free_port()
         self.net = "petri-it-%s" % uuid.uuid4().hex[:10]
         self.relay = None
-        cfg = {"network": self.net, "reaper_interval_seconds": 1}
+        # no warm pool unless a test asks for one: it would make sandboxes
+        # in the background of every scenario
+        cfg = {"network": self.net, "reaper_interval_seconds": 1, "pool": {}}
         if relay:
             self.relay = SocketRelay(os.path.join(self.dir, "docker.sock"))
             self.relay.start()

@@ -12,6 +12,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# the shared instance keeps a small warm pool, so scenarios run on claimed
+# sandboxes as well as on new ones
+SHARED_CONFIG = {"pool": {"python": 2}}
 
 
 def main(argv):
@@ -20,7 +23,7 @@ def main(argv):
     passed = failed = 0
     shared = None
     try:
-        shared = harness.Petri().start()
+        shared = harness.Petri(config=SHARED_CONFIG).start()
     except Exception as e:  # noqa: BLE001
         print("FAIL harness: cannot start petrid: %s" % e)
         print("integration: 0 passed, 1 failed")
@@ -50,7 +53,7 @@ def main(argv):
                     if shared.proc is None or shared.proc.poll() is not None:
                         print("petrid died; log tail:\n" + shared.logtext())
                         shared.cleanup()
-                        shared = harness.Petri().start()
+                        shared = harness.Petri(config=SHARED_CONFIG).start()
     finally:
         if shared is not None:
             if failed:

@@ -91,3 +91,44 @@ def test_ttl_reaper_own():
         check("sandbox.expired" in types, types)
     finally:
         p.cleanup()
+
+
+def test_warm_pool_own():
+    p = Petri(config={"pool": {"python": 2, "node": 1}}).start()
+    try:
+        for _ in range(100):
+            m = p.request("GET", "/metrics", token=None).body.decode()
+            if "petri_sandboxes_warm 3" in m:
+                break
+            time.sleep(0.2)
+        check("petri_sandboxes_warm 3" in m, "pool not filled")
+        check("petri_sandboxes 0" in m, m)
+        # the pool is nobody's: not listed, not usable
+        check(p.request("GET", "/v1/sandboxes").json()["sandboxes"] == [])
+        check(p.request("POST", "/v1/keys", {"role": "agent", "tenant": "__pool__"}).status == 422)
+        a = p.sandbox("python", labels={"k": "v"}, limits={"memory_mb": 256, "pids": 100})
+        b = p.sandbox("python")
+        for sb in (a, b):
+            d = p.exec(sb, command="echo hi; cat /sys/fs/cgroup/pids.max 2>/dev/null || "
+                                   "cat /sys/fs/cgroup/pids/pids.max").json()
+            check(d["stdout"].startswith("hi\n"), d)
+        d = p.exec(a, command="cat /sys/fs/cgroup/pids.max 2>/dev/null || "
+                              "cat /sys/fs/cgroup/pids/pids.max").json()
+        check(d["stdout"].strip() == "100", "claimed sandbox kept the pool's limits: %r" % d)
+        check(a["id"] != b["id"] and a["labels"] == {"k": "v"}, (a, b))
+        recs = p.request("GET", "/v1/audit/records?from=0&limit=1000").json()["records"]
+        created = [json.loads(r["record"]) for r in recs]
+        created = [r for r in created if r["type"] == "sandbox.created"]
+        check(any(r["pooled"] for r in created) and all(r["tenant"] == "default" for r in created),
+              created)
+        # refilled behind the claims
+        for _ in range(150):
+            if "petri_sandboxes_warm 3" in p.request("GET", "/metrics", token=None).body.decode():
+                break
+            time.sleep(0.2)
+        check("petri_sandboxes_warm 3" in p.request("GET", "/metrics", token=None).body.decode())
+        # other shapes are made new
+        c = p.sandbox("python", limits={"disk_mb": 64})
+        check(p.exec(c, command="df -m /sandbox | tail -1").json()["exit_code"] == 0)
+    finally:
+        p.cleanup()
