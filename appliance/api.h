@@ -217,6 +217,9 @@ json_t *api_policy_ref(const char *name);
 void api_sb_reconcile(struct api *a);
 int api_reaper_start(struct api *a) PETRI_WUR;
 
+/* Stops the reaper and the pool threads and waits for them. */
+void api_background_stop(struct api *a);
+
 /* Starts keeping warm sandboxes (config "pool"); 0 when none are wanted. */
 int api_pool_start(struct api *a) PETRI_WUR;
 

@@ -1210,8 +1210,13 @@ api_exec_get(struct api_req *r)
 		    "exec %.40s not found", r->segs[0]);
 	if (run != NULL) {
 		pthread_mutex_lock(&run->lock);
-		doc = run->doc != NULL ? json_incref(run->doc)
-		                       : run_doc(run, NULL, 1);
+		if (run->doc != NULL)
+			doc = json_incref(run->doc);
+		else {
+			/* still running, or finishing: no result yet */
+			doc = run_doc(run, NULL, 1);
+			json_object_set_new(doc, "status", json_string("running"));
+		}
 		pthread_mutex_unlock(&run->lock);
 		run_unref(run);
 	}

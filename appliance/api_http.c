@@ -623,9 +623,9 @@ api_main(struct proc_ctx *ctx)
 		fatal("cannot start the HTTP server");
 	log_info("api ready");
 	proc_wait_term();
-	a.stopping = 1;
 	log_info("api stopping");
 	MHD_stop_daemon(a.mhd);
+	api_background_stop(&a);
 	db_close(a.db);
 	return 0;
 }

@@ -256,7 +256,29 @@ sb_provision(struct api *a, json_t *sb, char *msg, size_t msglen)
 	return 0;
 }
 
-/* --- the warm pool ------------------------------------------------------------ */
+/* --- background threads: the warm pool and the reaper ------------------------- */
+
+static pthread_mutex_t nap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t nap_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t reaper_thread, pool_thread;
+static int reaper_started, pool_started;
+
+/* Sleeps up to seconds; returns 1 when the api is stopping. */
+static int
+api_nap(struct api *a, int seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += seconds;
+	pthread_mutex_lock(&nap_lock);
+	while (!a->stopping &&
+	    pthread_cond_timedwait(&nap_cond, &nap_lock, &ts) == 0)
+		;
+	pthread_mutex_unlock(&nap_lock);
+	return a->stopping;
+}
+
 
 /*
  * Sandboxes of default shape are made ahead of time, owned by the
@@ -363,7 +385,8 @@ pool_filler(void *arg)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += failures > 0 ? 10 : 5;
 		pthread_mutex_lock(&pool_lock);
-		pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
+		if (!a->stopping)
+			pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
 		pthread_mutex_unlock(&pool_lock);
 	}
 	return NULL;
@@ -372,16 +395,15 @@ pool_filler(void *arg)
 int
 api_pool_start(struct api *a)
 {
-	pthread_t t;
 	int i, any = 0;
 
 	for (i = 0; i < CONFIG_NLANG; i++)
 		any |= a->cfg->pool[i] > 0;
 	if (!any)
 		return 0;
-	if (pthread_create(&t, NULL, pool_filler, a) != 0)
+	if (pthread_create(&pool_thread, NULL, pool_filler, a) != 0)
 		return PETRI_ERR_IO;
-	pthread_detach(t);
+	pool_started = 1;
 	return 0;
 }
 
@@ -825,8 +847,7 @@ api_reaper(void *arg)
 	size_t i;
 
 	for (;;) {
-		sleep((unsigned)a->cfg->reaper_interval);
-		if (a->stopping)
+		if (api_nap(a, a->cfg->reaper_interval))
 			break;
 		if (!reconciled)
 			api_sb_reconcile(a);
@@ -859,10 +880,26 @@ api_reaper(void *arg)
 int
 api_reaper_start(struct api *a)
 {
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, api_reaper, a) != 0)
+	if (pthread_create(&reaper_thread, NULL, api_reaper, a) != 0)
 		return PETRI_ERR_IO;
-	pthread_detach(t);
+	reaper_started = 1;
 	return 0;
+}
+
+void
+api_background_stop(struct api *a)
+{
+	pthread_mutex_lock(&nap_lock);
+	a->stopping = 1;
+	pthread_cond_broadcast(&nap_cond);
+	pthread_mutex_unlock(&nap_lock);
+	pthread_mutex_lock(&pool_lock);
+	pthread_cond_broadcast(&pool_cond);
+	pthread_mutex_unlock(&pool_lock);
+	/* each finishes the sandbox it is working on, then returns */
+	if (reaper_started)
+		pthread_join(reaper_thread, NULL);
+	if (pool_started)
+		pthread_join(pool_thread, NULL);
+	reaper_started = pool_started = 0;
 }

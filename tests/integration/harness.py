@@ -22,6 +22,7 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 DOCKER_SOCK = "/var/run/docker.sock"
+SANITIZER_FINDINGS = []
 
 
 def free_port():
@@ -156,10 +157,14 @@ class Petri:
         self.instance = None
 
     def start(self, wait_ready=True):
+        env = dict(os.environ)
+        # sanitizer builds: the daemon's processes exit without freeing what
+        # lives as long as they do; leaks are checked by the unit tests
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "petrid"), "--listen", "127.0.0.1:%d" % self.port,
              "--data-dir", self.data, "--config", self.config_path],
-            stdout=self.log, stderr=self.log, start_new_session=True)
+            stdout=self.log, stderr=self.log, start_new_session=True, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -222,8 +227,20 @@ class Petri:
         with open(os.path.join(self.dir, "petrid.log"), "rb") as f:
             return f.read().decode(errors="replace")[-6000:]
 
+    def sanitizer_reports(self):
+        """Sanitizer findings in petrid's log (builds with SANITIZER=...)."""
+        self.log.flush()
+        with open(os.path.join(self.dir, "petrid.log"), "rb") as f:
+            text = f.read().decode(errors="replace")
+        marks = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
+                 "WARNING: ThreadSanitizer")
+        return [l for l in text.splitlines() if any(m in l for m in marks)]
+
     def cleanup(self):
         self.stop()
+        found = self.sanitizer_reports()
+        if found:
+            SANITIZER_FINDINGS.extend(found)
         if self.instance:
             st, lst = docker("GET", '/containers/json?all=1&filters=' +
                              _q(json.dumps({"label": ["petri.instance=%s" % self.instance]})))

@@ -59,6 +59,10 @@ def main(argv):
             if failed:
                 print("---- petrid log tail ----\n" + shared.logtext())
             shared.cleanup()
+    if harness.SANITIZER_FINDINGS:
+        failed += 1
+        print("FAIL sanitizer findings in petrid's logs:\n" +
+              "\n".join(harness.SANITIZER_FINDINGS[:40]))
     print("integration: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
