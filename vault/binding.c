@@ -1,0 +1,829 @@
+/* binding.c: secret bindings: strict parsing, canonical form, matching. */
+#include <stdarg.h>
+#include <strings.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "binding.h"
+#include "path.h"
+#include "util.h"
+
+static const char *const binding_top_keys[] = {
+    "hosts",
+    "methods",
+    "paths",
+    "port",
+    "inject",
+    NULL,
+};
+
+static const char *const binding_header_keys[] = {"header", "format", NULL};
+static const char *const binding_basic_keys[] = {"username", NULL};
+static const char *const binding_placeholder_keys[] = {
+    "env",
+    "header",
+    "format",
+    NULL,
+};
+
+/* Headers that frame or route a request: never injected. */
+static const char *const binding_bad_headers[] = {
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    NULL,
+};
+
+/* Variables Petri sets in every sandbox: never a placeholder's name. */
+static const char *const binding_bad_envs[] = {
+    "PATH",
+    "HOME",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "PIP_CERT",
+    "NODE_EXTRA_CA_CERTS",
+    "CURL_CA_BUNDLE",
+    "JAVA_TOOL_OPTIONS",
+    NULL,
+};
+
+static void binding_err(char *err, size_t errlen, const char *fmt, ...)
+    PETRI_PRINTF(3, 4);
+
+static void
+binding_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Refuses keys of o that are not in keys[]; names the first one. */
+static int
+binding_keys_check(json_t *o, const char *const *keys, const char *where,
+    char *err, size_t errlen)
+{
+	const char *k;
+	void *it;
+	size_t i;
+
+	for (it = json_object_iter(o); it != NULL;
+	     it = json_object_iter_next(o, it)) {
+		k = json_object_iter_key(it);
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(k, keys[i]) == 0)
+				break;
+		if (keys[i] == NULL) {
+			binding_err(err, errlen, "%s: unknown field \"%.64s\"",
+			    where, k);
+			return PETRI_ERR_INVAL;
+		}
+	}
+	return 0;
+}
+
+static int
+binding_charset_valid(const char *s, size_t len, size_t max, const char *set)
+{
+	size_t i;
+
+	if (len == 0 || len > max)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] == '\0' || strchr(set, s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+int
+vault_name_valid(const char *s)
+{
+	return s != NULL &&
+	    binding_charset_valid(s, strnlen(s, VAULT_NAME_MAX + 1),
+	        VAULT_NAME_MAX, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+}
+
+int
+vault_tenant_valid(const char *s)
+{
+	return s != NULL &&
+	    binding_charset_valid(s, strnlen(s, VAULT_TENANT_MAX + 1),
+	        VAULT_TENANT_MAX, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+}
+
+/* Printable ASCII (SP to '~'), no leading or trailing space. */
+static int
+binding_printable(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || s[0] == ' ' || s[len - 1] == ' ')
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+int
+vault_value_valid(const char *value, size_t vlen)
+{
+	size_t i;
+
+	if (value == NULL || vlen == 0 || vlen > VAULT_VALUE_MAX ||
+	    value[0] == ' ' || value[vlen - 1] == ' ')
+		return 0;
+	for (i = 0; i < vlen; i++)
+		if ((unsigned char)value[i] < 0x20 ||
+		    (unsigned char)value[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* RFC 9110 tchar. */
+static int
+binding_tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int
+binding_header_valid(const char *s, size_t len, const char **why)
+{
+	size_t i;
+
+	*why = "must be an HTTP header name token of 1 to 64 bytes";
+	if (len == 0 || len > VAULT_HEADER_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!binding_tchar(s[i]))
+			return 0;
+	*why = "a framing, hop-by-hop or proxy header cannot be injected";
+	if (len >= 6 && strncasecmp(s, "proxy-", 6) == 0)
+		return 0;
+	for (i = 0; binding_bad_headers[i] != NULL; i++)
+		if (strcasecmp(s, binding_bad_headers[i]) == 0)
+			return 0;
+	return 1;
+}
+
+static int
+binding_format_valid(const char *s, size_t len)
+{
+	const char *p;
+
+	if (len > VAULT_FORMAT_MAX || !binding_printable(s, len))
+		return 0;
+	if ((p = strstr(s, "{value}")) == NULL)
+		return 0;
+	/* no other brace: "{value}" once and nothing that looks like it */
+	if (memchr(s, '{', (size_t)(p - s)) != NULL ||
+	    memchr(s, '}', (size_t)(p - s)) != NULL ||
+	    strchr(p + 7, '{') != NULL || strchr(p + 7, '}') != NULL)
+		return 0;
+	return 1;
+}
+
+static int
+binding_env_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > VAULT_ENV_MAX || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		        (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	if (strncmp(s, "LD_", 3) == 0 || strncmp(s, "PETRI_", 6) == 0)
+		return 0;
+	for (i = 0; binding_bad_envs[i] != NULL; i++)
+		if (strcmp(s, binding_bad_envs[i]) == 0)
+			return 0;
+	return 1;
+}
+
+/* An HTTP method as a rule names it: [A-Z][A-Z-]* (policy.c's rule). */
+static int
+binding_method_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > POLICY_METHOD_MAX || s[0] < 'A' || s[0] > 'Z')
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* A JSON string of o[key] with no embedded NUL, or NULL. */
+static const char *
+binding_str(json_t *o, const char *key, size_t *lenp)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s = json_string_value(v);
+
+	if (s == NULL)
+		return NULL;
+	*lenp = json_string_length(v);
+	if (strlen(s) != *lenp)
+		return NULL;
+	return s;
+}
+
+static int
+binding_hosts_parse(
+    json_t *a, struct vault_binding *b, char *err, size_t errlen)
+{
+	const char *s, *why;
+	size_t i, j, len;
+	int r;
+
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		binding_err(err, errlen, "hosts: required, a non-empty array");
+		return PETRI_ERR_INVAL;
+	}
+	if (json_array_size(a) > VAULT_MAX_HOSTS) {
+		binding_err(
+		    err, errlen, "hosts: more than %d hosts", VAULT_MAX_HOSTS);
+		return PETRI_ERR_TOOBIG;
+	}
+	for (i = 0; i < json_array_size(a); i++) {
+		json_t *v = json_array_get(a, i);
+
+		if ((s = json_string_value(v)) == NULL) {
+			binding_err(
+			    err, errlen, "hosts[%zu]: must be a string", i);
+			return PETRI_ERR_INVAL;
+		}
+		len = json_string_length(v);
+		why = NULL;
+		if ((r = host_pattern_parse(s, len, &b->hosts[i], &why)) != 0) {
+			binding_err(err, errlen, "hosts[%zu]: %s", i,
+			    why != NULL ? why : petri_strerror(r));
+			return r;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(b->hosts[j].text, b->hosts[i].text) == 0) {
+				binding_err(err, errlen,
+				    "hosts[%zu]: duplicate host", i);
+				return PETRI_ERR_INVAL;
+			}
+		b->nhosts++;
+	}
+	return 0;
+}
+
+static int
+binding_methods_parse(
+    json_t *a, struct vault_binding *b, char *err, size_t errlen)
+{
+	const char *s;
+	size_t i, j, len;
+
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		binding_err(err, errlen,
+		    "methods: must be a non-empty array (omit it to allow any "
+		    "method)");
+		return PETRI_ERR_INVAL;
+	}
+	if (json_array_size(a) > POLICY_MAX_METHODS) {
+		binding_err(err, errlen, "methods: more than %d methods",
+		    POLICY_MAX_METHODS);
+		return PETRI_ERR_TOOBIG;
+	}
+	for (i = 0; i < json_array_size(a); i++) {
+		json_t *v = json_array_get(a, i);
+
+		s = json_string_value(v);
+		len = json_string_length(v);
+		if (s == NULL || !binding_method_valid(s, len) ||
+		    strcmp(s, "CONNECT") == 0) {
+			binding_err(err, errlen,
+			    "methods[%zu]: must be an upper-case HTTP method "
+			    "token other than CONNECT",
+			    i);
+			return PETRI_ERR_INVAL;
+		}
+		for (j = 0; j < b->nmethods; j++)
+			if (strcmp(b->methods[j], s) == 0) {
+				binding_err(err, errlen,
+				    "methods[%zu]: duplicate method", i);
+				return PETRI_ERR_INVAL;
+			}
+		memcpy(b->methods[b->nmethods++], s, len + 1);
+	}
+	return 0;
+}
+
+static int
+binding_paths_parse(
+    json_t *a, struct vault_binding *b, char *err, size_t errlen)
+{
+	char norm[POLICY_PATH_MAX + 1];
+	const char *s, *why;
+	size_t i, j, len;
+
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		binding_err(err, errlen,
+		    "paths: must be a non-empty array (omit it to allow any "
+		    "path)");
+		return PETRI_ERR_INVAL;
+	}
+	if (json_array_size(a) > VAULT_MAX_PATHS) {
+		binding_err(
+		    err, errlen, "paths: more than %d paths", VAULT_MAX_PATHS);
+		return PETRI_ERR_TOOBIG;
+	}
+	for (i = 0; i < json_array_size(a); i++) {
+		json_t *v = json_array_get(a, i);
+
+		if ((s = json_string_value(v)) == NULL) {
+			binding_err(
+			    err, errlen, "paths[%zu]: must be a string", i);
+			return PETRI_ERR_INVAL;
+		}
+		len = json_string_length(v);
+		if (len > POLICY_PATH_MAX) {
+			binding_err(err, errlen,
+			    "paths[%zu]: longer than %d bytes", i,
+			    POLICY_PATH_MAX);
+			return PETRI_ERR_TOOBIG;
+		}
+		why = NULL;
+		if (len == 0 || s[0] != '/' || memchr(s, '?', len) != NULL ||
+		    path_normalize(s, len, norm, sizeof(norm), &why) != 0 ||
+		    strlen(norm) != len || memcmp(norm, s, len) != 0) {
+			binding_err(err, errlen, "paths[%zu]: %s", i,
+			    why != NULL ? why
+			                : "must be a normalised path prefix "
+			                  "starting with '/', without a query");
+			return PETRI_ERR_INVAL;
+		}
+		for (j = 0; j < b->npaths; j++)
+			if (strcmp(b->paths[j], norm) == 0) {
+				binding_err(err, errlen,
+				    "paths[%zu]: duplicate path", i);
+				return PETRI_ERR_INVAL;
+			}
+		memcpy(b->paths[b->npaths++], norm, len + 1);
+	}
+	return 0;
+}
+
+/* "header" and "format" of a header or placeholder injection. */
+static int
+binding_header_format_parse(json_t *o, const char *where,
+    struct vault_binding *b, char *err, size_t errlen)
+{
+	const char *s, *why;
+	size_t len;
+
+	if ((s = binding_str(o, "header", &len)) == NULL) {
+		binding_err(err, errlen, "%s.header: required string", where);
+		return PETRI_ERR_INVAL;
+	}
+	if (!binding_header_valid(s, len, &why)) {
+		binding_err(err, errlen, "%s.header: %s", where, why);
+		return PETRI_ERR_INVAL;
+	}
+	memcpy(b->header, s, len + 1);
+	if (json_object_get(o, "format") == NULL) {
+		memcpy(b->format, "{value}", 8);
+		return 0;
+	}
+	if ((s = binding_str(o, "format", &len)) == NULL ||
+	    !binding_format_valid(s, len)) {
+		binding_err(err, errlen,
+		    "%s.format: printable ASCII of at most %d bytes holding "
+		    "\"{value}\" exactly once, no other brace, no control "
+		    "character, no leading or trailing space",
+		    where, VAULT_FORMAT_MAX);
+		return PETRI_ERR_INVAL;
+	}
+	memcpy(b->format, s, len + 1);
+	return 0;
+}
+
+static int
+binding_inject_parse(
+    json_t *o, struct vault_binding *b, char *err, size_t errlen)
+{
+	const char *s;
+	json_t *k;
+	size_t len;
+	int r;
+
+	if (!json_is_object(o)) {
+		binding_err(err, errlen, "inject: required, an object");
+		return PETRI_ERR_INVAL;
+	}
+	if ((k = json_object_get(o, "basic")) != NULL) {
+		if (json_object_size(o) != 1) {
+			binding_err(
+			    err, errlen, "inject: \"basic\" stands alone");
+			return PETRI_ERR_INVAL;
+		}
+		if (!json_is_object(k)) {
+			binding_err(
+			    err, errlen, "inject.basic: must be an object");
+			return PETRI_ERR_INVAL;
+		}
+		if ((r = binding_keys_check(k, binding_basic_keys,
+		         "inject.basic", err, errlen)) != 0)
+			return r;
+		if ((s = binding_str(k, "username", &len)) == NULL ||
+		    len > VAULT_USERNAME_MAX || !binding_printable(s, len) ||
+		    memchr(s, ':', len) != NULL) {
+			binding_err(err, errlen,
+			    "inject.basic.username: required, printable ASCII "
+			    "of 1 to %d bytes without ':'",
+			    VAULT_USERNAME_MAX);
+			return PETRI_ERR_INVAL;
+		}
+		memcpy(b->username, s, len + 1);
+		memcpy(b->header, "Authorization", 14);
+		b->inject = VAULT_INJECT_BASIC;
+		return 0;
+	}
+	if ((k = json_object_get(o, "placeholder")) != NULL) {
+		if (json_object_size(o) != 1) {
+			binding_err(err, errlen,
+			    "inject: \"placeholder\" stands alone");
+			return PETRI_ERR_INVAL;
+		}
+		if (!json_is_object(k)) {
+			binding_err(err, errlen,
+			    "inject.placeholder: must be an object");
+			return PETRI_ERR_INVAL;
+		}
+		if ((r = binding_keys_check(k, binding_placeholder_keys,
+		         "inject.placeholder", err, errlen)) != 0)
+			return r;
+		if ((s = binding_str(k, "env", &len)) == NULL ||
+		    !binding_env_valid(s, len)) {
+			binding_err(err, errlen,
+			    "inject.placeholder.env: required, "
+			    "[A-Z_][A-Z0-9_]* "
+			    "of at most %d bytes, not a variable Petri sets",
+			    VAULT_ENV_MAX);
+			return PETRI_ERR_INVAL;
+		}
+		memcpy(b->env, s, len + 1);
+		if ((r = binding_header_format_parse(
+		         k, "inject.placeholder", b, err, errlen)) != 0)
+			return r;
+		b->inject = VAULT_INJECT_PLACEHOLDER;
+		return 0;
+	}
+	if ((r = binding_keys_check(
+	         o, binding_header_keys, "inject", err, errlen)) != 0)
+		return r;
+	if ((r = binding_header_format_parse(o, "inject", b, err, errlen)) != 0)
+		return r;
+	b->inject = VAULT_INJECT_HEADER;
+	return 0;
+}
+
+void
+vault_binding_free(struct vault_binding *b)
+{
+	free(b);
+}
+
+int
+vault_binding_parse(const char *doc, size_t len, struct vault_binding **out,
+    char *err, size_t errlen)
+{
+	struct vault_binding *b = NULL;
+	json_error_t jerr;
+	json_t *root = NULL, *v;
+	json_int_t port;
+	int r;
+
+	*out = NULL;
+	binding_err(err, errlen, "%s", "");
+	if (doc == NULL) {
+		binding_err(err, errlen, "no binding");
+		return PETRI_ERR_INVAL;
+	}
+	if (len > VAULT_BINDING_MAX) {
+		binding_err(err, errlen, "binding larger than %d bytes",
+		    VAULT_BINDING_MAX);
+		return PETRI_ERR_TOOBIG;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return PETRI_ERR_NOMEM;
+	r = PETRI_ERR_INVAL;
+	if ((root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		binding_err(err, errlen, "JSON error at line %d column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		binding_err(err, errlen, "a binding must be a JSON object");
+		goto out;
+	}
+	if ((r = binding_keys_check(
+	         root, binding_top_keys, "binding", err, errlen)) != 0 ||
+	    (r = binding_hosts_parse(
+	         json_object_get(root, "hosts"), b, err, errlen)) != 0)
+		goto out;
+	if ((v = json_object_get(root, "methods")) != NULL &&
+	    (r = binding_methods_parse(v, b, err, errlen)) != 0)
+		goto out;
+	if ((v = json_object_get(root, "paths")) != NULL &&
+	    (r = binding_paths_parse(v, b, err, errlen)) != 0)
+		goto out;
+	if ((v = json_object_get(root, "port")) != NULL) {
+		port = json_is_integer(v) ? json_integer_value(v) : 0;
+		if (port < 1 || port > 65535) {
+			binding_err(err, errlen,
+			    "port: must be an integer in 1..65535");
+			r = PETRI_ERR_INVAL;
+			goto out;
+		}
+		b->port = (uint16_t)port;
+	}
+	if ((r = binding_inject_parse(
+	         json_object_get(root, "inject"), b, err, errlen)) != 0)
+		goto out;
+	*out = b;
+	b = NULL;
+	r = 0;
+out:
+	if (r == PETRI_ERR_NOMEM)
+		binding_err(err, errlen, "out of memory");
+	json_decref(root);
+	vault_binding_free(b);
+	return r;
+}
+
+/* Appends a string to a JSON array; on failure drops the array. */
+static json_t *
+binding_json_push(json_t *a, const char *s)
+{
+	if (a != NULL && json_array_append_new(a, json_string(s)) != 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static json_t *
+binding_inject_json(const struct vault_binding *b)
+{
+	json_t *o = NULL, *k = NULL;
+	int bad = 0;
+
+	switch (b->inject) {
+	case VAULT_INJECT_HEADER:
+		o = json_pack(
+		    "{s:s, s:s}", "header", b->header, "format", b->format);
+		break;
+	case VAULT_INJECT_BASIC:
+		if ((k = json_pack("{s:s}", "username", b->username)) == NULL)
+			return NULL;
+		if ((o = json_object()) != NULL)
+			bad |= json_object_set_new(o, "basic", k);
+		else
+			json_decref(k);
+		break;
+	case VAULT_INJECT_PLACEHOLDER:
+		if ((k = json_pack("{s:s, s:s, s:s}", "env", b->env, "header",
+		         b->header, "format", b->format)) == NULL)
+			return NULL;
+		if ((o = json_object()) != NULL)
+			bad |= json_object_set_new(o, "placeholder", k);
+		else
+			json_decref(k);
+		break;
+	default:
+		return NULL;
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+vault_binding_canonical(const struct vault_binding *b, char **out, size_t *lenp)
+{
+	json_t *root = NULL, *a;
+	char *s = NULL;
+	size_t i, n;
+	int bad = 0, r = PETRI_ERR_NOMEM;
+
+	*out = NULL;
+	*lenp = 0;
+	if (b == NULL || b->nhosts == 0 || b->nhosts > VAULT_MAX_HOSTS ||
+	    b->nmethods > POLICY_MAX_METHODS || b->npaths > VAULT_MAX_PATHS ||
+	    b->inject < VAULT_INJECT_HEADER ||
+	    b->inject > VAULT_INJECT_PLACEHOLDER)
+		return PETRI_ERR_INVAL;
+	if ((root = json_object()) == NULL)
+		goto out;
+	a = json_array();
+	for (i = 0; i < b->nhosts; i++)
+		a = binding_json_push(a, b->hosts[i].text);
+	bad |= json_object_set_new(root, "hosts", a);
+	if (b->nmethods > 0) {
+		a = json_array();
+		for (i = 0; i < b->nmethods; i++)
+			a = binding_json_push(a, b->methods[i]);
+		bad |= json_object_set_new(root, "methods", a);
+	}
+	if (b->npaths > 0) {
+		a = json_array();
+		for (i = 0; i < b->npaths; i++)
+			a = binding_json_push(a, b->paths[i]);
+		bad |= json_object_set_new(root, "paths", a);
+	}
+	if (b->port != 0)
+		bad |= json_object_set_new(root, "port", json_integer(b->port));
+	bad |= json_object_set_new(root, "inject", binding_inject_json(b));
+	if (bad)
+		goto out;
+	if ((n = json_dumpb(root, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS)) == 0)
+		goto out;
+	if ((s = malloc(n + 1)) == NULL)
+		goto out;
+	if (json_dumpb(root, s, n, JSON_COMPACT | JSON_SORT_KEYS) != n)
+		goto out;
+	s[n] = '\0';
+	*out = s;
+	*lenp = n;
+	s = NULL;
+	r = 0;
+out:
+	free(s);
+	json_decref(root);
+	return r;
+}
+
+int
+vault_binding_match(const struct vault_binding *b,
+    const struct vault_request *req, const char **why)
+{
+	char norm[POLICY_REQ_PATH_MAX + 1];
+	struct host h;
+	size_t i, len;
+
+	if (why != NULL)
+		*why = "invalid request";
+	if (b == NULL || req == NULL || req->scheme == NULL ||
+	    req->host == NULL || req->method == NULL || req->path == NULL)
+		return PETRI_ERR_INVAL;
+	if (strcmp(req->scheme, "https") != 0) {
+		if (why != NULL)
+			*why = "credentials go over https only";
+		return PETRI_ERR_PERM;
+	}
+	/* the host must already be canonical: no second reading of it */
+	len = strnlen(req->host, POLICY_HOST_INPUT_MAX + 1);
+	if (len > POLICY_HOST_INPUT_MAX ||
+	    host_canon(req->host, len, &h, NULL) != 0 ||
+	    strcmp(h.name, req->host) != 0)
+		return PETRI_ERR_INVAL;
+	len = strnlen(req->method, POLICY_METHOD_MAX + 1);
+	if (!binding_method_valid(req->method, len))
+		return PETRI_ERR_INVAL;
+	len = strnlen(req->path, POLICY_REQ_PATH_MAX + 1);
+	if (len > POLICY_REQ_PATH_MAX || len == 0 ||
+	    path_normalize(req->path, len, norm, sizeof(norm), NULL) != 0 ||
+	    strcmp(norm, req->path) != 0)
+		return PETRI_ERR_INVAL;
+	for (i = 0; i < b->nhosts && i < VAULT_MAX_HOSTS; i++)
+		if (host_pattern_match(&b->hosts[i], &h))
+			break;
+	if (i == b->nhosts || i == VAULT_MAX_HOSTS) {
+		if (why != NULL)
+			*why = "secret not bound to host";
+		return PETRI_ERR_PERM;
+	}
+	if (req->port != (b->port != 0 ? b->port : 443)) {
+		if (why != NULL)
+			*why = "secret not bound to port";
+		return PETRI_ERR_PERM;
+	}
+	if (b->nmethods > 0) {
+		for (i = 0; i < b->nmethods && i < POLICY_MAX_METHODS; i++)
+			if (strcmp(b->methods[i], req->method) == 0)
+				break;
+		if (i == b->nmethods || i == POLICY_MAX_METHODS) {
+			if (why != NULL)
+				*why = "secret not bound to method";
+			return PETRI_ERR_PERM;
+		}
+	}
+	if (b->npaths > 0) {
+		for (i = 0; i < b->npaths && i < VAULT_MAX_PATHS; i++)
+			if (path_prefix_match(b->paths[i], req->path))
+				break;
+		if (i == b->npaths || i == VAULT_MAX_PATHS) {
+			if (why != NULL)
+				*why = "secret not bound to path";
+			return PETRI_ERR_PERM;
+		}
+	}
+	if (why != NULL)
+		*why = "bound";
+	return 0;
+}
+
+/* Byte i of the virtual string "username:value". */
+static unsigned char
+binding_pair_byte(
+    const struct vault_binding *b, size_t ulen, const char *value, size_t i)
+{
+	if (i < ulen)
+		return (unsigned char)b->username[i];
+	if (i == ulen)
+		return ':';
+	return (unsigned char)value[i - ulen - 1];
+}
+
+int
+vault_binding_format(const struct vault_binding *b, const char *value,
+    size_t vlen, char *out, size_t outsz, size_t *lenp)
+{
+	unsigned char chunk[48]; /* a multiple of 3: no padding inside */
+	const char *p;
+	size_t ulen, pre, post, need, total, i, j, n, o;
+
+	*lenp = 0;
+	if (outsz > 0)
+		out[0] = '\0';
+	if (b == NULL || !vault_value_valid(value, vlen))
+		return PETRI_ERR_INVAL;
+	if (b->inject == VAULT_INJECT_BASIC) {
+		ulen = strnlen(b->username, sizeof(b->username));
+		if (ulen == 0 || ulen > VAULT_USERNAME_MAX)
+			return PETRI_ERR_INVAL;
+		total = ulen + 1 + vlen;
+		need = 6 +
+		    sodium_base64_ENCODED_LEN(
+		        total, sodium_base64_VARIANT_ORIGINAL);
+		if (need > outsz)
+			return PETRI_ERR_TOOBIG;
+		/*
+		 * Base64 of "username:value" in chunks, never assembling the
+		 * pair anywhere but in out (no allocation, no sodium_init()).
+		 */
+		memcpy(out, "Basic ", 6);
+		o = 6;
+		for (i = 0; i < total; i += n) {
+			n = total - i;
+			if (n > sizeof(chunk))
+				n = sizeof(chunk);
+			for (j = 0; j < n; j++)
+				chunk[j] =
+				    binding_pair_byte(b, ulen, value, i + j);
+			(void)sodium_bin2base64(out + o, outsz - o, chunk, n,
+			    sodium_base64_VARIANT_ORIGINAL);
+			o += strlen(out + o);
+		}
+		sodium_memzero(chunk, sizeof(chunk));
+		*lenp = o;
+		return 0;
+	}
+	if (b->inject != VAULT_INJECT_HEADER &&
+	    b->inject != VAULT_INJECT_PLACEHOLDER)
+		return PETRI_ERR_INVAL;
+	if ((p = strstr(b->format, "{value}")) == NULL)
+		return PETRI_ERR_INVAL;
+	pre = (size_t)(p - b->format);
+	post = strlen(p + 7);
+	if (pre + vlen + post + 1 > outsz)
+		return PETRI_ERR_TOOBIG;
+	memcpy(out, b->format, pre);
+	memcpy(out + pre, value, vlen);
+	memcpy(out + pre + vlen, p + 7, post + 1);
+	*lenp = pre + vlen + post;
+	return 0;
+}
