@@ -54,7 +54,8 @@ def main():
     ap.add_argument("--burst", type=int, default=100)
     args = ap.parse_args()
     cli = docker_cli()
-    p = harness.Petri().start()
+    # the appliance's default warm pool (the harness turns it off for tests)
+    p = harness.Petri(config={"pool": {"python": 2}}).start()
     name = "petri-bench-%d" % os.getpid()
     out = {"runs": args.runs}
     try:
