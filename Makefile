@@ -3,9 +3,14 @@
 # `make run` sets the host up and starts petrid on 127.0.0.1:8080.
 
 CC ?= cc
-BUILD ?= build
 SANITIZER ?=
 SANDBOX ?=
+# sanitizer builds keep their objects apart from the normal build
+ifneq ($(SANITIZER),)
+BUILD ?= build/sanitizer
+else
+BUILD ?= build
+endif
 
 CFLAGS ?= -O2 -g
 CSTD := -std=c11 -D_GNU_SOURCE
