@@ -152,7 +152,10 @@ api_sb_touch(struct api *a, json_t *sb)
 		    json_string_value(json_object_get(sb, "id")));
 }
 
-/* Asks a peer; returns 0 or the PETRI_ERR_* of the answer. */
+/*
+ * Asks a peer, taking the reference to req; returns 0 or the PETRI_ERR_*
+ * of the answer, with its message in msg (may be NULL).
+ */
 static int
 sb_ask(struct ipc_chan *c, uint32_t type, json_t *req, json_t **reply,
     char *msg, size_t msglen)
@@ -162,7 +165,11 @@ sb_ask(struct ipc_chan *c, uint32_t type, json_t *req, json_t **reply,
 
 	if (reply != NULL)
 		*reply = NULL;
-	if ((r = ipc_request(c, type, req, NULL, 0, PEER_TIMEOUT_MS, &m)) != 0)
+	if (msg != NULL && msglen > 0)
+		msg[0] = '\0';
+	r = ipc_request(c, type, req, NULL, 0, PEER_TIMEOUT_MS, &m);
+	json_decref(req);
+	if (r != 0)
 		return r;
 	r = proto_result(&m, msg, msglen);
 	if (r == 0 && reply != NULL)
@@ -201,11 +208,10 @@ sb_unprovision(struct api *a, const char *id, json_t *container)
 	json_t *d;
 
 	if (container != NULL) {
-		d = json_pack("{s:s, s:O}", "sandbox", id, "container",
-		    container);
+		d = json_pack(
+		    "{s:s, s:O}", "sandbox", id, "container", container);
 		if (sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, NULL, 0) != 0)
 			log_warn("could not remove the container of %s", id);
-		json_decref(d);
 	}
 	if (sb_ask(a->parent, MSG_PAR_WS_RELEASE,
 	        json_pack("{s:s}", "sandbox", id), NULL, NULL, 0) != 0)
@@ -245,7 +251,6 @@ sb_provision(struct api *a, json_t *sb, char *msg, size_t msglen)
 		return PETRI_ERR_NOMEM;
 	}
 	e = sb_ask(a->engine, MSG_ENG_SB_CREATE, spec, &rep, msg, msglen);
-	json_decref(spec);
 	if (e != 0) {
 		sb_unprovision(a, id, NULL);
 		return e;
@@ -279,7 +284,6 @@ api_nap(struct api *a, int seconds)
 	return a->stopping;
 }
 
-
 /*
  * Sandboxes of default shape are made ahead of time, owned by the
  * reserved tenant SB_POOL_TENANT, so that creating one is a claim: a
@@ -299,8 +303,9 @@ pool_count(struct api *a, const char *lang)
 
 	if (db_sandbox_list(a->db, SB_POOL_TENANT, &all) != 0)
 		return -1;
-	json_array_foreach(all, i, sb) if (strcmp(sb_str(sb, "language"),
-	    lang) == 0) n++;
+	json_array_foreach (all, i, sb)
+		if (strcmp(sb_str(sb, "language"), lang) == 0)
+			n++;
 	json_decref(all);
 	return n;
 }
@@ -317,22 +322,22 @@ pool_claim(struct api *a, const char *lang, const char *tenant, json_t *doc)
 		pthread_mutex_unlock(&pool_lock);
 		return NULL;
 	}
-	json_array_foreach(all, i, sb) {
+	json_array_foreach (all, i, sb) {
 		if (strcmp(sb_str(sb, "language"), lang) != 0 ||
 		    strcmp(sb_str(sb, "state"), "pooled") != 0)
 			continue;
 		json_object_set(doc, "id", json_object_get(sb, "id"));
-		json_object_set(doc, "container", json_object_get(sb,
-		    "container"));
-		json_object_set(doc, "image_id", json_object_get(sb,
-		    "image_id"));
+		json_object_set(
+		    doc, "container", json_object_get(sb, "container"));
+		json_object_set(
+		    doc, "image_id", json_object_get(sb, "image_id"));
 		if (db_sandbox_claim(a->db, sb_str(sb, "id"), SB_POOL_TENANT,
 		        tenant, doc) == 0) {
 			got = json_incref(sb);
 			break;
 		}
 	}
-	pthread_cond_signal(&pool_cond);	/* make another */
+	pthread_cond_signal(&pool_cond); /* make another */
 	pthread_mutex_unlock(&pool_lock);
 	json_decref(all);
 	return got;
@@ -360,21 +365,23 @@ pool_filler(void *arg)
 				continue;
 			petri_time_rfc3339(petri_now_usec(), now);
 			limits = sb_limits(a, NULL, msg, sizeof(msg));
-			sb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s}",
-			    "id", id, "tenant", SB_POOL_TENANT, "language",
-			    config_languages[i], "state", "pooled", "created_at",
-			    now, "limits", limits, "runtime", "runc", "image",
-			    a->cfg->images[i]);
+			sb = json_pack(
+			    "{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s}", "id",
+			    id, "tenant", SB_POOL_TENANT, "language",
+			    config_languages[i], "state", "pooled",
+			    "created_at", now, "limits", limits, "runtime",
+			    "runc", "image", a->cfg->images[i]);
 			if (sb_provision(a, sb, msg, sizeof(msg)) == 0) {
 				if (db_sandbox_insert(a->db, sb) == 0) {
 					made++;
 					failures = 0;
 				} else
-					sb_unprovision(a, id, json_object_get(sb,
-					    "container"));
+					sb_unprovision(a, id,
+					    json_object_get(sb, "container"));
 			} else if (failures++ < 3 || failures % 60 == 0)
 				log_warn("warm pool: cannot make a %s sandbox: "
-				    "%s", config_languages[i], msg);
+				         "%s",
+				    config_languages[i], msg);
 			json_decref(sb);
 		}
 		if (a->stopping)
@@ -528,7 +535,8 @@ api_sb_create(struct api_req *r)
 
 			if ((e = sb_ask(a->engine, MSG_ENG_SB_UPDATE, u, NULL,
 			         msg, sizeof(msg))) != 0)
-				log_warn("claimed %s: cannot set its limits: %s",
+				log_warn(
+				    "claimed %s: cannot set its limits: %s",
 				    sb_str(sb, "id"), msg);
 			if (e != 0) {
 				/* do not hand out other limits than asked */
@@ -561,13 +569,13 @@ api_sb_create(struct api_req *r)
 	}
 	ev = json_pack("{s:O, s:s, s:O, s:s, s:s, s:O, s:o, s:b}", "sandbox",
 	    json_object_get(sb, "id"), "language", lang, "image",
-	    json_object_get(sb, "image"), "image_id",
-	    sb_str(sb, "image_id"), "runtime", runtime, "limits", limits,
-	    "policy", api_policy_ref(policy), "pooled", pooled != NULL);
+	    json_object_get(sb, "image"), "image_id", sb_str(sb, "image_id"),
+	    "runtime", runtime, "limits", limits, "policy",
+	    api_policy_ref(policy), "pooled", pooled != NULL);
 	if ((e = api_audit(a, r, "sandbox.created", ev, NULL)) != 0) {
 		if (db_sandbox_delete(a->db, sb_str(sb, "id")) != 0)
-			log_warn("state.db: cannot roll back %s",
-			    sb_str(sb, "id"));
+			log_warn(
+			    "state.db: cannot roll back %s", sb_str(sb, "id"));
 		provisioned = 1;
 		ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "unavailable", "the audit log is unavailable");
@@ -583,11 +591,11 @@ invalid:
 	ret = api_reply_error(r, 422, "invalid_request", "%s", msg);
 out:
 	if (provisioned) {
-		if (pooled != NULL && db_sandbox_delete(a->db, sb_str(sb,
-		    "id")) != 0)
+		if (pooled != NULL &&
+		    db_sandbox_delete(a->db, sb_str(sb, "id")) != 0)
 			log_warn("state.db: cannot drop %s", sb_str(sb, "id"));
-		sb_unprovision(a, sb_str(sb, "id"), json_object_get(sb,
-		    "container"));
+		sb_unprovision(
+		    a, sb_str(sb, "id"), json_object_get(sb, "container"));
 	}
 	json_decref(pooled);
 	json_decref(sb);
@@ -655,7 +663,6 @@ api_sb_remove(struct api *a, json_t *sb, const char *reason, struct api_req *r)
 	d = json_pack("{s:s, s:O}", "sandbox", id, "container",
 	    json_object_get(sb, "container"));
 	e = sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, msg, sizeof(msg));
-	json_decref(d);
 	if (e != 0 && e != PETRI_ERR_NOTFOUND) {
 		log_warn("cannot remove the container of %s: %s", id, msg);
 		return e;
