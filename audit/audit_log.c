@@ -36,7 +36,7 @@
 #include "tar.h"
 #include "util.h"
 
-#define LOG_SCHEMA_VERSION 1
+#define LOG_SCHEMA_VERSION 2
 #define LOG_BUSY_MS 10000
 #define LOG_DB "audit.db"
 #define LOG_KEY "keys/log.key"
@@ -68,8 +68,11 @@ struct log_pending {
 	char key_id[AUDIT_KEY_ID_HEX];
 	const struct log_refs *refs;
 	const struct log_newkey *newkey;
+	int ready; /* signed: may be committed */
 	int done;
 	int status;
+	pthread_cond_t cv; /* its owner waits here (group commit) */
+	int has_cv;
 	struct log_pending *next;
 };
 
@@ -100,6 +103,10 @@ struct audit_log {
 	int64_t cp_ms;
 };
 
+/*
+ * Schema migrations, in order: migration i takes user_version i to i + 1,
+ * in one transaction.  Never edit a released step; add one.
+ */
 static const char *const log_schema_v1[] = {
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
     "CREATE TABLE records(seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL, "
@@ -116,6 +123,21 @@ static const char *const log_schema_v1[] = {
     "PRAGMA user_version = 1",
     NULL,
 };
+
+static const char *const log_schema_v2[] = {
+    /* the tree is rebuilt from the leaves alone: a narrow covering index */
+    "CREATE INDEX records_leaf ON records(seq, leaf)",
+    "PRAGMA user_version = 2",
+    NULL,
+};
+
+static const char *const *const log_migrations[] = {
+    log_schema_v1,
+    log_schema_v2,
+};
+_Static_assert(
+    sizeof(log_migrations) / sizeof(log_migrations[0]) == LOG_SCHEMA_VERSION,
+    "one migration per schema version");
 
 static int
 log_path(const struct audit_log *log, const char *rel, char out[PATH_MAX])
@@ -233,13 +255,15 @@ log_db_setup(struct audit_log *log)
 	if ((r = log_exec(log->wdb, "PRAGMA synchronous = FULL")) != 0 ||
 	    (r = log_query_int(log->wdb, "PRAGMA user_version", &ver)) != 0)
 		return r;
-	if (ver > LOG_SCHEMA_VERSION)
+	if (ver < 0 || ver > LOG_SCHEMA_VERSION)
 		return PETRI_ERR_UNSUPPORTED;
-	if (ver == 0) {
+	for (; ver < LOG_SCHEMA_VERSION; ver++) {
+		const char *const *step = log_migrations[ver];
+
 		if ((r = log_exec(log->wdb, "BEGIN IMMEDIATE")) != 0)
 			return r;
-		for (i = 0; log_schema_v1[i] != NULL; i++)
-			if ((r = log_exec(log->wdb, log_schema_v1[i])) != 0) {
+		for (i = 0; step[i] != NULL; i++)
+			if ((r = log_exec(log->wdb, step[i])) != 0) {
 				(void)log_exec(log->wdb, "ROLLBACK");
 				return r;
 			}
@@ -894,21 +918,33 @@ log_batch_done(struct audit_log *log, struct log_pending *batch, int r)
 		}
 		p->status = r;
 		p->done = 1;
+		/* the owner cannot run before we drop the mutex */
+		if (p->has_cv)
+			pthread_cond_signal(&p->cv);
 	}
 	if (r != 0) {
 		for (p = log->head; p != NULL; p = next) {
 			next = p->next;
 			p->status = r;
 			p->done = 1;
+			if (p->has_cv)
+				pthread_cond_signal(&p->cv);
 		}
 		log->head = log->tail = NULL;
 		log->next_seq = audit_merkle_tree_size(log->tree);
 		memcpy(log->last_leaf, log->durable_leaf, AUDIT_HASH_LEN);
 	}
+	/* the next batch: its signed head's owner leads it */
+	if (log->head != NULL && log->head->ready && log->head->has_cv)
+		pthread_cond_signal(&log->head->cv);
+	/* exclusive sections, followers, direct appenders */
 	pthread_cond_broadcast(&log->cv);
 }
 
-/* Under the mutex: commits the queue head as one batch, lock dropped. */
+/*
+ * Under the mutex, the queue head signed: commits the signed prefix of the
+ * queue as one batch, the lock dropped meanwhile.
+ */
 static void
 log_lead(struct audit_log *log)
 {
@@ -916,7 +952,9 @@ log_lead(struct audit_log *log)
 	size_t n = 1;
 	int r;
 
-	while (last->next != NULL && n < AUDIT_LOG_MAX_BATCH) {
+	/* the head and the signed records right behind it */
+	while (last->next != NULL && last->next->ready &&
+	    n < AUDIT_LOG_MAX_BATCH) {
 		last = last->next;
 		n++;
 	}
@@ -933,48 +971,67 @@ log_lead(struct audit_log *log)
 }
 
 /*
- * Under the mutex: builds, signs and commits one record.  direct: commit
- * alone while holding the lock (exclusive sections, group commit off).
+ * Under the mutex: sequences, signs and commits one record from an event
+ * dumped by audit_record_event_dump().  direct: all of it under the lock,
+ * committing alone (exclusive sections, group commit off).  Otherwise the
+ * record is queued in seq order, signed with the lock dropped (the signing
+ * key cannot change while a record is queued: rotation waits for an empty
+ * queue), and committed by whichever appender leads the next batch.
  */
 static int
-log_append_locked(struct audit_log *log, const char *type, json_t *event,
-    const struct log_refs *refs, const struct log_newkey *nk, int direct,
-    struct audit_appended *out)
+log_append_locked(struct audit_log *log, const char *type, const char *ev,
+    size_t evlen, const char *id, const struct log_refs *refs,
+    const struct log_newkey *nk, int direct, struct audit_appended *out)
 {
 	struct log_pending p;
 	int r;
 
-	if (direct || !log->group)
+	direct = direct || !log->group;
+	if (direct)
 		while (log->committing || log->head != NULL)
 			pthread_cond_wait(&log->cv, &log->mu);
 	if (log->broken)
 		return PETRI_ERR_STATE;
 	memset(&p, 0, sizeof(p));
 	p.seq = log->next_seq;
-	if ((r = audit_record_build(log->origin, p.seq, log->last_leaf, type,
-	         NULL, 0, event, &p.bytes, &p.len)) != 0)
+	if ((r = audit_record_build_dumped(log->origin, p.seq, log->last_leaf,
+	         type, id, 0, ev, evlen, &p.bytes, &p.len)) != 0)
 		return r;
 	audit_record_leaf(p.bytes, p.len, p.leaf);
-	audit_record_sign(p.leaf, log->sk, p.sig);
 	audit_key_id_hex(&log->key, p.key_id);
 	p.refs = refs;
 	p.newkey = nk;
 	log->next_seq++;
 	memcpy(log->last_leaf, p.leaf, AUDIT_HASH_LEN);
-	if (direct || !log->group)
+	if (direct) {
+		audit_record_sign(p.leaf, log->sk, p.sig);
+		p.ready = 1;
 		log_batch_done(log, &p, log_commit(log, &p));
-	else {
+	} else {
+		pthread_cond_init(&p.cv, NULL);
+		p.has_cv = 1;
 		if (log->tail != NULL)
 			log->tail->next = &p;
 		else
 			log->head = &p;
 		log->tail = &p;
+		pthread_mutex_unlock(&log->mu);
+		audit_record_sign(p.leaf, log->sk, p.sig);
+		pthread_mutex_lock(&log->mu);
+		p.ready = 1;
+		/*
+		 * Nobody needs waking: if p heads the queue, its owner (us)
+		 * leads below; if a commit runs, its leader wakes the next
+		 * head; behind an unsigned head, that head's owner leads.
+		 */
 		while (!p.done) {
-			if (!log->committing && log->head != NULL)
+			if (!log->committing && log->head != NULL &&
+			    log->head->ready)
 				log_lead(log);
 			else
-				pthread_cond_wait(&log->cv, &log->mu);
+				pthread_cond_wait(&p.cv, &log->mu);
 		}
+		pthread_cond_destroy(&p.cv);
 	}
 	if (p.status == 0 && out != NULL) {
 		out->seq = p.seq;
@@ -984,6 +1041,22 @@ log_append_locked(struct audit_log *log, const char *type, json_t *event,
 	}
 	free(p.bytes);
 	return p.status;
+}
+
+/* Under the mutex: appends a store-written event (direct). */
+static int
+log_append_event(struct audit_log *log, const char *type, json_t *event,
+    const struct log_newkey *nk, struct audit_appended *out)
+{
+	char *ev = NULL;
+	size_t evlen = 0;
+	int r;
+
+	if ((r = audit_record_event_dump(event, &ev, &evlen)) != 0)
+		return r;
+	r = log_append_locked(log, type, ev, evlen, NULL, NULL, nk, 1, out);
+	free(ev);
+	return r;
 }
 
 /* Waits (mutex held) until no commit runs and nothing is queued. */
@@ -1017,8 +1090,7 @@ log_started(struct audit_log *log)
 	         "size", (json_int_t)size, "genesis", size == 0)) == NULL)
 		return PETRI_ERR_NOMEM;
 	pthread_mutex_lock(&log->mu);
-	r = log_append_locked(
-	    log, AUDIT_TYPE_LOG_STARTED, ev, NULL, NULL, 1, NULL);
+	r = log_append_event(log, AUDIT_TYPE_LOG_STARTED, ev, NULL, NULL);
 	pthread_mutex_unlock(&log->mu);
 	json_decref(ev);
 	return r;
@@ -1177,20 +1249,28 @@ audit_log_append(struct audit_log *log, const char *type, json_t *event,
     struct audit_appended *out)
 {
 	struct log_refs refs = {NULL, 0, 0};
+	char id[AUDIT_ID_MAX + 1], *ev = NULL;
+	size_t evlen = 0;
 	int r;
 
-	/* outside the lock: collect blob references, check they are stored */
-	if (!json_is_object(event))
+	/*
+	 * Outside the lock: everything that does not depend on seq or prev
+	 * (blob references and their files, the event's JSON, the id).
+	 */
+	if (!json_is_object(event) || !audit_record_type_valid(type))
 		return PETRI_ERR_INVAL;
 	if ((r = audit_record_blob_refs(event, log_refs_cb, &refs)) != 0 ||
-	    (r = audit_record_blob_refs(event, log_blob_exists_cb, log)) != 0)
+	    (r = audit_record_blob_refs(event, log_blob_exists_cb, log)) != 0 ||
+	    (r = audit_record_event_dump(event, &ev, &evlen)) != 0 ||
+	    (r = petri_id_new(AUDIT_RECORD_ID_PREFIX, id, sizeof(id))) != 0)
 		goto out;
 	pthread_mutex_lock(&log->mu);
 	while (log->excl)
 		pthread_cond_wait(&log->cv, &log->mu);
-	r = log_append_locked(log, type, event, &refs, NULL, 0, out);
+	r = log_append_locked(log, type, ev, evlen, id, &refs, NULL, 0, out);
 	pthread_mutex_unlock(&log->mu);
 out:
+	free(ev);
 	free(refs.sha);
 	return r;
 }
@@ -1519,8 +1599,8 @@ audit_log_rotate_key(struct audit_log *log, struct audit_appended *out)
 	         row.vkey, "new_key_id", nid)) == NULL)
 		goto undo;
 	/* 2. the rotation record, signed by the old key, with the keys row */
-	if ((r = log_append_locked(
-	         log, AUDIT_TYPE_KEY_ROTATED, ev, NULL, &row, 1, out)) != 0)
+	if ((r = log_append_event(
+	         log, AUDIT_TYPE_KEY_ROTATED, ev, &row, out)) != 0)
 		goto undo;
 	/* 3. the new key takes over */
 	if ((keys = reallocarray(log->keys, log->nkeys + 1, sizeof(*keys))) !=

@@ -26,6 +26,7 @@ audit_b64_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
 	char check[AUDIT_B64_LEN(AUDIT_NOTE_SIG_MAX)];
 	const char *end = NULL;
 	size_t got = 0;
+	int r;
 
 	/* canonical encodings only: exact length, re-encodes identically */
 	if (outlen > AUDIT_NOTE_SIG_MAX || len != AUDIT_B64_LEN(outlen) - 1)
@@ -36,9 +37,12 @@ audit_b64_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
 		return PETRI_ERR_INVAL;
 	sodium_bin2base64(
 	    check, sizeof(check), out, outlen, sodium_base64_VARIANT_ORIGINAL);
-	if (memcmp(check, s, len) != 0)
-		return PETRI_ERR_INVAL;
-	return 0;
+	/* also used on secret key seeds: constant time, wiped */
+	r = sodium_memcmp(check, s, len) == 0 ? 0 : PETRI_ERR_INVAL;
+	sodium_memzero(check, sizeof(check));
+	if (r != 0)
+		sodium_memzero(out, outlen);
+	return r;
 }
 
 int
@@ -46,10 +50,16 @@ audit_key_name_valid(const char *name)
 {
 	size_t i;
 
-	for (i = 0; name[i] != '\0'; i++)
-		if (name[i] <= ' ' || name[i] >= 0x7f || name[i] == '+' ||
-		    i >= AUDIT_ORIGIN_MAX)
+	/* URL-like: never needs escaping in JSON, a note, or a path */
+	for (i = 0; name[i] != '\0'; i++) {
+		char c = name[i];
+
+		if (i >= AUDIT_ORIGIN_MAX ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		        (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		        c == '~' || c == ':' || c == '/' || c == '-'))
 			return 0;
+	}
 	return i > 0;
 }
 

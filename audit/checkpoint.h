@@ -46,7 +46,8 @@ struct audit_checkpoint {
 
 /*
  * Returns 1 when name may name a note key or a log: 1..AUDIT_ORIGIN_MAX
- * printable ASCII characters other than space and '+'.  Else 0.
+ * characters of [A-Za-z0-9._~:/-] (a subset of what C2SP allows, so that
+ * a name never needs escaping).  Else 0.
  */
 int audit_key_name_valid(const char *name);
 

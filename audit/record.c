@@ -52,9 +52,8 @@ audit_record_type_valid(const char *type)
 	return !start && words >= 2;
 }
 
-/* [A-Za-z0-9_-]{1,max} */
-static int
-record_token_valid(const char *s, size_t len, size_t max, int upper)
+int
+audit_record_token_valid(const char *s, size_t len, size_t max, int upper)
 {
 	size_t i;
 
@@ -71,8 +70,8 @@ record_token_valid(const char *s, size_t len, size_t max, int upper)
 	return 1;
 }
 
-static int
-record_hex64_valid(const char *s, size_t len)
+int
+audit_record_hex64_valid(const char *s, size_t len)
 {
 	size_t i;
 
@@ -110,7 +109,7 @@ record_walk(
 		sha = json_object_get(j, "sha256");
 		size = json_object_get(j, "size");
 		if (!json_is_true(blob) || !json_is_string(sha) ||
-		    !record_hex64_valid(
+		    !audit_record_hex64_valid(
 		        json_string_value(sha), json_string_length(sha)))
 			return PETRI_ERR_INVAL;
 		if (size != NULL) {
@@ -140,7 +139,7 @@ json_t *
 audit_blob_ref_new(const char *sha256_hex, uint64_t size)
 {
 	if (sha256_hex == NULL ||
-	    !record_hex64_valid(sha256_hex, strlen(sha256_hex)) ||
+	    !audit_record_hex64_valid(sha256_hex, strlen(sha256_hex)) ||
 	    size > (uint64_t)INT64_MAX)
 		return NULL;
 	return json_pack("{s:s, s:I, s:b}", "sha256", sha256_hex, "size",
@@ -148,28 +147,15 @@ audit_blob_ref_new(const char *sha256_hex, uint64_t size)
 }
 
 int
-audit_record_build(const char *origin, uint64_t seq,
-    const unsigned char prev[AUDIT_HASH_LEN], const char *type, const char *id,
-    int64_t time_usec, json_t *event, char **out, size_t *lenp)
+audit_record_event_dump(json_t *event, char **out, size_t *lenp)
 {
-	char idbuf[AUDIT_ID_MAX + 1], ts[PETRI_TIME_MAX];
-	char prevhex[2 * AUDIT_HASH_LEN + 1];
 	const char *key;
-	json_t *rec = NULL, *v;
-	char *s = NULL;
-	size_t len, i;
-	int r = PETRI_ERR_INVAL;
+	json_t *v;
+	char *s;
+	size_t i, len;
 
 	*out = NULL;
-	if (!audit_key_name_valid(origin) || !audit_record_type_valid(type) ||
-	    !json_is_object(event) || seq > (uint64_t)INT64_MAX)
-		return PETRI_ERR_INVAL;
-	if (id == NULL) {
-		if (petri_id_new(
-		        AUDIT_RECORD_ID_PREFIX, idbuf, sizeof(idbuf)) != 0)
-			return PETRI_ERR_INVAL;
-		id = idbuf;
-	} else if (!record_token_valid(id, strlen(id), AUDIT_ID_MAX, 1))
+	if (!json_is_object(event))
 		return PETRI_ERR_INVAL;
 	json_object_foreach (event, key, v)
 		for (i = 0; i < RECORD_NFIELDS; i++)
@@ -178,38 +164,95 @@ audit_record_build(const char *origin, uint64_t seq,
 	/* the event sits one level below the record */
 	if (record_walk(event, 2, NULL, NULL) != 0)
 		return PETRI_ERR_INVAL;
-	petri_time_rfc3339(time_usec > 0 ? time_usec : petri_now_usec(), ts);
-	petri_hex(prev, AUDIT_HASH_LEN, prevhex);
-
-	/* the integrity fields, in their fixed order */
-	r = PETRI_ERR_NOMEM;
-	if ((rec = json_pack("{s:i, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "v",
-	         AUDIT_RECORD_VERSION, "origin", origin, "seq", (json_int_t)seq,
-	         "prev", prevhex, "type", type, "id", id, "time", ts, "clock",
-	         AUDIT_RECORD_CLOCK)) == NULL)
-		goto out;
-	json_object_foreach (event, key, v)
-		if (json_object_set(rec, key, v) != 0)
-			goto out;
-	if ((s = json_dumps(rec, JSON_COMPACT)) == NULL)
-		goto out;
+	if ((s = json_dumps(event, JSON_COMPACT)) == NULL)
+		return PETRI_ERR_NOMEM;
 	len = strlen(s);
 	if (len > AUDIT_RECORD_MAX) {
-		r = PETRI_ERR_TOOBIG;
-		goto out;
+		free(s);
+		return PETRI_ERR_TOOBIG;
 	}
 	/* jansson escapes control characters; a raw newline is a bug */
-	if (memchr(s, '\n', len) != NULL || memchr(s, '\r', len) != NULL) {
-		r = PETRI_ERR_INVAL;
-		goto out;
+	if (len < 2 || s[0] != '{' || s[len - 1] != '}' ||
+	    memchr(s, '\n', len) != NULL || memchr(s, '\r', len) != NULL) {
+		free(s);
+		return PETRI_ERR_INVAL;
 	}
 	*out = s;
 	*lenp = len;
-	s = NULL;
-	r = 0;
-out:
-	free(s);
-	json_decref(rec);
+	return 0;
+}
+
+int
+audit_record_build_dumped(const char *origin, uint64_t seq,
+    const unsigned char prev[AUDIT_HASH_LEN], const char *type, const char *id,
+    int64_t time_usec, const char *ev, size_t evlen, char **out, size_t *lenp)
+{
+	char idbuf[AUDIT_ID_MAX + 1], ts[PETRI_TIME_MAX];
+	char prevhex[2 * AUDIT_HASH_LEN + 1];
+	char head[AUDIT_ORIGIN_MAX + AUDIT_TYPE_MAX + AUDIT_ID_MAX + 256];
+	char *s;
+	size_t len;
+	int n;
+
+	*out = NULL;
+	/* origin, type and id never need JSON escaping: checked here */
+	if (!audit_key_name_valid(origin) || !audit_record_type_valid(type) ||
+	    seq > (uint64_t)INT64_MAX || evlen < 2 || ev[0] != '{' ||
+	    ev[evlen - 1] != '}')
+		return PETRI_ERR_INVAL;
+	if (id == NULL) {
+		if (petri_id_new(
+		        AUDIT_RECORD_ID_PREFIX, idbuf, sizeof(idbuf)) != 0)
+			return PETRI_ERR_INVAL;
+		id = idbuf;
+	} else if (!audit_record_token_valid(id, strlen(id), AUDIT_ID_MAX, 1))
+		return PETRI_ERR_INVAL;
+	petri_time_rfc3339(time_usec > 0 ? time_usec : petri_now_usec(), ts);
+	petri_hex(prev, AUDIT_HASH_LEN, prevhex);
+	/* exactly what json_dumps(JSON_COMPACT) writes for these fields */
+	n = snprintf(head, sizeof(head),
+	    "{\"v\":%d,\"origin\":\"%s\",\"seq\":%llu,\"prev\":\"%s\","
+	    "\"type\":\"%s\",\"id\":\"%s\",\"time\":\"%s\",\"clock\":\"%s\"",
+	    AUDIT_RECORD_VERSION, origin, (unsigned long long)seq, prevhex,
+	    type, id, ts, AUDIT_RECORD_CLOCK);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return PETRI_ERR_INVAL;
+	/* "{}" adds nothing; "{...}" adds "," and its members */
+	len = (size_t)n + (evlen == 2 ? 1 : evlen);
+	if (len > AUDIT_RECORD_MAX)
+		return PETRI_ERR_TOOBIG;
+	if ((s = malloc(len + 1)) == NULL)
+		return PETRI_ERR_NOMEM;
+	memcpy(s, head, (size_t)n);
+	if (evlen == 2)
+		s[n] = '}';
+	else {
+		s[n] = ',';
+		memcpy(s + n + 1, ev + 1, evlen - 1);
+	}
+	s[len] = '\0';
+	*out = s;
+	*lenp = len;
+	return 0;
+}
+
+int
+audit_record_build(const char *origin, uint64_t seq,
+    const unsigned char prev[AUDIT_HASH_LEN], const char *type, const char *id,
+    int64_t time_usec, json_t *event, char **out, size_t *lenp)
+{
+	char *ev = NULL;
+	size_t evlen = 0;
+	int r;
+
+	*out = NULL;
+	if (!audit_key_name_valid(origin) || !audit_record_type_valid(type))
+		return PETRI_ERR_INVAL;
+	if ((r = audit_record_event_dump(event, &ev, &evlen)) != 0)
+		return r;
+	r = audit_record_build_dumped(
+	    origin, seq, prev, type, id, time_usec, ev, evlen, out, lenp);
+	free(ev);
 	return r;
 }
 
@@ -282,7 +325,8 @@ audit_record_parse(
 	if (!json_is_integer(val[2]) || json_integer_value(val[2]) < 0)
 		goto bad_field;
 	rec->seq = (uint64_t)json_integer_value(val[2]);
-	if ((s = record_str(val[3], &n)) == NULL || !record_hex64_valid(s, n) ||
+	if ((s = record_str(val[3], &n)) == NULL ||
+	    !audit_record_hex64_valid(s, n) ||
 	    petri_unhex(s, rec->prev, AUDIT_HASH_LEN) != 0)
 		goto bad_field;
 	if ((s = record_str(val[4], &n)) == NULL || n > AUDIT_TYPE_MAX)
@@ -291,7 +335,7 @@ audit_record_parse(
 	if (!audit_record_type_valid(rec->type))
 		goto bad_field;
 	if ((s = record_str(val[5], &n)) == NULL ||
-	    !record_token_valid(s, n, AUDIT_ID_MAX, 1))
+	    !audit_record_token_valid(s, n, AUDIT_ID_MAX, 1))
 		goto bad_field;
 	memcpy(rec->id, s, n + 1);
 	if ((s = record_str(val[6], &n)) == NULL || n >= PETRI_TIME_MAX ||
@@ -302,7 +346,7 @@ audit_record_parse(
 	if (strcmp(canon, rec->time) != 0)
 		goto bad_field;
 	if ((s = record_str(val[7], &n)) == NULL ||
-	    !record_token_valid(s, n, AUDIT_CLOCK_MAX, 0))
+	    !audit_record_token_valid(s, n, AUDIT_CLOCK_MAX, 0))
 		goto bad_field;
 	memcpy(rec->clock, s, n + 1);
 	if (record_walk(j, 1, NULL, NULL) != 0) {

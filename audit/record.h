@@ -68,10 +68,20 @@ struct audit_record {
 int audit_record_type_valid(const char *type);
 
 /*
+ * Returns 1 when s[0..len) is 1..max characters of [a-z0-9_-] (and A-Z when
+ * upper): the shape of "id" (upper) and "clock".  Else 0.
+ */
+int audit_record_token_valid(const char *s, size_t len, size_t max, int upper);
+
+/* Returns 1 when s[0..len) is exactly 64 lowercase hex digits, else 0. */
+int audit_record_hex64_valid(const char *s, size_t len);
+
+/*
  * Builds the exact bytes of record seq: integrity fields, then every field
  * of event (a JSON object, not modified) in its order.  id NULL makes a
  * fresh "rec_..." id; time_usec <= 0 means now.  *out gets the bytes
  * (NUL-terminated, caller frees with free()), *lenp their length.
+ * Same as audit_record_event_dump() then audit_record_build_dumped().
  * Returns 0; PETRI_ERR_INVAL when origin, type or event is malformed (an
  * event key that is an integrity field, a bad blob reference, nesting past
  * AUDIT_RECORD_MAX_DEPTH); PETRI_ERR_TOOBIG past AUDIT_RECORD_MAX;
@@ -80,6 +90,24 @@ int audit_record_type_valid(const char *type);
 int audit_record_build(const char *origin, uint64_t seq,
     const unsigned char prev[AUDIT_HASH_LEN], const char *type, const char *id,
     int64_t time_usec, json_t *event, char **out, size_t *lenp) PETRI_WUR;
+
+/*
+ * Checks an event (see audit_record_build) and writes it as compact JSON,
+ * "{...}", into *out (NUL-terminated, caller frees with free()).  The
+ * expensive half of building a record, independent of seq and prev.
+ * Returns 0, PETRI_ERR_INVAL, PETRI_ERR_TOOBIG or PETRI_ERR_NOMEM.
+ */
+int audit_record_event_dump(json_t *event, char **out, size_t *lenp) PETRI_WUR;
+
+/*
+ * Builds record bytes from an event dumped by audit_record_event_dump()
+ * (ev, evlen bytes): the integrity fields, then the event's members.
+ * Returns as audit_record_build().
+ */
+int audit_record_build_dumped(const char *origin, uint64_t seq,
+    const unsigned char prev[AUDIT_HASH_LEN], const char *type, const char *id,
+    int64_t time_usec, const char *ev, size_t evlen, char **out,
+    size_t *lenp) PETRI_WUR;
 
 /*
  * Parses record bytes strictly: at most AUDIT_RECORD_MAX bytes, '{' first

@@ -24,6 +24,7 @@
 
 #include "bundle.h"
 #include "record.h"
+#include "record_scan.h"
 #include "tar.h"
 #include "verify.h"
 
@@ -91,6 +92,8 @@ struct vctx {
 	struct vrefs deleted;
 	const char *rec_p, *rec_end; /* records.jsonl cursor */
 	const char *sig_p, *sig_end; /* records.sig cursor */
+	struct audit_record_scratch scratch[VERIFY_MAX_THREADS];
+	uint64_t rng; /* --fast sampling */
 	const char *newest; /* newest verified checkpoint */
 	size_t newest_len;
 	int threads;
@@ -241,6 +244,7 @@ vkey_push(struct vctx *v, const struct audit_key *k, uint64_t first_seq)
 
 struct vjob {
 	struct vctx *v;
+	struct audit_record_scratch *scratch;
 	struct vrec *r;
 	size_t lo, hi;
 	int phase;
@@ -251,6 +255,7 @@ struct vjob {
 struct vref_cb {
 	struct vrefs *refs;
 	uint64_t seq;
+	size_t first; /* refs->n before this record */
 };
 
 static int
@@ -264,57 +269,64 @@ vref_cb(void *arg, const char *hex, int64_t size)
 	return vrefs_add(c->refs, sha, size, c->seq);
 }
 
+/* Sets the seq of the references added since index first. */
+static void
+vrefs_fix_seq(struct vrefs *r, size_t first, uint64_t seq)
+{
+	size_t i;
+
+	for (i = first; i < r->n; i++)
+		r->v[i].seq = seq;
+}
+
 static void
 vparse_one(struct vjob *j, struct vrec *r)
 {
-	struct audit_record rec;
+	struct audit_record_scan rec;
 	struct vref_cb cb;
-	json_t *k;
 	const char *why = NULL;
+	int rc;
 
 	r->err = AUDIT_FIND_NONE;
-	if (audit_record_parse(r->bytes, r->len, &rec, &why) != 0) {
+	cb.refs = &j->refs;
+	cb.seq = 0;
+	cb.first = j->refs.n;
+	/* references are filed under their seq once it is known */
+	rc = audit_record_scan(
+	    r->bytes, r->len, &rec, j->scratch, vref_cb, &cb, &why);
+	if (rc == PETRI_ERR_NOMEM || j->refs.nomem) {
+		j->refs.nomem = 1;
+		r->err = AUDIT_FIND_RECORD;
+		r->why = "out of memory";
+		return;
+	}
+	if (rc != 0) {
+		j->refs.n = cb.first; /* what a bad record referenced */
 		r->err = AUDIT_FIND_RECORD;
 		r->why = why != NULL ? why : "malformed record";
 		return;
 	}
+	vrefs_fix_seq(&j->refs, cb.first, rec.seq);
 	r->seq = rec.seq;
 	memcpy(r->prev, rec.prev, AUDIT_HASH_LEN);
 	audit_record_leaf(r->bytes, r->len, r->leaf);
 	if (strcmp(rec.origin, j->v->m.origin) != 0) {
 		r->err = AUDIT_FIND_ORIGIN;
 		r->why = "record from another log (origin differs)";
-		goto out;
+		return;
 	}
 	r->rotation = strcmp(rec.type, AUDIT_TYPE_KEY_ROTATED) == 0;
-	if (r->rotation) {
-		k = json_object_get(rec.json, "new_key");
-		if (!json_is_string(k) ||
-		    audit_vkey_parse(json_string_value(k),
-		        json_string_length(k), &r->newkey) != 0 ||
-		    strcmp(r->newkey.name, rec.origin) != 0) {
-			r->err = AUDIT_FIND_KEY;
-			r->why = "key rotation names no valid new key";
-			goto out;
-		}
+	if (r->rotation &&
+	    (!rec.has_new_key ||
+	        audit_vkey_parse(
+	            rec.new_key, strlen(rec.new_key), &r->newkey) != 0 ||
+	        strcmp(r->newkey.name, rec.origin) != 0)) {
+		r->err = AUDIT_FIND_KEY;
+		r->why = "key rotation names no valid new key";
+		return;
 	}
-	if (strcmp(rec.type, AUDIT_TYPE_BLOB_DELETED) == 0) {
-		unsigned char sha[AUDIT_HASH_LEN];
-
-		k = json_object_get(rec.json, "sha256");
-		if (json_is_string(k) && json_string_length(k) == 64 &&
-		    petri_unhex(json_string_value(k), sha, sizeof(sha)) == 0)
-			(void)vrefs_add(&j->deleted, sha, -1, rec.seq);
-	}
-	cb.refs = &j->refs;
-	cb.seq = rec.seq;
-	if (audit_record_blob_refs(rec.json, vref_cb, &cb) != 0 &&
-	    !j->refs.nomem) {
-		r->err = AUDIT_FIND_RECORD;
-		r->why = "malformed blob reference";
-	}
-out:
-	audit_record_clear(&rec);
+	if (strcmp(rec.type, AUDIT_TYPE_BLOB_DELETED) == 0 && rec.has_sha256)
+		(void)vrefs_add(&j->deleted, rec.sha256, -1, rec.seq);
 }
 
 static void *
@@ -351,6 +363,7 @@ vparallel(struct vctx *v, struct vrec *r, size_t n, int phase)
 	for (t = 0; t < nt; t++) {
 		memset(&job[t], 0, sizeof(job[t]));
 		job[t].v = v;
+		job[t].scratch = &v->scratch[t];
 		job[t].r = r;
 		job[t].lo = t * per < n ? t * per : n;
 		job[t].hi = (t + 1) * per < n ? (t + 1) * per : n;
@@ -557,6 +570,16 @@ vline(const char **p, const char *end, const char **line, size_t *len)
 	return 1;
 }
 
+/* --fast: true for a random 1 in VERIFY_SAMPLE records (xorshift64*). */
+static int
+vsample(struct vctx *v)
+{
+	v->rng ^= v->rng >> 12;
+	v->rng ^= v->rng << 25;
+	v->rng ^= v->rng >> 27;
+	return (v->rng * 2685821657736338717ULL) >> 58 == 0;
+}
+
 /*
  * Phase B over a parsed chunk.  Returns the number of records that passed;
  * on a finding fills *f (not yet reported, so that an earlier bad
@@ -650,8 +673,8 @@ vsequence(struct vctx *v, struct vrec *r, size_t n, uint64_t first_seq,
 			return i;
 		}
 		x->key = vkey_current(v);
-		x->check = !v->o->fast || want >= sealed || x->rotation ||
-		    randombytes_uniform(VERIFY_SAMPLE) == 0;
+		x->check =
+		    !v->o->fast || want >= sealed || x->rotation || vsample(v);
 		if (x->check)
 			v->res->sigs_checked++;
 		else
@@ -1256,6 +1279,8 @@ audit_verify_bundle(const void *buf, size_t len,
 	}
 	if (v.threads > VERIFY_MAX_THREADS)
 		v.threads = VERIFY_MAX_THREADS;
+	randombytes_buf(&v.rng, sizeof(v.rng));
+	v.rng |= 1;
 	(void)vrun(&v, buf, len);
 	if (!v.nomem && !v.failed && v.newest != NULL &&
 	    (res->checkpoint = malloc(v.newest_len + 1)) != NULL) {
@@ -1277,6 +1302,8 @@ audit_verify_bundle(const void *buf, size_t len,
 	free(v.rot);
 	free(v.refs.v);
 	free(v.deleted.v);
+	for (i = 0; i < VERIFY_MAX_THREADS; i++)
+		audit_record_scratch_free(&v.scratch[i]);
 	if (v.nomem) {
 		audit_verify_result_free(res);
 		return PETRI_ERR_NOMEM;

@@ -2,12 +2,17 @@
  * verify_main.c: petri-verify, the auditor's offline verifier.  Needs only
  * the bundle and the log's public key; links jansson and libsodium only.
  */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -344,7 +349,8 @@ cmd_inclusion(int argc, char **argv)
 	struct audit_checkpoint cp;
 	struct audit_proof_doc d;
 	const char *key = NULL, *cpf = NULL, *prf = NULL, *recf = NULL;
-	const char *sig64 = NULL;
+	const char *sig64 = NULL, *sigkey = NULL;
+	struct audit_key sk;
 	unsigned char leaf[AUDIT_HASH_LEN], sig[AUDIT_SIG_LEN];
 	int i;
 
@@ -361,6 +367,8 @@ cmd_inclusion(int argc, char **argv)
 			recf = argv[++i];
 		else if (strcmp(argv[i], "--sig") == 0)
 			sig64 = argv[++i];
+		else if (strcmp(argv[i], "--sig-key") == 0)
+			sigkey = argv[++i];
 		else
 			usage();
 	}
@@ -392,7 +400,10 @@ cmd_inclusion(int argc, char **argv)
 		if (audit_b64_decode(sig64, strlen(sig64), sig, sizeof(sig)) !=
 		    0)
 			die("--sig: not a base64 Ed25519 signature");
-		if (audit_record_sig_verify(leaf, sig, k.pub) != 0) {
+		sk = k;
+		if (sigkey != NULL)
+			load_key(sigkey, &sk);
+		if (audit_record_sig_verify(leaf, sig, sk.pub) != 0) {
 			printf("FAILED: signature of seq %llu does not verify "
 			       "with the key\n",
 			    (unsigned long long)d.index);
@@ -427,6 +438,8 @@ cmd_consistency(int argc, char **argv)
 	struct audit_checkpoint a, b;
 	struct audit_proof_doc d;
 	const char *key = NULL, *oldf = NULL, *newf = NULL, *prf = NULL;
+	const char *oldkey = NULL;
+	struct audit_key ok;
 	int i;
 
 	for (i = 2; i < argc; i++) {
@@ -440,13 +453,18 @@ cmd_consistency(int argc, char **argv)
 			newf = argv[++i];
 		else if (strcmp(argv[i], "--proof") == 0)
 			prf = argv[++i];
+		else if (strcmp(argv[i], "--old-key") == 0)
+			oldkey = argv[++i];
 		else
 			usage();
 	}
 	if (key == NULL || oldf == NULL || newf == NULL || prf == NULL)
 		usage();
 	load_key(key, &k);
-	a = load_checkpoint(oldf, &k);
+	ok = k;
+	if (oldkey != NULL)
+		load_key(oldkey, &ok);
+	a = load_checkpoint(oldf, &ok);
 	b = load_checkpoint(newf, &k);
 	d = load_proof(prf, 2);
 	if (strcmp(a.origin, b.origin) != 0 || d.old_size != a.size ||
@@ -505,8 +523,20 @@ cmd_show(int argc, char **argv)
 	}
 	if (path == NULL)
 		usage();
-	if (petri_file_read(path, (size_t)1 << 40, &data, &mlen) != 0)
-		die("%s: cannot read", path);
+	{
+		struct stat st;
+		int fd;
+
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_size == 0)
+			die("%s: cannot read", path);
+		mlen = (size_t)st.st_size;
+		data = mmap(NULL, mlen, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (data == MAP_FAILED)
+			die("%s: cannot map", path);
+	}
 	if (audit_tar_index(data, mlen, AUDIT_BUNDLE_MAX_MEMBERS, &tar) != 0 ||
 	    (man = audit_tar_find(&tar, AUDIT_BUNDLE_MANIFEST)) == NULL ||
 	    (recs = audit_tar_find(&tar, AUDIT_BUNDLE_RECORDS)) == NULL ||
@@ -568,7 +598,7 @@ cmd_show(int argc, char **argv)
 	}
 	audit_record_clear(&rec);
 	audit_tar_free(&tar);
-	free(data);
+	munmap(data, mlen);
 	return r;
 }
 

@@ -120,6 +120,10 @@ test_key_names(void)
 	CHECK(!audit_key_name_valid("a+b"));
 	CHECK(!audit_key_name_valid("a\nb"));
 	CHECK(!audit_key_name_valid("caf\xc3\xa9"));
+	CHECK(!audit_key_name_valid("a\"b"));
+	CHECK(!audit_key_name_valid("a\\b"));
+	CHECK(audit_key_name_valid("PeterNeumann"));
+	CHECK(audit_key_name_valid("example.com/behind-the-sofa"));
 }
 
 static void

@@ -626,6 +626,64 @@ test_tail_tamper_refused(void)
 	fx_rmtree(dir);
 }
 
+/* Reads PRAGMA user_version and whether the leaf index exists. */
+static int
+db_schema(const char *dir, int *has_index)
+{
+	char path[PATH_MAX];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ver = -1;
+
+	fx_path(path, dir, "audit.db");
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		ver = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	*has_index = 0;
+	if (sqlite3_prepare_v2(db,
+	        "SELECT 1 FROM sqlite_master WHERE name = 'records_leaf'", -1,
+	        &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		*has_index = 1;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ver;
+}
+
+static void
+test_schema_migration(void)
+{
+	struct audit_log *log = NULL;
+	char dir[PATH_MAX];
+	int idx;
+
+	fx_tmpdir(dir);
+	CHECK(audit_log_open(dir, FX_ORIGIN, &log) == 0);
+	if (log == NULL)
+		return;
+	CHECK(fx_append(log, 1, 0, NULL) == 0);
+	audit_log_close(log);
+	CHECK(db_schema(dir, &idx) == 2 && idx);
+	/* a log written before the leaf index existed is migrated */
+	CHECK(db_poke(dir,
+	          "DROP INDEX records_leaf; "
+	          "PRAGMA user_version = 1") == 0);
+	CHECK(db_schema(dir, &idx) == 1 && !idx);
+	CHECK(audit_log_open(dir, NULL, &log) == 0);
+	audit_log_close(log);
+	CHECK(db_schema(dir, &idx) == 2 && idx);
+	/* a newer schema, or a nonsense one, is not touched */
+	CHECK(db_poke(dir, "PRAGMA user_version = 3") == 0);
+	CHECK(audit_log_open(dir, NULL, &log) == PETRI_ERR_UNSUPPORTED);
+	CHECK(db_poke(dir, "PRAGMA user_version = -1") == 0);
+	CHECK(audit_log_open(dir, NULL, &log) == PETRI_ERR_UNSUPPORTED);
+	fx_rmtree(dir);
+}
+
 static void
 test_export_partial(void)
 {
@@ -682,6 +740,7 @@ main(void)
 	UNIT_RUN(test_rotation);
 	UNIT_RUN(test_crash_sigkill);
 	UNIT_RUN(test_tail_tamper_refused);
+	UNIT_RUN(test_schema_migration);
 	UNIT_RUN(test_export_partial);
 	return UNIT_DONE();
 }

@@ -696,6 +696,31 @@ test_unsealed_tail(void)
 }
 
 static void
+test_save_trusted_cycle(void)
+{
+	struct audit_verify_result res;
+	char *saved;
+
+	/* the auditor's routine: verify, keep the newest checkpoint, pin it */
+	CHECK(fx_verify(g_b1, &g_first, NULL, 0, 0, &res) == 0);
+	CHECK(res.status == AUDIT_VERIFY_OK && res.checkpoint != NULL);
+	saved = res.checkpoint;
+	res.checkpoint = NULL;
+	audit_verify_result_free(&res);
+	CHECK(fx_verify(g_b2, &g_first, saved, 0, 0, &res) == 0);
+	CHECK(res.status == AUDIT_VERIFY_OK && res.trusted_checked);
+	audit_verify_result_free(&res);
+	/* the same bundle again: equal sizes, equal roots */
+	CHECK(fx_verify(g_b1, &g_first, saved, 0, 0, &res) == 0);
+	CHECK(res.status == AUDIT_VERIFY_OK && res.trusted_checked);
+	audit_verify_result_free(&res);
+	/* a trusted note that is not a checkpoint of this log */
+	CHECK(fx_verify(g_b2, &g_first, "garbage\n", 0, 0, &res) == 0);
+	CHECK(expect(&res, AUDIT_FIND_TRUSTED, -1));
+	free(saved);
+}
+
+static void
 test_malformed_bundles(void)
 {
 	struct audit_verify_result res;
@@ -799,6 +824,7 @@ main(void)
 	UNIT_RUN(test_resigned_unannounced_key);
 	UNIT_RUN(test_checkpoint_root_mismatch);
 	UNIT_RUN(test_unsealed_tail);
+	UNIT_RUN(test_save_trusted_cycle);
 	UNIT_RUN(test_malformed_bundles);
 	UNIT_RUN(test_proof_docs);
 	r = UNIT_DONE();
