@@ -1215,7 +1215,8 @@ api_exec_get(struct api_req *r)
 		else {
 			/* still running, or finishing: no result yet */
 			doc = run_doc(run, NULL, 1);
-			json_object_set_new(doc, "status", json_string("running"));
+			json_object_set_new(
+			    doc, "status", json_string("running"));
 		}
 		pthread_mutex_unlock(&run->lock);
 		run_unref(run);

@@ -71,9 +71,9 @@ api_metrics(struct api_req *r)
 		json_t *sb;
 		size_t k, live = 0, warm = 0;
 
-		json_array_foreach(all, k, sb) {
-			const char *t = json_string_value(
-			    json_object_get(sb, "tenant"));
+		json_array_foreach (all, k, sb) {
+			const char *t =
+			    json_string_value(json_object_get(sb, "tenant"));
 
 			if (t != NULL && strcmp(t, SB_POOL_TENANT) == 0)
 				warm++;

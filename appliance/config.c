@@ -166,10 +166,10 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	cfg->limits.disk_mb = SB_DEFAULT_DISK_MB;
 	cfg->limits.tmp_mb = SB_DEFAULT_TMP_MB;
 	cfg->ttl_seconds = SB_DEFAULT_TTL_SEC;
-	cfg->pool[0] = 2;	/* python */
-	cfg->pool[1] = 2;	/* node */
-	cfg->pool[2] = 1;	/* go */
-	cfg->pool[3] = 1;	/* java */
+	cfg->pool[0] = 2; /* python */
+	cfg->pool[1] = 2; /* node */
+	cfg->pool[2] = 1; /* go */
+	cfg->pool[3] = 1; /* java */
 	cfg->reaper_interval = 10;
 
 	if (doc == NULL) {
@@ -251,12 +251,14 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 		}
 		for (i = 0; i < CONFIG_NLANG; i++)
 			cfg->pool[i] = 0;
-		json_object_foreach(v, k, n) {
+		json_object_foreach (v, k, n) {
 			if ((i = config_language_index(k)) < 0 ||
 			    !json_is_integer(n) || json_integer_value(n) < 0 ||
 			    json_integer_value(n) > SB_MAX_POOL) {
-				snprintf(err, errlen, "pool.%.32s: a language and "
-				    "a count in [0, %d]", k, SB_MAX_POOL);
+				snprintf(err, errlen,
+				    "pool.%.32s: a language and "
+				    "a count in [0, %d]",
+				    k, SB_MAX_POOL);
 				return PETRI_ERR_INVAL;
 			}
 			cfg->pool[i] = (int)json_integer_value(n);
@@ -347,10 +349,10 @@ config_to_json(const struct petri_config *cfg)
 	json_object_set_new(
 	    j, "reaper_interval_seconds", json_integer(cfg->reaper_interval));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
-	json_object_set_new(j, "pool", json_pack("{s:i, s:i, s:i, s:i}",
-	    config_languages[0], cfg->pool[0], config_languages[1], cfg->pool[1],
-	    config_languages[2], cfg->pool[2], config_languages[3],
-	    cfg->pool[3]));
+	json_object_set_new(j, "pool",
+	    json_pack("{s:i, s:i, s:i, s:i}", config_languages[0], cfg->pool[0],
+	        config_languages[1], cfg->pool[1], config_languages[2],
+	        cfg->pool[2], config_languages[3], cfg->pool[3]));
 	return j;
 }
 

@@ -35,7 +35,8 @@ enum {
 	MSG_ENG_RECONCILE = 106, /* {sandboxes: [...]} -> OK {...} */
 	MSG_ENG_SB_ENSURE = 107, /* {sandbox, container} -> OK {container} */
 	MSG_ENG_INFO = 108,
-	MSG_ENG_SB_UPDATE = 109, /* {container, limits} -> OK */ /* {} -> OK {network, gateway, images} */
+	MSG_ENG_SB_UPDATE = 109,
+	/* {container, limits} -> OK */ /* {} -> OK {network, gateway, images} */
 
 	/* engine -> api, streamed answer to MSG_ENG_EXEC */
 	MSG_ENG_OUTPUT = 150, /* {stream: 1 stdout | 2 stderr} + data */

@@ -69,7 +69,7 @@ def test_bad_json_and_fields(p):
     r = p.request("POST", "/v1/sandboxes", raw=b"[" * 100 + b"]" * 100)
     check(r.status == 400, r)
     big = b'{"language":"python","labels":{"a":"' + b"x" * (2 << 20) + b'"}}'
-    r = p.request("POST", "/v1/sandboxes", raw=big)
+    r = p.request_early("POST", "/v1/sandboxes", big, headers={"Content-Type": "application/json"})
     check(r.status == 413 and r.json()["error"]["code"] == "too_large", r)
 
 
