@@ -206,6 +206,35 @@ audit_export(struct api_req *r, long long from, long long to)
 	return ret;
 }
 
+/*
+ * GET /v1/audit/sinks: the SIEM sinks, read-only, from the "sinks" part of
+ * the keeper's status: {"size": <log size>, "sinks": [...]}.
+ */
+static enum MHD_Result
+audit_sinks(struct api_req *r)
+{
+	struct ipc_msg m;
+	json_t *req = json_object(), *sinks, *ans;
+	int e;
+
+	e = ipc_request(
+	    r->api->keeper, MSG_KPR_STATUS, req, NULL, 0, AUDIT_TIMEOUT_MS, &m);
+	json_decref(req);
+	if (e != 0)
+		return api_reply_err(r, e, "audit log");
+	if ((e = proto_result(&m, NULL, 0)) != 0) {
+		ipc_msg_clear(&m);
+		return api_reply_err(r, e, "audit log");
+	}
+	sinks = json_object_get(m.json, "sinks");
+	ans = json_pack("{s:O, s:o}", "size", json_object_get(m.json, "size"),
+	    "sinks", json_is_array(sinks) ? json_incref(sinks) : json_array());
+	ipc_msg_clear(&m);
+	if (ans == NULL)
+		return api_reply_err(r, PETRI_ERR_NOMEM, "audit log");
+	return api_reply_json(r, MHD_HTTP_OK, ans);
+}
+
 enum MHD_Result
 api_audit_route(struct api_req *r)
 {
@@ -262,6 +291,8 @@ api_audit_route(struct api_req *r)
 			    "from and to: sequence numbers");
 		return audit_export(r, from, to);
 	}
+	if (strcmp(sub, "sinks") == 0)
+		return audit_sinks(r);
 	if (strcmp(sub, "public-key") == 0)
 		return audit_forward(r, MSG_KPR_PUBKEY, json_object(), NULL);
 	return api_reply_error(

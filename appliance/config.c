@@ -5,6 +5,7 @@
 
 #include "bounds.h"
 #include "config.h"
+#include "siem.h"
 #include "util.h"
 
 const char *const config_languages[CONFIG_NLANG] = {
@@ -282,6 +283,8 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 		}
 		cfg->debug = json_is_true(v);
 	}
+	if (siem_config_check(json_object_get(doc, "sinks"), err, errlen) != 0)
+		return PETRI_ERR_INVAL;
 	cfg->raw = json_incref(doc);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
+#include "siem.h" /* SIEM export */
 #include "util.h"
 
 #define KEEPER_EXPORT_CHUNK (4UL << 20)
@@ -29,6 +30,7 @@
 struct keeper {
 	struct proc_ctx *ctx;
 	struct audit_log *log;
+	struct siem *siem; /* SIEM export: the sinks (audit/siem.h) */
 	struct ipc_chan *api;
 	char dir[4096];
 	pthread_mutex_t lock;
@@ -427,9 +429,11 @@ do_status(struct keeper *k, struct ipc_msg *m)
 
 	if (audit_log_checkpoint_latest(k->log, NULL, NULL, &cp) == 0)
 		cps = cp.size;
+	/* SIEM export: each sink's cursor, lag and errors */
 	k_ok(k, m->id,
-	    json_pack("{s:I, s:I}", "size", (json_int_t)audit_log_size(k->log),
-	        "checkpoint_size", (json_int_t)cps),
+	    json_pack("{s:I, s:I, s:o*}", "size",
+	        (json_int_t)audit_log_size(k->log), "checkpoint_size",
+	        (json_int_t)cps, "sinks", siem_status(k->siem)),
 	    NULL, 0);
 }
 
@@ -541,7 +545,7 @@ keeper_main(struct proc_ctx *ctx)
 {
 	struct keeper k;
 	struct timespec ts;
-	char origin[AUDIT_ORIGIN_MAX + 1];
+	char origin[AUDIT_ORIGIN_MAX + 1], err[512];
 	pthread_t sealer;
 	int e;
 
@@ -559,6 +563,10 @@ keeper_main(struct proc_ctx *ctx)
 		    petri_strerror(e));
 	log_info("audit log %s open at size %llu", origin,
 	    (unsigned long long)audit_log_size(k.log));
+	/* SIEM export: start the sinks of the configuration */
+	if ((e = siem_open(json_object_get(ctx->cfg.raw, "sinks"), k.log, k.dir,
+	         origin, &k.siem, err, sizeof(err))) != 0)
+		fatal("cannot start the SIEM sinks: %s", err);
 	if (pthread_create(&sealer, NULL, keeper_sealer, &k) != 0)
 		fatal("cannot start the checkpoint timer");
 	k.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_keeper_from_api,
@@ -578,6 +586,7 @@ keeper_main(struct proc_ctx *ctx)
 		if (pthread_cond_timedwait(&k.idle, &k.lock, &ts) != 0)
 			break;
 	pthread_mutex_unlock(&k.lock);
+	siem_close(k.siem); /* SIEM export: stop the sinks, save cursors */
 	audit_log_close(k.log);
 	return 0;
 }
