@@ -250,7 +250,18 @@ class Petri:
         if self.relay:
             self.relay.stop()
         self.log.close()
+        self.unmount()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def unmount(self):
+        """Workspace disks stay mounted when petrid stops (sandboxes outlive
+        it); a test run takes its own down before removing its directory."""
+        prefix = self.dir.rstrip("/") + "/"
+        with open("/proc/self/mountinfo") as f:
+            points = [l.split()[4] for l in f if l.split()[4].startswith(prefix)]
+        for mp in sorted(points, key=len, reverse=True):
+            subprocess.run(["umount", "-l", mp], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
 
     # --- HTTP ---------------------------------------------------------------
 
