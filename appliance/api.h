@@ -88,6 +88,9 @@ struct api {
 	struct ipc_chan *engine;
 	struct ipc_chan *ws;
 	struct ipc_chan *keeper;
+	struct ipc_chan *proxy;
+	char egress_gw[64]; /* the proxy's address, as containers see it */
+	int egress_port; /* 0 until the proxy listens */
 	struct MHD_Daemon *mhd;
 	char tmp_dir[4096];
 	int stopping;
@@ -210,8 +213,61 @@ int api_audit_blob(
 int api_sb_remove(
     struct api *a, json_t *sb, const char *reason, struct api_req *r) PETRI_WUR;
 
-/* {"name", "sha256"} of a policy, for audit records. */
-json_t *api_policy_ref(const char *name);
+/* {"name", "sha256", "version"} of a sandbox's policy, for records. */
+json_t *api_policy_ref(json_t *sb);
+
+/* --- egress (api_egress.c) ----------------------------------------------------- */
+
+enum MHD_Result api_policies_list(struct api_req *r);
+enum MHD_Result api_policies_get(struct api_req *r);
+enum MHD_Result api_policies_put(struct api_req *r);
+enum MHD_Result api_policies_delete(struct api_req *r);
+enum MHD_Result api_secrets_create(struct api_req *r);
+enum MHD_Result api_secrets_rotate(struct api_req *r);
+enum MHD_Result api_secrets_list(struct api_req *r);
+enum MHD_Result api_secrets_delete(struct api_req *r);
+
+/*
+ * The policy named name for tenant ("deny-all" is built in): *ref
+ * {name, sha256, version} and *canon, its canonical text (caller frees
+ * both).  Returns 0, PETRI_ERR_NOTFOUND or another PETRI_ERR_*.
+ */
+int api_policy_lookup(struct api *a, const char *tenant, const char *name,
+    json_t **ref, char **canon) PETRI_WUR;
+
+/* Opens the proxy channel and the denial writer; stops the writer. */
+int api_egress_open(struct api *a) PETRI_WUR;
+void api_egress_stop(struct api *a);
+
+/* Has the proxy listen on the sandbox network's gateway (idempotent). */
+int api_egress_start(struct api *a) PETRI_WUR;
+
+/*
+ * Gives a new sandbox (document sb, of tenant) its egress: grants of the
+ * secrets (array of names) in the vault, a proxy token, the policy's
+ * canonical text, and its identity at the proxy; sets sb.egress (the
+ * caller stores sb).  On failure nothing is left behind; msg says why.
+ */
+int api_egress_attach(struct api *a, json_t *sb, const char *tenant,
+    json_t *secrets, const char *canon, char *msg, size_t msglen) PETRI_WUR;
+
+/* (Re-)tells the proxy a sandbox's identity (after a restart). */
+int api_egress_register(struct api *a, json_t *sb) PETRI_WUR;
+
+/* Ends a sandbox's identity at the proxy and its grants in the vault. */
+void api_egress_detach(struct api *a, const char *sandbox);
+
+/* Adds the proxy, CA and placeholder variables to an execution's env. */
+void api_egress_env(struct api *a, json_t *sb, json_t *env);
+
+/* Restarts the sandbox's per-execution counters at the proxy. */
+int api_egress_exec_begin(struct api *a, json_t *sb) PETRI_WUR;
+
+/* Returns once every report the proxy sent so far has been handled. */
+void api_egress_sync(struct api *a);
+
+/* A call the proxy reported, for the executions running in sandbox. */
+void api_exec_network(struct api *a, const char *sandbox, json_t *call);
 
 /* Reaper and reconciliation (api_sandbox.c). */
 void api_sb_reconcile(struct api *a);

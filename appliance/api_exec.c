@@ -53,6 +53,8 @@ struct run {
 	unsigned int status; /* HTTP status of a failed run, else 200 */
 	json_t *doc; /* final answer document */
 	int64_t started_usec;
+	json_t *net; /* calls the proxy reported (API_NETWORK_MAX) */
+	uint64_t net_dropped; /* calls beyond that */
 };
 
 static const char *const exec_keys[] = {"command", "argv", "filename", "code",
@@ -85,6 +87,7 @@ run_unref(struct run *run)
 	json_decref(run->sb);
 	json_decref(run->rec);
 	json_decref(run->doc);
+	json_decref(run->net);
 	pthread_mutex_destroy(&run->lock);
 	pthread_cond_destroy(&run->cond);
 	free(run);
@@ -233,7 +236,11 @@ run_doc(struct run *run, json_t *res, int with_output)
 		json_object_set_new(d, "stderr", run_text(&run->out[1]));
 		json_object_set_new(d, "output", run_text(&run->all));
 	}
-	json_object_set_new(d, "network", json_array());
+	json_object_set_new(d, "network",
+	    run->net != NULL ? json_deep_copy(run->net) : json_array());
+	if (run->net_dropped > 0)
+		json_object_set_new(d, "network_dropped",
+		    json_integer((json_int_t)run->net_dropped));
 	return d;
 }
 
@@ -247,6 +254,8 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 	int err = 0, e;
 	char ts[PETRI_TIME_MAX];
 
+	/* every call the proxy reported before the program ended */
+	api_egress_sync(a);
 	pthread_mutex_lock(&run->lock);
 	run->done = 1;
 	doc = run_doc(run, res, 1);
@@ -276,7 +285,10 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 	    run_stream_ref(a, &run->out[0], run->truncated, &err));
 	json_object_set_new(ev, "stderr",
 	    run_stream_ref(a, &run->out[1], run->truncated, &err));
-	json_object_set_new(ev, "network", json_array());
+	json_object_set(ev, "network", json_object_get(doc, "network"));
+	if (json_object_get(doc, "network_dropped") != NULL)
+		json_object_set(ev, "network_dropped",
+		    json_object_get(doc, "network_dropped"));
 	if (errcode != NULL)
 		json_object_set_new(ev, "error", json_string(errcode));
 	if (err == 0)
@@ -1020,8 +1032,7 @@ api_exec(struct api_req *r)
 	    json_object_get(sb, "image"), "runtime",
 	    json_object_get(sb, "runtime"), "limits", limits, "policy",
 	    json_object_get(sb, "policy"), "cwd", cwd);
-	json_object_set_new(rec, "policy",
-	    api_policy_ref(json_string_value(json_object_get(sb, "policy"))));
+	json_object_set_new(rec, "policy", api_policy_ref(sb));
 	json_object_set_new(rec, "image_id",
 	    json_string(
 	        (s = json_string_value(json_object_get(sb, "image_id"))) != NULL
@@ -1105,6 +1116,9 @@ api_exec(struct api_req *r)
 	    "fresh", fresh, "background", background, "uid",
 	    (json_int_t)a->ctx->sandbox_uid, "gid",
 	    (json_int_t)a->ctx->sandbox_gid);
+	if (!fresh)
+		api_egress_env(
+		    a, sb, env); /* fresh containers have no network */
 	json_object_set(req, "env", env);
 	if (fresh) {
 		spec = json_pack("{s:O, s:O, s:O, s:O, s:I}", "image",
@@ -1117,6 +1131,9 @@ api_exec(struct api_req *r)
 	x = json_object_get(body, "stdin");
 	json_object_set_new(
 	    req, "has_stdin", json_boolean(x != NULL || background));
+	run->net = json_array();
+	if (!fresh && api_egress_exec_begin(a, sb) != 0)
+		log_warn("exec %s: the proxy did not restart its counters", id);
 	run->call = ipc_call_start(a->engine, MSG_ENG_EXEC, req,
 	    x != NULL ? json_string_value(x) : NULL,
 	    x != NULL ? json_string_length(x) : 0, &e);
@@ -1370,6 +1387,27 @@ api_exec_kill_sandbox(struct api *a, const char *sandbox)
 			ipc_msg_clear(&m);
 		json_decref(j);
 	}
+}
+
+void
+api_exec_network(struct api *a, const char *sandbox, json_t *call)
+{
+	struct run *run;
+
+	pthread_mutex_lock(&a->runs_lock);
+	for (run = a->runs; run != NULL; run = run->next) {
+		if (strcmp(run->sandbox, sandbox) != 0)
+			continue;
+		pthread_mutex_lock(&run->lock);
+		if (!run->done && run->net != NULL) {
+			if (json_array_size(run->net) < API_NETWORK_MAX)
+				json_array_append(run->net, call);
+			else
+				run->net_dropped++;
+		}
+		pthread_mutex_unlock(&run->lock);
+	}
+	pthread_mutex_unlock(&a->runs_lock);
 }
 
 void

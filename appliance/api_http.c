@@ -61,6 +61,17 @@ static const struct api_route api_routes[] = {
     {"GET", "/v1/keys", ROLES_ADMIN, API_BODY_NONE, api_keys_list},
     {"DELETE", "/v1/keys/{}", ROLES_ADMIN, API_BODY_NONE, api_keys_delete},
     {"GET", "/v1/audit/{*}", ROLES_AUDIT, API_BODY_NONE, api_audit_route},
+    {"GET", "/v1/policies", ROLES_ADMIN, API_BODY_NONE, api_policies_list},
+    {"GET", "/v1/policies/{}", ROLES_ADMIN, API_BODY_NONE, api_policies_get},
+    {"PUT", "/v1/policies/{}", ROLES_ADMIN, API_BODY_JSON, api_policies_put},
+    {"DELETE", "/v1/policies/{}", ROLES_ADMIN, API_BODY_NONE,
+        api_policies_delete},
+    {"POST", "/v1/secrets", ROLES_ADMIN, API_BODY_JSON, api_secrets_create},
+    {"GET", "/v1/secrets", ROLES_ADMIN, API_BODY_NONE, api_secrets_list},
+    {"GET", "/v1/secrets/{}", ROLES_ADMIN, API_BODY_NONE, api_secrets_list},
+    {"PUT", "/v1/secrets/{}", ROLES_ADMIN, API_BODY_JSON, api_secrets_rotate},
+    {"DELETE", "/v1/secrets/{}", ROLES_ADMIN, API_BODY_NONE,
+        api_secrets_delete},
     {NULL, NULL, NULL, API_BODY_NONE, NULL},
 };
 
@@ -604,6 +615,8 @@ api_main(struct proc_ctx *ctx)
 	    ipc_chan_start(a.engine) != 0 || ipc_chan_start(a.ws) != 0 ||
 	    ipc_chan_start(a.keeper) != 0)
 		fatal("cannot start the peer channels");
+	if (api_egress_open(&a) != 0)
+		fatal("cannot start the proxy channel");
 
 	api_sb_reconcile(&a);
 	if (api_reaper_start(&a) != 0)
@@ -626,6 +639,7 @@ api_main(struct proc_ctx *ctx)
 	log_info("api stopping");
 	MHD_stop_daemon(a.mhd);
 	api_background_stop(&a);
+	api_egress_stop(&a);
 	db_close(a.db);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "bounds.h"
 #include "log.h"
 #include "policy.h"
+#include "proxy_bounds.h"
 #include "proto.h"
 #include "util.h"
 
@@ -54,6 +55,11 @@ sb_view(json_t *sb)
 		json_object_foreach (env, name, val)
 			json_array_append_new(names, json_string(name));
 	json_object_set_new(v, "env", names);
+	if ((env = json_object_get(sb, "secrets")) != NULL)
+		json_object_set(v, "secrets", env);
+	if ((env = json_object_get(sb, "policy_ref")) != NULL)
+		json_object_set(
+		    v, "policy_version", json_object_get(env, "version"));
 	return v;
 }
 
@@ -257,6 +263,7 @@ sb_provision(struct api *a, json_t *sb, char *msg, size_t msglen)
 	}
 	json_object_set(sb, "container", json_object_get(rep, "container"));
 	json_object_set(sb, "image_id", json_object_get(rep, "image_id"));
+	json_object_set(sb, "ip", json_object_get(rep, "ip"));
 	json_decref(rep);
 	return 0;
 }
@@ -331,6 +338,7 @@ pool_claim(struct api *a, const char *lang, const char *tenant, json_t *doc)
 		    doc, "container", json_object_get(sb, "container"));
 		json_object_set(
 		    doc, "image_id", json_object_get(sb, "image_id"));
+		json_object_set(doc, "ip", json_object_get(sb, "ip"));
 		if (db_sandbox_claim(a->db, sb_str(sb, "id"), SB_POOL_TENANT,
 		        tenant, doc) == 0) {
 			got = json_incref(sb);
@@ -419,14 +427,15 @@ api_sb_create(struct api_req *r)
 {
 	struct api *a = r->api;
 	json_t *body, *sb = NULL, *limits = NULL, *x, *labels, *env, *ev;
-	json_t *pooled = NULL;
+	json_t *pooled = NULL, *pref = NULL, *secrets = NULL;
+	char *pcanon = NULL;
 	const char *lang, *runtime = a->cfg->default_runtime;
 	const char *policy = "deny-all";
 	char msg[256], id[PETRI_ID_MAX], ts[PETRI_TIME_MAX],
 	    exp[PETRI_TIME_MAX];
 	json_int_t ttl = a->cfg->ttl_seconds;
 	int64_t now, count = 0;
-	int e, provisioned = 0;
+	int e, provisioned = 0, egress = 0;
 	enum MHD_Result ret;
 
 	if ((body = api_body_json(r)) == NULL)
@@ -463,23 +472,51 @@ api_sb_create(struct api_req *r)
 		runtime = json_string_value(x);
 	}
 	if ((x = json_object_get(body, "policy")) != NULL) {
-		if (!json_is_string(x) ||
-		    strcmp(json_string_value(x), "deny-all") != 0) {
-			snprintf(msg, sizeof(msg),
-			    "policy: unknown policy (this appliance has "
-			    "\"deny-all\")");
+		if (!json_is_string(x)) {
+			snprintf(msg, sizeof(msg), "policy: must be a name");
 			goto invalid;
 		}
 		policy = json_string_value(x);
 	}
-	if ((x = json_object_get(body, "secrets")) != NULL) {
-		if (!json_is_array(x) || json_array_size(x) > 0) {
+	if ((e = api_policy_lookup(
+	         a, r->auth.tenant, policy, &pref, &pcanon)) != 0) {
+		if (e != PETRI_ERR_NOTFOUND) {
+			ret = api_reply_err(r, e, "policy");
+			goto out;
+		}
+		snprintf(msg, sizeof(msg),
+		    "policy: no policy named \"%.64s\" (PUT /v1/policies/NAME "
+		    "first; \"deny-all\" is built in)",
+		    policy);
+		goto invalid;
+	}
+	if ((secrets = json_object_get(body, "secrets")) != NULL) {
+		size_t i, j;
+
+		if (!json_is_array(secrets) ||
+		    json_array_size(secrets) > PROXY_SECRETS_MAX) {
 			snprintf(msg, sizeof(msg),
-			    "secrets: unknown secret (no secret is bound on "
-			    "this appliance)");
+			    "secrets: an array of at most %d secret names",
+			    PROXY_SECRETS_MAX);
 			goto invalid;
 		}
-	}
+		json_array_foreach (secrets, i, x) {
+			if (!json_is_string(x) || json_string_length(x) == 0 ||
+			    json_string_length(x) > PROXY_SECRET_NAME_MAX) {
+				snprintf(msg, sizeof(msg),
+				    "secrets[%zu]: a secret name", i);
+				goto invalid;
+			}
+			for (j = 0; j < i; j++)
+				if (json_equal(json_array_get(secrets, j), x)) {
+					snprintf(msg, sizeof(msg),
+					    "secrets[%zu]: named twice", i);
+					goto invalid;
+				}
+		}
+	} else
+		secrets = json_array();
+	json_incref(secrets);
 	labels = json_object_get(body, "labels");
 	if (labels != NULL &&
 	    api_valid_strmap(labels, API_MAX_LABELS, 256, 0, "labels", msg,
@@ -523,6 +560,8 @@ api_sb_create(struct api_req *r)
 		ret = api_reply_err(r, PETRI_ERR_NOMEM, "sandbox");
 		goto out;
 	}
+	json_object_set(sb, "policy_ref", pref);
+	json_object_set(sb, "secrets", secrets);
 	/* a warm one when the shape is the pool's, else a new one */
 	if (strcmp(runtime, "runc") == 0 &&
 	    json_integer_value(json_object_get(limits, "disk_mb")) ==
@@ -567,11 +606,31 @@ api_sb_create(struct api_req *r)
 			goto out;
 		}
 	}
+	/* its way out: grants, proxy token, identity at the proxy */
+	if ((e = api_egress_attach(a, sb, r->auth.tenant, secrets, pcanon, msg,
+	         sizeof(msg))) != 0) {
+		provisioned = 1;
+		if (e == PETRI_ERR_NOTFOUND || e == PETRI_ERR_INVAL ||
+		    e == PETRI_ERR_PERM)
+			ret = api_reply_error(
+			    r, 422, "invalid_request", "%s", msg);
+		else
+			ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "unavailable", "egress: %s", msg);
+		goto out;
+	}
+	egress = 1;
+	if ((e = db_sandbox_update(a->db, sb)) != 0) {
+		provisioned = 1;
+		ret = api_reply_err(r, e, "sandbox registry");
+		goto out;
+	}
 	ev = json_pack("{s:O, s:s, s:O, s:s, s:s, s:O, s:o, s:b}", "sandbox",
 	    json_object_get(sb, "id"), "language", lang, "image",
 	    json_object_get(sb, "image"), "image_id", sb_str(sb, "image_id"),
-	    "runtime", runtime, "limits", limits, "policy",
-	    api_policy_ref(policy), "pooled", pooled != NULL);
+	    "runtime", runtime, "limits", limits, "policy", api_policy_ref(sb),
+	    "pooled", pooled != NULL);
+	json_object_set(ev, "secrets", secrets);
 	if ((e = api_audit(a, r, "sandbox.created", ev, NULL)) != 0) {
 		if (db_sandbox_delete(a->db, sb_str(sb, "id")) != 0)
 			log_warn(
@@ -590,6 +649,8 @@ api_sb_create(struct api_req *r)
 invalid:
 	ret = api_reply_error(r, 422, "invalid_request", "%s", msg);
 out:
+	if (provisioned && egress)
+		api_egress_detach(a, sb_str(sb, "id"));
 	if (provisioned) {
 		if (pooled != NULL &&
 		    db_sandbox_delete(a->db, sb_str(sb, "id")) != 0)
@@ -601,6 +662,9 @@ out:
 	json_decref(sb);
 	json_decref(limits);
 	json_decref(body);
+	json_decref(pref);
+	json_decref(secrets);
+	free(pcanon);
 	return ret;
 }
 
@@ -660,6 +724,7 @@ api_sb_remove(struct api *a, json_t *sb, const char *reason, struct api_req *r)
 	int e;
 
 	api_exec_kill_sandbox(a, id);
+	api_egress_detach(a, id);
 	d = json_pack("{s:s, s:O}", "sandbox", id, "container",
 	    json_object_get(sb, "container"));
 	e = sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, msg, sizeof(msg));
@@ -749,18 +814,6 @@ api_sb_keepalive(struct api_req *r)
 	return ret;
 }
 
-json_t *
-api_policy_ref(const char *name)
-{
-	static const char deny_all[] = POLICY_DENY_ALL_JSON;
-	char sha[PETRI_SHA256_HEX];
-
-	/* the only policy of this build; stored policies come with egress */
-	petri_sha256_hex(deny_all, sizeof(deny_all) - 1, sha);
-	return json_pack("{s:s, s:s}", "name", name != NULL ? name : "deny-all",
-	    "sha256", sha);
-}
-
 /* --- reconciliation and reaper --------------------------------------------- */
 
 static int reconciled;
@@ -807,15 +860,29 @@ api_sb_reconcile(struct api *a)
 	json_array_foreach (all, i, sb) {
 		const char *id = json_string_value(json_object_get(sb, "id"));
 		json_t *c = json_object_get(x, id != NULL ? id : "");
+		json_t *ip = json_object_get(
+		    json_object_get(rep, "ips"), id != NULL ? id : "");
 
-		if (c != NULL) {
-			json_object_set(sb, "container", c);
+		if (c != NULL ||
+		    (ip != NULL &&
+		        !json_equal(ip, json_object_get(sb, "ip")))) {
+			if (c != NULL)
+				json_object_set(sb, "container", c);
+			if (ip != NULL)
+				json_object_set(sb, "ip", ip);
 			if (db_sandbox_update(a->db, sb) != 0)
 				log_warn("state.db: cannot record the new "
 				         "container of %s",
 				    id);
 		}
 	}
+	/* the proxy starts empty: tell it who every sandbox is */
+	if (api_egress_start(a) == 0)
+		json_array_foreach (all, i, sb)
+			if (api_egress_register(a, sb) != 0)
+				log_warn("%s: no egress until it is "
+				         "re-created",
+				    sb_str(sb, "id"));
 	log_info("reconciled with Docker: %d adopted, %d re-created, %d "
 	         "orphans removed",
 	    (int)json_integer_value(json_object_get(rep, "adopted")),

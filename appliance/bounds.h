@@ -19,6 +19,10 @@
 #define API_MAX_ARGV 256
 #define API_MAX_STR 65536 /* one JSON string field */
 #define API_MAX_KEY_LEN 128 /* label/env keys */
+#define API_POLICY_MAX (256 * 1024) /* one stored policy document */
+#define API_POLICY_VERSIONS 1000 /* versions kept per policy name */
+#define API_POLICIES_MAX 1000 /* policy names per tenant */
+#define API_NETWORK_MAX 1000 /* calls listed in one exec answer */
 #define API_MAX_PROMPT (256 * 1024)
 #define API_MAX_CODE (4UL << 20) /* "code" exec field */
 #define API_MAX_STDIN (4UL << 20)
@@ -80,5 +84,10 @@
 /* API keys */
 #define KEY_TOKEN_BYTES 32
 #define KEY_MAX_PER_TENANT 100
+
+/* Egress, as containers see it */
+#define SANDBOX_PETRI_DIR "/etc/petri" /* <data>/public, read-only */
+#define SANDBOX_CA_FILE SANDBOX_PETRI_DIR "/ca.pem"
+#define SB_PROXY_TOKEN_BYTES 24 /* random bytes of a proxy token */
 
 #endif /* PETRI_BOUNDS_H */

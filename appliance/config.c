@@ -5,6 +5,7 @@
 
 #include "bounds.h"
 #include "config.h"
+#include "egress_conf.h"
 #include "siem.h"
 #include "util.h"
 
@@ -285,6 +286,20 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	}
 	if (siem_config_check(json_object_get(doc, "sinks"), err, errlen) != 0)
 		return PETRI_ERR_INVAL;
+	{
+		struct egress_conf *ec = malloc(sizeof(*ec));
+		int r;
+
+		if (ec == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return PETRI_ERR_NOMEM;
+		}
+		r = egress_conf_parse(
+		    json_object_get(doc, "egress"), ec, err, errlen);
+		free(ec);
+		if (r != 0)
+			return r;
+	}
 	cfg->raw = json_incref(doc);
 	return 0;
 }

@@ -42,6 +42,15 @@ static const char *const db_migrations[] = {
     "  doc TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL);"
     "CREATE INDEX execs_sandbox ON execs(sandbox, created_at);",
+    /* 2: egress policies, every version kept */
+    "CREATE TABLE policies ("
+    "  tenant TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (tenant, name, version));",
 };
 
 #define DB_VERSION ((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
@@ -611,5 +620,142 @@ out:
 		json_decref(arr);
 	else
 		*out = arr;
+	return r;
+}
+
+/* --- policies ---------------------------------------------------------------- */
+
+int
+db_policy_put(struct db *db, const char *tenant, const char *name, json_t *doc,
+    int64_t now_usec, int64_t *version)
+{
+	sqlite3_stmt *st;
+	char *text = NULL;
+	int64_t v = 0, names = 0;
+	int rc, r;
+
+	pthread_mutex_lock(&db->lock);
+	if ((r = db_exec_sql(db->h, "BEGIN IMMEDIATE")) != 0)
+		goto out;
+	st = db_prep(db,
+	    "SELECT coalesce(max(version), 0), (SELECT count(DISTINCT name) "
+	    "FROM policies WHERE tenant = ?1 AND deleted = 0) FROM policies "
+	    "WHERE tenant = ?1 AND name = ?2",
+	    "ss", tenant, name);
+	if (st == NULL || (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		r = PETRI_ERR_DB;
+		goto rollback;
+	}
+	v = sqlite3_column_int64(st, 0) + 1;
+	names = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (v > API_POLICY_VERSIONS || (v == 1 && names >= API_POLICIES_MAX)) {
+		r = PETRI_ERR_LIMIT;
+		goto rollback;
+	}
+	json_object_set_new(doc, "version", json_integer(v));
+	if ((text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		r = PETRI_ERR_NOMEM;
+		goto rollback;
+	}
+	st = db_prep(db,
+	    "INSERT INTO policies (tenant, name, version, doc, created_at) "
+	    "VALUES (?, ?, ?, ?, ?)",
+	    "ssisi", tenant, name, v, text, now_usec);
+	if ((r = db_run(db, st, NULL)) != 0)
+		goto rollback;
+	if ((r = db_exec_sql(db->h, "COMMIT")) == 0) {
+		*version = v;
+		goto out;
+	}
+rollback:
+	if (db_exec_sql(db->h, "ROLLBACK") != 0)
+		log_warn("state.db: rollback failed");
+out:
+	pthread_mutex_unlock(&db->lock);
+	free(text);
+	return r;
+}
+
+int
+db_policy_get(struct db *db, const char *tenant, const char *name, json_t **out)
+{
+	sqlite3_stmt *st;
+	int rc, r = PETRI_ERR_NOTFOUND;
+
+	*out = NULL;
+	pthread_mutex_lock(&db->lock);
+	st = db_prep(db,
+	    "SELECT doc, deleted FROM policies WHERE tenant = ? AND name = ? "
+	    "ORDER BY version DESC LIMIT 1",
+	    "ss", tenant, name);
+	if (st == NULL) {
+		r = PETRI_ERR_DB;
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 1) == 0) {
+			*out = db_col_json(st, 0);
+			r = *out != NULL ? 0 : PETRI_ERR_DB;
+		}
+	} else if (rc != SQLITE_DONE)
+		r = PETRI_ERR_DB;
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+int
+db_policy_list(struct db *db, const char *tenant, json_t **out)
+{
+	sqlite3_stmt *st;
+	json_t *arr, *doc;
+	int rc, r = 0;
+
+	if ((arr = json_array()) == NULL)
+		return PETRI_ERR_NOMEM;
+	pthread_mutex_lock(&db->lock);
+	st = db_prep(db,
+	    "SELECT p.doc FROM policies p WHERE p.tenant = ?1 AND "
+	    "p.deleted = 0 AND p.version = (SELECT max(version) FROM "
+	    "policies q WHERE q.tenant = p.tenant AND q.name = p.name) "
+	    "ORDER BY p.name LIMIT 1000",
+	    "s", tenant);
+	if (st == NULL) {
+		r = PETRI_ERR_DB;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((doc = db_col_json(st, 0)) != NULL)
+			json_array_append_new(arr, doc);
+	if (rc != SQLITE_DONE)
+		r = PETRI_ERR_DB;
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&db->lock);
+	if (r != 0)
+		json_decref(arr);
+	else
+		*out = arr;
+	return r;
+}
+
+int
+db_policy_delete(struct db *db, const char *tenant, const char *name)
+{
+	sqlite3_stmt *st;
+	int changes = 0, r;
+
+	pthread_mutex_lock(&db->lock);
+	st = db_prep(db,
+	    "UPDATE policies SET deleted = 1 WHERE tenant = ? AND name = ? "
+	    "AND deleted = 0",
+	    "ss", tenant, name);
+	r = db_run(db, st, &changes);
+	pthread_mutex_unlock(&db->lock);
+	if (r == 0 && changes == 0)
+		r = PETRI_ERR_NOTFOUND;
 	return r;
 }

@@ -77,4 +77,19 @@ int db_exec_get(
 int db_exec_list(struct db *db, const char *sandbox, const char *tenant,
     int limit, json_t **out) PETRI_WUR;
 
+/*
+ * Egress policies of a tenant, versioned: a put adds version max + 1 (doc
+ * gets "version"; at most API_POLICY_VERSIONS per name and
+ * API_POLICIES_MAX names: PETRI_ERR_LIMIT); get and list see the latest
+ * version of names not deleted; delete hides a name (its versions stay,
+ * sandboxes keep the copy they were created with).
+ */
+int db_policy_put(struct db *db, const char *tenant, const char *name,
+    json_t *doc, int64_t now_usec, int64_t *version) PETRI_WUR;
+int db_policy_get(struct db *db, const char *tenant, const char *name,
+    json_t **out) PETRI_WUR;
+int db_policy_list(struct db *db, const char *tenant, json_t **out) PETRI_WUR;
+int db_policy_delete(
+    struct db *db, const char *tenant, const char *name) PETRI_WUR;
+
 #endif /* PETRI_DB_H */

@@ -207,6 +207,33 @@ engine_network(struct engine *e)
 	return r;
 }
 
+/*
+ * The address of a container on the sandbox network, into ip (the proxy
+ * knows a sandbox by it).  Returns 0, or PETRI_ERR_NOTFOUND when it has
+ * none (not running), or the error of the inspection.
+ */
+static int
+container_ip(struct engine *e, const char *cid, char ip[64])
+{
+	json_t *ins = NULL;
+	const char *a;
+	int r;
+
+	ip[0] = '\0';
+	if ((r = docker_container_inspect(e->docker, cid, &ins)) != 0)
+		return r;
+	a = str(json_object_get(
+	            json_object_get(
+	                json_object_get(ins, "NetworkSettings"), "Networks"),
+	            e->network),
+	    "IPAddress");
+	r = a != NULL && a[0] != '\0' && petri_strlcpy(ip, a, 64) < 64
+	    ? 0
+	    : PETRI_ERR_NOTFOUND;
+	json_decref(ins);
+	return r;
+}
+
 /* The create body shared by sandbox and one-shot containers. */
 static json_t *
 container_config(struct engine *e, json_t *spec, const char *sandbox,
@@ -244,15 +271,25 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 		return NULL;
 	}
 	json_array_append_new(binds, json_string(bind));
+	if (!oneshot) {
+		/* the interception CA, the only thing of ours they may read */
+		if ((size_t)snprintf(bind, sizeof(bind), "%s/public:%s:ro",
+		        e->ctx->cfg.data_dir,
+		        SANDBOX_PETRI_DIR) >= sizeof(bind)) {
+			json_decref(binds);
+			return NULL;
+		}
+		json_array_append_new(binds, json_string(bind));
+	}
 	hc = json_pack("{s:o, s:s, s:[s], s:[s], s:b, s:{s:s}, s:I, s:I, s:I, "
 	               "s:I, s:b, s:s, s:[s], s:{s:s}, s:[{s:s, s:i, s:i}]}",
-	    "Binds", binds, "NetworkMode", e->network, "CapDrop", "ALL",
-	    "SecurityOpt", "no-new-privileges:true", "ReadonlyRootfs", 1,
-	    "Tmpfs", "/tmp", tmpfs, "Memory", mem * 1024 * 1024, "MemorySwap",
-	    mem * 1024 * 1024, "PidsLimit", pids, "NanoCpus",
-	    (json_int_t)(cpus * 1e9), "Init", 1, "IpcMode", "private", "Dns",
-	    "127.0.0.1", "LogConfig", "Type", "none", "Ulimits", "Name",
-	    "nofile", "Soft", 4096, "Hard", 4096);
+	    "Binds", binds, "NetworkMode", oneshot ? "none" : e->network,
+	    "CapDrop", "ALL", "SecurityOpt", "no-new-privileges:true",
+	    "ReadonlyRootfs", 1, "Tmpfs", "/tmp", tmpfs, "Memory",
+	    mem * 1024 * 1024, "MemorySwap", mem * 1024 * 1024, "PidsLimit",
+	    pids, "NanoCpus", (json_int_t)(cpus * 1e9), "Init", 1, "IpcMode",
+	    "private", "Dns", "127.0.0.1", "LogConfig", "Type", "none",
+	    "Ulimits", "Name", "nofile", "Soft", 4096, "Hard", 4096);
 	if (hc == NULL)
 		return NULL;
 	if (!oneshot)
@@ -371,6 +408,7 @@ static void
 do_sb_create(struct engine *e, struct ipc_msg *m)
 {
 	char id[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX], msg[512] = "";
+	char ip[64];
 	int r;
 
 	r = sandbox_create(e, m->json, id, image_id, msg, sizeof(msg));
@@ -379,8 +417,12 @@ do_sb_create(struct engine *e, struct ipc_msg *m)
 		    e, m->id, r, "%s", msg[0] ? msg : petri_strerror(r));
 		return;
 	}
+	if (container_ip(e, id, ip) != 0)
+		log_warn(
+		    "container %.12s has no address on %s", id, e->network);
 	reply_ok(e, m->id,
-	    json_pack("{s:s, s:s}", "container", id, "image_id", image_id));
+	    json_pack("{s:s, s:s, s:s}", "container", id, "image_id", image_id,
+	        "ip", ip));
 }
 
 static void
@@ -476,9 +518,9 @@ static void
 do_reconcile(struct engine *e, struct ipc_msg *m)
 {
 	json_t *known = json_object_get(m->json, "sandboxes"), *list = NULL;
-	json_t *recreated = json_object(), *c, *spec;
+	json_t *recreated = json_object(), *ips = json_object(), *c, *spec;
 	char label[128], id[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX];
-	char msg[256];
+	char msg[256], ip[64];
 	size_t i, j;
 	int adopted = 0, removed = 0, r;
 
@@ -487,6 +529,7 @@ do_reconcile(struct engine *e, struct ipc_msg *m)
 		(void)reply_err(
 		    e, m->id, PETRI_ERR_UNAVAIL, "docker: %s", docker_errmsg());
 		json_decref(recreated);
+		json_decref(ips);
 		return;
 	}
 	/* ours but no longer known: orphans (one-shot leftovers too) */
@@ -529,20 +572,26 @@ do_reconcile(struct engine *e, struct ipc_msg *m)
 			else
 				log_warn("cannot start container %.12s: %s", kc,
 				    docker_errmsg());
+			if (container_ip(e, kc, ip) == 0)
+				json_object_set_new(
+				    ips, str(spec, "sandbox"), json_string(ip));
 			continue;
 		}
 		if (sandbox_create(e, spec, id, image_id, msg, sizeof(msg)) ==
-		    0)
+		    0) {
 			json_object_set_new(
 			    recreated, str(spec, "sandbox"), json_string(id));
-		else
+			if (container_ip(e, id, ip) == 0)
+				json_object_set_new(
+				    ips, str(spec, "sandbox"), json_string(ip));
+		} else
 			log_warn("cannot re-create the container of %s: %s",
 			    str(spec, "sandbox"), msg);
 	}
 	json_decref(list);
 	reply_ok(e, m->id,
-	    json_pack("{s:i, s:i, s:o}", "adopted", adopted, "removed", removed,
-	        "recreated", recreated));
+	    json_pack("{s:i, s:i, s:o, s:o}", "adopted", adopted, "removed",
+	        removed, "recreated", recreated, "ips", ips));
 }
 
 /* --- executions ---------------------------------------------------------------- */

@@ -16,13 +16,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "audit_log.h"
+#include "binding.h"
 #include "bounds.h"
+#include "ca.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
+#include "proxy_bounds.h"
 #include "siem.h" /* SIEM export */
 #include "util.h"
+#include "vault.h"
 
 #define KEEPER_EXPORT_CHUNK (4UL << 20)
 #define KEEPER_BLOB_MAX (IPC_MAX_FRAME - 65536)
@@ -32,6 +38,9 @@ struct keeper {
 	struct audit_log *log;
 	struct siem *siem; /* SIEM export: the sinks (audit/siem.h) */
 	struct ipc_chan *api;
+	struct ipc_chan *proxy;
+	struct vault *vault;
+	struct ca *ca;
 	char dir[4096];
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
@@ -41,6 +50,7 @@ struct keeper {
 
 struct kjob {
 	struct keeper *k;
+	struct ipc_chan *from; /* answers go back there */
 	struct ipc_msg msg;
 };
 
@@ -54,19 +64,26 @@ keeper_type_reserved(const char *type)
 	    strcmp(type, "audit.exported") == 0;
 }
 
+/* The channel the request being served came from (one per thread). */
+static __thread struct ipc_chan *k_from;
+
 static void
 k_ok(struct keeper *k, uint32_t id, json_t *j, const void *d, size_t n)
 {
-	if (ipc_send(k->api, MSG_OK, id, j, d, n) != 0)
-		log_warn("cannot answer the api");
+	struct ipc_chan *c = k_from != NULL ? k_from : k->api;
+
+	if (ipc_send(c, MSG_OK, id, j, d, n) != 0)
+		log_warn("cannot answer a request");
 	json_decref(j);
 }
 
 static void
 k_err(struct keeper *k, uint32_t id, int code, const char *msg)
 {
-	if (proto_send_err(k->api, id, code, msg) != 0)
-		log_warn("cannot answer the api");
+	struct ipc_chan *c = k_from != NULL ? k_from : k->api;
+
+	if (proto_send_err(c, id, code, msg) != 0)
+		log_warn("cannot answer a request");
 }
 
 static json_t *
@@ -437,6 +454,320 @@ do_status(struct keeper *k, struct ipc_msg *m)
 	    NULL, 0);
 }
 
+/* --- the vault (api) ------------------------------------------------------ */
+
+static const char *
+k_str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* Wipes the bytes of a JSON string in place (a secret value). */
+static void
+k_wipe_string(json_t *v)
+{
+	if (json_is_string(v) && json_string_length(v) > 0)
+		sodium_memzero((char *)(uintptr_t)json_string_value(v),
+		    json_string_length(v));
+}
+
+static void
+do_secret_put(struct keeper *k, struct ipc_msg *m)
+{
+	const char *tenant = k_str(m->json, "tenant");
+	const char *name = k_str(m->json, "name");
+	json_t *value = json_object_get(m->json, "value");
+	json_t *binding = json_object_get(m->json, "binding");
+	int rotate = json_is_true(json_object_get(m->json, "rotate"));
+	struct vault_meta meta;
+	char err[256] = "", *btext = NULL;
+	int e;
+
+	memset(&meta, 0, sizeof(meta));
+	if (tenant == NULL || name == NULL ||
+	    (value != NULL && !json_is_string(value)) ||
+	    (binding != NULL && !json_is_object(binding)) ||
+	    (!rotate && (value == NULL || binding == NULL)) ||
+	    (rotate && value == NULL && binding == NULL)) {
+		k_wipe_string(value);
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad secret request");
+		return;
+	}
+	if (binding != NULL &&
+	    (btext = json_dumps(binding, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	        NULL) {
+		k_wipe_string(value);
+		k_err(k, m->id, PETRI_ERR_NOMEM, "out of memory");
+		return;
+	}
+	if (rotate)
+		e = vault_secret_rotate(k->vault, tenant, name,
+		    value != NULL ? json_string_value(value) : NULL,
+		    value != NULL ? json_string_length(value) : 0, btext,
+		    btext != NULL ? strlen(btext) : 0, &meta, err, sizeof(err));
+	else
+		e = vault_secret_create(k->vault, tenant, name,
+		    json_string_value(value), json_string_length(value), btext,
+		    strlen(btext), &meta, err, sizeof(err));
+	k_wipe_string(value);
+	free(btext);
+	if (e != 0) {
+		k_err(k, m->id, e, err[0] != '\0' ? err : petri_strerror(e));
+		return;
+	}
+	k_ok(k, m->id, json_pack("{s:o}", "secret", vault_meta_json(&meta)),
+	    NULL, 0);
+	vault_meta_clear(&meta);
+}
+
+static void
+do_secret_del(struct keeper *k, struct ipc_msg *m)
+{
+	const char *tenant = k_str(m->json, "tenant");
+	const char *name = k_str(m->json, "name");
+	int e;
+
+	if (tenant == NULL || name == NULL) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad secret request");
+		return;
+	}
+	if ((e = vault_secret_delete(k->vault, tenant, name)) != 0) {
+		k_err(k, m->id, e, petri_strerror(e));
+		return;
+	}
+	k_ok(k, m->id, json_object(), NULL, 0);
+}
+
+static void
+do_secret_list(struct keeper *k, struct ipc_msg *m)
+{
+	const char *tenant = k_str(m->json, "tenant");
+	const char *name = k_str(m->json, "name");
+	struct vault_meta one, *list = NULL;
+	json_t *a;
+	size_t i, n = 0;
+	int e;
+
+	if (tenant == NULL) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad secret request");
+		return;
+	}
+	memset(&one, 0, sizeof(one));
+	if (name != NULL) {
+		if ((e = vault_secret_get(k->vault, tenant, name, &one)) != 0) {
+			k_err(k, m->id, e, petri_strerror(e));
+			return;
+		}
+		a = json_pack("[o]", vault_meta_json(&one));
+		vault_meta_clear(&one);
+	} else {
+		if ((e = vault_secret_list(k->vault, tenant, &list, &n)) != 0) {
+			k_err(k, m->id, e, petri_strerror(e));
+			return;
+		}
+		a = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(a, vault_meta_json(&list[i]));
+		vault_meta_list_free(list, n);
+	}
+	k_ok(k, m->id, json_pack("{s:o}", "secrets", a), NULL, 0);
+}
+
+/* What a grant gives the sandbox: the proxy's view and the container's. */
+static json_t *
+grant_json(struct keeper *k, const char *tenant, const char *name,
+    const struct vault_grant *g)
+{
+	struct vault_meta meta;
+	struct vault_binding *b = NULL;
+	char header[VAULT_HEADER_MAX + 1] = "";
+	const char *inject;
+	json_t *j;
+
+	if (g->inject == VAULT_INJECT_PLACEHOLDER) {
+		memset(&meta, 0, sizeof(meta));
+		if (vault_secret_get(k->vault, tenant, name, &meta) != 0)
+			return NULL;
+		if (vault_binding_parse(
+		        meta.binding, meta.binding_len, &b, NULL, 0) == 0) {
+			petri_strlcpy(header, b->header, sizeof(header));
+			vault_binding_free(b);
+		}
+		vault_meta_clear(&meta);
+		if (header[0] == '\0')
+			return NULL;
+	}
+	inject = g->inject == VAULT_INJECT_PLACEHOLDER ? "placeholder"
+	    : g->inject == VAULT_INJECT_BASIC          ? "basic"
+	                                               : "header";
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", name, "inject",
+	    inject, "header", header, "env", g->env, "placeholder",
+	    g->placeholder);
+	return j;
+}
+
+static void
+do_grant(struct keeper *k, struct ipc_msg *m)
+{
+	const char *tenant = k_str(m->json, "tenant");
+	const char *sandbox = k_str(m->json, "sandbox");
+	json_t *names = json_object_get(m->json, "names"), *v, *out, *g;
+	struct vault_grant grant;
+	char msg[160];
+	size_t i;
+	int e;
+
+	if (tenant == NULL || sandbox == NULL || !json_is_array(names) ||
+	    json_array_size(names) > PROXY_SECRETS_MAX) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad grant request");
+		return;
+	}
+	out = json_array();
+	json_array_foreach (names, i, v) {
+		memset(&grant, 0, sizeof(grant));
+		e = json_is_string(v)
+		    ? vault_grant_add(k->vault, tenant, sandbox,
+		          json_string_value(v), &grant)
+		    : PETRI_ERR_INVAL;
+		if (e == 0 &&
+		    (g = grant_json(k, tenant, json_string_value(v), &grant)) !=
+		        NULL)
+			json_array_append_new(out, g);
+		else if (e == 0)
+			e = PETRI_ERR_DB;
+		sodium_memzero(&grant, sizeof(grant));
+		if (e != 0) {
+			if (vault_sandbox_revoke(k->vault, sandbox) != 0)
+				log_warn("%s: cannot undo its grants", sandbox);
+			json_decref(out);
+			snprintf(msg, sizeof(msg), "secrets[%zu]: %s", i,
+			    e == PETRI_ERR_NOTFOUND ? "no such secret"
+			                            : petri_strerror(e));
+			k_err(k, m->id, e, msg);
+			return;
+		}
+	}
+	/* placeholders travel once, to the api, for the container's env */
+	k_ok(k, m->id, json_pack("{s:o}", "grants", out), NULL, 0);
+}
+
+static void
+do_revoke(struct keeper *k, struct ipc_msg *m)
+{
+	const char *sandbox = k_str(m->json, "sandbox");
+	int e;
+
+	if (sandbox == NULL) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad revoke request");
+		return;
+	}
+	if ((e = vault_sandbox_revoke(k->vault, sandbox)) != 0) {
+		k_err(k, m->id, e, petri_strerror(e));
+		return;
+	}
+	k_ok(k, m->id, json_object(), NULL, 0);
+}
+
+/* --- the proxy ------------------------------------------------------------ */
+
+static void
+do_leaf(struct keeper *k, struct ipc_msg *m)
+{
+	const char *host = k_str(m->json, "host");
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int e;
+
+	if (host == NULL || m->data == NULL) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad leaf request");
+		return;
+	}
+	if ((e = ca_issue_leaf_der(
+	         k->ca, host, m->data, m->datalen, &der, &len)) != 0) {
+		k_err(k, m->id, e, petri_strerror(e));
+		return;
+	}
+	k_ok(k, m->id, json_object(), der, len);
+	free(der);
+}
+
+/*
+ * One credential for one request.  The keeper decides (grant, binding),
+ * records the release, and only then hands the value over: a release the
+ * log cannot hold is refused.
+ */
+static void
+do_cred(struct keeper *k, struct ipc_msg *m)
+{
+	const char *sandbox = k_str(m->json, "sandbox");
+	const char *secret = k_str(m->json, "secret");
+	const char *ph = k_str(m->json, "placeholder");
+	json_int_t port = json_integer_value(json_object_get(m->json, "port"));
+	struct vault_request req;
+	struct vault_credential *c = NULL;
+	struct audit_appended app;
+	char tenant[VAULT_TENANT_MAX + 1];
+	unsigned char *out = NULL;
+	size_t n;
+	json_t *ev;
+	int e;
+
+	req.scheme = k_str(m->json, "scheme");
+	req.host = k_str(m->json, "host");
+	req.method = k_str(m->json, "method");
+	req.path = k_str(m->json, "path");
+	if (sandbox == NULL || secret == NULL || req.scheme == NULL ||
+	    req.host == NULL || req.method == NULL || port < 1 ||
+	    port > 65535) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad credential request");
+		return;
+	}
+	req.port = (uint16_t)port;
+	if (req.path == NULL)
+		req.path = "";
+	if (ph != NULL) {
+		e = vault_placeholder_resolve(k->vault, sandbox, ph, &req, &c);
+		if (e == 0 && strcmp(c->name, secret) != 0)
+			e = PETRI_ERR_PERM;
+	} else if ((e = vault_sandbox_tenant(k->vault, sandbox, tenant)) == 0)
+		e = vault_release(k->vault, tenant, sandbox, secret, &req, &c);
+	if (e != 0) {
+		vault_credential_free(c);
+		k_err(k, m->id, e, "not released");
+		return;
+	}
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I}", "name", c->name,
+	    "tenant", c->tenant, "sandbox", sandbox, "host", req.host, "port",
+	    (int)req.port, "method", req.method, "version",
+	    (json_int_t)c->version);
+	if (ev == NULL ||
+	    (e = audit_log_append(k->log, "secret.released", ev, &app)) != 0) {
+		json_decref(ev);
+		vault_credential_free(c);
+		log_warn("cannot record a secret release: refused");
+		k_err(k, m->id, PETRI_ERR_UNAVAIL, "audit log unavailable");
+		return;
+	}
+	json_decref(ev);
+	n = c->value_len + c->secret_len + c->expect_len;
+	if ((out = sodium_malloc(n > 0 ? n : 1)) == NULL) {
+		vault_credential_free(c);
+		k_err(k, m->id, PETRI_ERR_NOMEM, "out of memory");
+		return;
+	}
+	memcpy(out, c->value, c->value_len);
+	memcpy(out + c->value_len, c->secret, c->secret_len);
+	memcpy(out + c->value_len + c->secret_len, c->expect, c->expect_len);
+	k_ok(k, m->id,
+	    json_pack("{s:s, s:I, s:I, s:I}", "header", c->header, "value_len",
+	        (json_int_t)c->value_len, "raw_len", (json_int_t)c->secret_len,
+	        "expect_len", (json_int_t)c->expect_len),
+	    out, n);
+	sodium_memzero(out, n);
+	sodium_free(out);
+	vault_credential_free(c);
+}
+
 static void *
 kjob_main(void *arg)
 {
@@ -444,6 +775,20 @@ kjob_main(void *arg)
 	struct keeper *k = j->k;
 	struct ipc_msg *m = &j->msg;
 
+	k_from = j->from;
+	if (j->from == k->proxy) {
+		switch (m->type) {
+		case MSG_KPR_LEAF:
+			do_leaf(k, m);
+			break;
+		case MSG_KPR_CRED:
+			do_cred(k, m);
+			break;
+		default:
+			k_err(k, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
+		}
+		goto done;
+	}
 	switch (m->type) {
 	case MSG_KPR_APPEND:
 		do_append(k, m);
@@ -478,9 +823,28 @@ kjob_main(void *arg)
 	case MSG_KPR_BLOB_MISSING:
 		do_blob_missing(k, m);
 		break;
+	case MSG_KPR_SECRET_PUT:
+		do_secret_put(k, m);
+		break;
+	case MSG_KPR_SECRET_DEL:
+		do_secret_del(k, m);
+		break;
+	case MSG_KPR_SECRET_LIST:
+		do_secret_list(k, m);
+		break;
+	case MSG_KPR_GRANT:
+		do_grant(k, m);
+		break;
+	case MSG_KPR_REVOKE:
+		do_revoke(k, m);
+		break;
 	default:
 		k_err(k, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
 	}
+done:
+	k_from = NULL;
+	if (m->data != NULL)
+		sodium_memzero(m->data, m->datalen);
 	ipc_msg_clear(m);
 	free(j);
 	pthread_mutex_lock(&k->lock);
@@ -498,14 +862,14 @@ keeper_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	pthread_attr_t at;
 	pthread_t t;
 
-	(void)c;
 	if (m == NULL) {
-		/* the api is gone: the daemon is stopping */
+		/* a peer is gone: the daemon is stopping */
 		return;
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		fatal("out of memory");
 	j->k = k;
+	j->from = c;
 	j->msg = *m;
 	memset(m, 0, sizeof(*m));
 	pthread_mutex_lock(&k->lock);
@@ -515,7 +879,9 @@ keeper_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&at, 512 * 1024);
 	if (pthread_create(&t, &at, kjob_main, j) != 0) {
-		k_err(k, j->msg.id, PETRI_ERR_LIMIT, "keeper busy");
+		if (proto_send_err(
+		        c, j->msg.id, PETRI_ERR_LIMIT, "keeper busy") != 0)
+			log_warn("cannot answer a request");
 		ipc_msg_clear(&j->msg);
 		free(j);
 		pthread_mutex_lock(&k->lock);
@@ -538,6 +904,38 @@ keeper_sealer(void *arg)
 			log_warn("cannot seal a checkpoint");
 	}
 	return NULL;
+}
+
+/*
+ * The vault (keeper/vault/vault.db under keeper/keys/vault.key) and the
+ * interception CA (keeper/ca/).  The CA certificate, and nothing else, is
+ * copied to <data>/public/ca.pem, which containers mount read-only.
+ */
+static void
+keeper_egress_open(struct keeper *k)
+{
+	char vdir[4096], key[4096], cadir[4096], pub[4096], *pem = NULL;
+	size_t len;
+	int e;
+
+	if (petri_path_join(vdir, sizeof(vdir), k->dir, "vault") != 0 ||
+	    petri_path_join(key, sizeof(key), k->dir, "keys/vault.key") != 0 ||
+	    petri_path_join(cadir, sizeof(cadir), k->dir, "ca") != 0 ||
+	    petri_path_join(
+	        pub, sizeof(pub), k->ctx->cfg.data_dir, "public/ca.pem") != 0)
+		fatal("path too long");
+	if ((e = vault_open(vdir, key, &k->vault)) != 0)
+		fatal(
+		    "cannot open the vault in %s: %s", vdir, petri_strerror(e));
+	if ((e = ca_open(cadir, &k->ca)) != 0)
+		fatal("cannot open the interception CA in %s: %s", cadir,
+		    petri_strerror(e));
+	if ((e = ca_cert_pem(k->ca, &pem, &len)) != 0 ||
+	    (e = petri_file_write_atomic(pub, pem, len, 0644)) != 0)
+		fatal("cannot publish the CA certificate to %s: %s", pub,
+		    petri_strerror(e));
+	free(pem);
+	log_info("vault and interception CA ready");
 }
 
 int
@@ -567,12 +965,18 @@ keeper_main(struct proc_ctx *ctx)
 	if ((e = siem_open(json_object_get(ctx->cfg.raw, "sinks"), k.log, k.dir,
 	         origin, &k.siem, err, sizeof(err))) != 0)
 		fatal("cannot start the SIEM sinks: %s", err);
+	keeper_egress_open(&k);
 	if (pthread_create(&sealer, NULL, keeper_sealer, &k) != 0)
 		fatal("cannot start the checkpoint timer");
 	k.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_keeper_from_api,
 	    proto_keeper_from_api_n, keeper_request, &k);
 	if (k.api == NULL || ipc_chan_start(k.api) != 0)
 		fatal("cannot start the api channel");
+	k.proxy = ipc_chan_new(PROC_FD_KEEPER_PROXY, "proxy", 1,
+	    proto_keeper_from_proxy, proto_keeper_from_proxy_n, keeper_request,
+	    &k);
+	if (k.proxy == NULL || ipc_chan_start(k.proxy) != 0)
+		fatal("cannot start the proxy channel");
 	log_info("keeper ready");
 	proc_wait_term();
 	log_info("keeper stopping: sealing the log");
@@ -587,6 +991,8 @@ keeper_main(struct proc_ctx *ctx)
 			break;
 	pthread_mutex_unlock(&k.lock);
 	siem_close(k.siem); /* SIEM export: stop the sinks, save cursors */
+	vault_close(k.vault);
+	ca_free(k.ca);
 	audit_log_close(k.log);
 	return 0;
 }

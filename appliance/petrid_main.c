@@ -3,7 +3,7 @@
  *
  * The parent holds the configuration, the listening socket and the
  * socketpairs; it parses no hostile input.  It prepares the data directory,
- * starts api, engine, ws (workspace worker) and keeper by re-executing
+ * starts api, engine, ws (workspace worker), proxy and keeper by re-executing
  * itself, supervises them and shuts everything down when one dies or on
  * SIGTERM/SIGINT.
  */
@@ -39,7 +39,7 @@
 #include "util.h"
 #include "wsdisk.h"
 
-#define NPROCS 4
+#define NPROCS 5
 
 struct child {
 	const char *name;
@@ -56,6 +56,7 @@ static struct child children[NPROCS] = {
     {"keeper", "_petri_kpr", NULL, keeper_main, -1, -1, {0}, 0},
     {"ws", "_petri_sb", NULL, ws_main, -1, -1, {0}, 0},
     {"engine", "_petri_eng", "docker", engine_main, -1, -1, {0}, 0},
+    {"proxy", "_petri_prx", NULL, proxy_main, -1, -1, {0}, 0},
     {"api", "_petri_api", NULL, api_main, -1, -1, {0}, 0},
 };
 
@@ -451,6 +452,7 @@ main(int argc, char **argv)
 	char token[128], hash[65], exe[PATH_MAX], exe_dir[PATH_MAX];
 	int debug = 0, ch, i, lfd, all[16], nall = 0;
 	int api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api;
+	int api_prx, prx_api, kpr_prx, prx_kpr;
 	uid_t sb_uid;
 	gid_t sb_gid;
 	struct ipc_chan *api_ctl = NULL;
@@ -515,6 +517,9 @@ main(int argc, char **argv)
 	prepare_dir(path, 0700, "_petri_api");
 	join(path, sizeof(path), dd, "keeper");
 	prepare_dir(path, 0700, "_petri_kpr");
+	/* what containers may read: the interception CA certificate */
+	join(path, sizeof(path), dd, "public");
+	prepare_dir(path, 0755, "_petri_kpr");
 	if (cfg.workspace_root[0] == '\0')
 		join(cfg.workspace_root, sizeof(cfg.workspace_root), dd,
 		    "workspaces");
@@ -551,6 +556,12 @@ main(int argc, char **argv)
 	pair(&api_eng, &eng_api);
 	pair(&api_ws, &ws_api);
 	pair(&api_kpr, &kpr_api);
+	pair(&api_prx, &prx_api);
+	pair(&kpr_prx, &prx_kpr);
+	all[nall++] = api_prx;
+	all[nall++] = prx_api;
+	all[nall++] = kpr_prx;
+	all[nall++] = prx_kpr;
 	all[nall++] = lfd;
 	all[nall++] = api_eng;
 	all[nall++] = eng_api;
@@ -562,13 +573,18 @@ main(int argc, char **argv)
 	child_by_name("api")->fds[1] = api_eng;
 	child_by_name("api")->fds[2] = api_ws;
 	child_by_name("api")->fds[3] = api_kpr;
-	child_by_name("api")->nfds = 4;
+	child_by_name("api")->fds[4] = api_prx;
+	child_by_name("api")->nfds = 5;
+	child_by_name("proxy")->fds[0] = prx_api;
+	child_by_name("proxy")->fds[1] = prx_kpr;
+	child_by_name("proxy")->nfds = 2;
 	child_by_name("engine")->fds[0] = eng_api;
 	child_by_name("engine")->nfds = 1;
 	child_by_name("ws")->fds[0] = ws_api;
 	child_by_name("ws")->nfds = 1;
 	child_by_name("keeper")->fds[0] = kpr_api;
-	child_by_name("keeper")->nfds = 1;
+	child_by_name("keeper")->fds[1] = kpr_prx;
+	child_by_name("keeper")->nfds = 2;
 
 	/* SIGCHLD and the termination signals are taken with sigwait. */
 	sigemptyset(&set);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "policy_bounds.h"
 #include "proto.h"
 #include "util.h"
 
@@ -82,6 +83,11 @@ const struct ipc_permit proto_keeper_from_api[] = {
     {MSG_KPR_PUBKEY, SMALL},
     {MSG_KPR_STATUS, SMALL},
     {MSG_KPR_BLOB_MISSING, IPC_MAX_JSON},
+    {MSG_KPR_SECRET_PUT, SMALL},
+    {MSG_KPR_SECRET_DEL, SMALL},
+    {MSG_KPR_SECRET_LIST, SMALL},
+    {MSG_KPR_GRANT, SMALL},
+    {MSG_KPR_REVOKE, SMALL},
 };
 const size_t proto_keeper_from_api_n = NELEM(proto_keeper_from_api);
 
@@ -90,6 +96,36 @@ const struct ipc_permit proto_api_from_keeper[] = {
     {MSG_ERR, SMALL},
 };
 const size_t proto_api_from_keeper_n = NELEM(proto_api_from_keeper);
+
+const struct ipc_permit proto_proxy_from_api[] = {
+    {MSG_PRX_LISTEN, SMALL},
+    {MSG_PRX_IDENT_SET, SMALL + API_POLICY_MAX},
+    {MSG_PRX_IDENT_DEL, SMALL},
+    {MSG_PRX_EXEC_BEGIN, SMALL},
+    {MSG_PRX_SYNC, SMALL},
+    {MSG_OK, SMALL},
+    {MSG_ERR, SMALL},
+};
+const size_t proto_proxy_from_api_n = NELEM(proto_proxy_from_api);
+
+const struct ipc_permit proto_api_from_proxy[] = {
+    {MSG_OK, SMALL},
+    {MSG_ERR, SMALL},
+    {MSG_PRX_REPORT, SMALL},
+};
+const size_t proto_api_from_proxy_n = NELEM(proto_api_from_proxy);
+
+const struct ipc_permit proto_keeper_from_proxy[] = {
+    {MSG_KPR_LEAF, SMALL},
+    {MSG_KPR_CRED, SMALL},
+};
+const size_t proto_keeper_from_proxy_n = NELEM(proto_keeper_from_proxy);
+
+const struct ipc_permit proto_proxy_from_keeper[] = {
+    {MSG_OK, SMALL},
+    {MSG_ERR, SMALL},
+};
+const size_t proto_proxy_from_keeper_n = NELEM(proto_proxy_from_keeper);
 
 int
 proto_send_err(struct ipc_chan *c, uint32_t id, int code, const char *message)

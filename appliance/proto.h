@@ -69,6 +69,29 @@ enum {
 	MSG_KPR_PUBKEY = 308, /* {} -> OK {keys} */
 	MSG_KPR_STATUS = 309, /* {} -> OK {size, checkpoint} */
 	MSG_KPR_BLOB_MISSING = 311, /* {sha256: [...]} -> OK {missing} */
+	/* the vault (api -> keeper); no message reads a value back */
+	MSG_KPR_SECRET_PUT = 320, /* {tenant, name, value?, binding?,
+				     rotate} -> OK {secret: metadata} */
+	MSG_KPR_SECRET_DEL = 321, /* {tenant, name} -> OK */
+	MSG_KPR_SECRET_LIST = 322, /* {tenant, name?} -> OK {secrets} */
+	MSG_KPR_GRANT = 323, /* {tenant, sandbox, names} -> OK {grants} */
+	MSG_KPR_REVOKE = 324, /* {sandbox} -> OK */
+
+	/* proxy -> keeper */
+	MSG_KPR_LEAF = 340, /* {host} + DER SPKI -> OK + DER certificate */
+	MSG_KPR_CRED = 341, /* {sandbox, secret, placeholder?, scheme, host,
+			       port, method, path?} -> OK {header, value_len,
+			       raw_len, expect_len} + value raw expect */
+
+	/* api -> proxy */
+	MSG_PRX_LISTEN = 400, /* {address} -> OK {port} */
+	MSG_PRX_IDENT_SET = 401, /* {sandbox, src, token, secrets} + policy */
+	MSG_PRX_IDENT_DEL = 402, /* {sandbox} -> OK */
+	MSG_PRX_EXEC_BEGIN = 403, /* {sandbox} -> OK */
+	MSG_PRX_SYNC = 404, /* {} -> OK once every earlier report is sent */
+
+	/* proxy -> api, unanswered */
+	MSG_PRX_REPORT = 450, /* one request: {sandbox, call} */
 };
 
 /* Permit tables: what each process accepts from each peer. */
@@ -90,6 +113,14 @@ extern const struct ipc_permit proto_keeper_from_api[];
 extern const size_t proto_keeper_from_api_n;
 extern const struct ipc_permit proto_api_from_keeper[];
 extern const size_t proto_api_from_keeper_n;
+extern const struct ipc_permit proto_proxy_from_api[];
+extern const size_t proto_proxy_from_api_n;
+extern const struct ipc_permit proto_api_from_proxy[];
+extern const size_t proto_api_from_proxy_n;
+extern const struct ipc_permit proto_keeper_from_proxy[];
+extern const size_t proto_keeper_from_proxy_n;
+extern const struct ipc_permit proto_proxy_from_keeper[];
+extern const size_t proto_proxy_from_keeper_n;
 
 /*
  * Sends MSG_ERR {code, message} as the answer with the given id.

@@ -92,6 +92,7 @@ enum vault_stmt {
 	VS_GRANT_GET,
 	VS_GRANT_DEL_SECRET,
 	VS_GRANT_DEL_SANDBOX,
+	VS_GRANT_TENANT,
 	VS_PH_INS,
 	VS_PH_GET,
 	VS_PH_DEL_ONE,
@@ -128,6 +129,8 @@ static const char *const vault_sql[VS_N] = {
     [VS_GRANT_DEL_SECRET] = "DELETE FROM grants WHERE tenant = ?1"
                             " AND name = ?2",
     [VS_GRANT_DEL_SANDBOX] = "DELETE FROM grants WHERE sandbox = ?1",
+    [VS_GRANT_TENANT] = "SELECT tenant FROM grants WHERE sandbox = ?1"
+                        " LIMIT 1",
     [VS_PH_INS] = "INSERT INTO placeholders(hash, sandbox, tenant, name,"
                   " created_usec) VALUES(?1, ?2, ?3, ?4, ?5)",
     [VS_PH_GET] = "SELECT sandbox, tenant, name FROM placeholders"
@@ -1341,6 +1344,36 @@ vault_sandbox_revoke(struct vault *v, const char *sandbox)
 			r = vault_delete(v, VS_PH_DEL_SANDBOX, sandbox, NULL);
 		r = vault_tx_end(v, r);
 	}
+	pthread_mutex_unlock(&v->mu);
+	return r;
+}
+
+int
+vault_sandbox_tenant(
+    struct vault *v, const char *sandbox, char tenant[VAULT_TENANT_MAX + 1])
+{
+	sqlite3_stmt *st;
+	const unsigned char *t;
+	int rc, r = PETRI_ERR_NOTFOUND;
+
+	tenant[0] = '\0';
+	if (v == NULL || !vault_sandbox_valid(sandbox))
+		return PETRI_ERR_INVAL;
+	pthread_mutex_lock(&v->mu);
+	st = vault_st(v, VS_GRANT_TENANT);
+	if (vault_bind_text(st, 1, sandbox) != 0)
+		r = PETRI_ERR_DB;
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t = sqlite3_column_text(st, 0);
+		if (t != NULL &&
+		    petri_strlcpy(tenant, (const char *)t,
+		        VAULT_TENANT_MAX + 1) <= VAULT_TENANT_MAX)
+			r = 0;
+		else
+			r = PETRI_ERR_DB;
+	} else if (rc != SQLITE_DONE)
+		r = PETRI_ERR_DB;
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&v->mu);
 	return r;
 }

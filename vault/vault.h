@@ -227,6 +227,15 @@ int vault_placeholder_resolve(struct vault *v, const char *sandbox,
     const char *placeholder, const struct vault_request *req,
     struct vault_credential **out) PETRI_WUR;
 
+/*
+ * The tenant of a sandbox that holds at least one grant (sandbox IDs are
+ * unique across tenants), into tenant.  For the keeper, which hears of a
+ * request by sandbox only.  Returns 0, PETRI_ERR_NOTFOUND (no grant),
+ * PETRI_ERR_INVAL or PETRI_ERR_DB.
+ */
+int vault_sandbox_tenant(struct vault *v, const char *sandbox,
+    char tenant[VAULT_TENANT_MAX + 1]) PETRI_WUR;
+
 /* Wipes and frees a credential; NULL is a no-op. */
 void vault_credential_free(struct vault_credential *c);
 
