@@ -64,7 +64,7 @@ class Echo:
                        "raw": bytes(self.raw_requestline) + bytes(str(self.headers), "latin-1") + body}
                 with outer.lock:
                     outer.seen.append(rec)
-                if self.path.startswith("/redirect"):
+                if "/redirect" in self.path:
                     self.send_response(302)
                     self.send_header("Location", "https://other.test/landing")
                     self.send_header("Content-Length", "0")
