@@ -185,8 +185,8 @@ api_policies_list(struct api_req *r)
 	if ((e = db_policy_list(r->api->db, r->auth.tenant, &rows)) != 0)
 		return api_reply_err(r, e, "policies");
 	out = json_array();
-	if (api_policy_lookup(r->api, r->auth.tenant, POLICY_BUILTIN, &ref,
-	        &canon) == 0) {
+	if (api_policy_lookup(
+	        r->api, r->auth.tenant, POLICY_BUILTIN, &ref, &canon) == 0) {
 		json_object_set_new(ref, "builtin", json_true());
 		json_object_set_new(ref, "policy", json_loads(canon, 0, NULL));
 		json_array_append_new(out, ref);
@@ -208,8 +208,8 @@ api_policies_get(struct api_req *r)
 	int e;
 
 	if (strcmp(name, POLICY_BUILTIN) == 0) {
-		if ((e = api_policy_lookup(r->api, r->auth.tenant, name, &ref,
-		         &canon)) != 0)
+		if ((e = api_policy_lookup(
+		         r->api, r->auth.tenant, name, &ref, &canon)) != 0)
 			return api_reply_err(r, e, "policy");
 		json_object_set_new(ref, "builtin", json_true());
 		json_object_set_new(ref, "policy", json_loads(canon, 0, NULL));
@@ -246,8 +246,8 @@ api_policies_put(struct api_req *r)
 		return MHD_YES;
 	/* the document names itself; the path decides */
 	x = json_object_get(body, "name");
-	if (x != NULL && (!json_is_string(x) ||
-	                     strcmp(json_string_value(x), name) != 0)) {
+	if (x != NULL &&
+	    (!json_is_string(x) || strcmp(json_string_value(x), name) != 0)) {
 		json_decref(body);
 		return api_reply_error(r, 422, "invalid_request",
 		    "name: must be the name of the path (%s)", name);
@@ -276,8 +276,8 @@ api_policies_put(struct api_req *r)
 	free(canon);
 	if (row == NULL)
 		return api_reply_err(r, PETRI_ERR_NOMEM, "policy");
-	e = db_policy_put(r->api->db, r->auth.tenant, name, row,
-	    petri_now_usec(), &version);
+	e = db_policy_put(
+	    r->api->db, r->auth.tenant, name, row, petri_now_usec(), &version);
 	if (e == PETRI_ERR_LIMIT) {
 		json_decref(row);
 		return api_reply_error(r, 422, "limit_reached",
@@ -295,8 +295,8 @@ api_policies_put(struct api_req *r)
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "unavailable", "the audit log is unavailable");
 	}
-	ret = api_reply_json(r, version == 1 ? MHD_HTTP_CREATED : MHD_HTTP_OK,
-	    policy_view(row));
+	ret = api_reply_json(
+	    r, version == 1 ? MHD_HTTP_CREATED : MHD_HTTP_OK, policy_view(row));
 	json_decref(row);
 	return ret;
 }
@@ -384,8 +384,8 @@ secret_split(json_t *body, int create, json_t **value, json_t **binding,
 		return PETRI_ERR_INVAL;
 	}
 	if (create && (v == NULL || json_object_size(b) == 0)) {
-		snprintf(msg, msglen,
-		    "name, value, hosts and inject are required");
+		snprintf(
+		    msg, msglen, "name, value, hosts and inject are required");
 		json_decref(b);
 		return PETRI_ERR_INVAL;
 	}
@@ -426,8 +426,8 @@ secret_put(struct api_req *r, const char *name, int create)
 		if (name == NULL) {
 			wipe_json_string(json_object_get(body, "value"));
 			json_decref(body);
-			return api_reply_error(r, 422, "invalid_request",
-			    "name: required");
+			return api_reply_error(
+			    r, 422, "invalid_request", "name: required");
 		}
 	} else if (json_object_get(body, "name") != NULL &&
 	    (eg_str(body, "name") == NULL ||
@@ -471,8 +471,7 @@ secret_put(struct api_req *r, const char *name, int create)
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "unavailable", "the audit log is unavailable");
 	}
-	ret = api_reply_json(
-	    r, create ? MHD_HTTP_CREATED : MHD_HTTP_OK, meta);
+	ret = api_reply_json(r, create ? MHD_HTTP_CREATED : MHD_HTTP_OK, meta);
 	json_decref(body);
 	return ret;
 }
@@ -499,13 +498,12 @@ api_secrets_list(struct api_req *r)
 	req = json_pack("{s:s}", "tenant", r->auth.tenant);
 	if (r->nsegs > 0)
 		json_object_set_new(req, "name", json_string(r->segs[0]));
-	if ((e = eg_ask(r->api->keeper, MSG_KPR_SECRET_LIST, req, NULL, 0,
-	         &rep, msg, sizeof(msg))) != 0)
+	if ((e = eg_ask(r->api->keeper, MSG_KPR_SECRET_LIST, req, NULL, 0, &rep,
+	         msg, sizeof(msg))) != 0)
 		return secret_reply_err(r, e, msg);
 	if (r->nsegs > 0) {
-		json_t *one =
-		    json_incref(json_array_get(json_object_get(rep, "secrets"),
-		        0));
+		json_t *one = json_incref(
+		    json_array_get(json_object_get(rep, "secrets"), 0));
 
 		json_decref(rep);
 		if (one == NULL)
@@ -543,7 +541,7 @@ api_egress_start(struct api *a)
 	json_t *info = NULL, *rep = NULL;
 	const char *gw;
 	char msg[256];
-	int e;
+	int e, port;
 
 	pthread_mutex_lock(&eg_lock);
 	if (a->egress_port > 0) {
@@ -560,18 +558,33 @@ api_egress_start(struct api *a)
 		return e != 0 ? e : PETRI_ERR_UNAVAIL;
 	}
 	petri_strlcpy(a->egress_gw, gw, sizeof(a->egress_gw));
-	json_decref(info);
 	if ((e = eg_ask(a->proxy, MSG_PRX_LISTEN,
 	         json_pack("{s:s}", "address", a->egress_gw), NULL, 0, &rep,
 	         msg, sizeof(msg))) != 0) {
 		log_warn("egress: the proxy cannot listen on %s: %s",
 		    a->egress_gw, msg);
+		json_decref(info);
 		pthread_mutex_unlock(&eg_lock);
 		return e;
 	}
-	a->egress_port =
-	    (int)json_integer_value(json_object_get(rep, "port"));
+	port = (int)json_integer_value(json_object_get(rep, "port"));
 	json_decref(rep);
+	/* the host answers nothing else on that bridge */
+	if ((e = eg_ask(a->parent, MSG_PAR_FIREWALL,
+	         json_pack("{s:s, s:s, s:i}", "bridge",
+	             eg_str(info, "bridge") != NULL ? eg_str(info, "bridge")
+	                                            : "",
+	             "gateway", a->egress_gw, "port", port),
+	         NULL, 0, NULL, msg, sizeof(msg))) != 0) {
+		log_warn("egress: %s: sandboxes get no egress until it is "
+		         "fixed",
+		    msg);
+		json_decref(info);
+		pthread_mutex_unlock(&eg_lock);
+		return e;
+	}
+	json_decref(info);
+	a->egress_port = port;
 	pthread_mutex_unlock(&eg_lock);
 	log_info("egress: sandboxes reach the proxy at %s:%d", a->egress_gw,
 	    a->egress_port);
@@ -689,7 +702,8 @@ api_egress_env(struct api *a, json_t *sb, json_t *env)
 	for (i = 0; proxy_vars[i] != NULL; i++)
 		json_object_set_new(env, proxy_vars[i], json_string(url));
 	for (i = 0; ca_vars[i] != NULL; i++)
-		json_object_set_new(env, ca_vars[i], json_string(SANDBOX_CA_FILE));
+		json_object_set_new(
+		    env, ca_vars[i], json_string(SANDBOX_CA_FILE));
 	json_object_del(env, "NO_PROXY");
 	json_object_del(env, "no_proxy");
 	json_array_foreach (json_object_get(eg, "grants"), i, g)
@@ -755,14 +769,15 @@ denial_writer(void *arg)
 		id = eg_str(ev, "sandbox");
 		if (id != NULL && id[0] != '\0' &&
 		    db_sandbox_get(a->db, id, NULL, &sb) == 0) {
-			json_object_set(ev, "tenant", json_object_get(sb, "tenant"));
+			json_object_set(
+			    ev, "tenant", json_object_get(sb, "tenant"));
 			json_object_set_new(ev, "policy", api_policy_ref(sb));
 			json_decref(sb);
 			sb = NULL;
 		}
 		if (dropped > 0)
-			json_object_set_new(
-			    ev, "dropped_before", json_integer((json_int_t)dropped));
+			json_object_set_new(ev, "dropped_before",
+			    json_integer((json_int_t)dropped));
 		if (api_audit_as(a, NULL, NULL, "egress.denied", ev, NULL) != 0)
 			log_warn("egress: cannot record a denial");
 	}

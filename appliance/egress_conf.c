@@ -7,9 +7,8 @@
 #include "egress_conf.h"
 #include "util.h"
 
-static const char *const egress_keys[] = {"port", "resolve",
-    "allow_addresses", "upstream_ca_file", "system_resolver", "system_roots",
-    NULL};
+static const char *const egress_keys[] = {"port", "resolve", "allow_addresses",
+    "upstream_ca_file", "system_resolver", "system_roots", NULL};
 
 static int
 egress_bool(json_t *o, const char *key, int *out, char *err, size_t errlen)
@@ -50,8 +49,8 @@ egress_conf_parse(json_t *eg, struct egress_conf *out, char *err, size_t errlen)
 			if (strcmp(k, egress_keys[i]) == 0)
 				break;
 		if (egress_keys[i] == NULL) {
-			snprintf(err, errlen, "egress: unknown key \"%.64s\"",
-			    k);
+			snprintf(
+			    err, errlen, "egress: unknown key \"%.64s\"", k);
 			return PETRI_ERR_INVAL;
 		}
 	}

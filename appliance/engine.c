@@ -496,7 +496,8 @@ static void
 do_info(struct engine *e, struct ipc_msg *m)
 {
 	json_t *net = NULL, *cfg;
-	const char *gw = NULL, *subnet = NULL;
+	const char *gw = NULL, *subnet = NULL, *br;
+	char bridge[32] = "";
 	int r;
 
 	if ((r = engine_network(e)) != 0 ||
@@ -508,9 +509,17 @@ do_info(struct engine *e, struct ipc_msg *m)
 	    json_object_get(json_object_get(net, "IPAM"), "Config"), 0);
 	gw = str(cfg, "Gateway");
 	subnet = str(cfg, "Subnet");
+	/* the host side of the bridge: Docker's name unless one was set */
+	br = str(
+	    json_object_get(net, "Options"), "com.docker.network.bridge.name");
+	if (br != NULL)
+		petri_strlcpy(bridge, br, sizeof(bridge));
+	else if (str(net, "Id") != NULL)
+		snprintf(bridge, sizeof(bridge), "br-%.12s", str(net, "Id"));
 	reply_ok(e, m->id,
-	    json_pack("{s:s, s:s, s:s}", "network", e->network, "gateway",
-	        gw != NULL ? gw : "", "subnet", subnet != NULL ? subnet : ""));
+	    json_pack("{s:s, s:s, s:s, s:s}", "network", e->network, "gateway",
+	        gw != NULL ? gw : "", "subnet", subnet != NULL ? subnet : "",
+	        "bridge", bridge));
 	json_decref(net);
 }
 

@@ -33,6 +33,7 @@
 
 #include "bounds.h"
 #include "config.h"
+#include "hostfw.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
@@ -186,6 +187,25 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	(void)arg;
 	if (m == NULL)
 		return; /* the api is gone; SIGCHLD tells the rest */
+	if (m->type == MSG_PAR_FIREWALL) {
+		const char *br =
+		    json_string_value(json_object_get(m->json, "bridge"));
+		const char *gw =
+		    json_string_value(json_object_get(m->json, "gateway"));
+		json_int_t port =
+		    json_integer_value(json_object_get(m->json, "port"));
+
+		if (geteuid() != 0) {
+			log_warn("development mode: the host is not closed to "
+			         "the sandbox network");
+			e = 0;
+		} else
+			e = br == NULL || gw == NULL || port < 1 || port > 65535
+			    ? PETRI_ERR_INVAL
+			    : hostfw_sandbox_input(br, gw, (int)port);
+		parent_ws_reply(c, m->id, e, "cannot close the host");
+		goto out;
+	}
 	sb = json_string_value(json_object_get(m->json, "sandbox"));
 	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
 		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad sandbox id");

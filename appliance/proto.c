@@ -17,6 +17,7 @@ const size_t proto_child_from_parent_n = NELEM(proto_child_from_parent);
 const struct ipc_permit proto_parent_from_api[] = {
     {MSG_PAR_WS_PREPARE, SMALL},
     {MSG_PAR_WS_RELEASE, SMALL},
+    {MSG_PAR_FIREWALL, SMALL},
 };
 const size_t proto_parent_from_api_n = NELEM(proto_parent_from_api);
 

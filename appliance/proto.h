@@ -24,6 +24,7 @@ enum {
 	/* api -> parent: privileged work on workspaces (root) */
 	MSG_PAR_WS_PREPARE = 20, /* {sandbox, disk_mb, create} -> OK */
 	MSG_PAR_WS_RELEASE = 21, /* {sandbox} -> OK */
+	MSG_PAR_FIREWALL = 22, /* {bridge, gateway, port} -> OK */
 
 	/* api -> engine */
 	MSG_ENG_PING = 100, /* {} -> OK {docker_version} */

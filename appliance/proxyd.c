@@ -64,7 +64,8 @@ prx_leaf_sign(void *ctx, const char *host, const unsigned char *spki,
 }
 
 static int
-prx_cred_get(void *ctx, const struct proxy_cred_req *req, struct proxy_cred *out)
+prx_cred_get(
+    void *ctx, const struct proxy_cred_req *req, struct proxy_cred *out)
 {
 	struct prx *x = ctx;
 	struct ipc_msg m;
@@ -254,8 +255,8 @@ do_ident_set(struct prx *x, struct ipc_msg *m)
 		}
 		if ((v = json_string_value(
 		         json_object_get(s, "placeholder"))) != NULL &&
-		    petri_strlcpy(refs[i].placeholder, v,
-		        sizeof(refs[i].placeholder)) >=
+		    petri_strlcpy(
+		        refs[i].placeholder, v, sizeof(refs[i].placeholder)) >=
 		        sizeof(refs[i].placeholder)) {
 			prx_err(x, m->id, PETRI_ERR_INVAL, "bad placeholder");
 			return;
@@ -299,8 +300,7 @@ prx_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		do_ident_set(x, m);
 		break;
 	case MSG_PRX_IDENT_DEL:
-		if (sb == NULL ||
-		    proxy_ident_table_remove(x->idents, sb) != 0)
+		if (sb == NULL || proxy_ident_table_remove(x->idents, sb) != 0)
 			prx_err(x, m->id, PETRI_ERR_NOTFOUND, "no identity");
 		else
 			prx_ok(x, m->id, json_object());
@@ -350,9 +350,9 @@ proxy_main(struct proc_ctx *ctx)
 	x.pcfg.keeper.report = prx_report;
 	x.pcfg.resolver.ctx = &x.conf->map;
 	x.pcfg.allow = &x.conf->allow;
-	x.pcfg.upstream_ca_file =
-	    x.conf->upstream_ca_file[0] != '\0' ? x.conf->upstream_ca_file
-	                                        : NULL;
+	x.pcfg.upstream_ca_file = x.conf->upstream_ca_file[0] != '\0'
+	    ? x.conf->upstream_ca_file
+	    : NULL;
 	x.pcfg.no_system_roots = !x.conf->system_roots;
 	x.keeper = ipc_chan_new(PROC_FD_PROXY_KEEPER, "keeper", 0,
 	    proto_proxy_from_keeper, proto_proxy_from_keeper_n, NULL, NULL);

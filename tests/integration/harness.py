@@ -246,6 +246,7 @@ class Petri:
                              _q(json.dumps({"label": ["petri.instance=%s" % self.instance]})))
             for c in lst or []:
                 docker("DELETE", "/containers/%s?force=1&v=1" % c["Id"])
+        drop_bridge_rules(self.net)
         docker("DELETE", "/networks/%s" % self.net)
         if self.relay:
             self.relay.stop()
@@ -376,6 +377,21 @@ class Petri:
         r = self.request("POST", "/v1/keys", {"role": role, "tenant": tenant, "name": "test"})
         assert r.status == 201, r
         return r.json()["key"]
+
+
+def drop_bridge_rules(net):
+    """Removes the INPUT rules petrid added for a network's bridge (they
+    outlive petrid on purpose; a test network goes away with its test)."""
+    st, info = docker("GET", "/networks/%s" % net)
+    if st != 200:
+        return
+    bridge = (info.get("Options") or {}).get("com.docker.network.bridge.name") or \
+        "br-" + info["Id"][:12]
+    out = subprocess.run(["iptables", "-w", "-S", "INPUT"], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        if line.startswith("-A INPUT ") and (" -i %s " % bridge) in line + " ":
+            subprocess.run(["iptables", "-w", "-D"] + line.split()[1:],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _q(s):

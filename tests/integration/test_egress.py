@@ -15,6 +15,7 @@ import atexit
 import json
 import os
 import secrets
+import socket
 import subprocess
 import tempfile
 
@@ -306,7 +307,7 @@ func main() {
 # --- the attack catalogue, where containers matter -----------------------------
 
 
-def test_routing_cases_own():
+def test_cases1_6_9_10_16_17_routing_own():
     """1 unbound host, 9 cleartext, 10 other port, 16 own Authorization,
     17 Proxy-Authorization stripped, 6 redirect not followed, deny-all."""
     e = env()
@@ -371,7 +372,7 @@ print(json.dumps(out))
     check(p.delete(sb).status == 204)
 
 
-def test_placeholder_cases_own():
+def test_cases11_12_18_placeholders_and_tokens_own():
     """Placeholder substituted only in its header (11, 12), only for its
     own sandbox (18); a proxy token from another sandbox is refused (18)."""
     e = env()
@@ -410,7 +411,7 @@ print(fetch("https://api.payments.test:%(port)d/v1/stolen-token")[1][:200])
     check(p.delete(a).status == 204 and p.delete(b).status == 204)
 
 
-def test_ssrf_and_no_route_own():
+def test_cases21_28_ssrf_and_no_route_own():
     """21/24/26: metadata names, loopback not allow-listed, the proxy itself;
     27/28: no route and no resolver in the container."""
     e = env()
@@ -419,6 +420,11 @@ def test_ssrf_and_no_route_own():
     sb = sandbox()
     gw = json.loads(run_py(sb, "import json, os; print(json.dumps(os.environ['HTTPS_PROXY']))")["stdout"])
     gwhost = gw.rsplit("@", 1)[1]
+    # a host service on the bridge's address (as one on 0.0.0.0 would be)
+    lsock = socket.socket()
+    lsock.bind((gwhost.split(":")[0], 0))
+    lsock.listen(4)
+    hport = lsock.getsockname()[1]
     code = FETCH + """
 import socket
 out = {}
@@ -433,20 +439,33 @@ except OSError as e:
 s = socket.socket()
 s.settimeout(3)
 try:
-    s.connect((%(gwip)r, %(port)d))
+    s.connect((%(gwip)r, %(hport)d))
     out["raw"] = "connected"
 except OSError as e:
     out["raw"] = repr(e)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(2)
+try:
+    u.sendto(bytes.fromhex("123401000001000000000000036170690870617"
+                           "96d656e7473047465737400000100 01".replace(" ", "")),
+             (%(gwip)r, 53))
+    u.recvfrom(512)
+    out["udp_dns"] = "answered"
+except OSError as e:
+    out["udp_dns"] = repr(e)
 print(json.dumps(out))
-""" % {"port": port, "gw": gwhost, "gwip": gwhost.split(":")[0]}
-    out = json.loads(run_py(sb, code)["stdout"])
+""" % {"port": port, "gw": gwhost, "gwip": gwhost.split(":")[0], "hport": hport}
+    try:
+        out = json.loads(run_py(sb, code)["stdout"])
+    finally:
+        lsock.close()
     # refused before any dial: 127.0.0.2 is loopback and not allow-listed
     check("403" in out["internal"][1], out)
     check(out["metadata"][0] == 403 and "always denied" in out["metadata"][1], out)
     check("403" in out["self"][1], out)
     check(out["dns"] == "no resolver", out)
-    # raw TCP to the host side reaches nothing but the proxy port
-    check(out["raw"] != "connected", out)
+    # the host answers nothing but the proxy on that bridge (iptables)
+    check(out["raw"] != "connected" and out["udp_dns"] != "answered", out)
     st, net = docker("GET", "/networks/%s" % p.net)
     check(st == 200 and net["Internal"] is True, net)
     den = [n for n in run_py(sb, "print(1)")["network"]]
@@ -454,7 +473,7 @@ print(json.dumps(out))
     check(p.delete(sb).status == 204)
 
 
-def test_nothing_secret_reaches_the_sandbox_or_the_disk_own():
+def test_cases19_20_no_secret_in_sandbox_logs_or_disk_own():
     """19: no CA key or vault file in the container; 20: the canary is
     nowhere but at the bound upstream (container env and files, Petri's
     log, state, audit records and blobs)."""

@@ -158,7 +158,20 @@ test_open_key_file(void)
 	vault_close(v);
 	/* reopens with the same key */
 	CHECK_EQ(vault_open(dir, key, &v), 0);
-	CHECK_EQ(vault_grant_add(v, "t1", SB_A, "stripe", NULL), 0);
+	{
+		char tenant[VAULT_TENANT_MAX + 1];
+
+		/* the keeper hears of a request by sandbox only */
+		CHECK_EQ(
+		    vault_sandbox_tenant(v, SB_A, tenant), PETRI_ERR_NOTFOUND);
+		CHECK_EQ(vault_grant_add(v, "t1", SB_A, "stripe", NULL), 0);
+		CHECK_EQ(vault_sandbox_tenant(v, SB_A, tenant), 0);
+		CHECK_STR(tenant, "t1");
+		CHECK_EQ(
+		    vault_sandbox_tenant(v, SB_B, tenant), PETRI_ERR_NOTFOUND);
+		CHECK_EQ(
+		    vault_sandbox_tenant(v, "nope", tenant), PETRI_ERR_INVAL);
+	}
 	CHECK_EQ(release(v, "t1", SB_A, "stripe", "https", "api.example.com",
 	             443, "GET", "/"),
 	    0);
