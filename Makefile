@@ -40,8 +40,9 @@ LIB_SRCS := $(filter-out %_main.c,$(wildcard appliance/*.c audit/*.c \
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libpetri.a
 
+DEPS_SCRIPTS := $(wildcard appliance/deps/*)
 BINS := $(BUILD)/petrid $(BUILD)/petri $(BUILD)/petri-verify \
-	$(BUILD)/petri-spawn
+	$(BUILD)/petri-spawn $(DEPS_SCRIPTS:appliance/deps/%=$(BUILD)/petri-deps/%)
 
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -73,6 +74,11 @@ $(BUILD)/petri: $(BUILD)/obj/appliance/cli_main.o $(LIB)
 
 $(BUILD)/petri-verify: $(BUILD)/obj/audit/verify_main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(VERIFY_LIBS) -lpthread
+
+# The install scripts run inside sandbox containers (mounted read-only).
+$(BUILD)/petri-deps/%: appliance/deps/%
+	@mkdir -p $(dir $@)
+	install -m 0644 $< $@
 
 # The helper runs inside sandbox containers: static, no library at all.
 $(BUILD)/petri-spawn: appliance/spawn_main.c

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "egress_conf.h"
 #include "ipc.h"
 #include "procs.h"
 
@@ -91,6 +92,7 @@ struct api {
 	struct ipc_chan *proxy;
 	char egress_gw[64]; /* the proxy's address, as containers see it */
 	int egress_port; /* 0 until the proxy listens */
+	struct registries *registries; /* the configured package mirrors */
 	struct MHD_Daemon *mhd;
 	char tmp_dir[4096];
 	int stopping;
@@ -265,6 +267,34 @@ int api_egress_exec_begin(struct api *a, json_t *sb) PETRI_WUR;
 
 /* Returns once every report the proxy sent so far has been handled. */
 void api_egress_sync(struct api *a);
+
+/* --- dependencies (api_deps.c) -------------------------------------------------- */
+
+/*
+ * The key of what an execution's install step depends on: the language,
+ * the working directory, lang's manifests in it and every source file of
+ * lang in the code manifest (and the program's hash for "code").
+ */
+int api_deps_key(const char *lang, const char *cwd, json_t *code,
+    const char *program_sha, const char *mode, char key[PETRI_SHA256_HEX]);
+
+/* The install step's argv for lang, or NULL when lang has none. */
+json_t *api_deps_argv(const char *lang, const char *mode, const char *program);
+
+/* Registry and tree variables of lang, for installs and programs. */
+void api_deps_env(
+    struct api *a, const char *lang, const char *cwd, json_t *env);
+
+/*
+ * Ends an install step: splits the script's report from its log, stores
+ * the log and the SBOM as blobs, keeps the summary in sb (stored).
+ * *result: {install, missing_imports, sbom} or, when the install failed,
+ * {install, missing_imports, failed: true}.  Returns 0 or a PETRI_ERR_*.
+ */
+int api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
+    int script_exit, int64_t ms, json_t **result) PETRI_WUR;
+
+enum MHD_Result api_exec_sbom(struct api_req *r);
 
 /* A call the proxy reported, for the executions running in sandbox. */
 void api_exec_network(struct api *a, const char *sandbox, json_t *call);

@@ -55,6 +55,15 @@ struct run {
 	int64_t started_usec;
 	json_t *net; /* calls the proxy reported (API_NETWORK_MAX) */
 	uint64_t net_dropped; /* calls beyond that */
+	/* the install step, when it must run before the program */
+	json_t *req; /* the program's engine request, sent after it */
+	unsigned char *stdin_data;
+	size_t stdin_len;
+	json_t *deps_argv; /* NULL: no step */
+	json_t *deps_env;
+	char deps_key[PETRI_SHA256_HEX];
+	struct buf inst; /* its log as it comes */
+	json_t *deps; /* {install?, missing_imports?, sbom?} */
 };
 
 static const char *const exec_keys[] = {"command", "argv", "filename", "code",
@@ -88,6 +97,12 @@ run_unref(struct run *run)
 	json_decref(run->rec);
 	json_decref(run->doc);
 	json_decref(run->net);
+	json_decref(run->req);
+	json_decref(run->deps_argv);
+	json_decref(run->deps_env);
+	json_decref(run->deps);
+	free(run->stdin_data);
+	buf_free(&run->inst);
 	pthread_mutex_destroy(&run->lock);
 	pthread_cond_destroy(&run->cond);
 	free(run);
@@ -154,6 +169,27 @@ run_output(struct run *run, int stream, const unsigned char *p, size_t n)
 	c->stream = stream;
 	c->len = keep;
 	memcpy(c->data, p, keep);
+	if (run->tail != NULL)
+		run->tail->next = c;
+	else
+		run->head = c;
+	run->tail = c;
+}
+
+/* A chunk of the install step's log: kept apart, streamed as "install". */
+static void
+run_install_output(struct run *run, const unsigned char *p, size_t n)
+{
+	struct run_chunk *c;
+
+	if (buf_append(&run->inst, p, n) != 0)
+		return; /* past the cap: the step is stopped by the engine */
+	if ((c = malloc(sizeof(*c) + n)) == NULL)
+		return;
+	c->next = NULL;
+	c->stream = 3;
+	c->len = n;
+	memcpy(c->data, p, n);
 	if (run->tail != NULL)
 		run->tail->next = c;
 	else
@@ -236,6 +272,23 @@ run_doc(struct run *run, json_t *res, int with_output)
 		json_object_set_new(d, "stderr", run_text(&run->out[1]));
 		json_object_set_new(d, "output", run_text(&run->all));
 	}
+	if (run->deps != NULL) {
+		json_t *x;
+
+		if ((x = json_object_get(run->deps, "install")) != NULL)
+			json_object_set_new(d, "install", json_deep_copy(x));
+		if ((x = json_object_get(run->deps, "missing_imports")) != NULL)
+			json_object_set(d, "missing_imports", x);
+		if ((x = json_object_get(run->deps, "sbom")) != NULL) {
+			char href[64];
+
+			x = json_deep_copy(x);
+			snprintf(
+			    href, sizeof(href), "/v1/execs/%s/sbom", run->id);
+			json_object_set_new(x, "href", json_string(href));
+			json_object_set_new(d, "sbom", x);
+		}
+	}
 	json_object_set_new(d, "network",
 	    run->net != NULL ? json_deep_copy(run->net) : json_array());
 	if (run->net_dropped > 0)
@@ -286,6 +339,23 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 	json_object_set_new(ev, "stderr",
 	    run_stream_ref(a, &run->out[1], run->truncated, &err));
 	json_object_set(ev, "network", json_object_get(doc, "network"));
+	if ((x = json_object_get(doc, "install")) != NULL)
+		json_object_set_new(ev, "install",
+		    json_pack("{s:O, s:O, s:O, s:O, s:{s:O, s:O, s:b}}", "ran",
+		        json_object_get(x, "ran"), "exit_code",
+		        json_object_get(x, "exit_code"), "manifest",
+		        json_object_get(x, "manifest"), "duration_ms",
+		        json_object_get(x, "duration_ms"), "log", "sha256",
+		        json_object_get(x, "log_sha256"), "size",
+		        json_object_get(x, "log_size"), "blob", 1));
+	if ((x = json_object_get(doc, "sbom")) != NULL)
+		json_object_set_new(ev, "sbom",
+		    json_pack("{s:O, s:O, s:O, s:b}", "sha256",
+		        json_object_get(x, "sha256"), "components",
+		        json_object_get(x, "components"), "format",
+		        json_object_get(x, "format"), "blob", 1));
+	if ((x = json_object_get(doc, "missing_imports")) != NULL)
+		json_object_set(ev, "missing_imports", x);
 	if (json_object_get(doc, "network_dropped") != NULL)
 		json_object_set(ev, "network_dropped",
 		    json_object_get(doc, "network_dropped"));
@@ -332,6 +402,94 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 	pthread_mutex_unlock(&run->lock);
 }
 
+/*
+ * The install step: the language's script in the sandbox, its output kept
+ * apart from the program's.  Returns 0 when the program may run (run->deps
+ * holds what the step found), 1 when the install failed (run->deps says
+ * so; the program does not run), or a PETRI_ERR_* when the step could not
+ * run at all.
+ */
+static int
+run_deps(struct run *run, char *msg, size_t msglen)
+{
+	struct api *a = run->a;
+	struct ipc_call *call;
+	struct ipc_msg m;
+	json_t *req, *res = NULL;
+	char xid[PETRI_ID_MAX];
+	int64_t t0 = petri_mono_ms();
+	int e, code = -1, stream;
+
+	msg[0] = '\0';
+	if (petri_id_new("ex_", xid, sizeof(xid)) != 0)
+		return PETRI_ERR_INVAL;
+	req = json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:I, s:b, s:b, s:I, "
+	                "s:I, s:O, s:b}",
+	    "exec", xid, "sandbox", json_object_get(run->req, "sandbox"),
+	    "container", json_object_get(run->req, "container"), "argv",
+	    run->deps_argv, "cwd", json_object_get(run->req, "cwd"),
+	    "timeout_ms", (json_int_t)EXEC_INSTALL_TIMEOUT_MS, "output_max",
+	    (json_int_t)EXEC_INSTALL_LOG_MAX, "fresh", 0, "background", 0,
+	    "uid", json_integer_value(json_object_get(run->req, "uid")), "gid",
+	    json_integer_value(json_object_get(run->req, "gid")), "env",
+	    run->deps_env, "has_stdin", 0);
+	if (req == NULL)
+		return PETRI_ERR_NOMEM;
+	if (api_egress_exec_begin(a, run->sb) != 0)
+		log_warn(
+		    "exec %s: the proxy did not restart its counters", run->id);
+	call = ipc_call_start(a->engine, MSG_ENG_EXEC, req, NULL, 0, &e);
+	json_decref(req);
+	if (call == NULL)
+		return e;
+	for (;;) {
+		if ((e = ipc_call_next(
+		         call, EXEC_INSTALL_TIMEOUT_MS + 30000, &m)) != 0)
+			break;
+		if (m.type == MSG_ENG_OUTPUT) {
+			stream = (int)json_integer_value(
+			    json_object_get(m.json, "stream"));
+			if (stream == 1 || stream == 2) {
+				pthread_mutex_lock(&run->lock);
+				run_install_output(run, m.data, m.datalen);
+				pthread_cond_broadcast(&run->cond);
+				pthread_mutex_unlock(&run->lock);
+			}
+			ipc_msg_clear(&m);
+			continue;
+		}
+		if (m.type == MSG_ENG_EXEC_STARTED) {
+			ipc_msg_clear(&m);
+			continue;
+		}
+		if ((e = proto_result(&m, msg, msglen)) == 0) {
+			code = (int)json_integer_value(
+			    json_object_get(m.json, "exit_code"));
+			if (json_is_true(json_object_get(m.json, "timed_out")))
+				snprintf(msg, msglen, "the install timed out");
+		}
+		ipc_msg_clear(&m);
+		break;
+	}
+	ipc_call_free(call);
+	if (e != 0)
+		return e;
+	/* every call the proxy reported for the install is the install's */
+	api_egress_sync(a);
+	pthread_mutex_lock(&run->lock);
+	if (run->net != NULL)
+		json_array_clear(run->net);
+	pthread_mutex_unlock(&run->lock);
+	if ((e = api_deps_finish(a, run->sb, run->deps_key, &run->inst, code,
+	         petri_mono_ms() - t0, &res)) != 0)
+		return e;
+	pthread_mutex_lock(&run->lock);
+	json_decref(run->deps);
+	run->deps = res;
+	pthread_mutex_unlock(&run->lock);
+	return json_is_true(json_object_get(res, "failed")) ? 1 : 0;
+}
+
 static void *
 run_main(void *arg)
 {
@@ -340,6 +498,38 @@ run_main(void *arg)
 	char msg[256];
 	int e, stream;
 
+	if (run->deps_argv != NULL) {
+		e = run_deps(run, msg, sizeof(msg));
+		if (e == 1) {
+			run_finish(run, NULL, MHD_HTTP_OK, "install_failed",
+			    "the install step failed: the program did not run "
+			    "(see install.log)");
+			goto done;
+		}
+		if (e != 0) {
+			run_finish(run, NULL,
+			    e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT
+			        ? MHD_HTTP_SERVICE_UNAVAILABLE
+			        : MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    "install_error",
+			    msg[0] != '\0' ? msg
+			                   : "the install step could not run");
+			goto done;
+		}
+	}
+	if (run->req != NULL) {
+		if (api_egress_exec_begin(run->a, run->sb) != 0)
+			log_warn("exec %s: the proxy did not restart its "
+			         "counters",
+			    run->id);
+		run->call = ipc_call_start(run->a->engine, MSG_ENG_EXEC,
+		    run->req, run->stdin_data, run->stdin_len, &e);
+		if (run->call == NULL) {
+			run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "unavailable", "the engine is unavailable");
+			goto done;
+		}
+	}
 	for (;;) {
 		e = ipc_call_next(run->call, (int)run->wait_ms, &m);
 		if (e != 0) {
@@ -380,6 +570,7 @@ run_main(void *arg)
 		ipc_msg_clear(&m);
 		break;
 	}
+done:
 	run_unlink(run);
 	run_unref(run);
 	return NULL;
@@ -719,7 +910,10 @@ sse_read(void *cls, uint64_t pos, char *out, size_t max)
 			pthread_mutex_unlock(&run->lock);
 			if (d != NULL)
 				(void)sse_event(&s->pending,
-				    c->stream == 1 ? "stdout" : "stderr", d);
+				    c->stream == 1       ? "stdout"
+				        : c->stream == 2 ? "stderr"
+				                         : "install",
+				    d);
 			json_decref(d);
 			continue;
 		}
@@ -819,7 +1013,8 @@ enum MHD_Result
 api_exec(struct api_req *r)
 {
 	struct api *a = r->api;
-	json_t *body = NULL, *sb = NULL, *x, *argv = NULL, *env = NULL, *req;
+	json_t *body = NULL, *sb = NULL, *x, *argv = NULL, *env = NULL;
+	json_t *req = NULL;
 	json_t *limits, *rec, *spec = NULL;
 	const char *lang, *kind = NULL, *s;
 	char msg[256], path[WS_MAX_PATH + 1], cwd[WS_MAX_PATH + 16];
@@ -829,6 +1024,9 @@ api_exec(struct api_req *r)
 	pthread_t t;
 	int nkinds = 0, e, background, fresh;
 	const char *const kinds[] = {"command", "argv", "filename", "code"};
+	const char *install = "auto";
+	json_t *deps_argv = NULL, *deps_cached = NULL;
+	char deps_key[PETRI_SHA256_HEX] = "";
 	size_t i;
 	enum MHD_Result ret;
 
@@ -856,14 +1054,16 @@ api_exec(struct api_req *r)
 		    "on this appliance yet");
 		goto invalid;
 	}
-	if ((x = json_object_get(body, "install")) != NULL &&
-	    (!json_is_string(x) ||
-	        (strcmp(json_string_value(x), "auto") != 0 &&
-	            strcmp(json_string_value(x), "skip") != 0))) {
-		snprintf(msg, sizeof(msg),
-		    "install: must be \"auto\" or "
-		    "\"skip\" (dependency installation is not available yet)");
-		goto invalid;
+	if ((x = json_object_get(body, "install")) != NULL) {
+		if (!json_is_string(x) ||
+		    (strcmp(json_string_value(x), "auto") != 0 &&
+		        strcmp(json_string_value(x), "skip") != 0 &&
+		        strcmp(json_string_value(x), "only") != 0)) {
+			snprintf(msg, sizeof(msg),
+			    "install: must be \"auto\", \"skip\" or \"only\"");
+			goto invalid;
+		}
+		install = json_string_value(x);
 	}
 	x = json_object_get(body, "background");
 	if (x != NULL && !json_is_boolean(x)) {
@@ -1116,9 +1316,40 @@ api_exec(struct api_req *r)
 	    "fresh", fresh, "background", background, "uid",
 	    (json_int_t)a->ctx->sandbox_uid, "gid",
 	    (json_int_t)a->ctx->sandbox_gid);
-	if (!fresh)
+	if (!fresh) {
 		api_egress_env(
 		    a, sb, env); /* fresh containers have no network */
+		api_deps_env(a, lang, cwd, env);
+		/* the install step: needed, reused, or not asked for */
+		if (strcmp(install, "skip") != 0) {
+			char prog[PATH_MAX];
+			json_t *prev = json_object_get(sb, "deps");
+
+			snprintf(prog, sizeof(prog), "/sandbox/%s", path);
+			api_deps_key(lang, cwd, json_object_get(rec, "code"),
+			    strcmp(kind, "code") == 0
+			        ? json_string_value(json_object_get(
+			              json_object_get(rec, "program"),
+			              "sha256"))
+			        : NULL,
+			    install, deps_key);
+			if (strcmp(install, "auto") == 0 && prev != NULL &&
+			    json_is_string(json_object_get(prev, "key")) &&
+			    strcmp(
+			        json_string_value(json_object_get(prev, "key")),
+			        deps_key) == 0)
+				deps_cached = json_pack("{s:O, s:O}", "sbom",
+				    json_object_get(prev, "sbom"),
+				    "missing_imports",
+				    json_object_get(prev, "missing_imports"));
+			else
+				deps_argv = api_deps_argv(lang, install,
+				    strcmp(kind, "code") == 0 ? prog : NULL);
+		} else if (json_object_get(sb, "deps") != NULL)
+			deps_cached = json_pack("{s:O}", "sbom",
+			    json_object_get(
+			        json_object_get(sb, "deps"), "sbom"));
+	}
 	json_object_set(req, "env", env);
 	if (fresh) {
 		spec = json_pack("{s:O, s:O, s:O, s:O, s:I}", "image",
@@ -1132,16 +1363,40 @@ api_exec(struct api_req *r)
 	json_object_set_new(
 	    req, "has_stdin", json_boolean(x != NULL || background));
 	run->net = json_array();
-	if (!fresh && api_egress_exec_begin(a, sb) != 0)
-		log_warn("exec %s: the proxy did not restart its counters", id);
-	run->call = ipc_call_start(a->engine, MSG_ENG_EXEC, req,
-	    x != NULL ? json_string_value(x) : NULL,
-	    x != NULL ? json_string_length(x) : 0, &e);
-	json_decref(req);
-	if (run->call == NULL) {
-		ret = api_reply_err(r, e, "exec");
-		goto out;
+	buf_init(&run->inst, EXEC_INSTALL_LOG_MAX + 64);
+	if (deps_argv != NULL) {
+		/* the install step first (run_main), then the program */
+		run->deps_argv = deps_argv;
+		deps_argv = NULL;
+		run->deps_env = json_deep_copy(env);
+		petri_strlcpy(run->deps_key, deps_key, sizeof(run->deps_key));
+		run->req = req;
+		req = NULL;
+		if (x != NULL && json_string_length(x) > 0) {
+			if ((run->stdin_data = malloc(json_string_length(x))) ==
+			    NULL)
+				goto internal;
+			memcpy(run->stdin_data, json_string_value(x),
+			    json_string_length(x));
+			run->stdin_len = json_string_length(x);
+		}
+	} else {
+		if (!fresh && api_egress_exec_begin(a, sb) != 0)
+			log_warn("exec %s: the proxy did not restart its "
+			         "counters",
+			    id);
+		run->call = ipc_call_start(a->engine, MSG_ENG_EXEC, req,
+		    x != NULL ? json_string_value(x) : NULL,
+		    x != NULL ? json_string_length(x) : 0, &e);
+		json_decref(req);
+		req = NULL;
+		if (run->call == NULL) {
+			ret = api_reply_err(r, e, "exec");
+			goto out;
+		}
 	}
+	run->deps = deps_cached;
+	deps_cached = NULL;
 	api_sb_touch(a, sb);
 	pthread_mutex_lock(&a->runs_lock);
 	run->next = a->runs;
@@ -1172,6 +1427,9 @@ internal:
 	    r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "exec failed");
 out:
 	run_unref(run);
+	json_decref(req);
+	json_decref(deps_argv);
+	json_decref(deps_cached);
 	json_decref(argv);
 	json_decref(env);
 	json_decref(sb);

@@ -55,6 +55,7 @@ static const struct api_route api_routes[] = {
         api_exec_list},
     {"GET", "/v1/execs/{}", ROLES_AGENT, API_BODY_NONE, api_exec_get},
     {"GET", "/v1/execs/{}/stream", ROLES_AGENT, API_BODY_NONE, api_exec_stream},
+    {"GET", "/v1/execs/{}/sbom", ROLES_AGENT, API_BODY_NONE, api_exec_sbom},
     {"POST", "/v1/execs/{}/kill", ROLES_AGENT, API_BODY_JSON, api_exec_kill},
     {"POST", "/v1/execs/{}/stdin", ROLES_AGENT, API_BODY_JSON, api_exec_stdin},
     {"POST", "/v1/keys", ROLES_ADMIN, API_BODY_JSON, api_keys_create},
@@ -617,6 +618,15 @@ api_main(struct proc_ctx *ctx)
 		fatal("cannot start the peer channels");
 	if (api_egress_open(&a) != 0)
 		fatal("cannot start the proxy channel");
+	{
+		char err[256];
+
+		if ((a.registries = calloc(1, sizeof(*a.registries))) == NULL ||
+		    registries_parse(
+		        json_object_get(ctx->cfg.raw, "registries"),
+		        a.registries, err, sizeof(err)) != 0)
+			fatal("registries: bad configuration");
+	}
 
 	api_sb_reconcile(&a);
 	if (api_reaper_start(&a) != 0)

@@ -46,6 +46,8 @@
 #define EXEC_MAX_OUTPUT_MAX (4UL << 20) /* one IPC frame per blob */
 #define EXEC_KILL_GRACE_MS 2000 /* after a kill, wait this long */
 #define EXEC_MAX_BACKGROUND 32 /* running background execs/sandbox */
+#define EXEC_INSTALL_TIMEOUT_MS (600 * 1000) /* one install step */
+#define EXEC_INSTALL_LOG_MAX (1024 * 1024) /* its log, kept and answered */
 
 /* Sandboxes */
 #define SB_DEFAULT_TTL_SEC 3600

@@ -300,6 +300,18 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 		if (r != 0)
 			return r;
 	}
+	{
+		struct registries *rg = malloc(sizeof(*rg));
+		int r;
+
+		if (rg == NULL)
+			return PETRI_ERR_NOMEM;
+		r = registries_parse(
+		    json_object_get(doc, "registries"), rg, err, errlen);
+		free(rg);
+		if (r != 0)
+			return r;
+	}
 	cfg->raw = json_incref(doc);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "petri_err.h"
+#include "policy.h"
 #include "proxy.h"
 
 #define EGRESS_RESOLVE_MAX 256 /* names in the static map */
@@ -43,5 +44,39 @@ struct egress_conf {
  */
 int egress_conf_parse(json_t *egress, struct egress_conf *out, char *err,
     size_t errlen) PETRI_WUR;
+
+/*
+ * The "registries" section: where installs fetch packages from (empty by
+ * default: nothing is fetched until an operator names its mirror).
+ *
+ *   {"registries": {"pypi": "https://pypi.mirror.example/simple/",
+ *                   "npm": "https://npm.mirror.example/",
+ *                   "go": "https://go.mirror.example/",
+ *                   "maven": "https://maven.mirror.example/repo/"}}
+ *
+ * Each is an absolute http(s) URL (no userinfo, no query, no fragment, at
+ * most REG_URL_MAX bytes).  A policy's "registries" preset of that name
+ * allows GET and HEAD to exactly that host and port.
+ */
+#define REG_NAMES 4
+#define REG_URL_MAX 512
+
+struct registries {
+	char url[REG_NAMES][REG_URL_MAX + 1]; /* "" when not configured */
+	char hostport[REG_NAMES][POLICY_HOST_MAX + 8]; /* "host:port" */
+	const char *hosts[REG_NAMES][1]; /* for the policy map */
+	struct policy_registry regs[REG_NAMES];
+	struct policy_registry_map map; /* the configured ones */
+};
+
+/* The preset names, indexed like registries.url: pypi, npm, go, maven. */
+extern const char *const registry_names[REG_NAMES];
+
+/*
+ * Fills *out from the "registries" object (NULL: none).  Returns 0 or
+ * PETRI_ERR_INVAL with a message in err.  out->map points into out.
+ */
+int registries_parse(
+    json_t *regs, struct registries *out, char *err, size_t errlen) PETRI_WUR;
 
 #endif /* PETRI_EGRESS_CONF_H */

@@ -272,6 +272,14 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 	}
 	json_array_append_new(binds, json_string(bind));
 	if (!oneshot) {
+		/* the install scripts (docs/deps.md), read-only */
+		if ((size_t)snprintf(bind, sizeof(bind),
+		        "%s/petri-deps:/usr/local/lib/petri:ro",
+		        e->ctx->exe_dir) >= sizeof(bind)) {
+			json_decref(binds);
+			return NULL;
+		}
+		json_array_append_new(binds, json_string(bind));
 		/* the interception CA, the only thing of ours they may read */
 		if ((size_t)snprintf(bind, sizeof(bind), "%s/public:%s:ro",
 		        e->ctx->cfg.data_dir,

@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +35,7 @@ iptables(const char *const *args, size_t n)
 {
 	char *argv[24];
 	char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	size_t i;
 	int st;
@@ -45,8 +47,16 @@ iptables(const char *const *args, size_t n)
 	for (i = 0; i < n; i++)
 		argv[2 + i] = (char *)(uintptr_t)args[i];
 	argv[2 + n] = NULL;
-	if (posix_spawn(&pid, HOSTFW_IPTABLES, NULL, NULL, argv, envp) != 0)
+	/* "-C" of a rule that is not there complains: quietly */
+	if (posix_spawn_file_actions_init(&fa) != 0)
 		return -1;
+	if (posix_spawn_file_actions_addopen(
+	        &fa, 2, "/dev/null", O_WRONLY, 0) != 0 ||
+	    posix_spawn(&pid, HOSTFW_IPTABLES, &fa, NULL, argv, envp) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;

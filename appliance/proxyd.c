@@ -35,6 +35,7 @@ struct prx {
 	struct ipc_chan *api;
 	struct ipc_chan *keeper;
 	struct egress_conf *conf;
+	struct registries *regs; /* the policies' "registries" presets */
 	struct proxy_ident_table *idents;
 	struct proxy_config pcfg;
 	pthread_mutex_t lock; /* proxy, listen */
@@ -262,8 +263,8 @@ do_ident_set(struct prx *x, struct ipc_msg *m)
 			return;
 		}
 	}
-	if ((e = policy_parse((const char *)m->data, m->datalen, NULL, &pol,
-	         err, sizeof(err))) != 0) {
+	if ((e = policy_parse((const char *)m->data, m->datalen, &x->regs->map,
+	         &pol, err, sizeof(err))) != 0) {
 		log_warn("%s: policy refused: %s", sb, err);
 		prx_err(x, m->id, e, err);
 		return;
@@ -341,6 +342,11 @@ proxy_main(struct proc_ctx *ctx)
 	        err, sizeof(err)) != 0)
 		fatal("configuration: %s", err);
 	x.conf->map.v = x.conf->ents;
+	if ((x.regs = calloc(1, sizeof(*x.regs))) == NULL)
+		fatal("out of memory");
+	if (registries_parse(json_object_get(ctx->cfg.raw, "registries"),
+	        x.regs, err, sizeof(err)) != 0)
+		fatal("configuration: %s", err);
 	if (proxy_ident_table_new(&x.idents) != 0)
 		fatal("out of memory");
 	x.pcfg.idents = x.idents;

@@ -15,6 +15,7 @@ import subprocess
 import threading
 
 NAMES = ["api.payments.test", "status.payments.test", "other.test",
+         "pypi.registry.test", "npm.registry.test",
          "echo.payments.test"]
 
 

@@ -1,0 +1,364 @@
+/*
+ * api_deps.c: dependencies of an execution (docs/deps.md): whether the
+ * install step must run (keyed by the manifest, or by the sources when
+ * there is none), how it runs (a Petri script in the sandbox, through the
+ * egress proxy, to the configured registries), and what comes out of it:
+ * the install log and the CycloneDX SBOM as blobs, the missing imports,
+ * the summary kept in the sandbox's document so that an unchanged project
+ * installs nothing and scans nothing the next time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api.h"
+#include "bounds.h"
+#include "egress_conf.h"
+#include "log.h"
+#include "proto.h"
+#include "sbom.h"
+#include "util.h"
+
+#define DEPS_MARKER "\n@@PETRI-DEPS@@ "
+#define DEPS_DIR "/usr/local/lib/petri" /* the scripts, read-only */
+#define DEPS_MISSING_MAX 256
+
+static const char *
+dstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* Whether path (workspace-relative) is a source file of lang. */
+static int
+deps_source(const char *lang, const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	static const char *const js[] = {
+	    ".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx", NULL};
+	size_t i;
+
+	if (dot == NULL)
+		return 0;
+	if (strcmp(lang, "python") == 0)
+		return strcmp(dot, ".py") == 0;
+	if (strcmp(lang, "node") == 0) {
+		for (i = 0; js[i] != NULL; i++)
+			if (strcmp(dot, js[i]) == 0)
+				return 1;
+		return 0;
+	}
+	if (strcmp(lang, "go") == 0)
+		return strcmp(dot, ".go") == 0;
+	return 0;
+}
+
+/* Whether path is one of lang's manifests. */
+static int
+deps_manifest(const char *lang, const char *base)
+{
+	if (strcmp(lang, "python") == 0)
+		return strcmp(base, "pyproject.toml") == 0 ||
+		    strcmp(base, "requirements.txt") == 0;
+	if (strcmp(lang, "node") == 0)
+		return strcmp(base, "package.json") == 0 ||
+		    strcmp(base, "package-lock.json") == 0;
+	if (strcmp(lang, "go") == 0)
+		return strcmp(base, "go.mod") == 0 ||
+		    strcmp(base, "go.sum") == 0;
+	return 0;
+}
+
+int
+api_deps_key(const char *lang, const char *cwd, json_t *code,
+    const char *program_sha, const char *mode, char key[PETRI_SHA256_HEX])
+{
+	crypto_hash_sha256_state h;
+	unsigned char d[crypto_hash_sha256_BYTES];
+	const char *rel = cwd, *path, *sha, *base;
+	json_t *f;
+	size_t i, rl;
+
+	if (strncmp(rel, "/sandbox", 8) == 0)
+		rel += 8;
+	if (*rel == '/')
+		rel++;
+	rl = strlen(rel);
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(
+	    &h, (const unsigned char *)"petri-deps-v1\n", 14);
+	crypto_hash_sha256_update(
+	    &h, (const unsigned char *)lang, strlen(lang) + 1);
+	crypto_hash_sha256_update(
+	    &h, (const unsigned char *)cwd, strlen(cwd) + 1);
+	if (strcmp(mode, "only") == 0)
+		crypto_hash_sha256_update(&h, (const unsigned char *)"only", 5);
+	if (program_sha != NULL)
+		crypto_hash_sha256_update(&h,
+		    (const unsigned char *)program_sha, strlen(program_sha));
+	json_array_foreach (json_object_get(code, "files"), i, f) {
+		path = dstr(f, "path");
+		sha = dstr(f, "sha256");
+		if (path == NULL || sha == NULL)
+			continue;
+		base =
+		    strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+		/* a manifest of the working directory, or any source */
+		if (!deps_source(lang, path) &&
+		    !(deps_manifest(lang, base) &&
+		        (size_t)(base - path) == (rl > 0 ? rl + 1 : 0) &&
+		        strncmp(path, rel, rl) == 0))
+			continue;
+		crypto_hash_sha256_update(
+		    &h, (const unsigned char *)path, strlen(path) + 1);
+		crypto_hash_sha256_update(
+		    &h, (const unsigned char *)sha, strlen(sha) + 1);
+	}
+	if (json_is_true(json_object_get(code, "truncated")))
+		crypto_hash_sha256_update(
+		    &h, (const unsigned char *)"truncated", 9);
+	crypto_hash_sha256_final(&h, d);
+	petri_hex(d, sizeof(d), key);
+	return 0;
+}
+
+json_t *
+api_deps_argv(const char *lang, const char *mode, const char *program)
+{
+	json_t *a;
+
+	if (strcmp(lang, "python") == 0)
+		a = json_pack(
+		    "[s, s, s]", "python3", DEPS_DIR "/python.py", mode);
+	else if (strcmp(lang, "node") == 0)
+		a = json_pack("[s, s, s]", "node", DEPS_DIR "/node.js", mode);
+	else if (strcmp(lang, "go") == 0)
+		a = json_pack("[s, s, s]", "/bin/sh", DEPS_DIR "/go.sh", mode);
+	else
+		return NULL; /* Java: plain javac, nothing to install */
+	if (a != NULL && program != NULL)
+		json_array_append_new(a, json_string(program));
+	return a;
+}
+
+void
+api_deps_env(struct api *a, const char *lang, const char *cwd, json_t *env)
+{
+	const struct registries *rg = a->registries;
+	char buf[4200];
+	const char *old;
+
+	if (strcmp(lang, "python") == 0) {
+		old = dstr(env, "PYTHONPATH");
+		snprintf(buf, sizeof(buf), "/sandbox/deps%s%s",
+		    old != NULL && old[0] != '\0' ? ":" : "",
+		    old != NULL ? old : "");
+		json_object_set_new(env, "PYTHONPATH", json_string(buf));
+		json_object_set_new(env, "PIP_NO_CACHE_DIR", json_string("1"));
+		json_object_set_new(
+		    env, "PIP_DISABLE_PIP_VERSION_CHECK", json_string("1"));
+		if (rg->url[0][0] != '\0')
+			json_object_set_new(
+			    env, "PIP_INDEX_URL", json_string(rg->url[0]));
+	} else if (strcmp(lang, "node") == 0) {
+		snprintf(buf, sizeof(buf), "%s/node_modules", cwd);
+		json_object_set_new(env, "NODE_PATH", json_string(buf));
+		json_object_set_new(env, "npm_config_cache",
+		    json_string("/sandbox/.petri/npm-cache"));
+		json_object_set_new(
+		    env, "npm_config_update_notifier", json_string("false"));
+		if (rg->url[1][0] != '\0')
+			json_object_set_new(env, "npm_config_registry",
+			    json_string(rg->url[1]));
+	} else if (strcmp(lang, "go") == 0) {
+		json_object_set_new(
+		    env, "GOMODCACHE", json_string("/sandbox/.petri/gomod"));
+		json_object_set_new(env, "GOFLAGS", json_string("-mod=mod"));
+		/* no checksum database is reachable: go.sum is the record */
+		json_object_set_new(env, "GOSUMDB", json_string("off"));
+		json_object_set_new(env, "GOPROXY",
+		    json_string(rg->url[2][0] != '\0' ? rg->url[2] : "off"));
+	}
+}
+
+/* Checks the missing-imports list of a report: names only. */
+static json_t *
+deps_missing(json_t *in)
+{
+	json_t *out = json_array(), *v;
+	size_t i;
+
+	json_array_foreach (in, i, v) {
+		const char *s = json_string_value(v);
+		size_t n, k;
+
+		if (i >= DEPS_MISSING_MAX || s == NULL)
+			break;
+		n = strlen(s);
+		if (n == 0 || n > SBOM_NAME_MAX)
+			continue;
+		for (k = 0; k < n; k++)
+			if ((unsigned char)s[k] <= 0x20 ||
+			    (unsigned char)s[k] >= 0x7f)
+				break;
+		if (k == n)
+			json_array_append_new(out, json_string(s));
+	}
+	return out;
+}
+
+int
+api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
+    int script_exit, int64_t ms, json_t **result)
+{
+	json_t *report = NULL, *install, *sbom = NULL, *missing, *summary;
+	struct sbom_stats st;
+	char *text, *mk, *end, logsha[PETRI_SHA256_HEX],
+	    bomsha[PETRI_SHA256_HEX];
+	char ts[PETRI_TIME_MAX], uuid[37], subject[96];
+	unsigned char rnd[16];
+	json_int_t code;
+	size_t loglen;
+	int e;
+
+	*result = NULL;
+	if (buf_append(log, "", 1) != 0 && log->len > 0)
+		log->data[log->len - 1] = '\0'; /* full: end it in place */
+	text = (char *)log->data;
+	loglen = strlen(text);
+	/* the last marker line is the script's report; the rest is the log */
+	mk = NULL;
+	for (end = text; (end = strstr(end, DEPS_MARKER)) != NULL; end++)
+		mk = end;
+	if (mk != NULL) {
+		char *j = mk + strlen(DEPS_MARKER);
+
+		end = strchr(j, '\n');
+		report =
+		    json_loadb(j, end != NULL ? (size_t)(end - j) : strlen(j),
+		        JSON_REJECT_DUPLICATES, NULL);
+		*mk = '\0';
+		loglen = (size_t)(mk - text);
+	}
+	if (!json_is_object(report)) {
+		json_decref(report);
+		report = json_pack("{s:i, s:b}", "exit_code",
+		    script_exit != 0 ? script_exit : 1, "ran", 1);
+	}
+	code = json_integer_value(json_object_get(report, "exit_code"));
+	if (mk == NULL && script_exit != 0 && code == 0)
+		code = script_exit;
+	if ((e = api_audit_blob(a, text, loglen, logsha)) != 0) {
+		json_decref(report);
+		return e;
+	}
+	install = json_pack("{s:b, s:I, s:s%, s:I, s:s, s:I}", "ran",
+	    json_is_true(json_object_get(report, "ran")), "exit_code", code,
+	    "log", text, loglen, "duration_ms", (json_int_t)ms, "log_sha256",
+	    logsha, "log_size", (json_int_t)loglen);
+	if (install == NULL) {
+		/* an invalid UTF-8 log: keep the blob, answer without it */
+		install = json_pack("{s:b, s:I, s:s, s:I, s:s, s:I}", "ran",
+		    json_is_true(json_object_get(report, "ran")), "exit_code",
+		    code, "log", "(not UTF-8: see the blob)", "duration_ms",
+		    (json_int_t)ms, "log_sha256", logsha, "log_size",
+		    (json_int_t)loglen);
+	}
+	{
+		const char *m = dstr(report, "manifest");
+
+		json_object_set_new(install, "manifest",
+		    m != NULL && strlen(m) < 64 ? json_string(m) : json_null());
+	}
+	missing = deps_missing(json_object_get(report, "missing"));
+	if (code != 0) {
+		*result = json_pack("{s:o, s:o, s:b}", "install", install,
+		    "missing_imports", missing, "failed", 1);
+		json_decref(report);
+		return 0;
+	}
+	/* the SBOM of what the tree holds now */
+	randombytes_buf(rnd, sizeof(rnd));
+	rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40);
+	rnd[8] = (unsigned char)((rnd[8] & 0x3f) | 0x80);
+	snprintf(uuid, sizeof(uuid),
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
+	    "%02x",
+	    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
+	    rnd[8], rnd[9], rnd[10], rnd[11], rnd[12], rnd[13], rnd[14],
+	    rnd[15]);
+	petri_time_rfc3339(petri_now_usec(), ts);
+	snprintf(subject, sizeof(subject), "sandbox %s", dstr(sb, "id"));
+	if ((e = sbom_build(json_object_get(report, "components"), subject,
+	         uuid, ts, &sbom, &st)) != 0) {
+		json_decref(report);
+		json_decref(install);
+		json_decref(missing);
+		return e;
+	}
+	json_decref(report);
+	if (st.dropped > 0)
+		log_info(
+		    "%s: %zu SBOM entries refused", dstr(sb, "id"), st.dropped);
+	if ((text = json_dumps(sbom, JSON_COMPACT)) == NULL ||
+	    (e = api_audit_blob(a, text, strlen(text), bomsha)) != 0) {
+		free(text);
+		json_decref(sbom);
+		json_decref(install);
+		json_decref(missing);
+		return text == NULL ? PETRI_ERR_NOMEM : e;
+	}
+	free(text);
+	json_decref(sbom);
+	summary = json_pack("{s:s, s:s, s:I, s:s}", "format", "CycloneDX",
+	    "spec_version", "1.6", "components", (json_int_t)st.components,
+	    "sha256", bomsha);
+	/* what the next execution of an unchanged project reuses */
+	json_object_set_new(sb, "deps",
+	    json_pack("{s:s, s:O, s:O, s:O}", "key", key, "sbom", summary,
+	        "missing_imports", missing, "manifest",
+	        json_object_get(install, "manifest")));
+	if (db_sandbox_update(a->db, sb) != 0)
+		log_warn(
+		    "%s: cannot keep its dependency state", dstr(sb, "id"));
+	*result = json_pack("{s:o, s:o, s:o}", "install", install,
+	    "missing_imports", missing, "sbom", summary);
+	return 0;
+}
+
+enum MHD_Result
+api_exec_sbom(struct api_req *r)
+{
+	json_t *doc = NULL, *req;
+	const char *sha;
+	struct ipc_msg m;
+	int e;
+	enum MHD_Result ret;
+
+	if ((e = db_exec_get(r->api->db, r->segs[0], r->auth.tenant, &doc)) !=
+	    0)
+		return api_reply_err(r, e, "execution");
+	sha = dstr(json_object_get(doc, "sbom"), "sha256");
+	if (sha == NULL) {
+		json_decref(doc);
+		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+		    "this execution has no SBOM");
+	}
+	req = json_pack("{s:s}", "sha256", sha);
+	e = ipc_request(
+	    r->api->keeper, MSG_KPR_BLOB_GET, req, NULL, 0, 60000, &m);
+	json_decref(req);
+	json_decref(doc);
+	if (e != 0)
+		return api_reply_err(r, e, "SBOM");
+	if ((e = proto_result(&m, NULL, 0)) != 0) {
+		ipc_msg_clear(&m);
+		return api_reply_err(r, e, "SBOM");
+	}
+	ret = api_reply_bytes(r, MHD_HTTP_OK, "application/vnd.cyclonedx+json",
+	    m.data, m.datalen);
+	ipc_msg_clear(&m);
+	return ret;
+}

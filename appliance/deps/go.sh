@@ -1,0 +1,48 @@
+#!/bin/sh
+# Petri: dependencies of a Go project (docs/deps.md).  Runs in the sandbox
+# as the sandbox user, through the egress proxy (GOPROXY: the configured
+# registry).  $1: "auto" or "only".  go.mod: go mod download (into
+# GOMODCACHE under /sandbox/.petri); no go.mod: go mod init + go mod tidy.
+# Prints the log, then one line "@@PETRI-DEPS@@ {json}" listing go.sum's
+# modules for the SBOM.
+mode=${1:-auto}
+manifest=null
+code=0
+ran=false
+if [ -f go.mod ]; then
+	manifest='"go.mod"'
+else
+	if ls ./*.go >/dev/null 2>&1; then
+		ran=true
+		echo '$ go mod init sandbox.petri/app && go mod tidy'
+		go mod init sandbox.petri/app 2>&1 && go mod tidy 2>&1 || code=$?
+	fi
+fi
+if [ -f go.mod ] && [ "$code" -eq 0 ]; then
+	key=$(cat go.mod go.sum 2>/dev/null | sha256sum | cut -c1-64)
+	have=$(cat /sandbox/.petri/gomod/.petri-key 2>/dev/null)
+	if [ "$key" != "$have" ] || [ "$mode" = only ]; then
+		ran=true
+		echo '$ go mod download'
+		if go mod download 2>&1; then
+			mkdir -p /sandbox/.petri/gomod &&
+				echo "$key" > /sandbox/.petri/gomod/.petri-key
+		else
+			code=1
+		fi
+	fi
+fi
+comps=$(
+	[ -f go.sum ] && awk '
+	$2 !~ /\/go\.mod$/ && NF == 3 {
+		gsub(/[\\"]/, "", $1); gsub(/[\\"]/, "", $2)
+		k = $1 " " $2
+		if (!(k in seen)) {
+			seen[k] = 1
+			printf "%s{\"eco\":\"golang\",\"name\":\"%s\",\"version\":\"%s\"}", sep, $1, $2
+			sep = ","
+		}
+	}' go.sum
+)
+printf '\n@@PETRI-DEPS@@ {"manifest":%s,"ran":%s,"exit_code":%d,"missing":[],"components":[%s]}\n' \
+	"$manifest" "$ran" "$code" "$comps"

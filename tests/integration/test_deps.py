@@ -1,0 +1,221 @@
+"""Dependencies installed once and kept out of the output, and a CycloneDX
+SBOM per execution (issue 5), against local registries on loopback that the
+sandboxes reach through the egress proxy (registries.py): a PEP 503 index of
+wheels built here and a static npm registry.
+"""
+import atexit
+import json
+import os
+import subprocess
+import tempfile
+
+from harness import Petri, check, ROOT
+import registries
+import upstream
+
+_E = {}
+
+
+def env():
+    if _E:
+        return _E
+    d = tempfile.mkdtemp(prefix="petri-deps-")
+    os.chmod(d, 0o755)
+    upstream.make_pki(d)
+    reg = registries.Registry(d)
+    reg.add_wheel("petri-util", "1.2.0", {"petri_util": "VALUE = 'util-1.2'\n"}, license="MIT")
+    reg.add_wheel("petri-util", "2.0.0", {"petri_util": "VALUE = 'util-2.0'\n"}, license="MIT")
+    reg.add_wheel("petri-greet", "1.0.0",
+                  {"petri_greet": "import petri_util\n\ndef hello():\n    return 'hello ' + petri_util.VALUE\n"},
+                  requires=["petri-util>=1.0,<2"],
+                  classifier="License :: OSI Approved :: Apache Software License")
+    reg.add_wheel("PyYAML", "6.0.1", {"yaml": "def safe_load(s):\n    return {'fake': s}\n"},
+                  license="MIT")
+    reg.add_wheel("petri-noisy", "0.1.0", {"petri_noisy": "X = 1\n"}, license="BSD-3-Clause")
+    reg.add_npm("petri-left-pad", "1.0.0",
+                {"index.js": "module.exports = (s, n) => String(s).padStart(n);\n"}, license="MIT")
+    reg.add_npm("petri-shout", "2.1.0",
+                {"index.js": "const lp = require('petri-left-pad');\n"
+                             "module.exports = (s) => lp(String(s).toUpperCase(), 8);\n"},
+                deps={"petri-left-pad": "^1.0.0"}, license="ISC")
+    cfg = {"egress": {"resolve": {n: "127.0.0.1" for n in upstream.NAMES},
+                      "allow_addresses": ["127.0.0.1"],
+                      "upstream_ca_file": os.path.join(d, "ca.pem"),
+                      "system_resolver": False},
+           "registries": {"pypi": reg.pypi_url, "npm": reg.npm_url}}
+    p = Petri(config=cfg).start()
+    _E.update(p=p, reg=reg, dir=d)
+    atexit.register(_teardown)
+    r = p.request("PUT", "/v1/policies/regs",
+                  {"default": "deny", "allow": [], "registries": ["pypi", "npm"]})
+    check(r.status == 201, r)
+    return _E
+
+
+def _teardown():
+    if _E:
+        _E["p"].cleanup()
+        _E["reg"].stop()
+        subprocess.run(["rm", "-rf", _E["dir"]])
+        _E.clear()
+
+
+def put(p, sb, path, data):
+    r = p.request("PUT", "/v1/sandboxes/%s/files/%s" % (sb["id"], path), raw=data)
+    check(r.status == 201, r)
+
+
+def validate(p, href):
+    """The SBOM behind href, checked against the CycloneDX 1.6 schema."""
+    r = p.request("GET", href)
+    check(r.status == 200, r)
+    doc = json.loads(r.body)
+    path = os.path.join(_E["dir"], "bom-%d.json" % len(os.listdir(_E["dir"])))
+    with open(path, "wb") as f:
+        f.write(r.body)
+    shared = os.path.join(ROOT, "..", "shared", "data", "cyclonedx", "validate.py")
+    tool = shared if os.path.exists(shared) else os.path.join(ROOT, "tests", "data", "cyclonedx", "validate.py")
+    v = subprocess.run(["/usr/bin/python3", tool, path], capture_output=True, text=True)
+    check(v.returncode == 0, v.stdout + v.stderr)
+    return doc
+
+
+def comps(doc):
+    return {(c["name"], c["version"]): c for c in doc["components"]}
+
+
+def test_python_manifest_install_once_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(policy="regs")
+    put(p, sb, "requirements.txt", b"petri-greet==1.0.0\n")
+    prog = "import petri_greet\nprint(petri_greet.hello())\n"
+    r = p.exec(sb, code=prog).json()
+    check(r["exit_code"] == 0 and r["stdout"] == "hello util-1.2\n", r)
+    ins = r["install"]
+    check(ins["ran"] and ins["exit_code"] == 0 and ins["manifest"] == "requirements.txt", ins)
+    check("Successfully installed" in ins["log"], ins)
+    # install noise never reaches the program's output
+    check("Collecting" not in r["stdout"] + r["stderr"] + r["output"], r)
+    check(r["missing_imports"] == [], r)
+    doc = validate(p, r["sbom"]["href"])
+    c = comps(doc)
+    check(set(c) == {("petri-greet", "1.0.0"), ("petri-util", "1.2.0")}, c)
+    check(c[("petri-util", "1.2.0")]["licenses"] == [{"license": {"id": "MIT"}}], c)
+    check(c[("petri-greet", "1.0.0")]["licenses"] == [{"license": {"id": "Apache-2.0"}}], c)
+    check(c[("petri-greet", "1.0.0")]["purl"] == "pkg:pypi/petri-greet@1.0.0", c)
+    dep = {d["ref"]: d["dependsOn"] for d in doc["dependencies"]}
+    check(dep["pkg:pypi/petri-greet@1.0.0"] == ["pkg:pypi/petri-util@1.2.0"], dep)
+    check(r["sbom"]["components"] == 2, r)
+    # the record refers to the log and the SBOM by hash
+    rec = json.loads(p.request("GET", r["audit"]["href"]).json()["record"])
+    check(rec["sbom"]["sha256"] == r["sbom"]["sha256"] and rec["sbom"]["components"] == 2, rec)
+    check(rec["install"]["log"]["sha256"] == ins["log_sha256"], rec)
+    blob = p.request("GET", "/v1/audit/blobs/%s" % ins["log_sha256"])
+    check(blob.status == 200 and b"Successfully installed" in blob.body, blob)
+    # second run: nothing installed, same SBOM, no install object
+    r2 = p.exec(sb, code=prog).json()
+    check(r2["stdout"] == "hello util-1.2\n" and "install" not in r2, r2)
+    check(r2["sbom"]["sha256"] == r["sbom"]["sha256"], r2)
+    # a changed manifest installs again
+    put(p, sb, "requirements.txt", b"petri-greet==1.0.0\npetri-noisy==0.1.0\n")
+    r3 = p.exec(sb, code="import petri_noisy, petri_greet\nprint(petri_noisy.X)").json()
+    check(r3["install"]["ran"] and r3["stdout"] == "1\n", r3)
+    check(("petri-noisy", "0.1.0") in comps(validate(p, r3["sbom"]["href"])))
+    check(p.delete(sb).status == 204)
+
+
+def test_python_detected_and_missing_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(policy="regs")
+    r = p.exec(sb, code="import json, os, yaml\nimport nothere_pkg\n").json()
+    ins = r["install"]
+    check(ins["ran"] and ins["manifest"] is None, ins)
+    check("PyYAML" in ins["log"], ins)             # yaml -> PyYAML
+    check(r["missing_imports"] == ["nothere_pkg"], r)
+    check("No module named 'nothere_pkg'" in r["stderr"], r)
+    doc = validate(p, r["sbom"]["href"])
+    check(set(comps(doc)) == {("PyYAML", "6.0.1")}, doc)
+    r = p.exec(sb, code="import yaml\nprint(yaml.safe_load('x'))").json()
+    check(r["stdout"] == "{'fake': 'x'}\n" and r["missing_imports"] == [], r)
+    # install: skip runs nothing; only installs and runs nothing else
+    r = p.exec(sb, code="import petri_noisy", install="skip").json()
+    check("install" not in r and "No module named" in r["stderr"], r)
+    check(p.delete(sb).status == 204)
+
+
+def test_failed_install_does_not_run_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(policy="regs")
+    put(p, sb, "requirements.txt", b"petri-does-not-exist==9.9\n")
+    r = p.exec(sb, command="echo RAN; touch /sandbox/ran")
+    check(r.status == 200, r)
+    j = r.json()
+    check(j["error"]["code"] == "install_failed" and j["install"]["exit_code"] != 0, j)
+    check("petri-does-not-exist" in j["install"]["log"] and j["stdout"] == "", j)
+    check(j["exit_code"] is None, j)
+    files = p.request("GET", "/v1/sandboxes/%s/files" % sb["id"]).json()
+    names = json.dumps(files)
+    check("ran" not in [f.get("path") for f in files.get("files", [])], files)
+    check("deps/" not in names, files)               # nothing half-installed
+    check(p.delete(sb).status == 204)
+
+
+def test_conflicting_versions_stay_apart_own():
+    e = env()
+    p = e["p"]
+    a = p.sandbox(policy="regs")
+    b = p.sandbox(policy="regs")
+    put(p, a, "requirements.txt", b"petri-util==1.2.0\n")
+    put(p, b, "requirements.txt", b"petri-util==2.0.0\n")
+    prog = "import petri_util\nprint(petri_util.VALUE)"
+    ra = p.exec(a, code=prog).json()
+    rb = p.exec(b, code=prog).json()
+    check(ra["stdout"] == "util-1.2\n" and rb["stdout"] == "util-2.0\n", (ra, rb))
+    check(set(comps(validate(p, ra["sbom"]["href"]))) == {("petri-util", "1.2.0")})
+    check(set(comps(validate(p, rb["sbom"]["href"]))) == {("petri-util", "2.0.0")})
+    check(p.delete(a).status == 204 and p.delete(b).status == 204)
+
+
+def test_node_manifest_and_detected_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(language="node", policy="regs")
+    put(p, sb, "package.json", json.dumps({"name": "app", "version": "1.0.0",
+                                           "dependencies": {"petri-shout": "2.1.0"}}).encode())
+    r = p.exec(sb, code="const s = require('petri-shout'); console.log(s('hi'));").json()
+    check(r["exit_code"] == 0 and r["stdout"] == "      HI\n", r)
+    check(r["install"]["ran"] and r["install"]["manifest"] == "package.json", r)
+    check("added" not in r["stdout"] + r["stderr"], r)
+    doc = validate(p, r["sbom"]["href"])
+    c = comps(doc)
+    check(set(c) == {("petri-shout", "2.1.0"), ("petri-left-pad", "1.0.0")}, c)
+    check(c[("petri-shout", "2.1.0")]["licenses"] == [{"license": {"id": "ISC"}}], c)
+    dep = {d["ref"]: d["dependsOn"] for d in doc["dependencies"]}
+    check(dep["pkg:npm/petri-shout@2.1.0"] == ["pkg:npm/petri-left-pad@1.0.0"], dep)
+    r2 = p.exec(sb, code="console.log(require('petri-shout')('x'))").json()
+    check("install" not in r2 or not r2["install"]["ran"], r2)
+    check(p.delete(sb).status == 204)
+    sb = p.sandbox(language="node", policy="regs")
+    r = p.exec(sb, code="const fs = require('fs'); const lp = require('petri-left-pad');\n"
+                        "import('node:path'); function later() { return require('./local'); }\n"
+                        "console.log(lp('a', 3));").json()
+    check(r["install"]["ran"] and r["stdout"] == "  a\n", r)
+    check(set(comps(validate(p, r["sbom"]["href"]))) == {("petri-left-pad", "1.0.0")})
+    check(p.delete(sb).status == 204)
+
+
+def test_install_reaches_only_the_registries_own():
+    """The install goes through the proxy: registry hosts only.  Without
+    the preset, the policy refuses the index and the install fails."""
+    e = env()
+    p = e["p"]
+    sb = p.sandbox()           # deny-all
+    put(p, sb, "requirements.txt", b"petri-util==1.2.0\n")
+    j = p.exec(sb, command="true").json()
+    check(j["error"]["code"] == "install_failed", j)
+    check("403" in j["install"]["log"] or "Forbidden" in j["install"]["log"]
+          or "ProxyError" in j["install"]["log"], j["install"]["log"])
+    check(p.delete(sb).status == 204)
