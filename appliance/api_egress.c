@@ -704,8 +704,9 @@ api_egress_env(struct api *a, json_t *sb, json_t *env)
 	for (i = 0; ca_vars[i] != NULL; i++)
 		json_object_set_new(
 		    env, ca_vars[i], json_string(SANDBOX_CA_FILE));
-	json_object_del(env, "NO_PROXY");
-	json_object_del(env, "no_proxy");
+	/* the container's own loopback is not egress */
+	json_object_set_new(env, "NO_PROXY", json_string(SANDBOX_NO_PROXY));
+	json_object_set_new(env, "no_proxy", json_string(SANDBOX_NO_PROXY));
 	json_array_foreach (json_object_get(eg, "grants"), i, g)
 		if (eg_str(g, "env") != NULL && eg_str(g, "env")[0] != '\0')
 			json_object_set(env, eg_str(g, "env"),

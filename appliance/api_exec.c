@@ -15,6 +15,7 @@
 #include "bounds.h"
 #include "log.h"
 #include "proto.h"
+#include "testparse.h"
 #include "util.h"
 
 #define RUN_GRACE_MS 60000 /* beyond the exec timeout, for the engine */
@@ -63,6 +64,10 @@ struct run {
 	json_t *deps_env;
 	char deps_key[PETRI_SHA256_HEX];
 	struct buf inst; /* its log as it comes */
+	int test; /* test mode: test.sh runs the app and the runner */
+	char deps_xid[PETRI_ID_MAX]; /* the install step's engine exec */
+	int killed; /* killed before the program started */
+	int stdin_eof; /* eof asked before the program started */
 	json_t *deps; /* {install?, missing_imports?, sbom?} */
 };
 
@@ -297,12 +302,114 @@ run_doc(struct run *run, json_t *res, int with_output)
 	return d;
 }
 
+/*
+ * Test mode: takes test.sh's last line out of the output (run lock held)
+ * and returns {runner, exit_code, port}, or NULL when it is not there.
+ */
+static json_t *
+run_test_strip(struct run *run)
+{
+	static const char mark[] = "@@PETRI-TEST@@ ";
+	struct buf *b = &run->out[0];
+	char line[256], runner[32] = "none";
+	unsigned char *p = NULL, *q;
+	int code = -1, port = 0;
+	size_t n, i;
+
+	for (i = 0;
+	     b->len >= sizeof(mark) - 1 && i <= b->len - (sizeof(mark) - 1);
+	     i++)
+		if (memcmp(b->data + i, mark, sizeof(mark) - 1) == 0 &&
+		    (i == 0 || b->data[i - 1] == '\n'))
+			p = b->data + i;
+	if (p == NULL)
+		return NULL;
+	q = memchr(p, '\n', b->len - (size_t)(p - b->data));
+	n = (q != NULL ? (size_t)(q - p) : b->len - (size_t)(p - b->data));
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	memcpy(line, p, n);
+	line[n] = '\0';
+	if (sscanf(line, "@@PETRI-TEST@@ runner=%31s exit=%d port=%d", runner,
+	        &code, &port) < 2)
+		return NULL;
+	/* the line goes: from stdout, and from the interleaved output */
+	b->len = (size_t)(p - b->data);
+	for (i = run->all.len; i >= n && i > 0; i--)
+		if (memcmp(run->all.data + i - n, line, n) == 0) {
+			size_t from = i - n, to = i;
+
+			if (to < run->all.len && run->all.data[to] == '\n')
+				to++;
+			memmove(run->all.data + from, run->all.data + to,
+			    run->all.len - to);
+			run->all.len -= to - from;
+			break;
+		}
+	return json_pack("{s:s, s:i, s:i}", "runner", runner, "exit_code", code,
+	    "port", port);
+}
+
+/* Test mode: the counts, from JUnit XML when the runner wrote it. */
+static void
+run_test_summary(struct run *run, json_t *t, int *err)
+{
+	struct api *a = run->a;
+	struct test_counts c;
+	struct ipc_msg m;
+	const char *runner = json_string_value(json_object_get(t, "runner"));
+	json_t *req;
+	char sha[PETRI_SHA256_HEX];
+	const char *fmt = "text";
+	int e, got = -1;
+
+	memset(&c, 0, sizeof(c));
+	if (runner != NULL && strcmp(runner, "pytest") == 0) {
+		req = json_pack("{s:s, s:s, s:b, s:I, s:I}", "sandbox",
+		    run->sandbox, "path", ".petri/test/junit.xml", "internal",
+		    1, "offset", (json_int_t)0, "length",
+		    (json_int_t)TESTPARSE_MAX); /* the ws worker's read cap */
+		if (ipc_request(a->ws, MSG_WS_READ, req, NULL, 0, 60000, &m) ==
+		    0) {
+			if (proto_result(&m, NULL, 0) == 0 &&
+			    testparse_junit(
+			        (const char *)m.data, m.datalen, &c) == 0 &&
+			    (e = api_audit_blob(a, m.data, m.datalen, sha)) ==
+			        0) {
+				got = 0;
+				fmt = "junit";
+			}
+			ipc_msg_clear(&m);
+		}
+		json_decref(req);
+	}
+	if (got != 0) {
+		got = testparse_text(
+		    runner, (const char *)run->all.data, run->all.len, &c);
+		if ((e = api_audit_blob(a,
+		         run->all.data != NULL ? run->all.data
+		                               : (const unsigned char *)"",
+		         run->all.len, sha)) != 0)
+			*err = e;
+	}
+	json_object_set_new(t, "passed", json_integer(c.passed));
+	json_object_set_new(t, "failed", json_integer(c.failed));
+	json_object_set_new(t, "skipped", json_integer(c.skipped));
+	json_object_set_new(t, "errors", json_integer(c.errors));
+	json_object_set_new(t, "counted", json_boolean(got == 0));
+	json_object_set_new(t, "duration_ms",
+	    json_integer((petri_now_usec() - run->started_usec) / 1000));
+	json_object_set_new(t, "report",
+	    json_pack(
+	        "{s:s, s:s, s:b}", "format", fmt, "sha256", sha, "blob", 1));
+}
+
 static void
 run_finish(struct run *run, json_t *res, unsigned int status,
     const char *errcode, const char *errmsg)
 {
 	struct api *a = run->a;
-	json_t *doc, *ev, *audit = NULL, *x;
+	json_t *doc, *ev, *audit = NULL, *x, *test = NULL;
 	int64_t ms = (petri_now_usec() - run->started_usec) / 1000;
 	int err = 0, e;
 	char ts[PETRI_TIME_MAX];
@@ -311,8 +418,14 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 	api_egress_sync(a);
 	pthread_mutex_lock(&run->lock);
 	run->done = 1;
+	if (run->test)
+		test = run_test_strip(run);
 	doc = run_doc(run, res, 1);
 	pthread_mutex_unlock(&run->lock);
+	if (test != NULL) {
+		run_test_summary(run, test, &err);
+		json_object_set(doc, "test", test);
+	}
 	if (errcode != NULL) {
 		json_object_set_new(doc, "error",
 		    json_pack(
@@ -356,6 +469,8 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 		        json_object_get(x, "format"), "blob", 1));
 	if ((x = json_object_get(doc, "missing_imports")) != NULL)
 		json_object_set(ev, "missing_imports", x);
+	if (test != NULL)
+		json_object_set(ev, "test", test);
 	if (json_object_get(doc, "network_dropped") != NULL)
 		json_object_set(ev, "network_dropped",
 		    json_object_get(doc, "network_dropped"));
@@ -395,6 +510,7 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 			ipc_msg_clear(&m);
 		json_decref(del);
 	}
+	json_decref(test);
 	pthread_mutex_lock(&run->lock);
 	run->doc = doc;
 	run->status = status;
@@ -423,6 +539,9 @@ run_deps(struct run *run, char *msg, size_t msglen)
 	msg[0] = '\0';
 	if (petri_id_new("ex_", xid, sizeof(xid)) != 0)
 		return PETRI_ERR_INVAL;
+	pthread_mutex_lock(&run->lock);
+	petri_strlcpy(run->deps_xid, xid, sizeof(run->deps_xid));
+	pthread_mutex_unlock(&run->lock);
 	req = json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:I, s:b, s:b, s:I, "
 	                "s:I, s:O, s:b}",
 	    "exec", xid, "sandbox", json_object_get(run->req, "sandbox"),
@@ -518,16 +637,40 @@ run_main(void *arg)
 		}
 	}
 	if (run->req != NULL) {
+		struct ipc_call *call;
+		int eof;
+
 		if (api_egress_exec_begin(run->a, run->sb) != 0)
 			log_warn("exec %s: the proxy did not restart its "
 			         "counters",
 			    run->id);
-		run->call = ipc_call_start(run->a->engine, MSG_ENG_EXEC,
-		    run->req, run->stdin_data, run->stdin_len, &e);
-		if (run->call == NULL) {
+		/* stdin that came during the install goes first */
+		pthread_mutex_lock(&run->lock);
+		if (run->killed) {
+			pthread_mutex_unlock(&run->lock);
+			run_finish(run, NULL, MHD_HTTP_OK, "killed",
+			    "killed before the program started");
+			goto done;
+		}
+		call = ipc_call_start(run->a->engine, MSG_ENG_EXEC, run->req,
+		    run->stdin_data, run->stdin_len, &e);
+		run->call = call;
+		eof = run->stdin_eof;
+		pthread_mutex_unlock(&run->lock);
+		if (call == NULL) {
 			run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
 			    "unavailable", "the engine is unavailable");
 			goto done;
+		}
+		if (eof) {
+			json_t *j =
+			    json_pack("{s:s, s:b}", "exec", run->id, "eof", 1);
+
+			if (ipc_send(run->a->engine, MSG_ENG_EXEC_STDIN,
+			        ipc_call_id(call), j, NULL, 0) != 0)
+				log_warn(
+				    "exec %s: cannot close stdin", run->id);
+			json_decref(j);
 		}
 	}
 	for (;;) {
@@ -1025,6 +1168,7 @@ api_exec(struct api_req *r)
 	int nkinds = 0, e, background, fresh;
 	const char *const kinds[] = {"command", "argv", "filename", "code"};
 	const char *install = "auto";
+	int test = 0;
 	json_t *deps_argv = NULL, *deps_cached = NULL;
 	char deps_key[PETRI_SHA256_HEX] = "";
 	size_t i;
@@ -1041,17 +1185,33 @@ api_exec(struct api_req *r)
 			kind = kinds[i];
 			nkinds++;
 		}
-	if (nkinds != 1) {
+	if ((x = json_object_get(body, "test")) != NULL) {
+		if (!json_is_boolean(x)) {
+			snprintf(
+			    msg, sizeof(msg), "test: must be true or false");
+			goto invalid;
+		}
+		test = json_is_true(x);
+	}
+	if (test) {
+		/* the app to start, if any, is the command */
+		if (nkinds > 1 ||
+		    (nkinds == 1 && strcmp(kind, "command") != 0)) {
+			snprintf(msg, sizeof(msg),
+			    "test: the app to start is given as \"command\" "
+			    "(or nothing: the tests alone)");
+			goto invalid;
+		}
+		if (json_is_true(json_object_get(body, "background")) ||
+		    json_is_true(json_object_get(body, "fresh"))) {
+			snprintf(msg, sizeof(msg),
+			    "test: not with background or fresh");
+			goto invalid;
+		}
+	} else if (nkinds != 1) {
 		snprintf(msg, sizeof(msg),
 		    "exactly one of command, argv, "
 		    "filename or code is required");
-		goto invalid;
-	}
-	if ((x = json_object_get(body, "test")) != NULL &&
-	    (!json_is_boolean(x) || json_is_true(x))) {
-		snprintf(msg, sizeof(msg),
-		    "test: test mode is not available "
-		    "on this appliance yet");
 		goto invalid;
 	}
 	if ((x = json_object_get(body, "install")) != NULL) {
@@ -1154,8 +1314,27 @@ api_exec(struct api_req *r)
 	if (petri_id_new("ex_", id, sizeof(id)) != 0)
 		goto internal;
 
-	x = json_object_get(body, kind);
-	if (strcmp(kind, "command") == 0) {
+	x = kind != NULL ? json_object_get(body, kind) : NULL;
+	if (test) {
+		if (strcmp(lang, "java") == 0) {
+			snprintf(msg, sizeof(msg),
+			    "test: no test runner for Java sandboxes yet");
+			goto invalid;
+		}
+		if (x != NULL &&
+		    (!json_is_string(x) || json_string_length(x) == 0 ||
+		        json_string_length(x) > API_MAX_STR ||
+		        strlen(json_string_value(x)) !=
+		            json_string_length(x))) {
+			snprintf(msg, sizeof(msg),
+			    "command: must be a non-empty string without NUL");
+			goto invalid;
+		}
+		argv = json_pack("[s, s, s, s]", "/bin/sh",
+		    "/usr/local/lib/petri/test.sh", lang,
+		    x != NULL ? json_string_value(x) : "");
+		kind = "test";
+	} else if (strcmp(kind, "command") == 0) {
 		if (!json_is_string(x) || json_string_length(x) == 0 ||
 		    json_string_length(x) > API_MAX_STR ||
 		    strlen(json_string_value(x)) != json_string_length(x)) {
@@ -1264,7 +1443,11 @@ api_exec(struct api_req *r)
 		    json_pack("{s:s, s:I, s:b}", "sha256", sha, "size",
 		        (json_int_t)json_string_length(x), "blob", 1));
 	} else
-		json_object_set(rec, kind, json_object_get(body, kind));
+		json_object_set(rec,
+		    strcmp(kind, "test") == 0 ? "command" : kind,
+		    json_object_get(
+		        body, strcmp(kind, "test") == 0 ? "command" : kind));
+	json_object_set_new(rec, "test", json_boolean(test));
 	json_object_set_new(rec, "code",
 	    exec_code_manifest(
 	        a, json_string_value(json_object_get(sb, "id"))));
@@ -1303,6 +1486,7 @@ api_exec(struct api_req *r)
 	buf_init(&run->out[1], run->out_max);
 	buf_init(&run->all, 2 * run->out_max);
 	run->background = background;
+	run->test = test;
 	run->started_usec = petri_now_usec();
 	run->wait_ms = timeout + RUN_GRACE_MS;
 	if (background)
@@ -1342,9 +1526,25 @@ api_exec(struct api_req *r)
 				    json_object_get(prev, "sbom"),
 				    "missing_imports",
 				    json_object_get(prev, "missing_imports"));
-			else
-				deps_argv = api_deps_argv(lang, install,
-				    strcmp(kind, "code") == 0 ? prog : NULL);
+			else if ((deps_argv = api_deps_argv(lang, install,
+			              strcmp(kind, "code") == 0 ? prog
+			                                        : NULL)) ==
+			    NULL) {
+				/* Java: plain javac, nothing to install; the
+				 * SBOM says so, once per project state */
+				static const char none[] =
+				    "\n@@PETRI-DEPS@@ {\"ran\":false,"
+				    "\"exit_code\":0,\"components\":[]}\n";
+				struct buf b;
+
+				buf_init(&b, sizeof(none) + 8);
+				if (buf_append(&b, none, sizeof(none) - 1) ==
+				        0 &&
+				    api_deps_finish(a, sb, deps_key, &b, 0, 0,
+				        &deps_cached) == 0)
+					json_object_del(deps_cached, "install");
+				buf_free(&b);
+			}
 		} else if (json_object_get(sb, "deps") != NULL)
 			deps_cached = json_pack("{s:O}", "sbom",
 			    json_object_get(
@@ -1541,7 +1741,7 @@ api_exec_kill(struct api_req *r)
 	json_t *doc, *body, *j;
 	struct ipc_msg m;
 	char msg[128];
-	int e;
+	int e, started;
 
 	if ((body = api_body_json(r)) == NULL)
 		return MHD_YES;
@@ -1557,7 +1757,14 @@ api_exec_kill(struct api_req *r)
 		return api_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
 		    "exec %.40s has already finished", r->segs[0]);
 	}
-	j = json_pack("{s:s}", "exec", run->id);
+	/* before the program started: the install step is killed and the
+	 * program never starts */
+	pthread_mutex_lock(&run->lock);
+	started = run->call != NULL;
+	if (!started)
+		run->killed = 1;
+	pthread_mutex_unlock(&run->lock);
+	j = json_pack("{s:s}", "exec", started ? run->id : run->deps_xid);
 	e = ipc_request(
 	    r->api->engine, MSG_ENG_EXEC_KILL, j, NULL, 0, 30000, &m);
 	json_decref(j);
@@ -1565,6 +1772,8 @@ api_exec_kill(struct api_req *r)
 		e = proto_result(&m, NULL, 0);
 		ipc_msg_clear(&m);
 	}
+	if (!started)
+		e = 0;
 	run_unref(run);
 	if (e != 0)
 		return api_reply_err(r, e, "kill");
@@ -1610,11 +1819,40 @@ api_exec_stdin(struct api_req *r)
 		return api_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
 		    "exec %.40s has already finished", r->segs[0]);
 	}
-	j = json_pack("{s:s, s:b}", "exec", run->id, "eof", json_is_true(eof));
-	e = ipc_send(r->api->engine, MSG_ENG_EXEC_STDIN, ipc_call_id(run->call),
-	    j, d != NULL ? json_string_value(d) : NULL,
-	    d != NULL ? json_string_length(d) : 0);
-	json_decref(j);
+	pthread_mutex_lock(&run->lock);
+	if (run->call == NULL) {
+		/* the install step is running: kept for the program */
+		size_t n = d != NULL ? json_string_length(d) : 0;
+		unsigned char *nb;
+
+		e = 0;
+		if (run->stdin_len + n > API_MAX_STDIN)
+			e = PETRI_ERR_TOOBIG;
+		else if (n > 0) {
+			if ((nb = realloc(
+			         run->stdin_data, run->stdin_len + n)) == NULL)
+				e = PETRI_ERR_NOMEM;
+			else {
+				memcpy(nb + run->stdin_len,
+				    json_string_value(d), n);
+				run->stdin_data = nb;
+				run->stdin_len += n;
+			}
+		}
+		if (e == 0 && json_is_true(eof))
+			run->stdin_eof = 1;
+		pthread_mutex_unlock(&run->lock);
+	} else {
+		uint32_t cid = ipc_call_id(run->call);
+
+		pthread_mutex_unlock(&run->lock);
+		j = json_pack(
+		    "{s:s, s:b}", "exec", run->id, "eof", json_is_true(eof));
+		e = ipc_send(r->api->engine, MSG_ENG_EXEC_STDIN, cid, j,
+		    d != NULL ? json_string_value(d) : NULL,
+		    d != NULL ? json_string_length(d) : 0);
+		json_decref(j);
+	}
 	json_decref(body);
 	run_unref(run);
 	if (e != 0)
@@ -1634,8 +1872,17 @@ api_exec_kill_sandbox(struct api *a, const char *sandbox)
 	pthread_mutex_lock(&a->runs_lock);
 	for (run = a->runs; run != NULL && n < EXEC_MAX_BACKGROUND * 4;
 	     run = run->next)
-		if (strcmp(run->sandbox, sandbox) == 0)
-			petri_strlcpy(ids[n++], run->id, PETRI_ID_MAX);
+		if (strcmp(run->sandbox, sandbox) == 0) {
+			pthread_mutex_lock(&run->lock);
+			if (run->call == NULL)
+				run->killed = 1;
+			petri_strlcpy(ids[n++],
+			    run->call == NULL && run->deps_xid[0] != '\0'
+			        ? run->deps_xid
+			        : run->id,
+			    PETRI_ID_MAX);
+			pthread_mutex_unlock(&run->lock);
+		}
 	pthread_mutex_unlock(&a->runs_lock);
 	for (i = 0; i < n; i++) {
 		json_t *j = json_pack("{s:s}", "exec", ids[i]);

@@ -90,6 +90,7 @@
 /* Egress, as containers see it */
 #define SANDBOX_PETRI_DIR "/etc/petri" /* <data>/public, read-only */
 #define SANDBOX_CA_FILE SANDBOX_PETRI_DIR "/ca.pem"
+#define SANDBOX_NO_PROXY "localhost,127.0.0.1,::1" /* its own loopback */
 #define SB_PROXY_TOKEN_BYTES 24 /* random bytes of a proxy token */
 
 #endif /* PETRI_BOUNDS_H */

@@ -180,6 +180,17 @@ engine_network(struct engine *e)
 
 		if (id != NULL)
 			petri_strlcpy(e->net_id, id, sizeof(e->net_id));
+		if (json_is_string(
+		        json_object_get(json_object_get(net, "Options"),
+		            "com.docker.network.bridge.enable_icc")) &&
+		    strcmp(json_string_value(
+		               json_object_get(json_object_get(net, "Options"),
+		                   "com.docker.network.bridge.enable_icc")),
+		        "false") != 0)
+			log_warn("network %s lets its containers reach one "
+			         "another (icc): recreate it to isolate "
+			         "sandboxes",
+			    e->network);
 		if (!json_is_true(json_object_get(net, "Internal"))) {
 			log_warn("network %s exists but is not internal: "
 			         "refusing to use it",
@@ -193,9 +204,11 @@ engine_network(struct engine *e)
 	}
 	if (r != PETRI_ERR_NOTFOUND)
 		return r;
-	cfg = json_pack("{s:b, s:s, s:{s:s}, s:{s:s}}", "Internal", 1, "Driver",
-	    "bridge", "Labels", "petri.instance", e->ctx->instance, "Options",
-	    "com.docker.network.bridge.enable_ip_masquerade", "false");
+	/* no way out (internal), no NAT, and no way to one another (icc) */
+	cfg = json_pack("{s:b, s:s, s:{s:s}, s:{s:s, s:s}}", "Internal", 1,
+	    "Driver", "bridge", "Labels", "petri.instance", e->ctx->instance,
+	    "Options", "com.docker.network.bridge.enable_ip_masquerade",
+	    "false", "com.docker.network.bridge.enable_icc", "false");
 	r = docker_network_create(e->docker, e->network, cfg, e->net_id);
 	json_decref(cfg);
 	if (r == PETRI_ERR_EXISTS)

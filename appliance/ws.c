@@ -331,6 +331,7 @@ do_read(struct ws *w, struct ipc_msg *m)
 	struct stat st;
 	json_int_t off = json_integer_value(json_object_get(m->json, "offset"));
 	json_int_t len = json_integer_value(json_object_get(m->json, "length"));
+	int internal = json_is_true(json_object_get(m->json, "internal"));
 	unsigned char *p = NULL;
 	ssize_t got = 0;
 	int fd, ffd = -1, e;
@@ -339,13 +340,13 @@ do_read(struct ws *w, struct ipc_msg *m)
 		ws_err(w, m->id, PETRI_ERR_INVAL, "bad read");
 		return;
 	}
-	if ((fd = ws_open(w, jstr(m->json, "sandbox"), 0)) < 0) {
+	if ((fd = ws_open(w, jstr(m->json, "sandbox"), internal)) < 0) {
 		ws_err(w, m->id, fd, "no such workspace");
 		return;
 	}
-	e = jstr(m->json, "path") == NULL
+	e = ws_path(m->json, internal) == NULL
 	    ? PETRI_ERR_PATH
-	    : wsfs_open_file(fd, jstr(m->json, "path"), &ffd, &st);
+	    : wsfs_open_file(fd, ws_path(m->json, internal), &ffd, &st);
 	close(fd);
 	if (e != 0) {
 		ws_err(w, m->id, e == PETRI_ERR_INVAL ? PETRI_ERR_NOTFOUND : e,

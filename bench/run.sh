@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build/bench
 /usr/bin/python3 bench/core_bench.py "$@" | tee build/bench/core.json
+/usr/bin/python3 bench/deps_bench.py | tee build/bench/deps.json
 for b in build/bench/*; do
 	[ -x "$b" ] && [ -f "$b" ] && "$b"
 done

@@ -219,3 +219,104 @@ def test_install_reaches_only_the_registries_own():
     check("403" in j["install"]["log"] or "Forbidden" in j["install"]["log"]
           or "ProxyError" in j["install"]["log"], j["install"]["log"])
     check(p.delete(sb).status == 204)
+
+
+PY_APP = b"""import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"pong" if self.path == "/ping" else b"?"
+        self.send_response(200 if self.path == "/ping" else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", 8765), H).serve_forever()
+"""
+
+PY_TESTS = b"""import os, unittest, urllib.request, urllib.error
+URL = os.environ["APP_URL"]
+def get(path):
+    try:
+        with urllib.request.urlopen(URL + path, timeout=5) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+def test_ping():
+    assert get("/ping") == (200, b"pong")
+def test_missing_is_found():
+    assert get("/missing")[0] == 200
+@__import__("pytest").mark.skip(reason="not today")
+def test_skipped():
+    pass
+"""
+
+NODE_APP = b"""require('http').createServer((q, s) => {
+  s.writeHead(q.url === '/ping' ? 200 : 404); s.end(q.url === '/ping' ? 'pong' : '?');
+}).listen(8766, '127.0.0.1');
+"""
+
+NODE_TESTS = b"""const test = require('node:test'), assert = require('node:assert'), http = require('http');
+const get = (p) => new Promise((ok, ko) => http.get(process.env.APP_URL + p, (r) => {
+  let b = ''; r.on('data', (c) => b += c); r.on('end', () => ok([r.statusCode, b])); }).on('error', ko));
+test('ping', async () => { assert.deepStrictEqual(await get('/ping'), [200, 'pong']); });
+test('missing', async () => { assert.strictEqual((await get('/missing'))[0], 200); });
+test('later', { skip: true }, () => {});
+"""
+
+
+def _no_listener(p, sb, port):
+    """Nothing listens on port in the sandbox any more (Docker's own
+    resolver listens on 127.0.0.11 in every container: not ours)."""
+    r = p.exec(sb, command="cat /proc/net/tcp /proc/net/tcp6 2>/dev/null").json()
+    for l in r["stdout"].splitlines():
+        f = l.split()
+        if len(f) > 3 and f[0] != "sl" and f[3] == "0A" and \
+                int(f[1].rsplit(":", 1)[1], 16) == port:
+            return False
+    return True
+
+
+def test_test_mode_python_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(policy="regs")
+    put(p, sb, "app.py", PY_APP)
+    put(p, sb, "test_app.py", PY_TESTS)
+    r = p.exec(sb, command="python3 app.py", test=True, timeout_ms=120000)
+    check(r.status == 200, r)
+    j = r.json()
+    t = j["test"]
+    check(t["runner"] == "pytest" and t["port"] == 8765, t)
+    check((t["passed"], t["failed"], t["skipped"], t["errors"]) == (1, 1, 1, 0), t)
+    check(t["report"]["format"] == "junit" and t["counted"], t)
+    check(j["exit_code"] == 0 and "@@PETRI-TEST@@" not in j["stdout"], j)
+    check("test_missing_is_found" in j["output"], j)          # the runner's output
+    rep = p.request("GET", "/v1/audit/blobs/%s" % t["report"]["sha256"])
+    check(rep.status == 200 and b"<testsuite" in rep.body, rep)
+    rec = json.loads(p.request("GET", j["audit"]["href"]).json()["record"])
+    check(rec["test"]["passed"] == 1 and rec["test"]["failed"] == 1, rec)
+    # everything started was stopped
+    check(_no_listener(p, sb, 8765), "the app still listens")
+    # an app that never listens: a clear answer, no hang
+    r = p.exec(sb, command="python3 -c 'import sys; sys.exit(3)'", test=True).json()
+    check(r["test"]["runner"] == "none" and r["test"]["exit_code"] == 70, r)
+    check("exited before it listened" in r["stderr"], r)
+    check(p.delete(sb).status == 204)
+
+
+def test_test_mode_node_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(language="node", policy="regs")
+    put(p, sb, "app.js", NODE_APP)
+    put(p, sb, "test/app.test.js", NODE_TESTS)
+    r = p.exec(sb, command="node app.js", test=True, timeout_ms=120000)
+    check(r.status == 200, r)
+    t = r.json()["test"]
+    check(t["runner"] == "node-test" and t["port"] == 8766, t)
+    check((t["passed"], t["failed"], t["skipped"]) == (1, 1, 1), (t, r.json()["output"][-800:]))
+    check(_no_listener(p, sb, 8766), "the app still listens")
+    r = p.exec(sb, command="node app.js", test=True, background=True)
+    check(r.status == 422, r)
+    check(p.delete(sb).status == 204)

@@ -502,7 +502,8 @@ print("PETRI", sorted(os.listdir("/etc/petri")))
     # the container's mounts: the workspace, petri-spawn, the public CA only
     st, ins = docker("GET", "/containers/%s/json" % _container(p, sb))
     dests = sorted(m["Destination"] for m in ins["Mounts"])
-    check(dests == ["/etc/petri", "/sandbox", "/usr/local/bin/petri-spawn"], dests)
+    check(dests == ["/etc/petri", "/sandbox", "/usr/local/bin/petri-spawn",
+                   "/usr/local/lib/petri"], dests)
     check(CANARY not in json.dumps(ins["Config"]["Env"]))
     r = p.exec(sb, command="grep -rl \"$(echo %s | rev)\" / --exclude-dir=proc "
                            "--exclude-dir=sys 2>/dev/null; echo done" % CANARY[::-1])
@@ -552,3 +553,25 @@ def test_identity_survives_a_restart_own():
     # a deleted sandbox's grants are gone with it
     recs = p.request("GET", "/v1/audit/records?limit=1000").json()["records"]
     check(any('"sandbox.deleted"' in x["record"] and sb["id"] in x["record"] for x in recs))
+
+
+def test_sandboxes_cannot_reach_one_another_own():
+    """Two sandboxes on the one network: no direct connection (icc off),
+    whatever listens in the other."""
+    e = env()
+    p = e["p"]
+    a = sandbox()
+    b = sandbox()
+    r = p.exec(a, background=True, code=(
+        "import socket\ns = socket.socket()\ns.bind(('0.0.0.0', 9999))\n"
+        "s.listen(4)\nwhile True:\n    c, _ = s.accept()\n    c.sendall(b'hi')\n    c.close()\n"))
+    check(r.status == 202, r)
+    ip_a = run_py(a, "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                     "s.connect(('10.255.255.255', 9)); print(s.getsockname()[0])")["stdout"].strip()
+    # a's own listener answers a's loopback: the listener is there
+    check(run_py(a, "import socket; print(socket.create_connection(('127.0.0.1', 9999), 3).recv(2))")
+          ["stdout"].strip() == "b'hi'")
+    out = run_py(b, "import socket\ntry:\n    socket.create_connection((%r, 9999), 3)\n"
+                    "    print('connected')\nexcept OSError as e:\n    print(repr(e))" % ip_a)
+    check("connected" not in out["stdout"], (ip_a, out))
+    check(p.delete(a).status == 204 and p.delete(b).status == 204)
