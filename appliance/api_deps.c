@@ -65,9 +65,8 @@ deps_manifest(const char *lang, const char *base)
 	if (strcmp(lang, "node") == 0)
 		return strcmp(base, "package.json") == 0 ||
 		    strcmp(base, "package-lock.json") == 0;
-	if (strcmp(lang, "go") == 0)
-		return strcmp(base, "go.mod") == 0 ||
-		    strcmp(base, "go.sum") == 0;
+	if (strcmp(lang, "go") == 0) /* go.sum: the tools write it */
+		return strcmp(base, "go.mod") == 0;
 	return 0;
 }
 

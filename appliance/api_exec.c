@@ -625,11 +625,16 @@ run_main(void *arg)
 			    "(see install.log)");
 			goto done;
 		}
+		if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT) {
+			run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "unavailable",
+			    msg[0] != '\0'
+			        ? msg
+			        : "the container engine is unavailable");
+			goto done;
+		}
 		if (e != 0) {
-			run_finish(run, NULL,
-			    e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT
-			        ? MHD_HTTP_SERVICE_UNAVAILABLE
-			        : MHD_HTTP_INTERNAL_SERVER_ERROR,
+			run_finish(run, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "install_error",
 			    msg[0] != '\0' ? msg
 			                   : "the install step could not run");

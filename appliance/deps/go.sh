@@ -32,7 +32,15 @@ if [ -f go.mod ] && [ "$code" -eq 0 ]; then
 		fi
 	fi
 fi
-comps=$(
+# the build list (go list -m all: the main module first, without a
+# version), else go.sum
+comps=$(go list -m all 2>/dev/null | awk '
+	NR > 1 && NF >= 2 {
+		gsub(/[\\"]/, "", $1); gsub(/[\\"]/, "", $2)
+		printf "%s{\"eco\":\"golang\",\"name\":\"%s\",\"version\":\"%s\"}", sep, $1, $2
+		sep = ","
+	}')
+[ -n "$comps" ] || comps=$(
 	[ -f go.sum ] && awk '
 	$2 !~ /\/go\.mod$/ && NF == 3 {
 		gsub(/[\\"]/, "", $1); gsub(/[\\"]/, "", $2)

@@ -68,6 +68,7 @@ class Registry:
     def __init__(self, pki_dir, pypi_host="pypi.registry.test", npm_host="npm.registry.test"):
         self.wheels = {}     # normalised name -> [(filename, bytes)]
         self.npm = {}        # name -> {version: (tarball bytes, package.json)}
+        self.gomods = {}     # module -> {version: (go.mod text, zip bytes)}
         self.hits = []
         self.lock = threading.Lock()
         self.npm_host = npm_host
@@ -106,6 +107,26 @@ class Registry:
                             if f == fn:
                                 return self.send(200, b, "application/octet-stream")
                     return self.send(404, b"not found")
+                if p.startswith("/go/"):
+                    # GOPROXY protocol: <module>/@v/list, <v>.info, .mod, .zip
+                    rest = p[len("/go/"):]
+                    if "/@v/" not in rest:
+                        return self.send(404, b"not found", "text/plain")
+                    mod, what = rest.split("/@v/", 1)
+                    vers = outer.gomods.get(mod)
+                    if vers is None:
+                        return self.send(404, b"not found", "text/plain")
+                    if what == "list":
+                        return self.send(200, ("\n".join(sorted(vers)) + "\n").encode(), "text/plain")
+                    for v, (gomod, z) in vers.items():
+                        if what == v + ".info":
+                            return self.send(200, json.dumps({"Version": v, "Time": "2026-01-01T00:00:00Z"}).encode(),
+                                             "application/json")
+                        if what == v + ".mod":
+                            return self.send(200, gomod.encode(), "text/plain")
+                        if what == v + ".zip":
+                            return self.send(200, z, "application/zip")
+                    return self.send(404, b"not found", "text/plain")
                 if p.startswith("/npm/"):
                     rest = p[len("/npm/"):].replace("%2f", "/").replace("%2F", "/")
                     if "/-/" in rest:
@@ -141,6 +162,7 @@ class Registry:
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
         self.pypi_url = "https://%s:%d/simple/" % (pypi_host, self.port)
         self.npm_url = "https://%s:%d/npm/" % (npm_host, self.port)
+        self.go_url = "https://%s:%d/go" % (pypi_host.replace("pypi", "go"), self.port)
 
     def add_wheel(self, name, version, modules, **kw):
         fn, data = _wheel(name, version, modules, **kw)
@@ -150,6 +172,16 @@ class Registry:
     def add_npm(self, name, version, files, **kw):
         tgz, pj = _npm_tarball(name, version, files, **kw)
         self.npm.setdefault(name, {})[version] = (tgz, pj)
+
+    def add_gomod(self, module, version, files):
+        """A Go module: files {path: source}, zipped as module@version/."""
+        gomod = "module %s\n\ngo 1.19\n" % module
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("%s@%s/go.mod" % (module, version), gomod)
+            for path, text in files.items():
+                z.writestr("%s@%s/%s" % (module, version, path), text)
+        self.gomods.setdefault(module, {})[version] = (gomod, buf.getvalue())
 
     def stop(self):
         self.srv.shutdown()

@@ -38,16 +38,18 @@ def env():
                 {"index.js": "const lp = require('petri-left-pad');\n"
                              "module.exports = (s) => lp(String(s).toUpperCase(), 8);\n"},
                 deps={"petri-left-pad": "^1.0.0"}, license="ISC")
+    reg.add_gomod("petri.test/greet", "v1.2.0",
+                  {"greet.go": "package greet\n\nfunc Hello() string { return \"hello from go\" }\n"})
     cfg = {"egress": {"resolve": {n: "127.0.0.1" for n in upstream.NAMES},
                       "allow_addresses": ["127.0.0.1"],
                       "upstream_ca_file": os.path.join(d, "ca.pem"),
                       "system_resolver": False},
-           "registries": {"pypi": reg.pypi_url, "npm": reg.npm_url}}
+           "registries": {"pypi": reg.pypi_url, "npm": reg.npm_url, "go": reg.go_url}}
     p = Petri(config=cfg).start()
     _E.update(p=p, reg=reg, dir=d)
     atexit.register(_teardown)
     r = p.request("PUT", "/v1/policies/regs",
-                  {"default": "deny", "allow": [], "registries": ["pypi", "npm"]})
+                  {"default": "deny", "allow": [], "registries": ["pypi", "npm", "go"]})
     check(r.status == 201, r)
     return _E
 
@@ -319,4 +321,35 @@ def test_test_mode_node_own():
     check(_no_listener(p, sb, 8766), "the app still listens")
     r = p.exec(sb, command="node app.js", test=True, background=True)
     check(r.status == 422, r)
+    check(p.delete(sb).status == 204)
+
+
+GO_MAIN = b"""package main
+
+import (
+	"fmt"
+
+	"petri.test/greet"
+)
+
+func main() { fmt.Println(greet.Hello()) }
+"""
+
+
+def test_go_module_through_goproxy_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(language="go", policy="regs")
+    put(p, sb, "go.mod", b"module app\n\ngo 1.19\n\nrequire petri.test/greet v1.2.0\n")
+    put(p, sb, "main.go", GO_MAIN)
+    r = p.exec(sb, command="go run .", timeout_ms=180000).json()
+    check(r["exit_code"] == 0 and r["stdout"] == "hello from go\n", r)
+    check(r["install"]["ran"] and r["install"]["manifest"] == "go.mod", r)
+    check("go: downloading" not in r["stderr"], r)
+    doc = validate(p, r["sbom"]["href"])
+    c = comps(doc)
+    check(("petri.test/greet", "v1.2.0") in c, c)
+    check(c[("petri.test/greet", "v1.2.0")]["purl"] == "pkg:golang/petri.test/greet@v1.2.0", c)
+    r2 = p.exec(sb, command="go run .", timeout_ms=180000).json()
+    check("install" not in r2 and r2["stdout"] == "hello from go\n", r2)
     check(p.delete(sb).status == 204)

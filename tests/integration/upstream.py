@@ -15,7 +15,7 @@ import subprocess
 import threading
 
 NAMES = ["api.payments.test", "status.payments.test", "other.test",
-         "pypi.registry.test", "npm.registry.test",
+         "pypi.registry.test", "npm.registry.test", "go.registry.test",
          "echo.payments.test"]
 
 
