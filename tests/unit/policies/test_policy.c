@@ -337,7 +337,8 @@ test_registries(void)
 	if (p != NULL) {
 		CHECK_EQ(p->nregistries, 4);
 		CHECK_EQ(p->nrules, 0);
-		CHECK_EQ(eval(p, "https", "pypi.org", "GET", "/simple/", &rule),
+		CHECK_EQ(eval(p, "https", "pypi.public.example", "GET",
+		             "/simple/", &rule),
 		    POLICY_DENY_HOST);
 		policy_free(p);
 	}
@@ -378,7 +379,7 @@ test_registries(void)
 	CHECK_STR(p->rules[2].registry, "go");
 	CHECK_EQ(eval(p, "https", "goproxy.corp.example", "GET", "/x", &rule),
 	    POLICY_DENY_HOST);
-	CHECK_EQ(eval(p, "https", "registry.npmjs.org", "GET", "/x", &rule),
+	CHECK_EQ(eval(p, "https", "npm.public.example", "GET", "/x", &rule),
 	    POLICY_DENY_HOST);
 	policy_free(p);
 	/* Errors in the operator's map are reported against the preset */
@@ -926,7 +927,8 @@ test_examples(void)
 	CHECK_EQ(eval(p, "https", "mirror.corp.example", "GET",
 	             "/simple/requests/", &rule),
 	    POLICY_ALLOWED);
-	CHECK_EQ(eval(p, "https", "pypi.org", "GET", "/simple/", &rule),
+	CHECK_EQ(
+	    eval(p, "https", "pypi.public.example", "GET", "/simple/", &rule),
 	    POLICY_DENY_HOST);
 	policy_free(p);
 }
