@@ -319,7 +319,9 @@ api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 	    json_pack("{s:s, s:O, s:O, s:O}", "key", key, "sbom", summary,
 	        "missing_imports", missing, "manifest",
 	        json_object_get(install, "manifest")));
-	if (db_sandbox_update(a->db, sb) != 0)
+	/* that field only: the rest of sb may be older than what is stored */
+	if (db_sandbox_set(a->db, dstr(sb, "id"), "deps",
+	        json_object_get(sb, "deps")) != 0)
 		log_warn(
 		    "%s: cannot keep its dependency state", dstr(sb, "id"));
 	*result = json_pack("{s:o, s:o, s:o}", "install", install,

@@ -759,3 +759,29 @@ db_policy_delete(struct db *db, const char *tenant, const char *name)
 		r = PETRI_ERR_NOTFOUND;
 	return r;
 }
+
+int
+db_sandbox_set(struct db *db, const char *id, const char *field, json_t *value)
+{
+	char path[80], *text;
+	int r, n = 0;
+
+	if (id == NULL || field == NULL || strlen(field) > 64 ||
+	    strspn(field, "abcdefghijklmnopqrstuvwxyz_") != strlen(field))
+		return PETRI_ERR_INVAL;
+	if ((text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return PETRI_ERR_NOMEM;
+	snprintf(path, sizeof(path), "$.%s", field);
+	pthread_mutex_lock(&db->lock);
+	r = db_run(db,
+	    db_prep(db,
+	        "UPDATE sandboxes SET doc = json_set(doc, ?, json(?)) "
+	        "WHERE id = ? AND deleted_at IS NULL",
+	        "sss", path, text, id),
+	    &n);
+	pthread_mutex_unlock(&db->lock);
+	free(text);
+	if (r == 0 && n == 0)
+		r = PETRI_ERR_NOTFOUND;
+	return r;
+}

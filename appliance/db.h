@@ -63,6 +63,14 @@ int db_sandbox_count(struct db *db, const char *tenant, int64_t *n) PETRI_WUR;
 int db_sandbox_claim(struct db *db, const char *id, const char *from_tenant,
     const char *tenant, json_t *doc) PETRI_WUR;
 
+/*
+ * Sets one top-level field (lower case and "_") of a live sandbox's
+ * document to value, leaving the rest as stored: for writers that hold an
+ * older copy of the document.  Returns 0, PETRI_ERR_NOTFOUND, _INVAL, _DB.
+ */
+int db_sandbox_set(
+    struct db *db, const char *id, const char *field, json_t *value) PETRI_WUR;
+
 /* Marks a sandbox deleted (keeps the row for exec history). */
 int db_sandbox_delete(struct db *db, const char *id) PETRI_WUR;
 /* Sets last_active_at/expires_at.  Returns 0 or PETRI_ERR_NOTFOUND. */
