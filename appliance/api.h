@@ -278,6 +278,9 @@ void api_egress_sync(struct api *a);
 int api_deps_key(const char *lang, const char *cwd, json_t *code,
     const char *program_sha, const char *mode, char key[PETRI_SHA256_HEX]);
 
+/* Whether cwd holds one of lang's manifests (per the code manifest). */
+int api_deps_has_manifest(const char *lang, const char *cwd, json_t *code);
+
 /* The install step's argv for lang, or NULL when lang has none. */
 json_t *api_deps_argv(const char *lang, const char *mode, const char *program);
 

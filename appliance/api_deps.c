@@ -52,7 +52,7 @@ deps_source(const char *lang, const char *path)
 	}
 	if (strcmp(lang, "go") == 0)
 		return strcmp(dot, ".go") == 0;
-	return 0;
+	return 0; /* Java: only pom.xml decides what is installed */
 }
 
 /* Whether path is one of lang's manifests. */
@@ -67,6 +67,8 @@ deps_manifest(const char *lang, const char *base)
 		    strcmp(base, "package-lock.json") == 0;
 	if (strcmp(lang, "go") == 0) /* go.sum: the tools write it */
 		return strcmp(base, "go.mod") == 0;
+	if (strcmp(lang, "java") == 0)
+		return strcmp(base, "pom.xml") == 0;
 	return 0;
 }
 
@@ -123,6 +125,31 @@ api_deps_key(const char *lang, const char *cwd, json_t *code,
 	return 0;
 }
 
+int
+api_deps_has_manifest(const char *lang, const char *cwd, json_t *code)
+{
+	const char *rel = cwd, *path, *base;
+	json_t *f;
+	size_t i, rl;
+
+	if (strncmp(rel, "/sandbox", 8) == 0)
+		rel += 8;
+	if (*rel == '/')
+		rel++;
+	rl = strlen(rel);
+	json_array_foreach (json_object_get(code, "files"), i, f) {
+		if ((path = dstr(f, "path")) == NULL)
+			continue;
+		base =
+		    strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+		if (deps_manifest(lang, base) &&
+		    (size_t)(base - path) == (rl > 0 ? rl + 1 : 0) &&
+		    strncmp(path, rel, rl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 json_t *
 api_deps_argv(const char *lang, const char *mode, const char *program)
 {
@@ -135,8 +162,13 @@ api_deps_argv(const char *lang, const char *mode, const char *program)
 		a = json_pack("[s, s, s]", "node", DEPS_DIR "/node.js", mode);
 	else if (strcmp(lang, "go") == 0)
 		a = json_pack("[s, s, s]", "/bin/sh", DEPS_DIR "/go.sh", mode);
+	else if (strcmp(lang, "java") == 0)
+		/* the proxy token goes in Basic for CONNECT too */
+		a = json_pack("[s, s, s, s]", "java",
+		    "-Djdk.http.auth.tunneling.disabledSchemes=",
+		    DEPS_DIR "/Maven.java", mode);
 	else
-		return NULL; /* Java: plain javac, nothing to install */
+		return NULL;
 	if (a != NULL && program != NULL)
 		json_array_append_new(a, json_string(program));
 	return a;
@@ -171,6 +203,13 @@ api_deps_env(struct api *a, const char *lang, const char *cwd, json_t *env)
 		if (rg->url[1][0] != '\0')
 			json_object_set_new(env, "npm_config_registry",
 			    json_string(rg->url[1]));
+	} else if (strcmp(lang, "java") == 0) {
+		/* what the install step put there, for javac and java */
+		json_object_set_new(
+		    env, "CLASSPATH", json_string("/sandbox/.m2/lib/*:."));
+		if (rg->url[3][0] != '\0')
+			json_object_set_new(
+			    env, "PETRI_MAVEN_MIRROR", json_string(rg->url[3]));
 	} else if (strcmp(lang, "go") == 0) {
 		json_object_set_new(
 		    env, "GOMODCACHE", json_string("/sandbox/.petri/gomod"));

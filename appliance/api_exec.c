@@ -770,13 +770,13 @@ static const char java_runner[] =
     "f=$1\n"
     "d=$(mktemp -d /tmp/petri-java.XXXXXX)\n"
     "find . -maxdepth 16 -name '*.java' -not -path './.petri/*' "
-    "-not -path './deps/*' > \"$d/sources\"\n"
+    "-not -path './deps/*' -not -path './.m2/*' > \"$d/sources\"\n"
     "grep -qxF \"./${f#./}\" \"$d/sources\" || echo \"$f\" >> \"$d/sources\"\n"
     "javac -nowarn -d \"$d\" @\"$d/sources\"\n"
     "pkg=$(sed -n 's/^[[:space:]]*package[[:space:]][[:space:]]*"
     "\\([A-Za-z0-9_.]*\\)[[:space:]]*;.*/\\1/p' \"$f\" | head -n 1)\n"
     "c=$(basename \"$f\" .java)\n"
-    "exec java -cp \"$d\" \"${pkg:+$pkg.}$c\"\n";
+    "exec java -cp \"$d${CLASSPATH:+:$CLASSPATH}\" \"${pkg:+$pkg.}$c\"\n";
 
 /* argv for running a file of the sandbox's language. */
 static json_t *
@@ -1321,11 +1321,6 @@ api_exec(struct api_req *r)
 
 	x = kind != NULL ? json_object_get(body, kind) : NULL;
 	if (test) {
-		if (strcmp(lang, "java") == 0) {
-			snprintf(msg, sizeof(msg),
-			    "test: no test runner for Java sandboxes yet");
-			goto invalid;
-		}
 		if (x != NULL &&
 		    (!json_is_string(x) || json_string_length(x) == 0 ||
 		        json_string_length(x) > API_MAX_STR ||
@@ -1531,12 +1526,14 @@ api_exec(struct api_req *r)
 				    json_object_get(prev, "sbom"),
 				    "missing_imports",
 				    json_object_get(prev, "missing_imports"));
-			else if ((deps_argv = api_deps_argv(lang, install,
-			              strcmp(kind, "code") == 0 ? prog
-			                                        : NULL)) ==
-			    NULL) {
-				/* Java: plain javac, nothing to install; the
-				 * SBOM says so, once per project state */
+			else if ((strcmp(lang, "java") == 0 &&
+			             !api_deps_has_manifest(lang, cwd,
+			                 json_object_get(rec, "code"))) ||
+			    (deps_argv = api_deps_argv(lang, install,
+			         strcmp(kind, "code") == 0 ? prog : NULL)) ==
+			        NULL) {
+				/* Java without pom.xml: plain javac, nothing
+				 * to install; the SBOM says so, once */
 				static const char none[] =
 				    "\n@@PETRI-DEPS@@ {\"ran\":false,"
 				    "\"exit_code\":0,\"components\":[]}\n";

@@ -189,6 +189,20 @@ text_counts(
 			c->skipped = 0;
 		if (c->errors < 0)
 			c->errors = 0;
+	} else if (strcmp(runner, "junit4") == 0) {
+		/* JUnitCore: "OK (N tests)" or "Tests run: N,  Failures: F" */
+		long ok = last_after(text, end, "\nOK (");
+		long run = last_after(text, end, "Tests run: ");
+
+		if (ok >= 0 && run < 0)
+			c->passed = ok;
+		else if (run >= 0) {
+			c->failed = last_after(text, end, "Failures: ");
+			if (c->failed < 0 || c->failed > run)
+				return -1;
+			c->passed = run - c->failed;
+		} else
+			return -1;
 	} else if (strcmp(runner, "go-test") == 0) {
 		const char *p = text, *nl;
 

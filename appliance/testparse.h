@@ -25,7 +25,7 @@ int testparse_junit(const char *xml, size_t n, struct test_counts *c);
 
 /*
  * Counts from a runner's output ("unittest", "node-test", "pytest",
- * "go-test").  Returns 0, or -1 when the output has no summary.
+ * "go-test", "junit4").  Returns 0, or -1 when the output has no summary.
  */
 int testparse_text(
     const char *runner, const char *text, size_t n, struct test_counts *c);

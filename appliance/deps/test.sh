@@ -68,6 +68,28 @@ go)
 	go test -json ./... 2>&1
 	code=$?
 	;;
+java)
+	# JUnit 4 through JUnitCore: every class whose name ends in Test
+	runner=junit4
+	cp=/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
+	find . -maxdepth 16 -name '*.java' -not -path './.petri/*' \
+		-not -path './.m2/*' > "$R/sources"
+	if javac -nowarn -d "$R/classes" -cp "$cp${CLASSPATH:+:$CLASSPATH}" \
+		@"$R/sources" 2>&1; then
+		classes=$(cd "$R/classes" && find . -name '*Test.class' |
+			sed 's|^\./||; s|\.class$||; s|/|.|g' | sort)
+		if [ -z "$classes" ]; then
+			echo "petri: no class named *Test" >&2
+			code=70
+		else
+			java -cp "$R/classes:$cp${CLASSPATH:+:$CLASSPATH}" \
+				org.junit.runner.JUnitCore $classes 2>&1
+			code=$?
+		fi
+	else
+		code=$?
+	fi
+	;;
 *)
 	runner=none
 	echo "petri: no test runner for $lang" >&2

@@ -25,7 +25,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const runners[] = {
-	    "unittest", "node-test", "pytest", "go-test"};
+	    "unittest", "node-test", "pytest", "go-test", "junit4"};
 	struct test_counts c;
 	char *copy;
 	size_t i;

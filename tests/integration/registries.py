@@ -69,6 +69,7 @@ class Registry:
         self.wheels = {}     # normalised name -> [(filename, bytes)]
         self.npm = {}        # name -> {version: (tarball bytes, package.json)}
         self.gomods = {}     # module -> {version: (go.mod text, zip bytes)}
+        self.maven = {}      # repository path -> bytes
         self.hits = []
         self.lock = threading.Lock()
         self.npm_host = npm_host
@@ -127,6 +128,11 @@ class Registry:
                         if what == v + ".zip":
                             return self.send(200, z, "application/zip")
                     return self.send(404, b"not found", "text/plain")
+                if p.startswith("/maven/"):
+                    b = outer.maven.get(p[len("/maven/"):])
+                    if b is None:
+                        return self.send(404, b"not found", "text/plain")
+                    return self.send(200, b, "application/octet-stream")
                 if p.startswith("/npm/"):
                     rest = p[len("/npm/"):].replace("%2f", "/").replace("%2F", "/")
                     if "/-/" in rest:
@@ -163,6 +169,7 @@ class Registry:
         self.pypi_url = "https://%s:%d/simple/" % (pypi_host, self.port)
         self.npm_url = "https://%s:%d/npm/" % (npm_host, self.port)
         self.go_url = "https://%s:%d/go" % (pypi_host.replace("pypi", "go"), self.port)
+        self.maven_url = "https://%s:%d/maven/" % (pypi_host.replace("pypi", "maven"), self.port)
 
     def add_wheel(self, name, version, modules, **kw):
         fn, data = _wheel(name, version, modules, **kw)
@@ -182,6 +189,18 @@ class Registry:
             for path, text in files.items():
                 z.writestr("%s@%s/%s" % (module, version, path), text)
         self.gomods.setdefault(module, {})[version] = (gomod, buf.getvalue())
+
+    def add_maven(self, group, artifact, version, jar, deps=(), license=None):
+        """A jar and its pom; deps: [(group, artifact, version)]."""
+        d = "".join("<dependency><groupId>%s</groupId><artifactId>%s</artifactId>"
+                    "<version>%s</version></dependency>" % x for x in deps)
+        lic = ("<licenses><license><name>%s</name></license></licenses>" % license) if license else ""
+        pom = ("<?xml version=\"1.0\"?><project><modelVersion>4.0.0</modelVersion>"
+               "<groupId>%s</groupId><artifactId>%s</artifactId><version>%s</version>%s"
+               "<dependencies>%s</dependencies></project>" % (group, artifact, version, lic, d))
+        base = "%s/%s/%s/%s-%s" % (group.replace(".", "/"), artifact, version, artifact, version)
+        self.maven[base + ".pom"] = pom.encode()
+        self.maven[base + ".jar"] = jar
 
     def stop(self):
         self.srv.shutdown()

@@ -4,6 +4,7 @@ sandboxes reach through the egress proxy (registries.py): a PEP 503 index of
 wheels built here and a static npm registry.
 """
 import atexit
+import io
 import json
 import os
 import subprocess
@@ -40,18 +41,50 @@ def env():
                 deps={"petri-left-pad": "^1.0.0"}, license="ISC")
     reg.add_gomod("petri.test/greet", "v1.2.0",
                   {"greet.go": "package greet\n\nfunc Hello() string { return \"hello from go\" }\n"})
+    _java_jars(reg, d)
     cfg = {"egress": {"resolve": {n: "127.0.0.1" for n in upstream.NAMES},
                       "allow_addresses": ["127.0.0.1"],
                       "upstream_ca_file": os.path.join(d, "ca.pem"),
                       "system_resolver": False},
-           "registries": {"pypi": reg.pypi_url, "npm": reg.npm_url, "go": reg.go_url}}
+           "registries": {"pypi": reg.pypi_url, "npm": reg.npm_url, "go": reg.go_url,
+                          "maven": reg.maven_url}}
     p = Petri(config=cfg).start()
     _E.update(p=p, reg=reg, dir=d)
     atexit.register(_teardown)
     r = p.request("PUT", "/v1/policies/regs",
-                  {"default": "deny", "allow": [], "registries": ["pypi", "npm", "go"]})
+                  {"default": "deny", "allow": [], "registries": ["pypi", "npm", "go", "maven"]})
     check(r.status == 201, r)
     return _E
+
+
+def _java_jars(reg, d):
+    """Two tiny jars compiled here (greet depends on util) in the Maven
+    repository."""
+    import zipfile
+    src = os.path.join(d, "javasrc")
+    os.makedirs(os.path.join(src, "org/petri/util"))
+    os.makedirs(os.path.join(src, "org/petri/greet"))
+    with open(os.path.join(src, "org/petri/util/Util.java"), "w") as f:
+        f.write("package org.petri.util;\npublic class Util { public static String value() "
+                "{ return \"util-1.0\"; } }\n")
+    with open(os.path.join(src, "org/petri/greet/Greet.java"), "w") as f:
+        f.write("package org.petri.greet;\npublic class Greet { public static String hello() "
+                "{ return \"hello \" + org.petri.util.Util.value(); } }\n")
+    out = os.path.join(d, "javaout")
+    subprocess.run(["javac", "-d", out, os.path.join(src, "org/petri/util/Util.java"),
+                    os.path.join(src, "org/petri/greet/Greet.java")], check=True)
+
+    def jar(cls):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+            z.write(os.path.join(out, cls), cls)
+        return buf.getvalue()
+
+    reg.add_maven("org.petri", "util", "1.0", jar("org/petri/util/Util.class"),
+                  license="Apache License, Version 2.0")
+    reg.add_maven("org.petri", "greet", "1.1", jar("org/petri/greet/Greet.class"),
+                  deps=[("org.petri", "util", "1.0")], license="MIT License")
 
 
 def _teardown():
@@ -352,4 +385,76 @@ def test_go_module_through_goproxy_own():
     check(c[("petri.test/greet", "v1.2.0")]["purl"] == "pkg:golang/petri.test/greet@v1.2.0", c)
     r2 = p.exec(sb, command="go run .", timeout_ms=180000).json()
     check("install" not in r2 and r2["stdout"] == "hello from go\n", r2)
+    check(p.delete(sb).status == 204)
+
+
+JAVA_POM = b"""<?xml version="1.0"?>
+<project><modelVersion>4.0.0</modelVersion>
+  <groupId>app</groupId><artifactId>app</artifactId><version>1</version>
+  <properties><greet.version>1.1</greet.version></properties>
+  <dependencies>
+    <dependency><groupId>org.petri</groupId><artifactId>greet</artifactId>
+      <version>${greet.version}</version></dependency>
+  </dependencies>
+</project>
+"""
+
+JAVA_MAIN = b"""public class Main {
+    public static void main(String[] a) { System.out.println(org.petri.greet.Greet.hello()); }
+}
+"""
+
+
+def test_java_maven_dependencies_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(language="java", policy="regs")
+    put(p, sb, "pom.xml", JAVA_POM)
+    put(p, sb, "Main.java", JAVA_MAIN)
+    r = p.exec(sb, filename="Main.java", timeout_ms=180000).json()
+    check(r["exit_code"] == 0 and r["stdout"] == "hello util-1.0\n", r)
+    check(r["install"]["ran"] and r["install"]["manifest"] == "pom.xml", r)
+    check("fetch org.petri:util:1.0" in r["install"]["log"], r)
+    doc = validate(p, r["sbom"]["href"])
+    c = comps(doc)
+    check(set(c) == {("org.petri:greet", "1.1"), ("org.petri:util", "1.0")}, c)
+    g = c[("org.petri:greet", "1.1")]
+    check(g["purl"] == "pkg:maven/org.petri/greet@1.1", g)
+    check(g["licenses"] == [{"license": {"id": "MIT"}}], g)
+    check(c[("org.petri:util", "1.0")]["licenses"] == [{"license": {"id": "Apache-2.0"}}], c)
+    check(len(g["hashes"][0]["content"]) == 64, g)
+    r2 = p.exec(sb, filename="Main.java", timeout_ms=180000).json()
+    check("install" not in r2 and r2["stdout"] == "hello util-1.0\n", r2)
+    # without pom.xml: nothing to install, an empty SBOM
+    sb2 = p.sandbox(language="java", policy="regs")
+    put(p, sb2, "Main.java", b"public class Main { public static void main(String[] a) "
+                             b"{ System.out.println(1); } }\n")
+    r3 = p.exec(sb2, filename="Main.java").json()
+    check(r3["stdout"] == "1\n" and "install" not in r3 and r3["sbom"]["components"] == 0, r3)
+    check(p.delete(sb).status == 204 and p.delete(sb2).status == 204)
+
+
+JAVA_TEST = b"""import static org.junit.Assert.assertEquals;
+import org.junit.Test;
+
+public class GreetTest {
+    @Test public void hello() { assertEquals("hello util-1.0", org.petri.greet.Greet.hello()); }
+    @Test public void wrong() { assertEquals("bye", org.petri.greet.Greet.hello()); }
+}
+"""
+
+
+def test_test_mode_java_own():
+    """JUnit 4 (JUnitCore) with the pom's dependencies on the classpath;
+    no app: the tests alone."""
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(language="java", policy="regs")
+    put(p, sb, "pom.xml", JAVA_POM)
+    put(p, sb, "src/test/java/GreetTest.java", JAVA_TEST)
+    r = p.request("POST", "/v1/sandboxes/%s/exec" % sb["id"], {"test": True, "timeout_ms": 180000})
+    check(r.status == 200, r)
+    t = r.json()["test"]
+    check(t["runner"] == "junit4" and t["port"] == 0, (t, r.json()["output"][-600:]))
+    check((t["passed"], t["failed"]) == (1, 1) and t["counted"], t)
     check(p.delete(sb).status == 204)

@@ -16,6 +16,7 @@ import threading
 
 NAMES = ["api.payments.test", "status.payments.test", "other.test",
          "pypi.registry.test", "npm.registry.test", "go.registry.test",
+         "maven.registry.test",
          "echo.payments.test"]
 
 

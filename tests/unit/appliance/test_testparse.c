@@ -57,6 +57,10 @@ test_text(void)
 	    "{\"Action\":\"fail\",\"Package\":\"x\",\"Test\":\"TestB\"}\n"
 	    "{\"Action\":\"skip\",\"Package\":\"x\",\"Test\":\"TestC\"}\n"
 	    "{\"Action\":\"fail\",\"Package\":\"x\"}\n";
+	const char *j4ok =
+	    "JUnit version 4.13.2\n..\nTime: 0.01\n\nOK (2 tests)\n";
+	const char *j4fail = "\nFAILURES!!!\nTests run: 3,  Failures: 1\n";
+	const char *j4bad = "Tests run: 1,  Failures: 2\n";
 
 	CHECK(testparse_text("unittest", ut, strlen(ut), &c) == 0);
 	CHECK(counts(&c, 1, 1, 1, 1));
@@ -68,6 +72,11 @@ test_text(void)
 	CHECK(counts(&c, 1, 1, 1, 0));
 	CHECK(testparse_text("go-test", go, strlen(go), &c) == 0);
 	CHECK(counts(&c, 1, 1, 1, 0));
+	CHECK(testparse_text("junit4", j4ok, strlen(j4ok), &c) == 0);
+	CHECK(counts(&c, 2, 0, 0, 0));
+	CHECK(testparse_text("junit4", j4fail, strlen(j4fail), &c) == 0);
+	CHECK(counts(&c, 2, 1, 0, 0));
+	CHECK(testparse_text("junit4", j4bad, strlen(j4bad), &c) == -1);
 	CHECK(testparse_text("unittest", "no summary", 10, &c) == -1);
 	CHECK(testparse_text("mocha", tap, strlen(tap), &c) == -1);
 	CHECK(testparse_text("unittest", "\nRan 1 test\nFAILED (failures=5)",
