@@ -490,7 +490,8 @@ api_sb_create(struct api_req *r)
 		    policy);
 		goto invalid;
 	}
-	if ((secrets = json_object_get(body, "secrets")) != NULL) {
+	/* our own reference from here on: every path out drops it */
+	if ((secrets = json_incref(json_object_get(body, "secrets"))) != NULL) {
 		size_t i, j;
 
 		if (!json_is_array(secrets) ||
@@ -516,7 +517,6 @@ api_sb_create(struct api_req *r)
 		}
 	} else
 		secrets = json_array();
-	json_incref(secrets);
 	labels = json_object_get(body, "labels");
 	if (labels != NULL &&
 	    api_valid_strmap(labels, API_MAX_LABELS, 256, 0, "labels", msg,
