@@ -289,14 +289,15 @@ sbom_license(const char *text)
 	return json_pack("{s:{s:s}}", "license", "name", name);
 }
 
+/* Whether s is n hex digits. */
 static int
-hex64(const char *s)
+hexn(const char *s, size_t n)
 {
 	size_t i;
 
-	if (s == NULL || strlen(s) != 64)
+	if (s == NULL || strlen(s) != n)
 		return 0;
-	for (i = 0; i < 64; i++)
+	for (i = 0; i < n; i++)
 		if (!isxdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
@@ -361,10 +362,15 @@ sbom_build(json_t *report, const char *subject, const char *serial,
 		         json_object_get(e, "license")))) != NULL)
 			json_object_set_new(
 			    c, "licenses", json_pack("[o]", lic));
-		if (hex64(json_string_value(json_object_get(e, "sha256"))))
+		if (hexn(json_string_value(json_object_get(e, "sha256")), 64))
 			json_object_set_new(c, "hashes",
 			    json_pack("[{s:s, s:O}]", "alg", "SHA-256",
 			        "content", json_object_get(e, "sha256")));
+		else if (hexn(json_string_value(json_object_get(e, "sha512")),
+		             128))
+			json_object_set_new(c, "hashes",
+			    json_pack("[{s:s, s:O}]", "alg", "SHA-512",
+			        "content", json_object_get(e, "sha512")));
 		json_array_append_new(comps, c);
 		dep_key(eco, name, key, sizeof(key));
 		if (json_object_get(byname, key) == NULL)

@@ -11,6 +11,7 @@
  *    "name": "requests", "version": "2.31.0",
  *    "license": "Apache-2.0"?,           licence text, expression or id
  *    "sha256": "<64 hex>"?,              a hash the metadata gives
+ *    "sha512": "<128 hex>"?,             (or this one: npm's integrity)
  *    "deps": ["urllib3", ...]?}           names of its dependencies
  *
  * Unknown keys are ignored (the scanner is Petri's, but what it reads is

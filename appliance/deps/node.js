@@ -55,8 +55,21 @@ function provided(name) {
   try { require.resolve(name, { paths: [ROOT] }); return true; } catch (e) { return false; }
 }
 
+// npm's record of what it installed: integrity (sha512) per package path
+function integrity() {
+  const m = new Map();
+  try {
+    const lock = JSON.parse(fs.readFileSync(path.join(NM, '.package-lock.json'), 'utf8'));
+    for (const [p, v] of Object.entries(lock.packages || {})) {
+      const i = v && typeof v.integrity === 'string' ? v.integrity : '';
+      if (i.startsWith('sha512-')) m.set(path.join(ROOT, p), Buffer.from(i.slice(7), 'base64').toString('hex'));
+    }
+  } catch (e) { /* none */ }
+  return m;
+}
+
 function inventory() {
-  const out = [], seen = new Set();
+  const out = [], seen = new Set(), sums = integrity();
   (function walk(dir, depth) {
     if (depth > 32 || out.length >= 5000) return;
     let ents = [];
@@ -72,9 +85,11 @@ function inventory() {
         let lic = pj.license;
         if (lic && typeof lic === 'object') lic = lic.type;
         if (!lic && Array.isArray(pj.licenses)) lic = pj.licenses.map((l) => (l && l.type) || '').filter(Boolean).join(' OR ');
-        out.push({ eco: 'npm', name: pj.name, version: pj.version,
+        const c = { eco: 'npm', name: pj.name, version: pj.version,
           license: typeof lic === 'string' ? lic : '',
-          deps: Object.keys(pj.dependencies || {}) });
+          deps: Object.keys(pj.dependencies || {}) };
+        if (sums.has(p)) c.sha512 = sums.get(p);
+        out.push(c);
       }
       walk(path.join(p, 'node_modules'), depth + 1);
     }

@@ -4,6 +4,7 @@ sandboxes reach through the egress proxy (registries.py): a PEP 503 index of
 wheels built here and a static npm registry.
 """
 import atexit
+import hashlib
 import io
 import json
 import os
@@ -230,6 +231,10 @@ def test_node_manifest_and_detected_own():
     check(c[("petri-shout", "2.1.0")]["licenses"] == [{"license": {"id": "ISC"}}], c)
     dep = {d["ref"]: d["dependsOn"] for d in doc["dependencies"]}
     check(dep["pkg:npm/petri-shout@2.1.0"] == ["pkg:npm/petri-left-pad@1.0.0"], dep)
+    # npm's integrity of the tarball it fetched, as SHA-512
+    tgz = e["reg"].npm["petri-shout"]["2.1.0"][0]
+    check(c[("petri-shout", "2.1.0")]["hashes"] ==
+          [{"alg": "SHA-512", "content": hashlib.sha512(tgz).hexdigest()}], c)
     r2 = p.exec(sb, code="console.log(require('petri-shout')('x'))").json()
     check("install" not in r2 or not r2["install"]["ran"], r2)
     check(p.delete(sb).status == 204)
@@ -457,4 +462,28 @@ def test_test_mode_java_own():
     t = r.json()["test"]
     check(t["runner"] == "junit4" and t["port"] == 0, (t, r.json()["output"][-600:]))
     check((t["passed"], t["failed"]) == (1, 1) and t["counted"], t)
+    check(p.delete(sb).status == 204)
+
+
+GO_TEST = b"""package app
+
+import "testing"
+
+func TestPass(t *testing.T) {}
+func TestFail(t *testing.T) { t.Fatal("no") }
+func TestSkip(t *testing.T) { t.Skip("later") }
+"""
+
+
+def test_test_mode_go_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(language="go", policy="regs")
+    put(p, sb, "go.mod", b"module app\n\ngo 1.19\n")
+    put(p, sb, "app_test.go", GO_TEST)
+    r = p.request("POST", "/v1/sandboxes/%s/exec" % sb["id"], {"test": True, "timeout_ms": 180000})
+    check(r.status == 200, r)
+    t = r.json()["test"]
+    check(t["runner"] == "go-test" and (t["passed"], t["failed"], t["skipped"]) == (1, 1, 1),
+          (t, r.json()["output"][-600:]))
     check(p.delete(sb).status == 204)

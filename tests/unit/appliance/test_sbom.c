@@ -117,6 +117,29 @@ test_document(void)
 	              json_array_get(json_object_get(c, "dependsOn"), 0)),
 	    "pkg:pypi/c@2");
 	json_decref(doc);
+	/* hashes: SHA-256 or SHA-512 hex, nothing else */
+	{
+		char rep[600];
+		json_t *h;
+
+		snprintf(rep, sizeof(rep),
+		    "[{\"eco\":\"npm\",\"name\":\"a\",\"version\":\"1\","
+		    "\"sha512\":\"%0128d\"},{\"eco\":\"npm\",\"name\":\"b\","
+		    "\"version\":\"1\",\"sha512\":\"xyz\"}]",
+		    7);
+		doc = build(rep, &st);
+		CHECK(doc != NULL && st.components == 2);
+		h = json_object_get(
+		    json_array_get(json_object_get(doc, "components"), 0),
+		    "hashes");
+		CHECK_STR(json_string_value(
+		              json_object_get(json_array_get(h, 0), "alg")),
+		    "SHA-512");
+		CHECK(json_object_get(
+		          json_array_get(json_object_get(doc, "components"), 1),
+		          "hashes") == NULL);
+		json_decref(doc);
+	}
 	/* nothing installed: a valid, empty document */
 	doc = build("[]", &st);
 	CHECK(doc != NULL && st.components == 0 &&
