@@ -68,7 +68,9 @@ deps_manifest(const char *lang, const char *base)
 	if (strcmp(lang, "go") == 0) /* go.sum: the tools write it */
 		return strcmp(base, "go.mod") == 0;
 	if (strcmp(lang, "java") == 0)
-		return strcmp(base, "pom.xml") == 0;
+		return strcmp(base, "pom.xml") == 0 ||
+		    strcmp(base, "build.gradle") == 0 ||
+		    strcmp(base, "build.gradle.kts") == 0;
 	return 0;
 }
 

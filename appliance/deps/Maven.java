@@ -59,9 +59,18 @@ public class Maven {
         res.put("exit_code", 0);
         List<String> comps = new ArrayList<>();
         Path pom = Path.of("pom.xml");
-        if (Files.isRegularFile(pom)) {
+        Path gradle = Files.isRegularFile(Path.of("build.gradle")) ? Path.of("build.gradle")
+            : Path.of("build.gradle.kts");
+        if (!Files.isRegularFile(pom) && Files.isRegularFile(gradle)) {
+            // Gradle's declarations, as a pom: the same resolver
+            res.put("manifest", gradle.toString());
+            pom = gradle;
+        } else if (Files.isRegularFile(pom))
             res.put("manifest", "pom.xml");
+        if (res.get("manifest") != null) {
             byte[] pomBytes = Files.readAllBytes(pom);
+            if (!pom.toString().equals("pom.xml"))
+                pomBytes = gradlePom(Files.readString(pom));
             String key = hex(MessageDigest.getInstance("SHA-256").digest(pomBytes));
             String have = "";
             try {
@@ -81,7 +90,7 @@ public class Maven {
             System.out.println("petri: cannot list the installed jars: " + e);
         }
         StringBuilder sb = new StringBuilder("{");
-        sb.append("\"manifest\":").append(res.get("manifest") == null ? "null" : "\"pom.xml\"");
+        sb.append("\"manifest\":").append(res.get("manifest") == null ? "null" : js((String) res.get("manifest")));
         sb.append(",\"ran\":").append(res.get("ran"));
         sb.append(",\"exit_code\":").append(res.get("exit_code"));
         sb.append(",\"missing\":[],\"components\":[").append(String.join(",", comps)).append("]}");
@@ -141,6 +150,30 @@ public class Maven {
         rmrf(old);
         System.out.println("installed " + chosen.size() + " artifacts into /sandbox/.m2/lib");
         return 0;
+    }
+
+    /*
+     * The dependencies a build.gradle(.kts) declares as "group:artifact:version"
+     * strings (implementation, api, compileOnly, runtimeOnly, testImplementation
+     * and friends), written as a pom for the resolver.  Anything else (version
+     * catalogs, variables, platforms) is not understood and is said so.
+     */
+    static byte[] gradlePom(String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+            "(?m)^\\s*(implementation|api|compileOnly|runtimeOnly|testImplementation|testRuntimeOnly)"
+            + "\\s*\\(?\\s*[\"']([A-Za-z0-9._-]+):([A-Za-z0-9._-]+):([A-Za-z0-9._-]+)[\"']").matcher(text);
+        StringBuilder b = new StringBuilder("<project><dependencies>");
+        int n = 0;
+        while (m.find() && n < MAX_ARTIFACTS) {
+            String scope = m.group(1).startsWith("test") ? "test"
+                : m.group(1).equals("compileOnly") ? "provided" : "compile";
+            b.append("<dependency><groupId>").append(m.group(2)).append("</groupId><artifactId>")
+                .append(m.group(3)).append("</artifactId><version>").append(m.group(4))
+                .append("</version><scope>").append(scope).append("</scope></dependency>");
+            n++;
+        }
+        System.out.println("petri: " + n + " dependencies declared as \"group:artifact:version\" in the Gradle build");
+        return b.append("</dependencies></project>").toString().getBytes(StandardCharsets.UTF_8);
     }
 
     static List<String> inventory() throws Exception {

@@ -487,3 +487,18 @@ def test_test_mode_go_own():
     check(t["runner"] == "go-test" and (t["passed"], t["failed"], t["skipped"]) == (1, 1, 1),
           (t, r.json()["output"][-600:]))
     check(p.delete(sb).status == 204)
+
+
+def test_java_gradle_declarations_own():
+    e = env()
+    p = e["p"]
+    sb = p.sandbox(language="java", policy="regs")
+    put(p, sb, "build.gradle", b"plugins { id 'java' }\n\ndependencies {\n"
+                               b"    implementation 'org.petri:greet:1.1'\n}\n")
+    put(p, sb, "Main.java", JAVA_MAIN)
+    r = p.exec(sb, filename="Main.java", timeout_ms=180000).json()
+    check(r["exit_code"] == 0 and r["stdout"] == "hello util-1.0\n", r)
+    check(r["install"]["manifest"] == "build.gradle", r)
+    check(set(comps(validate(p, r["sbom"]["href"]))) ==
+          {("org.petri:greet", "1.1"), ("org.petri:util", "1.0")})
+    check(p.delete(sb).status == 204)
