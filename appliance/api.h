@@ -134,6 +134,16 @@ const char *api_query(struct api_req *r, const char *key);
 /* A request header, or NULL. */
 const char *api_header(struct api_req *r, const char *key);
 
+/*
+ * One request to a peer and its answer, taking the reference to req (and
+ * json_decref()ing it); returns 0 or the PETRI_ERR_* of the answer, with
+ * its message in msg (may be NULL) and, on success, *reply (may be NULL;
+ * caller json_decref()s it).
+ */
+int api_ask(struct ipc_chan *c, uint32_t type, json_t *req, const void *data,
+    size_t datalen, int timeout_ms, json_t **reply, char *msg,
+    size_t msglen) PETRI_WUR;
+
 /* --- strict validation helpers (api_valid.c) ------------------------------ */
 
 /*

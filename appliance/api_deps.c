@@ -74,21 +74,38 @@ deps_manifest(const char *lang, const char *base)
 	return 0;
 }
 
+/* The working directory, relative to /sandbox ("" at its root). */
+static const char *
+deps_rel(const char *cwd)
+{
+	if (strncmp(cwd, "/sandbox", 8) == 0)
+		cwd += 8;
+	return *cwd == '/' ? cwd + 1 : cwd;
+}
+
+/* Whether path (workspace-relative) is one of lang's manifests in rel. */
+static int
+deps_manifest_in(const char *lang, const char *rel, const char *path)
+{
+	const char *base =
+	    strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	size_t rl = strlen(rel);
+
+	return deps_manifest(lang, base) &&
+	    (size_t)(base - path) == (rl > 0 ? rl + 1 : 0) &&
+	    strncmp(path, rel, rl) == 0;
+}
+
 int
 api_deps_key(const char *lang, const char *cwd, json_t *code,
     const char *program_sha, const char *mode, char key[PETRI_SHA256_HEX])
 {
 	crypto_hash_sha256_state h;
 	unsigned char d[crypto_hash_sha256_BYTES];
-	const char *rel = cwd, *path, *sha, *base;
+	const char *rel = deps_rel(cwd), *path, *sha;
 	json_t *f;
-	size_t i, rl;
+	size_t i;
 
-	if (strncmp(rel, "/sandbox", 8) == 0)
-		rel += 8;
-	if (*rel == '/')
-		rel++;
-	rl = strlen(rel);
 	crypto_hash_sha256_init(&h);
 	crypto_hash_sha256_update(
 	    &h, (const unsigned char *)"petri-deps-v1\n", 14);
@@ -106,13 +123,9 @@ api_deps_key(const char *lang, const char *cwd, json_t *code,
 		sha = dstr(f, "sha256");
 		if (path == NULL || sha == NULL)
 			continue;
-		base =
-		    strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
 		/* a manifest of the working directory, or any source */
 		if (!deps_source(lang, path) &&
-		    !(deps_manifest(lang, base) &&
-		        (size_t)(base - path) == (rl > 0 ? rl + 1 : 0) &&
-		        strncmp(path, rel, rl) == 0))
+		    !deps_manifest_in(lang, rel, path))
 			continue;
 		crypto_hash_sha256_update(
 		    &h, (const unsigned char *)path, strlen(path) + 1);
@@ -130,25 +143,14 @@ api_deps_key(const char *lang, const char *cwd, json_t *code,
 int
 api_deps_has_manifest(const char *lang, const char *cwd, json_t *code)
 {
-	const char *rel = cwd, *path, *base;
+	const char *rel = deps_rel(cwd), *path;
 	json_t *f;
-	size_t i, rl;
+	size_t i;
 
-	if (strncmp(rel, "/sandbox", 8) == 0)
-		rel += 8;
-	if (*rel == '/')
-		rel++;
-	rl = strlen(rel);
-	json_array_foreach (json_object_get(code, "files"), i, f) {
-		if ((path = dstr(f, "path")) == NULL)
-			continue;
-		base =
-		    strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
-		if (deps_manifest(lang, base) &&
-		    (size_t)(base - path) == (rl > 0 ? rl + 1 : 0) &&
-		    strncmp(path, rel, rl) == 0)
+	json_array_foreach (json_object_get(code, "files"), i, f)
+		if ((path = dstr(f, "path")) != NULL &&
+		    deps_manifest_in(lang, rel, path))
 			return 1;
-	}
 	return 0;
 }
 

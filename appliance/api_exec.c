@@ -150,12 +150,30 @@ run_unlink(struct run *run)
 /* --- output ---------------------------------------------------------------- */
 
 /* Keeps what fits of a chunk; marks truncation.  Called with run->lock. */
+/* Queues a chunk for the streams that follow the run (lock held). */
+static void
+run_chunk_add(struct run *run, int stream, const unsigned char *p, size_t n)
+{
+	struct run_chunk *c;
+
+	if ((c = malloc(sizeof(*c) + n)) == NULL)
+		return;
+	c->next = NULL;
+	c->stream = stream;
+	c->len = n;
+	memcpy(c->data, p, n);
+	if (run->tail != NULL)
+		run->tail->next = c;
+	else
+		run->head = c;
+	run->tail = c;
+}
+
 static void
 run_output(struct run *run, int stream, const unsigned char *p, size_t n)
 {
 	struct buf *b = &run->out[stream - 1];
 	size_t keep = n, room = run->out_max - b->len;
-	struct run_chunk *c;
 
 	if (keep > room) {
 		keep = room;
@@ -168,38 +186,16 @@ run_output(struct run *run, int stream, const unsigned char *p, size_t n)
 		run->truncated = 1;
 		return;
 	}
-	if ((c = malloc(sizeof(*c) + keep)) == NULL)
-		return;
-	c->next = NULL;
-	c->stream = stream;
-	c->len = keep;
-	memcpy(c->data, p, keep);
-	if (run->tail != NULL)
-		run->tail->next = c;
-	else
-		run->head = c;
-	run->tail = c;
+	run_chunk_add(run, stream, p, keep);
 }
 
 /* A chunk of the install step's log: kept apart, streamed as "install". */
 static void
 run_install_output(struct run *run, const unsigned char *p, size_t n)
 {
-	struct run_chunk *c;
-
 	if (buf_append(&run->inst, p, n) != 0)
 		return; /* past the cap: the step is stopped by the engine */
-	if ((c = malloc(sizeof(*c) + n)) == NULL)
-		return;
-	c->next = NULL;
-	c->stream = 3;
-	c->len = n;
-	memcpy(c->data, p, n);
-	if (run->tail != NULL)
-		run->tail->next = c;
-	else
-		run->head = c;
-	run->tail = c;
+	run_chunk_add(run, 3, p, n);
 }
 
 static json_t *

@@ -76,6 +76,32 @@ static const struct api_route api_routes[] = {
     {NULL, NULL, NULL, API_BODY_NONE, NULL},
 };
 
+/* --- peers ---------------------------------------------------------------- */
+
+int
+api_ask(struct ipc_chan *c, uint32_t type, json_t *req, const void *data,
+    size_t datalen, int timeout_ms, json_t **reply, char *msg, size_t msglen)
+{
+	struct ipc_msg m;
+	int r;
+
+	if (reply != NULL)
+		*reply = NULL;
+	if (msg != NULL && msglen > 0)
+		msg[0] = '\0';
+	if (req == NULL)
+		return PETRI_ERR_NOMEM;
+	r = ipc_request(c, type, req, data, datalen, timeout_ms, &m);
+	json_decref(req);
+	if (r != 0)
+		return r;
+	r = proto_result(&m, msg, msglen);
+	if (r == 0 && reply != NULL)
+		*reply = json_incref(m.json);
+	ipc_msg_clear(&m);
+	return r;
+}
+
 /* --- responses ------------------------------------------------------------- */
 
 static enum MHD_Result

@@ -158,30 +158,13 @@ api_sb_touch(struct api *a, json_t *sb)
 		    json_string_value(json_object_get(sb, "id")));
 }
 
-/*
- * Asks a peer, taking the reference to req; returns 0 or the PETRI_ERR_*
- * of the answer, with its message in msg (may be NULL).
- */
+/* Asks a peer (api_ask()) with the sandbox routes' timeout. */
 static int
 sb_ask(struct ipc_chan *c, uint32_t type, json_t *req, json_t **reply,
     char *msg, size_t msglen)
 {
-	struct ipc_msg m;
-	int r;
-
-	if (reply != NULL)
-		*reply = NULL;
-	if (msg != NULL && msglen > 0)
-		msg[0] = '\0';
-	r = ipc_request(c, type, req, NULL, 0, PEER_TIMEOUT_MS, &m);
-	json_decref(req);
-	if (r != 0)
-		return r;
-	r = proto_result(&m, msg, msglen);
-	if (r == 0 && reply != NULL)
-		*reply = json_incref(m.json);
-	ipc_msg_clear(&m);
-	return r;
+	return api_ask(
+	    c, type, req, NULL, 0, PEER_TIMEOUT_MS, reply, msg, msglen);
 }
 
 /* The engine's view of a sandbox: what it needs to (re)create it. */
