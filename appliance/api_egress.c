@@ -97,7 +97,7 @@ api_policy_lookup(struct api *a, const char *tenant, const char *name,
 		petri_sha256_hex(*canon, len, sha);
 		*ref = json_pack("{s:s, s:s, s:i}", "name", POLICY_BUILTIN,
 		    "sha256", sha, "version", 0);
-		return *ref != NULL ? 0 : PETRI_ERR_NOMEM;
+		goto done;
 	}
 	if ((e = db_policy_get(a->db, tenant, name, &row)) != 0)
 		return e;
@@ -110,7 +110,13 @@ api_policy_lookup(struct api *a, const char *tenant, const char *name,
 	    json_object_get(row, "sha256"), "version",
 	    json_object_get(row, "version"));
 	json_decref(row);
-	return *ref != NULL ? 0 : PETRI_ERR_NOMEM;
+done:
+	if (*ref == NULL) {
+		free(*canon);
+		*canon = NULL;
+		return PETRI_ERR_NOMEM;
+	}
+	return 0;
 }
 
 json_t *
@@ -274,7 +280,7 @@ api_policies_put(struct api_req *r)
 	}
 	ev = json_pack("{s:s, s:s, s:I, s:s}", "action", "put", "name", name,
 	    "version", (json_int_t)version, "sha256", sha);
-	if ((e = api_audit(r->api, r, "policy.changed", ev, NULL)) != 0) {
+	if (api_audit(r->api, r, "policy.changed", ev, NULL) != 0) {
 		json_decref(row);
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "unavailable", "the audit log is unavailable");
