@@ -46,13 +46,23 @@ static void __attribute__((noreturn)) usage(void)
 	fprintf(stderr,
 	    "usage: petri [-u URL] [-k KEYFILE] COMMAND ...\n"
 	    "  sandbox create LANGUAGE [--label K=V]... [--ttl SECONDS]\n"
+	    "                 [--policy NAME] [--secret NAME]...\n"
 	    "  sandbox ls [--label K:V]\n"
 	    "  sandbox get ID\n"
 	    "  sandbox rm ID\n"
 	    "  upload ID PATH [--to DIR]   file, directory or zip/tar/tar.gz\n"
 	    "  files ID [DIR]\n"
 	    "  download ID PATH\n"
-	    "  exec ID [--json] [--timeout MS] [--fresh] -- COMMAND...\n"
+	    "  exec ID [--json] [--timeout MS] [--fresh] [--install "
+	    "auto|skip|only]\n"
+	    "          [--test] -- COMMAND...   (--test: COMMAND is the app, "
+	    "or none)\n"
+	    "  policy put NAME FILE|-   policy ls   policy get NAME   policy "
+	    "rm NAME\n"
+	    "  secret add NAME BINDING.json   (the value is read from stdin)\n"
+	    "  secret rotate NAME [BINDING.json]   (a new value from stdin, or "
+	    "-n)\n"
+	    "  secret ls   secret get NAME   secret rm NAME\n"
 	    "  keys create ROLE [--tenant T] [--name N]\n"
 	    "  keys ls\n"
 	    "  keys rm ID\n");
@@ -146,10 +156,13 @@ call_json(struct cli *c, const char *method, const char *path, json_t *body,
 		die("out of memory");
 	st = call(c, method, path, text, text != NULL ? strlen(text) : 0,
 	    text != NULL ? "application/json" : NULL, &out);
+	if (text != NULL) /* it may hold a secret's value */
+		explicit_bzero(text, strlen(text));
 	free(text);
 	if (out.len > 0)
 		j = json_loadb((const char *)out.data, out.len, 0, &jerr);
-	if (st != want) {
+	/* want -1: any success with a body (200 or 201) */
+	if (st != want && !(want == -1 && (st == 200 || st == 201))) {
 		json_t *e = json_object_get(j, "error");
 
 		die("%s %s: HTTP %ld: %s", method, path, st,
@@ -169,6 +182,120 @@ print_json(json_t *j)
 	if (s != NULL)
 		printf("%s\n", s);
 	free(s);
+}
+
+/* --- policies and secrets ----------------------------------------------------- */
+
+/* A JSON object from a file ("-": stdin), at most 1 MiB. */
+static json_t *
+read_json_file(const char *path)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	j = strcmp(path, "-") == 0
+	    ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
+	    : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL || !json_is_object(j))
+		die("%s:%d: %s", path, jerr.line,
+		    j == NULL ? jerr.text : "not a JSON object");
+	return j;
+}
+
+static int
+cmd_policy(struct cli *c, int argc, char **argv)
+{
+	char path[600];
+	json_t *j, *body;
+
+	if (strcmp(argv[0], "ls") == 0 && argc == 1) {
+		j = call_json(c, "GET", "/v1/policies", NULL, 200);
+		print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	if (argc < 2 || strlen(argv[1]) > 128)
+		usage();
+	snprintf(path, sizeof(path), "/v1/policies/%s", argv[1]);
+	if (strcmp(argv[0], "put") == 0 && argc == 3) {
+		body = read_json_file(argv[2]);
+		/* 201 for a first version, 200 for a new one */
+		j = call_json(c, "PUT", path, body, -1);
+		print_json(j);
+		json_decref(j);
+		json_decref(body);
+	} else if (strcmp(argv[0], "get") == 0 && argc == 2) {
+		j = call_json(c, "GET", path, NULL, 200);
+		print_json(j);
+		json_decref(j);
+	} else if (strcmp(argv[0], "rm") == 0 && argc == 2)
+		json_decref(call_json(c, "DELETE", path, NULL, 204));
+	else
+		usage();
+	return 0;
+}
+
+/* The secret's value: stdin up to the first newline (never argv). */
+static json_t *
+read_secret_value(void)
+{
+	char buf[8194];
+	size_t n;
+	json_t *v;
+
+	n = fread(buf, 1, sizeof(buf) - 1, stdin);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0')
+		die("no value on standard input");
+	v = json_string(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (v == NULL)
+		die("the value is not UTF-8");
+	return v;
+}
+
+static int
+cmd_secret(struct cli *c, int argc, char **argv)
+{
+	char path[600];
+	json_t *j, *body;
+
+	if (strcmp(argv[0], "ls") == 0 && argc == 1) {
+		j = call_json(c, "GET", "/v1/secrets", NULL, 200);
+		print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	if (argc < 2 || strlen(argv[1]) > 128)
+		usage();
+	snprintf(path, sizeof(path), "/v1/secrets/%s", argv[1]);
+	if (strcmp(argv[0], "add") == 0 && argc == 3) {
+		body = read_json_file(argv[2]);
+		json_object_set_new(body, "name", json_string(argv[1]));
+		json_object_set_new(body, "value", read_secret_value());
+		j = call_json(c, "POST", "/v1/secrets", body, 201);
+	} else if (strcmp(argv[0], "rotate") == 0 && (argc == 2 || argc == 3)) {
+		if (argc == 3 && strcmp(argv[2], "-n") != 0) {
+			body = read_json_file(argv[2]);
+			json_object_set_new(body, "value", read_secret_value());
+		} else if (argc == 3)
+			body = json_object(); /* binding only: none given */
+		else
+			body = json_pack("{s:o}", "value", read_secret_value());
+		j = call_json(c, "PUT", path, body, 200);
+	} else if (strcmp(argv[0], "get") == 0 && argc == 2) {
+		body = NULL;
+		j = call_json(c, "GET", path, NULL, 200);
+	} else if (strcmp(argv[0], "rm") == 0 && argc == 2) {
+		json_decref(call_json(c, "DELETE", path, NULL, 204));
+		return 0;
+	} else
+		usage();
+	print_json(j);
+	json_decref(j);
+	json_decref(body);
+	return 0;
 }
 
 /* --- upload ---------------------------------------------------------------- */
@@ -341,7 +468,8 @@ sse_dispatch(struct sse_state *s)
 			fwrite(json_string_value(d), 1, json_string_length(d),
 			    stdout);
 			fflush(stdout);
-		} else if (strcmp(s->event, "stderr") == 0 &&
+		} else if ((strcmp(s->event, "stderr") == 0 ||
+		               strcmp(s->event, "install") == 0) &&
 		    json_is_string(d)) {
 			fwrite(json_string_value(d), 1, json_string_length(d),
 			    stderr);
@@ -407,7 +535,8 @@ cmd_exec(struct cli *c, int argc, char **argv)
 	const char *id;
 	json_t *body, *av;
 	char url[4096], auth[600], *text;
-	int i, as_json = 0, fresh = 0;
+	int i, as_json = 0, fresh = 0, test = 0;
+	const char *install = NULL;
 	long timeout = -1, status = 0;
 	CURL *cu;
 
@@ -422,6 +551,10 @@ cmd_exec(struct cli *c, int argc, char **argv)
 			as_json = 1;
 		else if (strcmp(argv[i], "--fresh") == 0)
 			fresh = 1;
+		else if (strcmp(argv[i], "--test") == 0)
+			test = 1;
+		else if (strcmp(argv[i], "--install") == 0 && i + 1 < argc)
+			install = argv[++i];
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 			long long v;
 
@@ -431,10 +564,16 @@ cmd_exec(struct cli *c, int argc, char **argv)
 		} else
 			break;
 	}
-	if (i >= argc)
+	if (i >= argc && !test)
 		usage();
 	body = json_object();
-	if (argc - i == 1)
+	if (test)
+		json_object_set_new(body, "test", json_true());
+	if (install != NULL)
+		json_object_set_new(body, "install", json_string(install));
+	if (i >= argc)
+		; /* test mode without an app */
+	else if (argc - i == 1 || test)
 		json_object_set_new(body, "command", json_string(argv[i]));
 	else {
 		av = json_array();
@@ -564,6 +703,19 @@ main(int argc, char **argv)
 					json_object_set_new(labels, argv[i + 1],
 					    json_string(eq + 1));
 					i++;
+				} else if (strcmp(argv[i], "--policy") == 0 &&
+				    i + 1 < argc) {
+					json_object_set_new(body, "policy",
+					    json_string(argv[++i]));
+				} else if (strcmp(argv[i], "--secret") == 0 &&
+				    i + 1 < argc) {
+					if (json_object_get(body, "secrets") ==
+					    NULL)
+						json_object_set_new(body,
+						    "secrets", json_array());
+					json_array_append_new(
+					    json_object_get(body, "secrets"),
+					    json_string(argv[++i]));
 				} else if (strcmp(argv[i], "--ttl") == 0 &&
 				    i + 1 < argc) {
 					long long v;
@@ -625,6 +777,10 @@ main(int argc, char **argv)
 		buf_free(&out);
 	} else if (strcmp(argv[0], "exec") == 0) {
 		r = cmd_exec(&c, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "policy") == 0 && argc >= 2) {
+		r = cmd_policy(&c, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "secret") == 0 && argc >= 2) {
+		r = cmd_secret(&c, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "keys") == 0 && argc >= 2) {
 		if (strcmp(argv[1], "create") == 0 && argc >= 3) {
 			body = json_pack("{s:s}", "role", argv[2]);
