@@ -291,6 +291,9 @@ int api_deps_key(const char *lang, const char *cwd, json_t *code,
 /* Whether cwd holds one of lang's manifests (per the code manifest). */
 int api_deps_has_manifest(const char *lang, const char *cwd, json_t *code);
 
+/* Whether the code manifest holds a source file of lang (or was cut). */
+int api_deps_has_sources(const char *lang, json_t *code);
+
 /* The install step's argv for lang, or NULL when lang has none. */
 json_t *api_deps_argv(const char *lang, const char *mode, const char *program);
 

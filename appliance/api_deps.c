@@ -154,6 +154,19 @@ api_deps_has_manifest(const char *lang, const char *cwd, json_t *code)
 	return 0;
 }
 
+int
+api_deps_has_sources(const char *lang, json_t *code)
+{
+	const char *path;
+	json_t *f;
+	size_t i;
+
+	json_array_foreach (json_object_get(code, "files"), i, f)
+		if ((path = dstr(f, "path")) != NULL && deps_source(lang, path))
+			return 1;
+	return json_is_true(json_object_get(code, "truncated"));
+}
+
 json_t *
 api_deps_argv(const char *lang, const char *mode, const char *program)
 {

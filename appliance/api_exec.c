@@ -1522,14 +1522,19 @@ api_exec(struct api_req *r)
 				    json_object_get(prev, "sbom"),
 				    "missing_imports",
 				    json_object_get(prev, "missing_imports"));
-			else if ((strcmp(lang, "java") == 0 &&
-			             !api_deps_has_manifest(lang, cwd,
-			                 json_object_get(rec, "code"))) ||
-			    (deps_argv = api_deps_argv(lang, install,
-			         strcmp(kind, "code") == 0 ? prog : NULL)) ==
-			        NULL) {
-				/* Java without pom.xml: plain javac, nothing
-				 * to install; the SBOM says so, once */
+			else if (!api_deps_has_manifest(
+			             lang, cwd, json_object_get(rec, "code")) &&
+			    json_integer_value(json_object_get(
+			        json_object_get(prev, "sbom"), "components")) ==
+			        0 &&
+			    (strcmp(lang, "java") == 0 ||
+			        (strcmp(kind, "code") != 0 &&
+			            !api_deps_has_sources(
+			                lang, json_object_get(rec, "code"))))) {
+				/* nothing to install: Java without a build
+				 * file, or no manifest and no source to scan
+				 * (and no tree installed before); the SBOM says
+				 * so, without running anything */
 				static const char none[] =
 				    "\n@@PETRI-DEPS@@ {\"ran\":false,"
 				    "\"exit_code\":0,\"components\":[]}\n";
@@ -1542,7 +1547,9 @@ api_exec(struct api_req *r)
 				        &deps_cached) == 0)
 					json_object_del(deps_cached, "install");
 				buf_free(&b);
-			}
+			} else
+				deps_argv = api_deps_argv(lang, install,
+				    strcmp(kind, "code") == 0 ? prog : NULL);
 		} else if (json_object_get(sb, "deps") != NULL)
 			deps_cached = json_pack("{s:O}", "sbom",
 			    json_object_get(
