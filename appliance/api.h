@@ -302,13 +302,15 @@ void api_deps_env(
     struct api *a, const char *lang, const char *cwd, json_t *env);
 
 /*
- * Ends an install step: splits the script's report from its log, stores
+ * Ends an install step: splits the script's report from its log (or, when
+ * the log passed its cap, finds it in tail, the last output), stores
  * the log and the SBOM as blobs, keeps the summary in sb (stored).
  * *result: {install, missing_imports, sbom} or, when the install failed,
  * {install, missing_imports, failed: true}.  Returns 0 or a PETRI_ERR_*.
  */
 int api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
-    int script_exit, int64_t ms, json_t **result) PETRI_WUR;
+    const struct buf *tail, int script_exit, int64_t ms,
+    json_t **result) PETRI_WUR;
 
 enum MHD_Result api_exec_sbom(struct api_req *r);
 

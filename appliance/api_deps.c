@@ -266,7 +266,7 @@ deps_missing(json_t *in)
 
 int
 api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
-    int script_exit, int64_t ms, json_t **result)
+    const struct buf *tail, int script_exit, int64_t ms, json_t **result)
 {
 	json_t *report = NULL, *install, *sbom = NULL, *missing, *summary;
 	struct sbom_stats st;
@@ -279,6 +279,11 @@ api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 	int e;
 
 	*result = NULL;
+	if (log->len >= EXEC_INSTALL_LOG_MAX &&
+	    buf_append_str(log,
+	        "\npetri: the log passed 1 MiB: the rest "
+	        "was not kept\n") != 0)
+		log_warn("%s: install log note lost", dstr(sb, "id"));
 	if (buf_append(log, "", 1) != 0 && log->len > 0)
 		log->data[log->len - 1] = '\0'; /* full: end it in place */
 	text = (char *)log->data;
@@ -297,13 +302,33 @@ api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 		*mk = '\0';
 		loglen = (size_t)(mk - text);
 	}
+	if (mk == NULL && tail != NULL && tail->len > 0) {
+		/* a log past its cap: the report is in the output's tail */
+		char *t = malloc(tail->len + 1), *tm = NULL, *te, *j;
+
+		if (t != NULL) {
+			memcpy(t, tail->data, tail->len);
+			t[tail->len] = '\0';
+			for (te = t; (te = strstr(te, DEPS_MARKER)) != NULL;
+			     te++)
+				tm = te;
+			if (tm != NULL) {
+				j = tm + strlen(DEPS_MARKER);
+				te = strchr(j, '\n');
+				report = json_loadb(j,
+				    te != NULL ? (size_t)(te - j) : strlen(j),
+				    JSON_REJECT_DUPLICATES, NULL);
+			}
+			free(t);
+		}
+	}
 	if (!json_is_object(report)) {
 		json_decref(report);
 		report = json_pack("{s:i, s:b}", "exit_code",
 		    script_exit != 0 ? script_exit : 1, "ran", 1);
 	}
 	code = json_integer_value(json_object_get(report, "exit_code"));
-	if (mk == NULL && script_exit != 0 && code == 0)
+	if (script_exit != 0 && code == 0)
 		code = script_exit;
 	if ((e = api_audit_blob(a, text, loglen, logsha)) != 0) {
 		json_decref(report);

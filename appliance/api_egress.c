@@ -648,7 +648,14 @@ api_egress_attach(struct api *a, json_t *sb, const char *tenant,
 	        "grants", grants));
 	sodium_memzero(token, sizeof(token));
 	if ((e = api_egress_register(a, sb)) != 0) {
-		snprintf(msg, msglen, "the egress proxy refused the sandbox");
+		snprintf(msg, msglen,
+		    a->egress_port > 0
+		        ? "the egress proxy refused the sandbox (see petrid's "
+		          "log)"
+		        : "the egress proxy is not running: the sandbox "
+		          "network "
+		          "or the host firewall could not be set up (see "
+		          "petrid's log)");
 		api_egress_detach(a, eg_str(sb, "id"));
 		json_object_del(sb, "egress");
 	}

@@ -64,6 +64,7 @@ struct run {
 	json_t *deps_env;
 	char deps_key[PETRI_SHA256_HEX];
 	struct buf inst; /* its log as it comes */
+	struct buf inst_tail; /* its last output once the log is full */
 	int test; /* test mode: test.sh runs the app and the runner */
 	char deps_xid[PETRI_ID_MAX]; /* the install step's engine exec */
 	int killed; /* killed before the program started */
@@ -108,6 +109,7 @@ run_unref(struct run *run)
 	json_decref(run->deps);
 	free(run->stdin_data);
 	buf_free(&run->inst);
+	buf_free(&run->inst_tail);
 	pthread_mutex_destroy(&run->lock);
 	pthread_cond_destroy(&run->cond);
 	free(run);
@@ -193,9 +195,30 @@ run_output(struct run *run, int stream, const unsigned char *p, size_t n)
 static void
 run_install_output(struct run *run, const unsigned char *p, size_t n)
 {
-	if (buf_append(&run->inst, p, n) != 0)
-		return; /* past the cap: the step is stopped by the engine */
-	run_chunk_add(run, 3, p, n);
+	/* at most EXEC_INSTALL_LOG_MAX kept: the rest of the buffer is for
+	 * api_deps_finish()'s note; the engine stops a longer step */
+	size_t keep = n;
+
+	if (run->inst.len + keep > EXEC_INSTALL_LOG_MAX)
+		keep = EXEC_INSTALL_LOG_MAX - run->inst.len;
+	if (keep < n) {
+		/* past the cap: only the last output is kept, for the report */
+		size_t rest = n - keep, cap = EXEC_INSTALL_TAIL_MAX;
+		const unsigned char *q = p + keep;
+
+		if (rest > cap) {
+			q += rest - cap;
+			rest = cap;
+		}
+		if (run->inst_tail.len + rest > cap)
+			buf_consume(
+			    &run->inst_tail, run->inst_tail.len + rest - cap);
+		if (buf_append(&run->inst_tail, q, rest) != 0)
+			log_warn("exec %s: install output lost", run->id);
+	}
+	if (keep == 0 || buf_append(&run->inst, p, keep) != 0)
+		return;
+	run_chunk_add(run, 3, p, keep);
 }
 
 static json_t *
@@ -299,6 +322,32 @@ run_doc(struct run *run, json_t *res, int with_output)
 }
 
 /*
+ * The value of " key=" in test.sh's last line ("@@PETRI-TEST@@ runner=X
+ * exit=N port=P"): letters, digits, "-" and "_", at most outlen - 1.
+ * Returns 0 or -1.
+ */
+static int
+test_field(const char *line, const char *key, char *out, size_t outlen)
+{
+	char pat[24];
+	const char *v;
+	size_t n;
+
+	if ((size_t)snprintf(pat, sizeof(pat), " %s=", key) >= sizeof(pat) ||
+	    (v = strstr(line, pat)) == NULL)
+		return -1;
+	v += strlen(pat);
+	n = strspn(v,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_");
+	if (n == 0 || n >= outlen || (v[n] != '\0' && v[n] != ' '))
+		return -1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/*
  * Test mode: takes test.sh's last line out of the output (run lock held)
  * and returns {runner, exit_code, port}, or NULL when it is not there.
  */
@@ -307,9 +356,10 @@ run_test_strip(struct run *run)
 {
 	static const char mark[] = "@@PETRI-TEST@@ ";
 	struct buf *b = &run->out[0];
-	char line[256], runner[32] = "none";
+	char line[256], runner[32] = "none", num[16];
 	unsigned char *p = NULL, *q;
 	int code = -1, port = 0;
+	long long v;
 	size_t n, i;
 
 	for (i = 0;
@@ -326,9 +376,14 @@ run_test_strip(struct run *run)
 		n = sizeof(line) - 1;
 	memcpy(line, p, n);
 	line[n] = '\0';
-	if (sscanf(line, "@@PETRI-TEST@@ runner=%31s exit=%d port=%d", runner,
-	        &code, &port) < 2)
+	if (test_field(line, "runner", runner, sizeof(runner)) != 0 ||
+	    test_field(line, "exit", num, sizeof(num)) != 0 ||
+	    petri_strtonum(num, 0, 255, &v) != 0)
 		return NULL;
+	code = (int)v;
+	if (test_field(line, "port", num, sizeof(num)) == 0 &&
+	    petri_strtonum(num, 0, 65535, &v) == 0)
+		port = (int)v;
 	/* the line goes: from stdout, and from the interleaved output */
 	b->len = (size_t)(p - b->data);
 	for (i = run->all.len; i >= n && i > 0; i--)
@@ -595,8 +650,8 @@ run_deps(struct run *run, char *msg, size_t msglen)
 	if (run->net != NULL)
 		json_array_clear(run->net);
 	pthread_mutex_unlock(&run->lock);
-	if ((e = api_deps_finish(a, run->sb, run->deps_key, &run->inst, code,
-	         petri_mono_ms() - t0, &res)) != 0)
+	if ((e = api_deps_finish(a, run->sb, run->deps_key, &run->inst,
+	         &run->inst_tail, code, petri_mono_ms() - t0, &res)) != 0)
 		return e;
 	pthread_mutex_lock(&run->lock);
 	json_decref(run->deps);
@@ -1543,8 +1598,8 @@ api_exec(struct api_req *r)
 				buf_init(&b, sizeof(none) + 8);
 				if (buf_append(&b, none, sizeof(none) - 1) ==
 				        0 &&
-				    api_deps_finish(a, sb, deps_key, &b, 0, 0,
-				        &deps_cached) == 0)
+				    api_deps_finish(a, sb, deps_key, &b, NULL,
+				        0, 0, &deps_cached) == 0)
 					json_object_del(deps_cached, "install");
 				buf_free(&b);
 			} else
@@ -1569,6 +1624,7 @@ api_exec(struct api_req *r)
 	    req, "has_stdin", json_boolean(x != NULL || background));
 	run->net = json_array();
 	buf_init(&run->inst, EXEC_INSTALL_LOG_MAX + 64);
+	buf_init(&run->inst_tail, EXEC_INSTALL_TAIL_MAX);
 	if (deps_argv != NULL) {
 		/* the install step first (run_main), then the program */
 		run->deps_argv = deps_argv;

@@ -248,6 +248,12 @@ api_body_json(struct api_req *r)
 	j = json_loadb((const char *)r->body.data, r->body.len,
 	    JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL) {
+		/* jansson quotes the text near the error: a body may hold a
+		 * secret's value, so the answer gives the position only */
+		char *near = strstr(jerr.text, " near ");
+
+		if (near != NULL)
+			*near = '\0';
 		api_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_json",
 		    "request body is not valid JSON: %s at line %d column %d",
 		    jerr.text, jerr.line, jerr.column);

@@ -48,6 +48,7 @@
 #define EXEC_MAX_BACKGROUND 32 /* running background execs/sandbox */
 #define EXEC_INSTALL_TIMEOUT_MS (600 * 1000) /* one install step */
 #define EXEC_INSTALL_LOG_MAX (1024 * 1024) /* its log, kept and answered */
+#define EXEC_INSTALL_TAIL_MAX (256 * 1024) /* its last output past that */
 
 /* Sandboxes */
 #define SB_DEFAULT_TTL_SEC 3600

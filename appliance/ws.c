@@ -88,9 +88,9 @@ ws_open_dir(int dfd, const char *name)
 }
 
 /*
- * A sandbox's directory holds its file system (mounted there by the
+ * A sandbox's directory holds its own disk (mounted there by the
  * parent): "ws", the container's /sandbox, and "stage", the staging area
- * of uploads, on the same file system but out of the container's sight.
+ * of uploads, on the same disk but out of the container's sight.
  */
 #define WS_DIR "ws"
 #define WS_STAGE "stage"

@@ -192,10 +192,11 @@ def test_failed_install_does_not_run_own():
     check(j["error"]["code"] == "install_failed" and j["install"]["exit_code"] != 0, j)
     check("petri-does-not-exist" in j["install"]["log"] and j["stdout"] == "", j)
     check(j["exit_code"] is None, j)
-    files = p.request("GET", "/v1/sandboxes/%s/files" % sb["id"]).json()
-    names = json.dumps(files)
-    check("ran" not in [f.get("path") for f in files.get("files", [])], files)
-    check("deps/" not in names, files)               # nothing half-installed
+    paths = [f["path"] for f in
+             p.request("GET", "/v1/sandboxes/%s/files" % sb["id"]).json()["files"]]
+    check("requirements.txt" in paths, paths)           # the listing lists
+    check("ran" not in paths, paths)                     # the program did not run
+    check(not any(x == "deps" or x.startswith("deps/") for x in paths), paths)
     check(p.delete(sb).status == 204)
 
 

@@ -195,6 +195,12 @@ def test_secret_routes_own():
                 {"name": "x4", "hosts": ["a.test"], "inject": {"header": "X-Key"}}):
         r = p.request("POST", "/v1/secrets", bad)
         check(r.status == 422 and b"secretvalue123" not in r.body, (bad, r))
+    # a malformed body: the answer says where, never what is there
+    for raw in (b'{"name": "x5", "value": secretvalue123}',
+                b'{"name": "x5", "value": "secretvalue123" "hosts": []}'):
+        r = p.request("POST", "/v1/secrets", raw=raw,
+                      headers={"Content-Type": "application/json"})
+        check(r.status == 400 and b"column" in r.body and b"secretvalue123" not in r.body, r)
     agent = p.key("agent")
     check(p.request("GET", "/v1/secrets", token=agent).status == 403)
     check(p.request("POST", "/v1/secrets", {"name": "y"}, token=agent).status == 403)
