@@ -25,13 +25,15 @@
 set -euo pipefail
 
 # Debian packages needed to build, run and test Petri.  Extend here.
+# (openjdk-17-jdk-headless: the dependency tests compile their Maven jars.)
 PETRI_APT_PACKAGES="build-essential clang clang-format clang-tidy pkg-config
 	libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libjansson-dev
 	libsodium-dev libssl-dev libarchive-dev
 	docker.io debootstrap debian-archive-keyring gpgv
 	rsyslog rsyslog-gnutls python3 python3-jsonschema
 	openssl curl iproute2 iptables acl e2fsprogs util-linux ca-certificates
-	hyperfine busybox-static runsc"
+	hyperfine busybox-static runsc
+	openjdk-17-jdk-headless"
 
 readonly DOCKER_SOCK=/var/run/docker.sock
 readonly DOCKER_PIDFILE=/var/run/docker.pid
