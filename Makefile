@@ -18,7 +18,11 @@ WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wvla -Wmissing-prototypes \
 	-Wstrict-prototypes -Wimplicit-fallthrough -Werror
 HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-INCS := -Iappliance -Iaudit -Ivault -Iproxy -Ipolicies
+# Every object sees common/ and the libraries; a process folder sees its own
+# headers too, and nobody else's (api code cannot include the engine's).
+PROCS := parent api engine ws keeper proxyd cli
+INCS := -Iappliance/common -Iaudit -Ivault -Iproxy -Ipolicies
+ALL_INCS := $(INCS) $(PROCS:%=-Iappliance/%)
 LIBS := -lmicrohttpd -lsqlite3 -lcurl -ljansson -larchive -lssl -lcrypto \
 	-lsodium -lpthread
 VERIFY_LIBS := -ljansson -lsodium
@@ -33,18 +37,29 @@ ifeq ($(SANDBOX),null)
 CSTD += -DPETRI_SANDBOX_NULL
 endif
 
-ALL_CFLAGS = $(CSTD) $(WARN) $(HARDEN) $(INCS) $(CFLAGS) -MMD -MP
+# FOLDER_INCS is set per object below: its own process folder, if any.
+ALL_CFLAGS = $(CSTD) $(WARN) $(HARDEN) $(INCS) $(FOLDER_INCS) $(CFLAGS) \
+	-MMD -MP
+TEST_CFLAGS = $(CSTD) $(WARN) $(HARDEN) $(ALL_INCS) $(CFLAGS) -MMD -MP
 
-LIB_SRCS := $(filter-out %_main.c,$(wildcard appliance/*.c audit/*.c \
-	vault/*.c proxy/*.c policies/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-LIB := $(BUILD)/libpetri.a
+# libcommon: what every process links (IPC, buffers, logging, config) and
+# the pure libraries; one archive per process folder on top of it.
+COMMON_SRCS := $(wildcard appliance/common/*.c audit/*.c vault/*.c proxy/*.c \
+	policies/*.c)
+COMMON_SRCS := $(filter-out %_main.c,$(COMMON_SRCS))
+COMMON_LIB := $(BUILD)/libcommon.a
+PROC_LIBS := $(PROCS:%=$(BUILD)/lib%.a)
+# petrid is all daemon processes in one binary (the parent re-executes it
+# once per child); the CLI links only its own folder and libcommon.
+DAEMON_LIBS := $(filter-out $(BUILD)/libcli.a,$(PROC_LIBS))
+LIB := $(PROC_LIBS) $(COMMON_LIB)
 
-DEPS_SCRIPTS := $(wildcard appliance/deps/*)
+DEPS_SCRIPTS := $(wildcard appliance/sandbox/deps/*)
 BINS := $(BUILD)/petrid $(BUILD)/petri $(BUILD)/petri-verify \
-	$(BUILD)/petri-spawn $(DEPS_SCRIPTS:appliance/deps/%=$(BUILD)/petri-deps/%)
+	$(BUILD)/petri-spawn \
+	$(DEPS_SCRIPTS:appliance/sandbox/deps/%=$(BUILD)/petri-deps/%)
 
-UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c tests/unit/*/*/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay-%)
@@ -61,42 +76,55 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
+define proc_folder
+$$(BUILD)/obj/appliance/$(1)/%.o: FOLDER_INCS := -Iappliance/$(1)
+$$(BUILD)/lib$(1).a: $$(patsubst %.c,$$(BUILD)/obj/%.o,$$(filter-out \
+		%_main.c,$$(wildcard appliance/$(1)/*.c)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach p,$(PROCS),$(eval $(call proc_folder,$(p))))
+
+$(COMMON_LIB): $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/petrid: $(BUILD)/obj/appliance/petrid_main.o $(LIB)
+$(BUILD)/petrid: $(BUILD)/obj/appliance/parent/petrid_main.o $(DAEMON_LIBS) \
+		$(COMMON_LIB)
 	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LIBS)
 
-$(BUILD)/petri: $(BUILD)/obj/appliance/cli_main.o $(LIB)
+$(BUILD)/petri: $(BUILD)/obj/appliance/cli/cli_main.o $(BUILD)/libcli.a \
+		$(COMMON_LIB)
 	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(LIBS)
 
-$(BUILD)/petri-verify: $(BUILD)/obj/audit/verify_main.o $(LIB)
+$(BUILD)/petri-verify: $(BUILD)/obj/audit/verify_main.o $(COMMON_LIB)
 	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(VERIFY_LIBS) -lpthread
 
 # The install scripts run inside sandbox containers (mounted read-only).
-$(BUILD)/petri-deps/%: appliance/deps/%
+$(BUILD)/petri-deps/%: appliance/sandbox/deps/%
 	@mkdir -p $(dir $@)
 	install -m 0644 $< $@
 
 # The helper runs inside sandbox containers: static, no library at all.
-$(BUILD)/petri-spawn: appliance/spawn_main.c
+$(BUILD)/petri-spawn: appliance/sandbox/spawn_main.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -static -o $@ $<
 
+# Tests, fuzz targets and benchmarks see every folder's headers.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDHARDEN) -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(TEST_CFLAGS) -Itests/unit $(LDHARDEN) -o $@ $< $(LIB) $(LIBS)
 
 $(BUILD)/tests/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ tests/fuzz/fuzz_$*.c \
+	$(CC) $(TEST_CFLAGS) $(LDHARDEN) -o $@ tests/fuzz/fuzz_$*.c \
 		tests/fuzz/replay.c $(LIB) $(LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(TEST_CFLAGS) $(LDHARDEN) -o $@ $< $(LIB) $(LIBS)
 
 # Everything the suites need, built in one go.
 test-bins: $(BINS) $(UNIT_BINS) $(FUZZ_REPLAY)
@@ -118,13 +146,14 @@ integration: $(BINS)
 fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang \
 		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
-		SANITIZER=address,undefined build/fuzz/libpetri.a
+		SANITIZER=address,undefined $(LIB:$(BUILD)/%=build/fuzz/%)
 	@mkdir -p build/fuzz/bin
 	@for f in $(FUZZ_SRCS); do \
 		n=$$(basename $$f .c); \
 		echo "clang $$n"; \
-		clang $(CSTD) $(INCS) -O1 -g -fsanitize=fuzzer,address,undefined \
-			-o build/fuzz/bin/$$n $$f build/fuzz/libpetri.a $(LIBS) || exit 1; \
+		clang $(CSTD) $(ALL_INCS) -O1 -g \
+			-fsanitize=fuzzer,address,undefined -o build/fuzz/bin/$$n $$f \
+			$(LIB:$(BUILD)/%=build/fuzz/%) $(LIBS) || exit 1; \
 	done
 
 setup:
@@ -150,7 +179,8 @@ format-check:
 		echo "format-check: clean"
 
 tidy:
-	clang-tidy --quiet $(LIB_SRCS) -- $(CSTD) $(INCS)
+	clang-tidy --quiet $(COMMON_SRCS) $(wildcard appliance/*/*.c) -- \
+		$(CSTD) $(ALL_INCS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,7 @@
 /*
  * audit_bounds.h: every limit the audit log enforces, in one place.
  *
- * These belong with the others in appliance/bounds.h; they live here until
+ * These belong with the others in appliance/common/bounds.h; they live here until
  * the audit section is merged there.  The verifier applies the same limits
  * to bundles it did not write, so none of them may be raised without also
  * reading docs/audit-format.md.

@@ -10,7 +10,7 @@
  * SQLite commit, "group commit").  No IPC here.
  *
  * (Named audit_log.h, not log.h, so that it cannot be shadowed by
- * appliance/log.h on the include path.)
+ * appliance/common/log.h on the include path.)
  */
 #ifndef PETRI_AUDIT_LOG_H
 #define PETRI_AUDIT_LOG_H

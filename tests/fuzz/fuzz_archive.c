@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wsarchive.h"
+#include "upload_archive.h"
 #include "wspath.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -17,7 +17,7 @@
 
 #include "log.h"
 #include "util.h"
-#include "wsdisk.h"
+#include "disk.h"
 
 #define WSDISK_MKFS "/usr/sbin/mkfs.ext4"
 #define WSDISK_LOOP_TRIES 16

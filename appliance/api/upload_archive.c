@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wsarchive.h"
+#include "upload_archive.h"
 #include "wspath.h"
 
 #define WSARCHIVE_IOBUF (64 * 1024)

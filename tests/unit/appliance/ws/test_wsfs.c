@@ -28,7 +28,7 @@
 #include "buf.h"
 #include "unit.h"
 #include "util.h"
-#include "wsarchive.h"
+#include "upload_archive.h"
 #include "wsfs.h"
 
 #define SECRET "TOP SECRET of sb_other\n"

@@ -38,7 +38,7 @@
 #include "procs.h"
 #include "proto.h"
 #include "util.h"
-#include "wsdisk.h"
+#include "disk.h"
 
 #define NPROCS 5
 

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
-#include "wsarchive.h"
+#include "upload_archive.h"
 #include "wspath.h"
 
 #define WS_TIMEOUT_MS 120000

@@ -20,7 +20,7 @@
 #include "buf.h"
 #include "unit.h"
 #include "util.h"
-#include "wsarchive.h"
+#include "upload_archive.h"
 
 enum fmt { F_TAR, F_TGZ, F_TBZ2, F_TXZ, F_TZST, F_ZIP };
 

@@ -5,8 +5,8 @@
  * caller stages each entry (wsfs_stage_*) as it is read and commits once
  * the whole archive has been read without error.
  *
- * (The module is not called "archive": appliance/archive.h would shadow
- * libarchive's <archive.h> under -Iappliance, and archive_* is libarchive's
+ * (The module is not called "archive": api/archive.h would shadow
+ * libarchive's <archive.h> under -Iappliance/api, and archive_* is libarchive's
  * name space.)
  *
  * Formats: tar (ustar, pax, GNU) and zip, detected from the bytes, with
