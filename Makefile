@@ -130,10 +130,10 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 test-bins: $(BINS) $(UNIT_BINS) $(FUZZ_REPLAY)
 
 unit: $(UNIT_BINS)
-	@tests/run-unit.sh $(UNIT_BINS)
+	@BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BINS)
 
 fuzz-replay: $(FUZZ_REPLAY)
-	@tests/run-fuzz-replay.sh $(FUZZ_REPLAY)
+	@BUILD=$(BUILD) tests/run-fuzz-replay.sh $(FUZZ_REPLAY)
 
 # The whole suite: host set-up, build, unit, fuzz replay, integration.
 test:

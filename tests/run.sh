@@ -43,29 +43,17 @@ if ! make -j2 BUILD="$B" SANITIZER="${SANITIZER:-}" test-bins >"$log/build.txt" 
 	exit 1
 fi
 
-step "unit tests"
-for t in $(find "$B/tests/unit" -type f -perm -u+x ! -name '*.d' | sort); do
-	out="$log/$(echo "$t" | tr / _).txt"
-	if "$t" >"$out" 2>&1; then :; else
-		echo "FAIL: $t"; tail -20 "$out"
-		grep -q ' passed, ' "$out" || { failed=$((failed + 1)); continue; }
-	fi
-	grep ' passed, ' "$out" | tail -1
-	tally "$out"
-done
+step "unit tests (make unit)"
+out="$log/unit.txt"
+make -s --no-print-directory BUILD="$B" SANITIZER="${SANITIZER:-}" unit 2>&1 |
+    tee "$out"
+tally "$out"
 
-step "fuzz corpus replay"
-for t in $(find "$B/tests/fuzz" -type f -perm -u+x -name 'replay-*' ! -name '*.d' | sort); do
-	name=${t##*/replay-}
-	out="$log/fuzz-$name.txt"
-	if "$t" "tests/fuzz/corpus/$name" >"$out" 2>&1; then
-		echo "fuzz $name: $(tail -1 "$out")"
-		passed=$((passed + 1))
-	else
-		echo "FAIL: fuzz $name"; tail -20 "$out"
-		failed=$((failed + 1))
-	fi
-done
+step "fuzz corpus replay (make fuzz-replay)"
+out="$log/fuzz-replay.txt"
+make -s --no-print-directory BUILD="$B" SANITIZER="${SANITIZER:-}" \
+    fuzz-replay 2>&1 | tee "$out"
+tally "$out"
 
 step "format check"
 if make -s format-check >"$log/format.txt" 2>&1; then

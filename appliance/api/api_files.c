@@ -358,8 +358,8 @@ struct arc_ctx {
 };
 
 static int
-arc_entry(
-    void *arg, const struct wsarchive_entry *en, struct wsarchive_reader *rd)
+arc_entry(void *arg, const struct upload_archive_entry *en,
+    struct upload_archive_reader *rd)
 {
 	struct arc_ctx *ac = arg;
 	struct stager *st = ac->st;
@@ -371,13 +371,13 @@ arc_entry(
 	int e, first = 1;
 
 	switch (en->type) {
-	case WSARCHIVE_DIR:
+	case UPLOAD_ARCHIVE_DIR:
 		stage_note(st, en->path, "dir", 0, NULL);
 		return ws_ask(st->a, MSG_WS_STAGE_MKDIR,
 		    json_pack(
 		        "{s:i, s:s}", "stage", st->stage, "path", en->path),
 		    NULL, 0, NULL, st->msg, sizeof(st->msg));
-	case WSARCHIVE_SYMLINK:
+	case UPLOAD_ARCHIVE_SYMLINK:
 		stage_note(st, en->path, "symlink", 0, NULL);
 		return ws_ask(st->a, MSG_WS_STAGE_SYMLINK,
 		    json_pack("{s:i, s:s, "
@@ -385,7 +385,7 @@ arc_entry(
 		        "stage", st->stage, "path", en->path, "target",
 		        en->link),
 		    NULL, 0, NULL, st->msg, sizeof(st->msg));
-	case WSARCHIVE_HARDLINK:
+	case UPLOAD_ARCHIVE_HARDLINK:
 		stage_note(st, en->path, "file", 0, NULL);
 		return ws_ask(st->a, MSG_WS_STAGE_FILE,
 		    json_pack("{s:i, s:s, "
@@ -393,7 +393,7 @@ arc_entry(
 		        "stage", st->stage, "path", en->path, "mode", en->mode,
 		        "append", 0, "more", 0, "copy_from", en->link),
 		    NULL, 0, NULL, st->msg, sizeof(st->msg));
-	case WSARCHIVE_FILE:
+	case UPLOAD_ARCHIVE_FILE:
 		break;
 	default:
 		return PETRI_ERR_UNSUPPORTED;
@@ -403,7 +403,7 @@ arc_entry(
 		size_t got = 0;
 
 		while (got < STAGE_CHUNK) {
-			n = wsarchive_data_read(
+			n = upload_archive_data_read(
 			    rd, ac->chunk + got, STAGE_CHUNK - got);
 			if (n < 0)
 				return (int)n;
@@ -432,8 +432,8 @@ api_upload(struct api_req *r)
 {
 	struct stager st;
 	struct arc_ctx ac;
-	struct wsarchive_opts opts;
-	struct wsarchive_err err;
+	struct upload_archive_opts opts;
+	struct upload_archive_err err;
 	const char *q;
 	long long strip = 0;
 	json_t *sb, *extra;
@@ -481,7 +481,8 @@ api_upload(struct api_req *r)
 		ret = files_fail(r, &st, e, "workspace");
 		goto out;
 	}
-	if ((e = wsarchive_read_fd(fd, &opts, arc_entry, &ac, &err)) != 0) {
+	if ((e = upload_archive_read_fd(fd, &opts, arc_entry, &ac, &err)) !=
+	    0) {
 		if (st.msg[0] == '\0')
 			petri_strlcpy(st.msg, err.msg, sizeof(st.msg));
 		ret = files_fail(r, &st, e, "archive");

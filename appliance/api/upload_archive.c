@@ -1,4 +1,4 @@
-/* wsarchive.c: validated, bounded reading of uploaded archives. */
+/* upload_archive.c: validated, bounded reading of uploaded archives. */
 #include <sys/stat.h>
 
 #include <archive.h>
@@ -14,15 +14,15 @@
 #include "upload_archive.h"
 #include "wspath.h"
 
-#define WSARCHIVE_IOBUF (64 * 1024)
-#define WSARCHIVE_NAME 96 /* bytes of an entry name quoted in messages */
-#define WSARCHIVE_NOTSUP                                                       \
+#define UPLOAD_ARCHIVE_IOBUF (64 * 1024)
+#define UPLOAD_ARCHIVE_NAME 96 /* bytes of an entry name quoted in messages */
+#define UPLOAD_ARCHIVE_NOTSUP                                                  \
 	"the upload is not a readable zip or tar archive (tar may be "         \
 	"compressed with gzip, bzip2, xz or zstd): %s"
 
-struct wsarchive_reader {
+struct upload_archive_reader {
 	struct archive *a;
-	struct wsarchive_err *err;
+	struct upload_archive_err *err;
 	struct wspath_tree *tree;
 	size_t strip;
 	uint64_t max_entries;
@@ -34,26 +34,27 @@ struct wsarchive_reader {
 	uint64_t total; /* bytes decompressed and materialised */
 	uint64_t entries; /* headers read */
 	uint64_t cur_bytes;
-	enum wsarchive_type cur_type;
+	enum upload_archive_type cur_type;
 	int cur_eof;
 	int failed; /* sticky PETRI_ERR_* */
 	int ioerr;
 	int fd;
 	unsigned char *iobuf;
-	char name[WSARCHIVE_NAME + 4];
+	char name[UPLOAD_ARCHIVE_NAME + 4];
 };
 
-static int wsarchive_fail(struct wsarchive_reader *r, int code, const char *fmt,
-    ...) PETRI_PRINTF(3, 4);
+static int upload_archive_fail(struct upload_archive_reader *r, int code,
+    const char *fmt, ...) PETRI_PRINTF(3, 4);
 
 /*
  * Records the first failure of the read: code and message.  Later failures
  * keep the first message.  Returns code.
  */
 static int
-wsarchive_fail(struct wsarchive_reader *r, int code, const char *fmt, ...)
+upload_archive_fail(
+    struct upload_archive_reader *r, int code, const char *fmt, ...)
 {
-	char tmp[WSARCHIVE_MSG];
+	char tmp[UPLOAD_ARCHIVE_MSG];
 	va_list ap;
 
 	if (r->failed != 0)
@@ -70,7 +71,7 @@ wsarchive_fail(struct wsarchive_reader *r, int code, const char *fmt, ...)
 }
 
 static const char *
-wsarchive_errstr(struct wsarchive_reader *r)
+upload_archive_errstr(struct upload_archive_reader *r)
 {
 	const char *s = archive_error_string(r->a);
 
@@ -79,7 +80,7 @@ wsarchive_errstr(struct wsarchive_reader *r)
 
 /* Maps a libarchive failure to a PETRI_ERR_* code. */
 static int
-wsarchive_lacode(struct wsarchive_reader *r)
+upload_archive_lacode(struct upload_archive_reader *r)
 {
 	if (r->ioerr)
 		return PETRI_ERR_IO;
@@ -93,38 +94,38 @@ wsarchive_lacode(struct wsarchive_reader *r)
  * damaged when a format was recognised, else not an archive we read.
  */
 static int
-wsarchive_fail_la(struct wsarchive_reader *r)
+upload_archive_fail_la(struct upload_archive_reader *r)
 {
 	int known = r->entries > 0 || archive_format(r->a) != 0;
 
-	return wsarchive_fail(r, wsarchive_lacode(r),
-	    known ? "the archive is damaged: %s" : WSARCHIVE_NOTSUP,
-	    wsarchive_errstr(r));
+	return upload_archive_fail(r, upload_archive_lacode(r),
+	    known ? "the archive is damaged: %s" : UPLOAD_ARCHIVE_NOTSUP,
+	    upload_archive_errstr(r));
 }
 
 /* Counts n more bytes (of the current entry when entry is set). */
 static int
-wsarchive_count(struct wsarchive_reader *r, uint64_t n, int entry)
+upload_archive_count(struct upload_archive_reader *r, uint64_t n, int entry)
 {
 	uint64_t in;
 
 	if (entry) {
 		r->cur_bytes += n;
 		if (r->cur_bytes > r->max_file)
-			return wsarchive_fail(r, PETRI_ERR_TOOBIG,
+			return upload_archive_fail(r, PETRI_ERR_TOOBIG,
 			    "entry '%s' is larger than %llu bytes", r->name,
 			    (unsigned long long)r->max_file);
 	}
 	if (n > UINT64_MAX - r->total || (r->total += n) > r->max_total)
-		return wsarchive_fail(r, PETRI_ERR_TOOBIG,
+		return upload_archive_fail(r, PETRI_ERR_TOOBIG,
 		    "the archive expands to more than %llu bytes",
 		    (unsigned long long)r->max_total);
 	in = r->insize != 0 ? r->insize : r->consumed;
 	if (in == 0)
 		in = 1;
-	if (r->total > WSARCHIVE_RATIO_FLOOR &&
+	if (r->total > UPLOAD_ARCHIVE_RATIO_FLOOR &&
 	    (in > UINT64_MAX / r->max_ratio || r->total > in * r->max_ratio))
-		return wsarchive_fail(r, PETRI_ERR_TOOBIG,
+		return upload_archive_fail(r, PETRI_ERR_TOOBIG,
 		    "the archive expands more than %llu times its size "
 		    "(a zip bomb?)",
 		    (unsigned long long)r->max_ratio);
@@ -133,7 +134,7 @@ wsarchive_count(struct wsarchive_reader *r, uint64_t n, int entry)
 
 /* Reads data of the current entry, whatever its type. */
 static ssize_t
-wsarchive_pull(struct wsarchive_reader *r, void *buf, size_t len)
+upload_archive_pull(struct upload_archive_reader *r, void *buf, size_t len)
 {
 	la_ssize_t n;
 	int rc;
@@ -142,45 +143,45 @@ wsarchive_pull(struct wsarchive_reader *r, void *buf, size_t len)
 		return r->failed;
 	if (r->cur_eof || len == 0)
 		return 0;
-	if (len > WSARCHIVE_IOBUF * 16)
-		len = WSARCHIVE_IOBUF * 16;
+	if (len > UPLOAD_ARCHIVE_IOBUF * 16)
+		len = UPLOAD_ARCHIVE_IOBUF * 16;
 	n = archive_read_data(r->a, buf, len);
 	if (n < 0)
-		return wsarchive_fail(r, wsarchive_lacode(r),
+		return upload_archive_fail(r, upload_archive_lacode(r),
 		    "entry '%s' cannot be read: %s", r->name,
-		    wsarchive_errstr(r));
+		    upload_archive_errstr(r));
 	if (n == 0) {
 		r->cur_eof = 1;
 		return 0;
 	}
-	if ((rc = wsarchive_count(r, (uint64_t)n, 1)) != 0)
+	if ((rc = upload_archive_count(r, (uint64_t)n, 1)) != 0)
 		return rc;
 	return n;
 }
 
 ssize_t
-wsarchive_data_read(struct wsarchive_reader *r, void *buf, size_t len)
+upload_archive_data_read(struct upload_archive_reader *r, void *buf, size_t len)
 {
 	if (r->failed != 0)
 		return r->failed;
-	if (r->cur_type != WSARCHIVE_FILE)
+	if (r->cur_type != UPLOAD_ARCHIVE_FILE)
 		return 0;
-	return wsarchive_pull(r, buf, len);
+	return upload_archive_pull(r, buf, len);
 }
 
 /* Reads and counts whatever is left of the current entry. */
 static int
-wsarchive_drain(struct wsarchive_reader *r)
+upload_archive_drain(struct upload_archive_reader *r)
 {
 	ssize_t n;
 
-	while ((n = wsarchive_pull(r, r->iobuf, WSARCHIVE_IOBUF)) > 0)
+	while ((n = upload_archive_pull(r, r->iobuf, UPLOAD_ARCHIVE_IOBUF)) > 0)
 		;
 	return (int)n;
 }
 
 static const char *
-wsarchive_typename(mode_t ft)
+upload_archive_typename(mode_t ft)
 {
 	switch (ft) {
 	case AE_IFCHR:
@@ -197,11 +198,11 @@ wsarchive_typename(mode_t ft)
 }
 
 static int
-wsarchive_entry_do(struct wsarchive_reader *r, struct archive_entry *ae,
-    wsarchive_entry_fn *fn, void *arg)
+upload_archive_entry_do(struct upload_archive_reader *r,
+    struct archive_entry *ae, upload_archive_entry_fn *fn, void *arg)
 {
 	struct wspath wp, lp;
-	struct wsarchive_entry e;
+	struct upload_archive_entry e;
 	enum wspath_kind kind;
 	const char *name, *hl, *s, *why = NULL;
 	uint64_t fsize = 0;
@@ -210,9 +211,9 @@ wsarchive_entry_do(struct wsarchive_reader *r, struct archive_entry *ae,
 
 	if ((name = archive_entry_pathname(ae)) == NULL)
 		name = archive_entry_pathname_utf8(ae);
-	wspath_quote(r->name, sizeof(r->name), name, WSARCHIVE_NAME);
+	wspath_quote(r->name, sizeof(r->name), name, UPLOAD_ARCHIVE_NAME);
 	if (name == NULL)
-		return wsarchive_fail(r, PETRI_ERR_INVAL,
+		return upload_archive_fail(r, PETRI_ERR_INVAL,
 		    "entry %llu has a name that cannot be read",
 		    (unsigned long long)r->entries);
 	memset(&e, 0, sizeof(e));
@@ -220,110 +221,110 @@ wsarchive_entry_do(struct wsarchive_reader *r, struct archive_entry *ae,
 	if ((hl = archive_entry_hardlink(ae)) == NULL)
 		hl = archive_entry_hardlink_utf8(ae);
 	if (hl != NULL)
-		e.type = WSARCHIVE_HARDLINK;
+		e.type = UPLOAD_ARCHIVE_HARDLINK;
 	else if (ft == AE_IFREG)
-		e.type = WSARCHIVE_FILE;
+		e.type = UPLOAD_ARCHIVE_FILE;
 	else if (ft == AE_IFDIR)
-		e.type = WSARCHIVE_DIR;
+		e.type = UPLOAD_ARCHIVE_DIR;
 	else if (ft == AE_IFLNK)
-		e.type = WSARCHIVE_SYMLINK;
+		e.type = UPLOAD_ARCHIVE_SYMLINK;
 	else
-		return wsarchive_fail(r, PETRI_ERR_UNSUPPORTED,
+		return upload_archive_fail(r, PETRI_ERR_UNSUPPORTED,
 		    "entry '%s' is %s: only files, directories and links "
 		    "are allowed",
-		    r->name, wsarchive_typename(ft));
+		    r->name, upload_archive_typename(ft));
 	if (archive_entry_is_encrypted(ae))
-		return wsarchive_fail(r, PETRI_ERR_UNSUPPORTED,
+		return upload_archive_fail(r, PETRI_ERR_UNSUPPORTED,
 		    "entry '%s' is encrypted", r->name);
 	if (wspath_normalise(&wp, name, strlen(name),
-	        WSPATH_ROOT | (e.type == WSARCHIVE_DIR ? WSPATH_DIR : 0),
+	        WSPATH_ROOT | (e.type == UPLOAD_ARCHIVE_DIR ? WSPATH_DIR : 0),
 	        r->strip) < 0)
-		return wsarchive_fail(
+		return upload_archive_fail(
 		    r, PETRI_ERR_PATH, "entry '%s': path %s", r->name, wp.why);
 	r->cur_type = e.type;
 	r->cur_bytes = 0;
 	r->cur_eof = 0;
 	if (wp.len == 0) /* stripped away, or "./" */
-		return wsarchive_drain(r);
+		return upload_archive_drain(r);
 	e.path = wp.path;
 	e.mtime = archive_entry_mtime(ae);
 	e.mode = (archive_entry_perm(ae) & 0111) ? 0755 : 0644;
 
 	switch (e.type) {
-	case WSARCHIVE_FILE:
+	case UPLOAD_ARCHIVE_FILE:
 		if (archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0)
 			e.size = (uint64_t)archive_entry_size(ae);
 		if (e.size > r->max_file)
-			return wsarchive_fail(r, PETRI_ERR_TOOBIG,
+			return upload_archive_fail(r, PETRI_ERR_TOOBIG,
 			    "entry '%s' is larger than %llu bytes", r->name,
 			    (unsigned long long)r->max_file);
 		kind = WSPATH_KIND_FILE;
 		break;
-	case WSARCHIVE_DIR:
+	case UPLOAD_ARCHIVE_DIR:
 		e.mode = 0755;
 		kind = WSPATH_KIND_DIR;
 		break;
-	case WSARCHIVE_SYMLINK:
+	case UPLOAD_ARCHIVE_SYMLINK:
 		if ((s = archive_entry_symlink(ae)) == NULL)
 			s = archive_entry_symlink_utf8(ae);
 		if (s == NULL)
-			return wsarchive_fail(r, PETRI_ERR_INVAL,
+			return upload_archive_fail(r, PETRI_ERR_INVAL,
 			    "entry '%s': symbolic link target cannot be read",
 			    r->name);
 		if (wspath_link_target(&wp, s, strlen(s), &lp) < 0)
-			return wsarchive_fail(r, PETRI_ERR_PATH,
+			return upload_archive_fail(r, PETRI_ERR_PATH,
 			    "entry '%s': symbolic link target %s", r->name,
 			    lp.why);
 		e.link = lp.path;
 		e.mode = 0;
 		kind = WSPATH_KIND_LINK;
 		break;
-	case WSARCHIVE_HARDLINK:
+	case UPLOAD_ARCHIVE_HARDLINK:
 		if (wspath_normalise(&lp, hl, strlen(hl), 0, r->strip) < 0)
-			return wsarchive_fail(r, PETRI_ERR_PATH,
+			return upload_archive_fail(r, PETRI_ERR_PATH,
 			    "entry '%s': hard link target %s", r->name, lp.why);
 		if (wspath_tree_get(r->tree, &lp, &fsize) != WSPATH_KIND_FILE)
-			return wsarchive_fail(r, PETRI_ERR_PATH,
+			return upload_archive_fail(r, PETRI_ERR_PATH,
 			    "entry '%s': a hard link must point to an earlier "
 			    "file of the archive",
 			    r->name);
-		if ((rc = wsarchive_count(r, fsize, 0)) != 0)
+		if ((rc = upload_archive_count(r, fsize, 0)) != 0)
 			return rc;
 		e.link = lp.path;
 		e.size = fsize;
 		kind = WSPATH_KIND_FILE;
 		break;
 	default:
-		return wsarchive_fail(
+		return upload_archive_fail(
 		    r, PETRI_ERR_INVAL, "entry '%s': bad type", r->name);
 	}
 
 	if ((rc = wspath_tree_add(r->tree, &wp, kind, fsize, NULL, &why)) < 0)
-		return wsarchive_fail(
+		return upload_archive_fail(
 		    r, rc, "entry '%s': path %s", r->name, why);
 	if (fn != NULL && (rc = fn(arg, &e, r)) < 0)
-		return wsarchive_fail(r, rc,
+		return upload_archive_fail(r, rc,
 		    "entry '%s' could not be stored: %s", r->name,
 		    petri_strerror(rc));
 	if (r->failed != 0) /* the callback ignored an error */
 		return r->failed;
-	if ((rc = wsarchive_drain(r)) != 0)
+	if ((rc = upload_archive_drain(r)) != 0)
 		return rc;
-	if (e.type == WSARCHIVE_FILE &&
+	if (e.type == UPLOAD_ARCHIVE_FILE &&
 	    wspath_tree_set(r->tree, &wp, r->cur_bytes) != 0)
-		return wsarchive_fail(r, PETRI_ERR_INVAL,
+		return upload_archive_fail(r, PETRI_ERR_INVAL,
 		    "entry '%s': lost track of the path", r->name);
 	return 0;
 }
 
 static la_ssize_t
-wsarchive_fd_read(struct archive *a, void *arg, const void **bufp)
+upload_archive_fd_read(struct archive *a, void *arg, const void **bufp)
 {
-	struct wsarchive_reader *r = arg;
+	struct upload_archive_reader *r = arg;
 	ssize_t n;
 
 	do
-		n = read(r->fd, r->iobuf, WSARCHIVE_IOBUF);
+		n = read(r->fd, r->iobuf, UPLOAD_ARCHIVE_IOBUF);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		r->ioerr = 1;
@@ -336,9 +337,9 @@ wsarchive_fd_read(struct archive *a, void *arg, const void **bufp)
 }
 
 static la_int64_t
-wsarchive_fd_seek(struct archive *a, void *arg, la_int64_t off, int whence)
+upload_archive_fd_seek(struct archive *a, void *arg, la_int64_t off, int whence)
 {
-	struct wsarchive_reader *r = arg;
+	struct upload_archive_reader *r = arg;
 	off_t o;
 
 	if ((o = lseek(r->fd, (off_t)off, whence)) < 0) {
@@ -350,9 +351,9 @@ wsarchive_fd_seek(struct archive *a, void *arg, la_int64_t off, int whence)
 }
 
 static la_int64_t
-wsarchive_fd_skip(struct archive *a, void *arg, la_int64_t req)
+upload_archive_fd_skip(struct archive *a, void *arg, la_int64_t req)
 {
-	struct wsarchive_reader *r = arg;
+	struct upload_archive_reader *r = arg;
 	off_t cur;
 
 	(void)a;
@@ -367,7 +368,7 @@ wsarchive_fd_skip(struct archive *a, void *arg, la_int64_t req)
 }
 
 static uint64_t
-wsarchive_lim(uint64_t v, uint64_t max)
+upload_archive_lim(uint64_t v, uint64_t max)
 {
 	return (v == 0 || v > max) ? max : v;
 }
@@ -378,21 +379,23 @@ wsarchive_lim(uint64_t v, uint64_t max)
  * of this function (mem when p != NULL, else r->fd), read every entry.
  */
 static int
-wsarchive_run(struct wsarchive_reader *r, const void *p, size_t n, int seekable,
-    const struct wsarchive_opts *opts, wsarchive_entry_fn *fn, void *arg)
+upload_archive_run(struct upload_archive_reader *r, const void *p, size_t n,
+    int seekable, const struct upload_archive_opts *opts,
+    upload_archive_entry_fn *fn, void *arg)
 {
 	struct archive_entry *ae;
 	locale_t loc, old = (locale_t)0;
 	int rc = 0, la;
 
 	r->strip = opts != NULL ? opts->strip : 0;
-	r->max_entries =
-	    wsarchive_lim(opts ? opts->max_entries : 0, WS_MAX_ARCHIVE_ENTRIES);
-	r->max_file = wsarchive_lim(opts ? opts->max_file : 0, WS_MAX_FILE);
-	r->max_total =
-	    wsarchive_lim(opts ? opts->max_total : 0, WS_MAX_ARCHIVE_TOTAL);
-	r->max_ratio =
-	    wsarchive_lim(opts ? opts->max_ratio : 0, WS_MAX_ARCHIVE_RATIO);
+	r->max_entries = upload_archive_lim(
+	    opts ? opts->max_entries : 0, WS_MAX_ARCHIVE_ENTRIES);
+	r->max_file =
+	    upload_archive_lim(opts ? opts->max_file : 0, WS_MAX_FILE);
+	r->max_total = upload_archive_lim(
+	    opts ? opts->max_total : 0, WS_MAX_ARCHIVE_TOTAL);
+	r->max_ratio = upload_archive_lim(
+	    opts ? opts->max_ratio : 0, WS_MAX_ARCHIVE_RATIO);
 
 	/*
 	 * Names in zip and pax archives are UTF-8; libarchive converts them
@@ -402,11 +405,11 @@ wsarchive_run(struct wsarchive_reader *r, const void *p, size_t n, int seekable,
 	    (locale_t)0)
 		old = uselocale(loc);
 
-	if ((r->iobuf = malloc(WSARCHIVE_IOBUF)) == NULL ||
+	if ((r->iobuf = malloc(UPLOAD_ARCHIVE_IOBUF)) == NULL ||
 	    (r->tree = wspath_tree_new(r->max_entries * WS_MAX_DEPTH)) ==
 	        NULL ||
 	    (r->a = archive_read_new()) == NULL) {
-		rc = wsarchive_fail(r, PETRI_ERR_NOMEM, "out of memory");
+		rc = upload_archive_fail(r, PETRI_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	if (archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
@@ -416,7 +419,7 @@ wsarchive_run(struct wsarchive_reader *r, const void *p, size_t n, int seekable,
 	    archive_read_support_filter_xz(r->a) != ARCHIVE_OK ||
 	    archive_read_support_filter_zstd(r->a) != ARCHIVE_OK) {
 		/* ARCHIVE_WARN: it would run an external program */
-		rc = wsarchive_fail(r, PETRI_ERR_UNSUPPORTED,
+		rc = upload_archive_fail(r, PETRI_ERR_UNSUPPORTED,
 		    "this libarchive lacks a built-in decompressor");
 		goto out;
 	}
@@ -424,15 +427,17 @@ wsarchive_run(struct wsarchive_reader *r, const void *p, size_t n, int seekable,
 		la = archive_read_open_memory(r->a, p, n);
 	else {
 		archive_read_set_callback_data(r->a, r);
-		archive_read_set_read_callback(r->a, wsarchive_fd_read);
+		archive_read_set_read_callback(r->a, upload_archive_fd_read);
 		if (seekable) {
-			archive_read_set_seek_callback(r->a, wsarchive_fd_seek);
-			archive_read_set_skip_callback(r->a, wsarchive_fd_skip);
+			archive_read_set_seek_callback(
+			    r->a, upload_archive_fd_seek);
+			archive_read_set_skip_callback(
+			    r->a, upload_archive_fd_skip);
 		}
 		la = archive_read_open1(r->a);
 	}
 	if (la != ARCHIVE_OK) {
-		rc = wsarchive_fail_la(r);
+		rc = upload_archive_fail_la(r);
 		goto out;
 	}
 	for (;;) {
@@ -440,16 +445,16 @@ wsarchive_run(struct wsarchive_reader *r, const void *p, size_t n, int seekable,
 		if (la == ARCHIVE_EOF)
 			break;
 		if (la != ARCHIVE_OK && la != ARCHIVE_WARN) {
-			rc = wsarchive_fail_la(r);
+			rc = upload_archive_fail_la(r);
 			goto out;
 		}
 		if (++r->entries > r->max_entries) {
-			rc = wsarchive_fail(r, PETRI_ERR_TOOBIG,
+			rc = upload_archive_fail(r, PETRI_ERR_TOOBIG,
 			    "the archive has more than %llu entries",
 			    (unsigned long long)r->max_entries);
 			goto out;
 		}
-		if ((rc = wsarchive_entry_do(r, ae, fn, arg)) != 0)
+		if ((rc = upload_archive_entry_do(r, ae, fn, arg)) != 0)
 			goto out;
 	}
 	rc = r->failed;
@@ -466,7 +471,8 @@ out:
 }
 
 static int
-wsarchive_start(struct wsarchive_reader *r, struct wsarchive_err *err)
+upload_archive_start(
+    struct upload_archive_reader *r, struct upload_archive_err *err)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
@@ -479,40 +485,42 @@ wsarchive_start(struct wsarchive_reader *r, struct wsarchive_err *err)
 }
 
 int
-wsarchive_read_mem(const void *p, size_t n, const struct wsarchive_opts *opts,
-    wsarchive_entry_fn *fn, void *arg, struct wsarchive_err *err)
+upload_archive_read_mem(const void *p, size_t n,
+    const struct upload_archive_opts *opts, upload_archive_entry_fn *fn,
+    void *arg, struct upload_archive_err *err)
 {
-	struct wsarchive_reader r;
+	struct upload_archive_reader r;
 	static const char empty[1];
 
-	if (wsarchive_start(&r, err) != 0)
+	if (upload_archive_start(&r, err) != 0)
 		return PETRI_ERR_INVAL;
 	if (p == NULL && n != 0)
-		return wsarchive_fail(&r, PETRI_ERR_INVAL, "no archive");
+		return upload_archive_fail(&r, PETRI_ERR_INVAL, "no archive");
 	r.insize = n;
-	return wsarchive_run(&r, p != NULL ? p : empty, n, 1, opts, fn, arg);
+	return upload_archive_run(
+	    &r, p != NULL ? p : empty, n, 1, opts, fn, arg);
 }
 
 int
-wsarchive_read_fd(int fd, const struct wsarchive_opts *opts,
-    wsarchive_entry_fn *fn, void *arg, struct wsarchive_err *err)
+upload_archive_read_fd(int fd, const struct upload_archive_opts *opts,
+    upload_archive_entry_fn *fn, void *arg, struct upload_archive_err *err)
 {
-	struct wsarchive_reader r;
+	struct upload_archive_reader r;
 	struct stat st;
 	int seekable = 0;
 
-	if (wsarchive_start(&r, err) != 0)
+	if (upload_archive_start(&r, err) != 0)
 		return PETRI_ERR_INVAL;
 	if (fd < 0 || fstat(fd, &st) != 0)
-		return wsarchive_fail(
+		return upload_archive_fail(
 		    &r, PETRI_ERR_IO, "the upload cannot be read");
 	if (S_ISREG(st.st_mode)) {
 		if (lseek(fd, 0, SEEK_SET) != 0)
-			return wsarchive_fail(
+			return upload_archive_fail(
 			    &r, PETRI_ERR_IO, "the upload cannot be read");
 		r.insize = (uint64_t)st.st_size;
 		seekable = 1;
 	}
 	r.fd = fd;
-	return wsarchive_run(&r, NULL, 0, seekable, opts, fn, arg);
+	return upload_archive_run(&r, NULL, 0, seekable, opts, fn, arg);
 }

@@ -1,5 +1,5 @@
 /*
- * wsarchive.h: reading an uploaded project archive (zip, tar, tar.gz,
+ * upload_archive.h: reading an uploaded project archive (zip, tar, tar.gz,
  * tar.bz2, tar.xz, tar.zst) with libarchive, entry by entry, validating
  * each one before the caller sees it.  Nothing here writes to disk: the
  * caller stages each entry (wsfs_stage_*) as it is read and commits once
@@ -40,15 +40,15 @@
  *     one entry, total bytes, and the ratio total / compressed input size.
  *     Bytes are counted as they are decompressed, never taken from headers
  *     (a header announcing too much is refused early, though).  The ratio
- *     is only enforced once the total passes WSARCHIVE_RATIO_FLOOR, so a
+ *     is only enforced once the total passes UPLOAD_ARCHIVE_RATIO_FLOOR, so a
  *     small archive holding one very compressible file is not a bomb.
  *
  * Memory: libarchive's seekable zip reader loads the whole central
  * directory first (about 160 bytes per entry, so roughly twice the size
  * of the zip at worst); everything else is streamed.
  */
-#ifndef PETRI_WSARCHIVE_H
-#define PETRI_WSARCHIVE_H
+#ifndef PETRI_UPLOAD_ARCHIVE_H
+#define PETRI_UPLOAD_ARCHIVE_H
 
 #include <sys/types.h>
 
@@ -58,19 +58,19 @@
 #include "bounds.h"
 #include "petri_err.h"
 
-#define WSARCHIVE_MSG 256
-#define WSARCHIVE_RATIO_FLOOR (1UL << 20) /* ratio not checked below */
+#define UPLOAD_ARCHIVE_MSG 256
+#define UPLOAD_ARCHIVE_RATIO_FLOOR (1UL << 20) /* ratio not checked below */
 
-struct wsarchive_err {
+struct upload_archive_err {
 	int code; /* PETRI_ERR_*, 0 when none */
-	char msg[WSARCHIVE_MSG]; /* human sentence, printable ASCII */
+	char msg[UPLOAD_ARCHIVE_MSG]; /* human sentence, printable ASCII */
 };
 
 /*
  * Options.  Zero limits mean the bounds.h maximum; a limit above its
  * maximum is lowered to it.
  */
-struct wsarchive_opts {
+struct upload_archive_opts {
 	size_t strip; /* leading components to drop */
 	uint64_t max_entries; /* WS_MAX_ARCHIVE_ENTRIES */
 	uint64_t max_file; /* WS_MAX_FILE */
@@ -78,16 +78,16 @@ struct wsarchive_opts {
 	uint64_t max_ratio; /* WS_MAX_ARCHIVE_RATIO */
 };
 
-enum wsarchive_type {
-	WSARCHIVE_FILE = 1,
-	WSARCHIVE_DIR,
-	WSARCHIVE_SYMLINK,
-	WSARCHIVE_HARDLINK,
+enum upload_archive_type {
+	UPLOAD_ARCHIVE_FILE = 1,
+	UPLOAD_ARCHIVE_DIR,
+	UPLOAD_ARCHIVE_SYMLINK,
+	UPLOAD_ARCHIVE_HARDLINK,
 };
 
 /* One validated entry, valid only during the callback. */
-struct wsarchive_entry {
-	enum wsarchive_type type;
+struct upload_archive_entry {
+	enum upload_archive_type type;
 	const char *path; /* normalised workspace path, never empty */
 	const char *link; /* SYMLINK: canonical target; HARDLINK: normalised
 			     path of the earlier file; else NULL */
@@ -97,19 +97,19 @@ struct wsarchive_entry {
 	int64_t mtime; /* seconds since the epoch, from the header */
 };
 
-struct wsarchive_reader;
+struct upload_archive_reader;
 
 /*
  * Called once per validated entry, in archive order.  For a FILE the
- * callback reads the content with wsarchive_data_read(); whatever it does
+ * callback reads the content with upload_archive_data_read(); whatever it does
  * not read is read (and counted) after it returns.  Returns 0 to go on, or
- * a negative PETRI_ERR_* code to stop: wsarchive_read_*() then returns that
+ * a negative PETRI_ERR_* code to stop: upload_archive_read_*() then returns that
  * code, with err->msg naming the entry unless the callback wrote a message
  * into err itself.  While reading, the thread's LC_CTYPE is C.UTF-8 (so
  * that libarchive gives names as UTF-8); it is restored before return.
  */
-typedef int wsarchive_entry_fn(
-    void *arg, const struct wsarchive_entry *e, struct wsarchive_reader *r);
+typedef int upload_archive_entry_fn(void *arg,
+    const struct upload_archive_entry *e, struct upload_archive_reader *r);
 
 /*
  * Reads up to len bytes of the current FILE entry into buf.  Returns the
@@ -118,8 +118,8 @@ typedef int wsarchive_entry_fn(
  * PETRI_ERR_INVAL when the archive is damaged.  An error is final: the
  * whole read fails with it even if the callback returns 0.
  */
-ssize_t wsarchive_data_read(
-    struct wsarchive_reader *r, void *buf, size_t len) PETRI_WUR;
+ssize_t upload_archive_data_read(
+    struct upload_archive_reader *r, void *buf, size_t len) PETRI_WUR;
 
 /*
  * Reads the archive held in the n bytes at p (the compressed input size
@@ -131,9 +131,9 @@ ssize_t wsarchive_data_read(
  * _UNSUPPORTED, _TOOBIG (a cap: the API answers 413), _NOMEM, _IO, or the
  * callback's code.
  */
-int wsarchive_read_mem(const void *p, size_t n,
-    const struct wsarchive_opts *opts, wsarchive_entry_fn *fn, void *arg,
-    struct wsarchive_err *err) PETRI_WUR;
+int upload_archive_read_mem(const void *p, size_t n,
+    const struct upload_archive_opts *opts, upload_archive_entry_fn *fn,
+    void *arg, struct upload_archive_err *err) PETRI_WUR;
 
 /*
  * Same, reading from fd.  A regular file is read from offset 0 and its
@@ -141,7 +141,8 @@ int wsarchive_read_mem(const void *p, size_t n,
  * for a pipe or socket the ratio is checked against the bytes consumed so
  * far, which is stricter.  fd is not closed.
  */
-int wsarchive_read_fd(int fd, const struct wsarchive_opts *opts,
-    wsarchive_entry_fn *fn, void *arg, struct wsarchive_err *err) PETRI_WUR;
+int upload_archive_read_fd(int fd, const struct upload_archive_opts *opts,
+    upload_archive_entry_fn *fn, void *arg,
+    struct upload_archive_err *err) PETRI_WUR;
 
-#endif /* PETRI_WSARCHIVE_H */
+#endif /* PETRI_UPLOAD_ARCHIVE_H */

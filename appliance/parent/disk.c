@@ -1,4 +1,4 @@
-/* wsdisk.c: per-sandbox workspace file systems on loop devices. */
+/* disk.c: per-sandbox workspace file systems on loop devices. */
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -19,11 +19,11 @@
 #include "util.h"
 #include "disk.h"
 
-#define WSDISK_MKFS "/usr/sbin/mkfs.ext4"
-#define WSDISK_LOOP_TRIES 16
+#define DISK_MKFS "/usr/sbin/mkfs.ext4"
+#define DISK_LOOP_TRIES 16
 
 int
-wsdisk_create(const char *image, int size_mb, uid_t uid, gid_t gid)
+disk_create(const char *image, int size_mb, uid_t uid, gid_t gid)
 {
 	char opts[128];
 	char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
@@ -43,10 +43,10 @@ wsdisk_create(const char *image, int size_mb, uid_t uid, gid_t gid)
 	snprintf(opts, sizeof(opts), "root_owner=%u:%u,nodiscard",
 	    (unsigned)uid, (unsigned)gid);
 	{
-		char *const argv[] = {WSDISK_MKFS, "-q", "-F", "-m", "0", "-E",
+		char *const argv[] = {DISK_MKFS, "-q", "-F", "-m", "0", "-E",
 		    opts, (char *)image, NULL};
 
-		if (posix_spawn(&pid, WSDISK_MKFS, NULL, NULL, argv, envp) != 0)
+		if (posix_spawn(&pid, DISK_MKFS, NULL, NULL, argv, envp) != 0)
 			goto out;
 	}
 	while (waitpid(pid, &st, 0) < 0)
@@ -63,7 +63,7 @@ out:
 }
 
 int
-wsdisk_is_mounted(const char *dir)
+disk_is_mounted(const char *dir)
 {
 	struct stat a, b;
 	char parent[PATH_MAX];
@@ -77,7 +77,7 @@ wsdisk_is_mounted(const char *dir)
 
 /* Opens /dev/loopN, creating the node when the host has none yet. */
 static int
-wsdisk_loop_open(int n)
+disk_loop_open(int n)
 {
 	char dev[64];
 	int fd;
@@ -92,24 +92,24 @@ wsdisk_loop_open(int n)
 }
 
 int
-wsdisk_mount(const char *image, const char *dir)
+disk_mount(const char *image, const char *dir)
 {
 	struct loop_config lc;
 	char dev[64], target[64];
 	int ctl = -1, img = -1, loop = -1, dfd = -1, n, tries;
 	int r = PETRI_ERR_IO;
 
-	if ((r = wsdisk_is_mounted(dir)) == 1)
+	if ((r = disk_is_mounted(dir)) == 1)
 		return 0;
 	r = PETRI_ERR_IO;
 	if ((img = open(image, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return errno == ENOENT ? PETRI_ERR_NOTFOUND : PETRI_ERR_IO;
 	if ((ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) < 0)
 		goto out;
-	for (tries = 0; tries < WSDISK_LOOP_TRIES; tries++) {
+	for (tries = 0; tries < DISK_LOOP_TRIES; tries++) {
 		if ((n = ioctl(ctl, LOOP_CTL_GET_FREE)) < 0)
 			goto out;
-		if ((loop = wsdisk_loop_open(n)) < 0)
+		if ((loop = disk_loop_open(n)) < 0)
 			goto out;
 		memset(&lc, 0, sizeof(lc));
 		lc.fd = (unsigned int)img;
@@ -154,9 +154,9 @@ out:
 }
 
 int
-wsdisk_umount(const char *dir)
+disk_umount(const char *dir)
 {
-	int m = wsdisk_is_mounted(dir);
+	int m = disk_is_mounted(dir);
 
 	if (m <= 0)
 		return m == 0 ? 0 : PETRI_ERR_IO;

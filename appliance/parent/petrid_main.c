@@ -230,7 +230,7 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		goto out;
 	}
 	if (m->type == MSG_PAR_WS_RELEASE) {
-		e = wsdisk_umount(dir);
+		e = disk_umount(dir);
 		if (e == 0 && unlink(img) != 0 && errno != ENOENT)
 			e = PETRI_ERR_IO;
 		parent_ws_reply(
@@ -255,7 +255,7 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 			    c, m->id, PETRI_ERR_INVAL, "bad disk size");
 			goto out;
 		}
-		if ((e = wsdisk_create(img, (int)mb, pws.uid, pws.gid)) != 0) {
+		if ((e = disk_create(img, (int)mb, pws.uid, pws.gid)) != 0) {
 			(void)rmdir(dir);
 			parent_ws_reply(c, m->id, e,
 			    "cannot create the "
@@ -263,7 +263,7 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 			goto out;
 		}
 	}
-	e = wsdisk_mount(img, dir);
+	e = disk_mount(img, dir);
 	if (e == PETRI_ERR_NOTFOUND &&
 	    !json_is_true(json_object_get(m->json, "create")))
 		e = 0; /* a workspace from before disks: as it is */

@@ -1,5 +1,5 @@
 /*
- * test_archive.c: reading uploaded archives (wsarchive).  Every archive is
+ * test_archive.c: reading uploaded archives (upload_archive).  Every archive is
  * built here with libarchive's writer: valid projects in each format,
  * zip slip, absolute paths, link escapes, special files, bombs.
  */
@@ -192,18 +192,19 @@ struct seen {
 	struct {
 		char path[WS_MAX_PATH + 1];
 		char link[WS_MAX_PATH + 1];
-		enum wsarchive_type type;
+		enum upload_archive_type type;
 		int mode;
 		uint64_t bytes;
 		char sha[PETRI_SHA256_HEX];
 	} e[64];
 	int fail_with; /* return this from the callback */
 	int ignore; /* ignore read errors */
-	ssize_t last; /* last wsarchive_data_read() result */
+	ssize_t last; /* last upload_archive_data_read() result */
 };
 
 static int
-collect(void *arg, const struct wsarchive_entry *e, struct wsarchive_reader *r)
+collect(void *arg, const struct upload_archive_entry *e,
+    struct upload_archive_reader *r)
 {
 	struct seen *s = arg;
 	crypto_hash_sha256_state h;
@@ -221,7 +222,7 @@ collect(void *arg, const struct wsarchive_entry *e, struct wsarchive_reader *r)
 	s->e[i].type = e->type;
 	s->e[i].mode = e->mode;
 	crypto_hash_sha256_init(&h);
-	while ((n = wsarchive_data_read(r, buf, sizeof(buf))) > 0) {
+	while ((n = upload_archive_data_read(r, buf, sizeof(buf))) > 0) {
 		crypto_hash_sha256_update(&h, buf, (unsigned long long)n);
 		s->e[i].bytes += (uint64_t)n;
 	}
@@ -245,18 +246,18 @@ sha_is(const char *sha, const char *data)
 /* Reads b with strip, recording into s; returns the code. */
 static int
 read_buf(const struct buf *b, size_t strip, struct seen *s,
-    struct wsarchive_err *err)
+    struct upload_archive_err *err)
 {
-	struct wsarchive_opts o;
+	struct upload_archive_opts o;
 
 	memset(&o, 0, sizeof(o));
 	o.strip = strip;
-	return wsarchive_read_mem(b->data, b->len, &o, collect, s, err);
+	return upload_archive_read_mem(b->data, b->len, &o, collect, s, err);
 }
 
 /* Builds e in format f and reads it: returns the code, err filled. */
 static int
-try(enum fmt f, const struct ent *e, size_t n, struct wsarchive_err *err)
+try(enum fmt f, const struct ent *e, size_t n, struct upload_archive_err *err)
 {
 	struct buf b;
 	struct seen *s;
@@ -299,7 +300,7 @@ static void
 check_project(enum fmt f, size_t strip)
 {
 	const char *pre = strip ? "" : "proj/";
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 	struct seen *s = calloc(1, sizeof(*s));
 	struct buf b;
 	char p[128];
@@ -317,7 +318,7 @@ check_project(enum fmt f, size_t strip)
 	snprintf(p, sizeof(p), "%sREADME.md", pre);
 	CHECK((i = find(s, p)) >= 0);
 	if (i >= 0) {
-		CHECK_EQ(s->e[i].type, WSARCHIVE_FILE);
+		CHECK_EQ(s->e[i].type, UPLOAD_ARCHIVE_FILE);
 		CHECK_EQ(s->e[i].mode, 0644);
 		CHECK(sha_is(s->e[i].sha, "hello\n"));
 	}
@@ -336,7 +337,7 @@ check_project(enum fmt f, size_t strip)
 	snprintf(p, sizeof(p), "%ssrc/lib", pre);
 	CHECK((i = find(s, p)) >= 0);
 	if (i >= 0) {
-		CHECK_EQ(s->e[i].type, WSARCHIVE_SYMLINK);
+		CHECK_EQ(s->e[i].type, UPLOAD_ARCHIVE_SYMLINK);
 		CHECK_STR(s->e[i].link, "pkg");
 	}
 	snprintf(p, sizeof(p), "%sdocs", pre);
@@ -348,7 +349,7 @@ check_project(enum fmt f, size_t strip)
 	if (!strip) {
 		CHECK((i = find(s, "proj")) >= 0);
 		if (i >= 0)
-			CHECK_EQ(s->e[i].type, WSARCHIVE_DIR);
+			CHECK_EQ(s->e[i].type, UPLOAD_ARCHIVE_DIR);
 		CHECK(find(s, "toplevel.txt") >= 0);
 	} else {
 		CHECK_EQ(find(s, "toplevel.txt"), -1);
@@ -383,14 +384,14 @@ test_hardlink_copy(void)
 	    FILE_E("a/orig.txt", "the data"),
 	    HARD_E("b/copy.txt", "a/orig.txt"),
 	};
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 	struct seen *s = calloc(1, sizeof(*s));
 	struct buf b;
 
 	CHECK_EQ(build(&b, F_TAR, e, N(e)), 0);
 	CHECK_EQ(read_buf(&b, 0, s, &err), 0);
 	CHECK_EQ(s->n, 2);
-	CHECK_EQ(s->e[1].type, WSARCHIVE_HARDLINK);
+	CHECK_EQ(s->e[1].type, UPLOAD_ARCHIVE_HARDLINK);
 	CHECK_STR(s->e[1].path, "b/copy.txt");
 	CHECK_STR(s->e[1].link, "a/orig.txt");
 	buf_free(&b);
@@ -414,7 +415,7 @@ test_zip_slip(void)
 	static const struct ent sbx[] = {FILE_E("/sandbox/x", "p")};
 	static const struct ent bs[] = {FILE_E("..\\..\\evil.txt", "p")};
 	static const struct ent res[] = {FILE_E(".petri/state", "p")};
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 
 	CHECK_EQ(try(F_ZIP, slip, 1, &err), PETRI_ERR_PATH);
 	CHECK(strstr(err.msg, "../../etc/x") != NULL);
@@ -459,7 +460,7 @@ test_symlink_escapes(void)
 	    LINK_E("a", "sub"),
 	    DIR_E("a/"),
 	};
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 
 	CHECK_EQ(try(F_TAR, up, 1, &err), PETRI_ERR_PATH);
 	CHECK(strstr(err.msg, "'link'") != NULL);
@@ -502,7 +503,7 @@ test_hardlink_escapes(void)
 	    FILE_E("top", "data"),
 	    HARD_E("p/h", "top"),
 	};
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 	struct seen *s = calloc(1, sizeof(*s));
 	struct buf b;
 
@@ -530,7 +531,7 @@ test_special_files(void)
 	};
 	static const struct ent chr[] = {{"dev/null", AE_IFCHR, NULL, 0666}};
 	static const struct ent blk[] = {{"sda", AE_IFBLK, NULL, 0660}};
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 
 	CHECK_EQ(try(F_TAR, fifo, 2, &err), PETRI_ERR_UNSUPPORTED);
 	CHECK(strstr(err.msg, "'pipe'") != NULL);
@@ -566,7 +567,7 @@ test_duplicates(void)
 	};
 	static const struct ent dirs[] = {
 	    DIR_E("d/"), DIR_E("d/"), FILE_E("d/f", "ok")};
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 	struct seen *s = calloc(1, sizeof(*s));
 	struct buf b;
 
@@ -591,44 +592,46 @@ test_not_an_archive(void)
 {
 	static const char text[] = "just some text, not an archive\n";
 	unsigned char junk[4096];
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 	struct buf b;
 	size_t i;
 
-	CHECK_EQ(
-	    wsarchive_read_mem(text, sizeof(text) - 1, NULL, NULL, NULL, &err),
+	CHECK_EQ(upload_archive_read_mem(
+	             text, sizeof(text) - 1, NULL, NULL, NULL, &err),
 	    PETRI_ERR_INVAL);
 	CHECK(strstr(err.msg, "not a readable zip or tar") != NULL);
-	CHECK_EQ(wsarchive_read_mem(NULL, 0, NULL, NULL, NULL, &err),
+	CHECK_EQ(upload_archive_read_mem(NULL, 0, NULL, NULL, NULL, &err),
 	    PETRI_ERR_INVAL);
-	CHECK_EQ(
-	    wsarchive_read_mem("", 0, NULL, NULL, NULL, &err), PETRI_ERR_INVAL);
+	CHECK_EQ(upload_archive_read_mem("", 0, NULL, NULL, NULL, &err),
+	    PETRI_ERR_INVAL);
 	for (i = 0; i < sizeof(junk); i++)
 		junk[i] = (unsigned char)(i * 7 + 3);
-	CHECK_EQ(wsarchive_read_mem(junk, sizeof(junk), NULL, NULL, NULL, &err),
+	CHECK_EQ(
+	    upload_archive_read_mem(junk, sizeof(junk), NULL, NULL, NULL, &err),
 	    PETRI_ERR_INVAL);
 	/* an empty tar.gz is a valid, empty archive */
 	CHECK_EQ(build(&b, F_TGZ, NULL, 0), 0);
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, NULL, NULL, NULL, &err), 0);
+	CHECK_EQ(
+	    upload_archive_read_mem(b.data, b.len, NULL, NULL, NULL, &err), 0);
 	buf_free(&b);
 	/* cut short: damaged */
 	CHECK_EQ(build(&b, F_TGZ, project, N(project)), 0);
-	CHECK(
-	    wsarchive_read_mem(b.data, b.len / 2, NULL, NULL, NULL, &err) < 0);
+	CHECK(upload_archive_read_mem(
+	          b.data, b.len / 2, NULL, NULL, NULL, &err) < 0);
 	CHECK(strstr(err.msg, "truncated gzip") != NULL);
 	buf_free(&b);
 	CHECK_EQ(build(&b, F_TAR, project, N(project)), 0);
-	CHECK_EQ(wsarchive_read_mem(b.data, 1200, NULL, NULL, NULL, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, 1200, NULL, NULL, NULL, &err),
 	    PETRI_ERR_INVAL);
 	CHECK(strstr(err.msg, "'proj/README.md' cannot be read") != NULL);
 	buf_free(&b);
 	/* (a zip without its central directory is read as a stream) */
 	CHECK_EQ(build(&b, F_ZIP, project, N(project)), 0);
-	CHECK(wsarchive_read_mem(b.data, b.len - 1000, NULL, NULL, NULL, &err) <
-	    0);
+	CHECK(upload_archive_read_mem(
+	          b.data, b.len - 1000, NULL, NULL, NULL, &err) < 0);
 	CHECK(strstr(err.msg, "damaged") != NULL);
 	buf_free(&b);
-	CHECK_EQ(wsarchive_read_mem(text, 1, NULL, NULL, NULL, NULL),
+	CHECK_EQ(upload_archive_read_mem(text, 1, NULL, NULL, NULL, NULL),
 	    PETRI_ERR_INVAL);
 }
 
@@ -639,15 +642,15 @@ test_callback_errors(void)
 	    FILE_E("a", "aaaa"),
 	    FILE_E("b", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"),
 	};
-	struct wsarchive_opts o;
-	struct wsarchive_err err;
+	struct upload_archive_opts o;
+	struct upload_archive_err err;
 	struct seen *s = calloc(1, sizeof(*s));
 	struct buf b;
 
 	/* the callback's code comes back, with the entry named */
 	CHECK_EQ(build(&b, F_TAR, e, N(e)), 0);
 	s->fail_with = PETRI_ERR_LIMIT;
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, NULL, collect, s, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, b.len, NULL, collect, s, &err),
 	    PETRI_ERR_LIMIT);
 	CHECK_EQ(s->calls, 1);
 	CHECK(strstr(err.msg, "'a'") != NULL);
@@ -657,7 +660,7 @@ test_callback_errors(void)
 	s->ignore = 1;
 	memset(&o, 0, sizeof(o));
 	o.max_file = 10;
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, &o, collect, s, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, b.len, &o, collect, s, &err),
 	    PETRI_ERR_TOOBIG);
 	CHECK_EQ(s->calls, 1); /* "b" declared 48 bytes: refused early */
 	buf_free(&b);
@@ -669,8 +672,8 @@ test_caps_entries(void)
 {
 	struct ent *e = calloc(WS_MAX_ARCHIVE_ENTRIES + 1, sizeof(*e));
 	char(*names)[16] = calloc(WS_MAX_ARCHIVE_ENTRIES + 1, sizeof(*names));
-	struct wsarchive_opts o;
-	struct wsarchive_err err;
+	struct upload_archive_opts o;
+	struct upload_archive_err err;
 	struct buf b;
 	int i;
 
@@ -686,10 +689,11 @@ test_caps_entries(void)
 	}
 	/* exactly at the cap: fine; one more: 413 */
 	CHECK_EQ(build(&b, F_TGZ, e, WS_MAX_ARCHIVE_ENTRIES), 0);
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, NULL, NULL, NULL, &err), 0);
+	CHECK_EQ(
+	    upload_archive_read_mem(b.data, b.len, NULL, NULL, NULL, &err), 0);
 	buf_free(&b);
 	CHECK_EQ(build(&b, F_TGZ, e, WS_MAX_ARCHIVE_ENTRIES + 1), 0);
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, NULL, NULL, NULL, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, b.len, NULL, NULL, NULL, &err),
 	    PETRI_ERR_TOOBIG);
 	CHECK(strstr(err.msg, "entries") != NULL);
 	buf_free(&b);
@@ -697,7 +701,7 @@ test_caps_entries(void)
 	memset(&o, 0, sizeof(o));
 	o.max_entries = 100;
 	CHECK_EQ(build(&b, F_ZIP, e, 101), 0);
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, &o, NULL, NULL, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, b.len, &o, NULL, NULL, &err),
 	    PETRI_ERR_TOOBIG);
 	buf_free(&b);
 out:
@@ -713,35 +717,37 @@ test_caps_sizes(void)
 	    FILE_E("b", "0123456789"),
 	    HARD_E("c", "a"),
 	};
-	struct wsarchive_opts o;
-	struct wsarchive_err err;
+	struct upload_archive_opts o;
+	struct upload_archive_err err;
 	struct buf b;
 
 	CHECK_EQ(build(&b, F_TAR, e, N(e)), 0);
 	memset(&o, 0, sizeof(o));
 	o.max_file = 9;
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, &o, NULL, NULL, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, b.len, &o, NULL, NULL, &err),
 	    PETRI_ERR_TOOBIG);
 	CHECK(strstr(err.msg, "'a'") != NULL);
 	/* total: 20 bytes of files, 30 with the hard link's copy */
 	o.max_file = 0;
 	o.max_total = 20;
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, &o, NULL, NULL, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, b.len, &o, NULL, NULL, &err),
 	    PETRI_ERR_TOOBIG);
 	CHECK(strstr(err.msg, "expands") != NULL);
 	o.max_total = 30;
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, &o, NULL, NULL, &err), 0);
+	CHECK_EQ(
+	    upload_archive_read_mem(b.data, b.len, &o, NULL, NULL, &err), 0);
 	/* limits above bounds.h are lowered to them */
 	o.max_total = UINT64_MAX;
 	o.max_file = UINT64_MAX;
 	o.max_entries = UINT64_MAX;
 	o.max_ratio = UINT64_MAX;
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, &o, NULL, NULL, &err), 0);
+	CHECK_EQ(
+	    upload_archive_read_mem(b.data, b.len, &o, NULL, NULL, &err), 0);
 	buf_free(&b);
 
 	/* a header announcing more than WS_MAX_FILE is refused unread */
 	CHECK_EQ(build_zeros(&b, F_TGZ, 1, WS_MAX_FILE + 1, 1), 0);
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, NULL, NULL, NULL, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, b.len, NULL, NULL, NULL, &err),
 	    PETRI_ERR_TOOBIG);
 	CHECK(strstr(err.msg, "zeros0.bin") != NULL);
 	buf_free(&b);
@@ -770,9 +776,9 @@ pipe_from(const void *p, size_t n, pid_t *pidp)
 static void
 test_fd_sources(void)
 {
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 	struct seen *s = calloc(1, sizeof(*s));
-	struct wsarchive_opts o;
+	struct upload_archive_opts o;
 	struct buf b;
 	char path[] = "/tmp/petri-archive-XXXXXX";
 	pid_t pid;
@@ -783,18 +789,19 @@ test_fd_sources(void)
 	CHECK((fd = mkstemp(path)) >= 0);
 	unlink(path);
 	CHECK_EQ(petri_write_all(fd, b.data, b.len), 0);
-	CHECK_EQ(wsarchive_read_fd(fd, NULL, collect, s, &err), 0);
+	CHECK_EQ(upload_archive_read_fd(fd, NULL, collect, s, &err), 0);
 	CHECK_EQ(s->n, 10);
 	close(fd);
 	/* a pipe: zip read as a stream */
 	memset(s, 0, sizeof(*s));
 	CHECK((fd = pipe_from(b.data, b.len, &pid)) >= 0);
-	CHECK_EQ(wsarchive_read_fd(fd, NULL, collect, s, &err), 0);
+	CHECK_EQ(upload_archive_read_fd(fd, NULL, collect, s, &err), 0);
 	CHECK_EQ(s->n, 10);
 	close(fd);
 	waitpid(pid, &st, 0);
 	buf_free(&b);
-	CHECK_EQ(wsarchive_read_fd(-1, NULL, NULL, NULL, &err), PETRI_ERR_IO);
+	CHECK_EQ(
+	    upload_archive_read_fd(-1, NULL, NULL, NULL, &err), PETRI_ERR_IO);
 
 	/*
 	 * Sizes unknown to the header (zip data descriptors, read as a
@@ -805,7 +812,8 @@ test_fd_sources(void)
 	memset(&o, 0, sizeof(o));
 	o.max_file = 4096;
 	CHECK((fd = pipe_from(b.data, b.len, &pid)) >= 0);
-	CHECK_EQ(wsarchive_read_fd(fd, &o, collect, s, &err), PETRI_ERR_TOOBIG);
+	CHECK_EQ(
+	    upload_archive_read_fd(fd, &o, collect, s, &err), PETRI_ERR_TOOBIG);
 	CHECK_EQ(s->calls, 1); /* reached the callback: counted */
 	CHECK_EQ(s->last, PETRI_ERR_TOOBIG);
 	CHECK(s->e[0].bytes <= 4096);
@@ -818,26 +826,27 @@ test_fd_sources(void)
 static void
 test_bomb_small(void)
 {
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 	struct buf b;
 
 	/* 4 MiB of zeros in a few KiB: ratio ~1000 */
 	CHECK_EQ(build_zeros(&b, F_TGZ, 1, 4UL << 20, 1), 0);
 	CHECK(b.len < 64 * 1024);
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, NULL, NULL, NULL, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, b.len, NULL, NULL, NULL, &err),
 	    PETRI_ERR_TOOBIG);
 	CHECK(strstr(err.msg, "zip bomb") != NULL);
 	buf_free(&b);
 	/* below the floor, a very compressible file is fine */
 	CHECK_EQ(build_zeros(&b, F_TGZ, 1, 512 * 1024, 1), 0);
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, NULL, NULL, NULL, &err), 0);
+	CHECK_EQ(
+	    upload_archive_read_mem(b.data, b.len, NULL, NULL, NULL, &err), 0);
 	buf_free(&b);
 }
 
 static void
 test_bomb_600mb(void)
 {
-	struct wsarchive_err err;
+	struct upload_archive_err err;
 	struct seen *s = calloc(1, sizeof(*s));
 	struct buf b;
 	uint64_t seen = 0;
@@ -846,7 +855,7 @@ test_bomb_600mb(void)
 	/* 10 x 60 MiB of zeros: each under WS_MAX_FILE, 600 MiB in all */
 	CHECK_EQ(build_zeros(&b, F_ZIP, 10, 60UL << 20, 1), 0);
 	CHECK(b.len < 2UL << 20);
-	CHECK_EQ(wsarchive_read_mem(b.data, b.len, NULL, collect, s, &err),
+	CHECK_EQ(upload_archive_read_mem(b.data, b.len, NULL, collect, s, &err),
 	    PETRI_ERR_TOOBIG);
 	CHECK(strstr(err.msg, "zip bomb") != NULL);
 	/* stopped after about ratio x input, not 600 MiB */

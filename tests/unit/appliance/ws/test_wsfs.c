@@ -1077,8 +1077,8 @@ test_hostile_tree(void)
  */
 
 static int
-stage_entry(
-    void *arg, const struct wsarchive_entry *e, struct wsarchive_reader *r)
+stage_entry(void *arg, const struct upload_archive_entry *e,
+    struct upload_archive_reader *r)
 {
 	struct wsfs_stage *s = arg;
 	unsigned char buf[16384];
@@ -1086,16 +1086,16 @@ stage_entry(
 	int rc;
 
 	switch (e->type) {
-	case WSARCHIVE_DIR:
+	case UPLOAD_ARCHIVE_DIR:
 		return wsfs_stage_mkdir(s, e->path);
-	case WSARCHIVE_SYMLINK:
+	case UPLOAD_ARCHIVE_SYMLINK:
 		return wsfs_stage_symlink(s, e->path, e->link);
-	case WSARCHIVE_HARDLINK:
+	case UPLOAD_ARCHIVE_HARDLINK:
 		return wsfs_stage_copy(s, e->path, e->link, e->mode);
-	case WSARCHIVE_FILE:
+	case UPLOAD_ARCHIVE_FILE:
 		if ((rc = wsfs_stage_file_begin(s, e->path, e->mode)) != 0)
 			return rc;
-		while ((n = wsarchive_data_read(r, buf, sizeof(buf))) > 0)
+		while ((n = upload_archive_data_read(r, buf, sizeof(buf))) > 0)
 			if ((rc = wsfs_stage_file_write(s, buf, (size_t)n)) !=
 			    0)
 				return rc;
@@ -1137,8 +1137,8 @@ static void
 test_archive_to_stage(void)
 {
 	struct archive *a;
-	struct wsarchive_opts o;
-	struct wsarchive_err err;
+	struct upload_archive_opts o;
+	struct upload_archive_err err;
 	struct wsfs_stage *s = NULL;
 	struct env e;
 	struct buf b;
@@ -1162,7 +1162,8 @@ test_archive_to_stage(void)
 	o.strip = 1;
 	CHECK_EQ(wsfs_stage_open(e.ws, e.staging, &s), 0);
 	CHECK_EQ(
-	    wsarchive_read_mem(b.data, b.len, &o, stage_entry, s, &err), 0);
+	    upload_archive_read_mem(b.data, b.len, &o, stage_entry, s, &err),
+	    0);
 	CHECK_EQ(wsfs_stage_commit(s, 0), 0);
 	wsfs_stage_free(s);
 	CHECK_STR(get(e.ws, "src/app.py"), "app\n");
@@ -1176,7 +1177,8 @@ test_archive_to_stage(void)
 	before = snapshot(e.ws);
 	CHECK_EQ(wsfs_stage_open(e.ws, e.staging, &s), 0);
 	CHECK_EQ(
-	    wsarchive_read_mem(b.data, b.len, &o, stage_entry, s, &err), 0);
+	    upload_archive_read_mem(b.data, b.len, &o, stage_entry, s, &err),
+	    0);
 	CHECK_EQ(wsfs_stage_commit(s, 0), PETRI_ERR_PATH);
 	wsfs_stage_free(s);
 	CHECK(before != NULL && strcmp(before, "error") != 0);
