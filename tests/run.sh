@@ -36,6 +36,12 @@ if ! packaging/images/build.sh; then
 	exit 1
 fi
 
+if ! tests/setup-test-deps.sh; then
+	echo "test dependencies failed to install"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
 step "build (${SANITIZER:+SANITIZER=$SANITIZER })"
 if ! make -j2 BUILD="$B" SANITIZER="${SANITIZER:-}" test-bins >"$log/build.txt" 2>&1; then
 	tail -50 "$log/build.txt"
