@@ -19,6 +19,7 @@
 #include "db.h"
 #include "egress_conf.h"
 #include "ipc.h"
+#include "preview_conf.h"
 #include "procs.h"
 
 struct api;
@@ -58,6 +59,11 @@ struct api_req {
 	struct MHD_PostProcessor *pp; /* multipart uploads */
 	struct api_upload *upload;
 	int answered;
+	/* serve mode runs api_exec() on a body of its own: api_body_json()
+	 * gives inner_body and the answer is kept here, not sent */
+	json_t *inner_body;
+	json_t *inner_reply;
+	unsigned int inner_status;
 };
 
 typedef enum MHD_Result (*api_handler_fn)(struct api_req *);
@@ -90,6 +96,8 @@ struct api {
 	struct ipc_chan *ws;
 	struct ipc_chan *keeper;
 	struct ipc_chan *proxy;
+	struct ipc_chan *preview; /* the preview gateway */
+	struct preview_conf *preview_conf;
 	char egress_gw[64]; /* the proxy's address, as containers see it */
 	int egress_port; /* 0 until the proxy listens */
 	struct registries *registries; /* the configured package mirrors */
@@ -332,5 +340,33 @@ void api_exec_kill_sandbox(struct api *a, const char *sandbox);
 
 /* Metrics. */
 void api_metrics_exec(struct api *a, int64_t ms, int failed);
+
+/*
+ * Serve mode (api_exec.c): the last out->max bytes of a live execution's
+ * stdout and err->max of its stderr, and whether it still runs.  Returns 0,
+ * PETRI_ERR_NOTFOUND (not live: a finished one is in state.db) or
+ * PETRI_ERR_NOMEM.
+ */
+int api_exec_peek(struct api *a, const char *id, const char *tenant,
+    struct buf *out, struct buf *err, int *running) PETRI_WUR;
+
+/* Kills a live execution of tenant.  Returns 0 or a PETRI_ERR_*. */
+int api_exec_stop(struct api *a, const char *id, const char *tenant);
+
+/* --- previews (api_preview.c) ---------------------------------------------------- */
+
+enum MHD_Result api_serve(struct api_req *r);
+enum MHD_Result api_preview_list(struct api_req *r);
+enum MHD_Result api_preview_get(struct api_req *r);
+enum MHD_Result api_preview_delete(struct api_req *r);
+
+/* Opens the gateway channel; closes what was open before a restart. */
+int api_preview_open(struct api *a) PETRI_WUR;
+
+/* Closes previews past their expiry or whose app has stopped (reaper). */
+void api_preview_reap(struct api *a);
+
+/* Closes a sandbox's open previews (it is being removed). */
+void api_preview_close_sandbox(struct api *a, const char *sandbox);
 
 #endif /* PETRI_API_H */

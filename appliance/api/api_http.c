@@ -53,6 +53,12 @@ static const struct api_route api_routes[] = {
     {"POST", "/v1/sandboxes/{}/exec", ROLES_AGENT, API_BODY_JSON, api_exec},
     {"GET", "/v1/sandboxes/{}/execs", ROLES_AGENT, API_BODY_NONE,
         api_exec_list},
+    {"POST", "/v1/sandboxes/{}/serve", ROLES_AGENT, API_BODY_JSON, api_serve},
+    {"GET", "/v1/sandboxes/{}/previews", ROLES_AGENT, API_BODY_NONE,
+        api_preview_list},
+    {"GET", "/v1/previews/{}", ROLES_AGENT, API_BODY_NONE, api_preview_get},
+    {"DELETE", "/v1/previews/{}", ROLES_AGENT, API_BODY_NONE,
+        api_preview_delete},
     {"GET", "/v1/execs/{}", ROLES_AGENT, API_BODY_NONE, api_exec_get},
     {"GET", "/v1/execs/{}/stream", ROLES_AGENT, API_BODY_NONE, api_exec_stream},
     {"GET", "/v1/execs/{}/sbom", ROLES_AGENT, API_BODY_NONE, api_exec_sbom},
@@ -141,6 +147,13 @@ api_reply_json(struct api_req *r, unsigned int status, json_t *body)
 	char *text;
 	size_t n;
 
+	if (r->inner_body != NULL) {
+		/* an answer of api_exec() to serve mode: kept, not sent */
+		json_decref(r->inner_reply);
+		r->inner_reply = body;
+		r->inner_status = status;
+		return body != NULL ? MHD_YES : MHD_NO;
+	}
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL)
@@ -179,8 +192,9 @@ api_reply_error(struct api_req *r, unsigned int status, const char *code,
 	va_end(ap);
 	body = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", code,
 	    "message", msg, "request_id", r->request_id);
-	if (status == MHD_HTTP_TOO_MANY_REQUESTS ||
-	    status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+	if (r->inner_body == NULL &&
+	    (status == MHD_HTTP_TOO_MANY_REQUESTS ||
+	        status == MHD_HTTP_SERVICE_UNAVAILABLE)) {
 		char *text = json_dumps(body, JSON_COMPACT);
 
 		json_decref(body);
@@ -241,6 +255,8 @@ api_body_json(struct api_req *r)
 	json_error_t jerr;
 	json_t *j;
 
+	if (r->inner_body != NULL)
+		return json_incref(r->inner_body);
 	if (r->body.len == 0) {
 		/* an absent body is an empty object */
 		return json_object();
@@ -650,6 +666,8 @@ api_main(struct proc_ctx *ctx)
 		fatal("cannot start the peer channels");
 	if (api_egress_open(&a) != 0)
 		fatal("cannot start the proxy channel");
+	if (api_preview_open(&a) != 0)
+		fatal("cannot start the preview gateway channel");
 	{
 		char err[256];
 

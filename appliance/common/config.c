@@ -7,6 +7,7 @@
 #include "config.h"
 #include "egress_conf.h"
 #include "siem.h"
+#include "preview_conf.h"
 #include "util.h"
 
 const char *const config_languages[CONFIG_NLANG] = {
@@ -15,7 +16,7 @@ const char *const config_languages[CONFIG_NLANG] = {
 static const char *const config_top_keys[] = {"listen", "data_dir",
     "workspace_root", "docker_socket", "images", "network", "runtime", "limits",
     "output_max_bytes", "ttl_seconds", "reaper_interval_seconds", "debug",
-    "egress", "sinks", "registries", "pool", NULL};
+    "egress", "sinks", "registries", "pool", "preview", NULL};
 
 int
 config_language_index(const char *name)
@@ -311,6 +312,13 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 		free(rg);
 		if (r != 0)
 			return r;
+	}
+	{
+		struct preview_conf pc;
+
+		if (preview_conf_parse(
+		        json_object_get(doc, "preview"), &pc, err, errlen) != 0)
+			return PETRI_ERR_INVAL;
 	}
 	cfg->raw = json_incref(doc);
 	return 0;

@@ -39,8 +39,9 @@
 #include "proto.h"
 #include "util.h"
 #include "disk.h"
+#include "preview_conf.h"
 
-#define NPROCS 5
+#define NPROCS 6
 
 struct child {
 	const char *name;
@@ -58,6 +59,7 @@ static struct child children[NPROCS] = {
     {"ws", "_petri_sb", NULL, ws_main, -1, -1, {0}, 0},
     {"engine", "_petri_eng", "docker", engine_main, -1, -1, {0}, 0},
     {"proxy", "_petri_prx", NULL, proxy_main, -1, -1, {0}, 0},
+    {"preview", "_petri_pvw", NULL, preview_main, -1, -1, {0}, 0},
     {"api", "_petri_api", NULL, api_main, -1, -1, {0}, 0},
 };
 
@@ -472,7 +474,8 @@ main(int argc, char **argv)
 	char token[128], hash[65], exe[PATH_MAX], exe_dir[PATH_MAX];
 	int debug = 0, ch, i, lfd, all[16], nall = 0;
 	int api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api;
-	int api_prx, prx_api, kpr_prx, prx_kpr;
+	int api_prx, prx_api, kpr_prx, prx_kpr, api_pvw, pvw_api, pvw_lfd;
+	struct preview_conf pvc;
 	uid_t sb_uid;
 	gid_t sb_gid;
 	struct ipc_chan *api_ctl = NULL;
@@ -578,6 +581,15 @@ main(int argc, char **argv)
 	pair(&api_kpr, &kpr_api);
 	pair(&api_prx, &prx_api);
 	pair(&kpr_prx, &prx_kpr);
+	pair(&api_pvw, &pvw_api);
+	/* the preview gateway's own listener (preview_conf.h) */
+	if (preview_conf_parse(json_object_get(cfg.raw, "preview"), &pvc, err,
+	        sizeof(err)) != 0)
+		fatal("configuration: %s", err);
+	pvw_lfd = listen_on(pvc.listen_host, pvc.listen_port);
+	all[nall++] = api_pvw;
+	all[nall++] = pvw_api;
+	all[nall++] = pvw_lfd;
 	all[nall++] = api_prx;
 	all[nall++] = prx_api;
 	all[nall++] = kpr_prx;
@@ -594,7 +606,11 @@ main(int argc, char **argv)
 	child_by_name("api")->fds[2] = api_ws;
 	child_by_name("api")->fds[3] = api_kpr;
 	child_by_name("api")->fds[4] = api_prx;
-	child_by_name("api")->nfds = 5;
+	child_by_name("api")->fds[5] = api_pvw;
+	child_by_name("api")->nfds = 6;
+	child_by_name("preview")->fds[0] = pvw_api;
+	child_by_name("preview")->fds[1] = pvw_lfd;
+	child_by_name("preview")->nfds = 2;
 	child_by_name("proxy")->fds[0] = prx_api;
 	child_by_name("proxy")->fds[1] = prx_kpr;
 	child_by_name("proxy")->nfds = 2;
