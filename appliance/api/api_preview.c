@@ -86,11 +86,13 @@ preview_close(struct api *a, const char *id, const char *tenant,
 	    pv_str(doc, "sandbox"), "exec", json_object_get(doc, "exec"),
 	    "port", json_object_get(doc, "port"), "reason", reason);
 	if (r == NULL)
-		json_object_set_new(ev, "tenant", json_string(pv_str(doc, "tenant")));
+		json_object_set_new(
+		    ev, "tenant", json_string(pv_str(doc, "tenant")));
 	e = r != NULL ? api_audit(a, r, "preview.closed", ev, NULL)
 	              : api_audit_as(a, NULL, NULL, "preview.closed", ev, NULL);
 	if (e != 0)
-		log_warn("%s: closed, but the audit log did not take the record",
+		log_warn(
+		    "%s: closed, but the audit log did not take the record",
 		    id);
 	log_info("preview %s closed (%s)", id, reason);
 done:
@@ -113,8 +115,8 @@ api_preview_close_sandbox(struct api *a, const char *sandbox)
 	if (db_preview_list(a->db, sandbox, NULL, 1, 1000, &list) != 0)
 		return;
 	json_array_foreach (list, i, d)
-		(void)preview_close(a, pv_str(d, "id"), NULL, "sandbox_removed",
-		    NULL, NULL);
+		(void)preview_close(
+		    a, pv_str(d, "id"), NULL, "sandbox_removed", NULL, NULL);
 	json_decref(list);
 }
 
@@ -194,7 +196,8 @@ preview_report(struct api *a, json_t *m)
 	json_object_set_new(ev, "tenant", json_string(pv_str(doc, "tenant")));
 	json_object_set_new(ev, "sandbox", json_string(pv_str(doc, "sandbox")));
 	if (api_audit_as(a, NULL, NULL, "preview.requests", ev, NULL) != 0)
-		log_warn("%s: the audit log did not take a request summary", id);
+		log_warn(
+		    "%s: the audit log did not take a request summary", id);
 	json_decref(doc);
 }
 
@@ -209,8 +212,9 @@ preview_peer(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	if (m->type == MSG_PVW_AUTH) {
 		e = preview_auth(a, m->json);
 		if ((e == 0 ? ipc_send(c, MSG_OK, m->id, NULL, NULL, 0)
-		            : proto_send_err(c, m->id, e, "not a key of the "
-		                                          "tenant")) != 0)
+		            : proto_send_err(c, m->id, e,
+		                  "not a key of the "
+		                  "tenant")) != 0)
 			log_warn("cannot answer the preview gateway");
 	} else if (m->type == MSG_PVW_REPORT)
 		preview_report(a, m->json);
@@ -264,8 +268,8 @@ api_preview_list(struct api_req *r)
 	if ((sb = api_sb_load(r, 0)) == NULL)
 		return MHD_YES;
 	json_decref(sb);
-	if ((e = db_preview_list(r->api->db, r->segs[0], r->auth.tenant, 0, 100,
-	         &list)) != 0)
+	if ((e = db_preview_list(
+	         r->api->db, r->segs[0], r->auth.tenant, 0, 100, &list)) != 0)
 		return api_reply_err(r, e, "preview registry");
 	out = json_array();
 	json_array_foreach (list, i, d)
@@ -340,8 +344,8 @@ serve_int(json_t *body, const char *k, int lo, int hi, int *out, char *msg,
 }
 
 static int
-serve_parse(struct api *a, json_t *body, struct serve_req *s, char *msg,
-    size_t msglen)
+serve_parse(
+    struct api *a, json_t *body, struct serve_req *s, char *msg, size_t msglen)
 {
 	json_t *v;
 	const char *t;
@@ -369,16 +373,20 @@ serve_parse(struct api *a, json_t *body, struct serve_req *s, char *msg,
 		return PETRI_ERR_INVAL;
 	if ((v = json_object_get(body, "install")) != NULL) {
 		t = json_string_value(v);
-		if (t == NULL || (strcmp(t, "auto") != 0 && strcmp(t, "skip") != 0)) {
-			snprintf(msg, msglen, "install: must be \"auto\" or \"skip\"");
+		if (t == NULL ||
+		    (strcmp(t, "auto") != 0 && strcmp(t, "skip") != 0)) {
+			snprintf(msg, msglen,
+			    "install: must be \"auto\" or \"skip\"");
 			return PETRI_ERR_INVAL;
 		}
 		s->install = t;
 	}
 	if ((v = json_object_get(body, "auth")) != NULL) {
 		t = json_string_value(v);
-		if (t == NULL || (strcmp(t, "token") != 0 && strcmp(t, "key") != 0)) {
-			snprintf(msg, msglen, "auth: must be \"token\" or \"key\"");
+		if (t == NULL ||
+		    (strcmp(t, "token") != 0 && strcmp(t, "key") != 0)) {
+			snprintf(
+			    msg, msglen, "auth: must be \"token\" or \"key\"");
 			return PETRI_ERR_INVAL;
 		}
 		s->auth_key = strcmp(t, "key") == 0;
@@ -417,7 +425,8 @@ serve_start(struct api_req *r, struct serve_req *s)
 			(void)api_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "internal", "serve failed");
 		else
-			(void)api_reply_json(r, st, json_incref(r->inner_reply));
+			(void)api_reply_json(
+			    r, st, json_incref(r->inner_reply));
 		if (st == MHD_HTTP_ACCEPTED)
 			st = MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
@@ -437,7 +446,8 @@ serve_marker(const struct buf *err)
 	size_t n = 0;
 
 	for (p = (const char *)err->data; p != NULL && p + ml <= end;
-	     p = memchr(p, '\n', (size_t)(end - p)), p = p != NULL ? p + 1 : p) {
+	     p = memchr(p, '\n', (size_t)(end - p)),
+	    p = p != NULL ? p + 1 : p) {
 		if (memcmp(p, PREVIEW_MARK, ml) != 0)
 			continue;
 		for (p += ml; p < end && n < sizeof(digits) - 1 && *p >= '0' &&
@@ -474,8 +484,8 @@ serve_wait(struct api *a, struct serve_req *s, const char *tenant,
 
 /* The app never listened: its last output, and no URL. */
 static enum MHD_Result
-serve_fail(struct api_req *r, struct serve_req *s, struct buf *out,
-    struct buf *err)
+serve_fail(
+    struct api_req *r, struct serve_req *s, struct buf *out, struct buf *err)
 {
 	json_t *doc = NULL, *body;
 	const char *o, *e;
@@ -493,10 +503,11 @@ serve_fail(struct api_req *r, struct serve_req *s, struct buf *out,
 	body = json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "error", "code",
 	    "app_not_listening", "message",
 	    "the app exited or did not listen in time: no preview was opened",
-	    "request_id", r->request_id, "exec", s->exec, "output", o,
-	    "stderr", e);
+	    "request_id", r->request_id, "exec", s->exec, "output", o, "stderr",
+	    e);
 	if (body != NULL && doc != NULL && json_object_get(doc, "install"))
-		json_object_set(body, "install", json_object_get(doc, "install"));
+		json_object_set(
+		    body, "install", json_object_get(doc, "install"));
 	json_decref(doc);
 	return api_reply_json(r, 422, body);
 }
@@ -539,15 +550,17 @@ serve_open(struct api_req *r, struct serve_req *s, json_t *sb)
 	    "exec", s->exec, "port", s->listening, "command", s->command,
 	    "auth", s->auth_key ? "key" : "token", "status", "open",
 	    "created_at", now, "expires_at", exp);
-	if (doc == NULL || (e = db_preview_put(a->db, id, pv_str(sb, "id"),
-	                        r->auth.tenant, hash, doc)) != 0)
+	if (doc == NULL ||
+	    (e = db_preview_put(
+	         a->db, id, pv_str(sb, "id"), r->auth.tenant, hash, doc)) != 0)
 		goto internal;
 	if ((e = api_ask(a->preview, MSG_PVW_ROUTE_SET,
 	         json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:b}", "preview", id,
 	             "hash", hash, "sandbox", pv_str(sb, "id"), "addr",
 	             pv_str(sb, "ip"), "port", s->listening, "expires_usec",
 	             (json_int_t)until, "auth_key", s->auth_key),
-	         NULL, 0, PREVIEW_GW_TIMEOUT_MS, NULL, msg, sizeof(msg))) != 0) {
+	         NULL, 0, PREVIEW_GW_TIMEOUT_MS, NULL, msg, sizeof(msg))) !=
+	    0) {
 		log_warn("%s: the gateway refused the route: %s", id, msg);
 		goto unavailable;
 	}

@@ -45,8 +45,8 @@ preview_conf_int(json_t *o, const char *key, int lo, int hi, int *out,
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < lo ||
 	    json_integer_value(v) > hi) {
-		snprintf(err, errlen, "preview.%s: must be an integer in [%d, %d]",
-		    key, lo, hi);
+		snprintf(err, errlen,
+		    "preview.%s: must be an integer in [%d, %d]", key, lo, hi);
 		return PETRI_ERR_INVAL;
 	}
 	*out = (int)json_integer_value(v);
@@ -100,7 +100,8 @@ preview_conf_parse(
 			if (strcmp(k, preview_conf_keys[i]) == 0)
 				break;
 		if (preview_conf_keys[i] == NULL) {
-			snprintf(err, errlen, "preview: unknown key \"%.40s\"", k);
+			snprintf(
+			    err, errlen, "preview: unknown key \"%.40s\"", k);
 			return PETRI_ERR_INVAL;
 		}
 	}
@@ -131,8 +132,8 @@ preview_conf_parse(
 		}
 		petri_strlcpy(out->scheme, s, sizeof(out->scheme));
 	}
-	if (preview_conf_int(o, "public_port", 0, 65535, &out->public_port,
-	        err, errlen) != 0 ||
+	if (preview_conf_int(o, "public_port", 0, 65535, &out->public_port, err,
+	        errlen) != 0 ||
 	    preview_conf_int(o, "ttl_seconds", 1, 7 * 86400, &out->ttl_seconds,
 	        err, errlen) != 0 ||
 	    preview_conf_int(o, "max_ttl_seconds", 1, 30 * 86400,
@@ -153,7 +154,8 @@ defaults:
 		    strcmp(out->domain, "localhost") == 0 ? "http" : "https",
 		    sizeof(out->scheme));
 	if (out->public_port < 0)
-		out->public_port =
-		    strcmp(out->domain, "localhost") == 0 ? out->listen_port : 0;
+		out->public_port = strcmp(out->domain, "localhost") == 0
+		    ? out->listen_port
+		    : 0;
 	return 0;
 }

@@ -90,11 +90,12 @@ pv_route_hit(struct pv *x, const char *route, const struct pv_hit *h)
 		rt->bytes_out += h->bytes_out;
 		if (json_array_size(rt->requests) < PV_REPORT_REQS_MAX)
 			json_array_append_new(rt->requests,
-			    json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I}",
+			    json_pack(
+			        "{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I}",
 			        "time", ts, "src", h->src, "method", h->method,
 			        "path", h->path, "status", h->status,
-			        "bytes_in", (json_int_t)h->bytes_in, "bytes_out",
-			        (json_int_t)h->bytes_out, "ms",
+			        "bytes_in", (json_int_t)h->bytes_in,
+			        "bytes_out", (json_int_t)h->bytes_out, "ms",
 			        (json_int_t)h->ms));
 		else
 			rt->dropped++;
@@ -120,8 +121,8 @@ pv_route_report(struct pv *x, struct pv_route *rt, int64_t now)
 	    (json_int_t)rt->bytes_out, "requests", rt->requests);
 	rt->requests = json_array();
 	rt->count = rt->dropped = rt->bytes_in = rt->bytes_out = 0;
-	if (j == NULL || ipc_send(x->api, MSG_PVW_REPORT, IPC_ID_SIDE_BIT, j,
-	                     NULL, 0) != 0)
+	if (j == NULL ||
+	    ipc_send(x->api, MSG_PVW_REPORT, IPC_ID_SIDE_BIT, j, NULL, 0) != 0)
 		log_warn("%s: cannot report its requests to the api", rt->id);
 	json_decref(j);
 }
@@ -338,8 +339,7 @@ pv_accept_one(struct pv *x, int fd, const struct sockaddr_storage *ss)
 		    &((const struct sockaddr_in6 *)ss)->sin6_addr, text,
 		    sizeof(text));
 	pthread_mutex_lock(&x->lock);
-	if (x->nconns >= PV_CONNS_MAX ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
+	if (x->nconns >= PV_CONNS_MAX || (c = calloc(1, sizeof(*c))) == NULL) {
 		pthread_mutex_unlock(&x->lock);
 		(void)send(fd, pv_busy, sizeof(pv_busy) - 1,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -404,8 +404,8 @@ pv_acceptor(void *arg)
 
 	for (;;) {
 		sl = sizeof(ss);
-		fd = accept4(PROC_FD_PREVIEW_LISTEN, (struct sockaddr *)&ss, &sl,
-		    SOCK_CLOEXEC | SOCK_NONBLOCK);
+		fd = accept4(PROC_FD_PREVIEW_LISTEN, (struct sockaddr *)&ss,
+		    &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
 			if (errno != EINTR && errno != ECONNABORTED &&
 			    errno != EMFILE && errno != ENFILE)

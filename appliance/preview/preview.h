@@ -101,8 +101,8 @@ int pv_route_alive(struct pv *x, const char *route);
  * Asks the api whether key (len bytes) is a live Petri key of the tenant
  * of preview.  Returns 0 or PETRI_ERR_PERM (or the channel's error).
  */
-int pv_auth_check(struct pv *x, const char *preview, const char *key,
-    size_t len) PETRI_WUR;
+int pv_auth_check(
+    struct pv *x, const char *preview, const char *key, size_t len) PETRI_WUR;
 
 /*
  * Serves one caller connection (cfd) to its end, then closes it and frees

@@ -122,8 +122,7 @@ pv_send(int fd, const void *p, size_t n)
  * for a close or an idle timeout before any byte, or the error of the head.
  */
 static int
-pv_head_read(
-    struct pv_sock *s, int first_ms, size_t *hlen, const char **why)
+pv_head_read(struct pv_sock *s, int first_ms, size_t *hlen, const char **why)
 {
 	int64_t deadline = petri_mono_ms() + first_ms;
 	size_t scanned = 0;
@@ -139,14 +138,15 @@ pv_head_read(
 				started = 1;
 				deadline = petri_mono_ms() + PV_HEAD_MS;
 			}
-			r = proxy_http_head_end((const char *)s->buf, s->len,
-			    &scanned, hlen, why);
+			r = proxy_http_head_end(
+			    (const char *)s->buf, s->len, &scanned, hlen, why);
 			if (r != PETRI_ERR_TRUNCATED)
 				return r;
 		}
 		n = pv_fill(s, deadline);
 		if (n == 0 || (n < 0 && !started))
-			return started ? PETRI_ERR_TRUNCATED : PETRI_ERR_NOTFOUND;
+			return started ? PETRI_ERR_TRUNCATED
+			               : PETRI_ERR_NOTFOUND;
 		if (n < 0)
 			return (int)n;
 	}
@@ -183,7 +183,8 @@ pv_body_copy(struct pv_sock *src, int dst, struct proxy_http_body *b,
 
 			if (out == PREVIEW_FRAME_CHUNKED) {
 				snprintf(line, sizeof(line), "%zx\r\n", dlen);
-				if ((r = pv_send(dst, line, strlen(line))) != 0 ||
+				if ((r = pv_send(dst, line, strlen(line))) !=
+				        0 ||
 				    (r = pv_send(dst, d, dlen)) != 0 ||
 				    (r = pv_send(dst, "\r\n", 2)) != 0)
 					return r;
@@ -256,8 +257,8 @@ pv_key_get(const char *p, const struct proxy_http_head *h, char *key)
 	size_t rawlen = 0, n = 0, i;
 	int f = proxy_http_field_find(h, p, "authorization", 0);
 
-	if (f < 0 || proxy_http_field_find(h, p, "authorization",
-	                 (size_t)f + 1) >= 0)
+	if (f < 0 ||
+	    proxy_http_field_find(h, p, "authorization", (size_t)f + 1) >= 0)
 		return 0;
 	v = h->fields[f].value;
 	w.off = v.off;
@@ -360,8 +361,8 @@ pv_connect(const struct pv_route *rt)
 		memcpy(&s6->sin6_addr, rt->addr.b, 16);
 		sl = sizeof(*s6);
 	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-	                                   SOCK_NONBLOCK, 0)) < 0)
+	if ((fd = socket(ss.ss_family,
+	         SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return PETRI_ERR_IO;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 &&
@@ -447,8 +448,8 @@ pv_pipe(struct pv_conn *c, struct pv_sock *cs, struct pv_sock *us,
 
 /* Reads the app's answer head, skipping interim 1xx (but 101). */
 static int
-pv_answer_head(struct pv_sock *us, const char *method,
-    struct proxy_http_head *rh)
+pv_answer_head(
+    struct pv_sock *us, const char *method, struct proxy_http_head *rh)
 {
 	const char *why = NULL;
 	size_t hl;
@@ -457,8 +458,8 @@ pv_answer_head(struct pv_sock *us, const char *method,
 	for (;;) {
 		if ((r = pv_head_read(us, PV_ANSWER_MS, &hl, &why)) != 0)
 			return r;
-		if ((r = proxy_http_response_parse((const char *)us->buf, hl,
-		         method, rh, &why)) != 0)
+		if ((r = proxy_http_response_parse(
+		         (const char *)us->buf, hl, method, rh, &why)) != 0)
 			return r;
 		us->off = hl;
 		if (rh->status >= 200 || rh->status == 101)
@@ -528,8 +529,7 @@ pv_forward_answer(struct pv_conn *c, struct pv_sock *cs, struct pv_sock *us,
 /* --- one exchange ---------------------------------------------------------------- */
 
 static void
-pv_hit_start(
-    const char *p, const struct proxy_http_head *h, struct pv_xchg *xc)
+pv_hit_start(const char *p, const struct proxy_http_head *h, struct pv_xchg *xc)
 {
 	snprintf(xc->hit.method, sizeof(xc->hit.method), "%.*s",
 	    (int)h->method.len, p + h->method.off);

@@ -33,7 +33,8 @@ preview_host_token(const char *host, size_t len, const char *domain,
 	    host[PREVIEW_TOKEN_HEX] != '.')
 		return PETRI_ERR_NOTFOUND;
 	for (i = 0; i < dlen; i++)
-		if (preview_lc((unsigned char)host[PREVIEW_TOKEN_HEX + 1 + i]) !=
+		if (preview_lc(
+		        (unsigned char)host[PREVIEW_TOKEN_HEX + 1 + i]) !=
 		    (unsigned char)domain[i])
 			return PETRI_ERR_NOTFOUND;
 	for (i = 0; i < PREVIEW_TOKEN_HEX; i++) {
@@ -86,17 +87,20 @@ preview_list_has(const char *p, struct proxy_http_span s, const char *opt)
 	while (i < s.len) {
 		size_t b, e;
 
-		while (i < s.len && (p[s.off + i] == ' ' ||
-		                        p[s.off + i] == '\t' || p[s.off + i] == ','))
+		while (i < s.len &&
+		    (p[s.off + i] == ' ' || p[s.off + i] == '\t' ||
+		        p[s.off + i] == ','))
 			i++;
 		b = i;
 		while (i < s.len && p[s.off + i] != ',')
 			i++;
 		e = i;
-		while (e > b && (p[s.off + e - 1] == ' ' || p[s.off + e - 1] == '\t'))
+		while (e > b &&
+		    (p[s.off + e - 1] == ' ' || p[s.off + e - 1] == '\t'))
 			e--;
 		if (e - b == olen) {
-			struct proxy_http_span w = {s.off + (uint32_t)b, (uint32_t)olen};
+			struct proxy_http_span w = {
+			    s.off + (uint32_t)b, (uint32_t)olen};
 
 			if (proxy_http_span_eq(p, w, opt))
 				return 1;
@@ -128,8 +132,8 @@ preview_is_websocket(const char *p, const struct proxy_http_head *h)
 static int
 preview_req_field_dropped(const char *p, const struct proxy_http_field *f)
 {
-	static const char *const names[] = {"authorization", "forwarded",
-	    "x-real-ip", "cookie2", NULL};
+	static const char *const names[] = {
+	    "authorization", "forwarded", "x-real-ip", "cookie2", NULL};
 	size_t i;
 
 	if ((f->flags & PROXY_HTTP_F_STRIP) != 0)
@@ -179,7 +183,8 @@ preview_origin_field(const char *p, const struct proxy_http_head *h,
 	size_t rest, i;
 	int r;
 
-	if (h->host < 0 || preview_url_authority(p, f->value, &auth, &rest) != 0)
+	if (h->host < 0 ||
+	    preview_url_authority(p, f->value, &auth, &rest) != 0)
 		return 0;
 	host = h->fields[h->host].value;
 	if (auth.len != host.len)
@@ -190,8 +195,8 @@ preview_origin_field(const char *p, const struct proxy_http_head *h,
 			return 0;
 	if ((r = buf_printf(out, "%.*s: http://%s", (int)f->name.len,
 	         p + f->name.off, upstream)) != 0 ||
-	    (r = buf_append(out, p + f->value.off + rest,
-	         f->value.len - rest)) != 0)
+	    (r = buf_append(
+	         out, p + f->value.off + rest, f->value.len - rest)) != 0)
 		return r;
 	return buf_append(out, "\r\n", 2);
 }
@@ -226,8 +231,8 @@ preview_request_head(const char *p, const struct proxy_http_head *h,
 		f = &h->fields[i];
 		if (proxy_http_span_eq(p, f->name, "origin") ||
 		    proxy_http_span_eq(p, f->name, "referer")) {
-			if ((r = preview_origin_field(p, h, f, upstream, out)) !=
-			    0)
+			if ((r = preview_origin_field(
+			         p, h, f, upstream, out)) != 0)
 				return r;
 			continue;
 		}
@@ -235,7 +240,8 @@ preview_request_head(const char *p, const struct proxy_http_head *h,
 			continue;
 		if ((r = buf_append(out, p + f->name.off, f->name.len)) != 0 ||
 		    (r = buf_append(out, ": ", 2)) != 0 ||
-		    (r = buf_append(out, p + f->value.off, f->value.len)) != 0 ||
+		    (r = buf_append(out, p + f->value.off, f->value.len)) !=
+		        0 ||
 		    (r = buf_append(out, "\r\n", 2)) != 0)
 			return r;
 	}
@@ -266,14 +272,16 @@ preview_response_head(const char *p, const struct proxy_http_head *h,
 			continue;
 		if ((r = buf_append(out, p + f->name.off, f->name.len)) != 0 ||
 		    (r = buf_append(out, ": ", 2)) != 0 ||
-		    (r = buf_append(out, p + f->value.off, f->value.len)) != 0 ||
+		    (r = buf_append(out, p + f->value.off, f->value.len)) !=
+		        0 ||
 		    (r = buf_append(out, "\r\n", 2)) != 0)
 			return r;
 	}
 	if ((r = preview_framing_write(body, h->content_length, out)) != 0)
 		return r;
 	if (h->status == 101)
-		r = buf_append_str(out, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
+		r = buf_append_str(
+		    out, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
 	else if (close)
 		r = buf_append_str(out, "Connection: close\r\n");
 	if (r != 0)

@@ -54,8 +54,7 @@ int preview_host_token(const char *host, size_t len, const char *domain,
  * NUL-terminated) with every query value removed: "/a?x=1&y" -> "/a?x&y".
  * Cut at PREVIEW_PATH_MAX bytes (or outlen - 1).  Returns the length.
  */
-size_t preview_path_redact(
-    const char *t, size_t len, char *out, size_t outlen);
+size_t preview_path_redact(const char *t, size_t len, char *out, size_t outlen);
 
 /*
  * Whether the request asks for a WebSocket: GET, an Upgrade field of
