@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -330,6 +331,7 @@ pv_accept_one(struct pv *x, int fd, const struct sockaddr_storage *ss)
 	pthread_attr_t at;
 	pthread_t t;
 	char text[ADDR_TEXT_MAX] = "?";
+	int one = 1;
 
 	if (ss->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
@@ -346,6 +348,7 @@ pv_accept_one(struct pv *x, int fd, const struct sockaddr_storage *ss)
 		close(fd);
 		return;
 	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->cfd = fd;
 	c->ufd = -1;
 	c->x = x;

@@ -89,8 +89,13 @@ pv_fill(struct pv_sock *s, int64_t deadline)
 	}
 }
 
+/*
+ * Sends all n bytes within PV_IO_MS of the last progress.  more: more
+ * bytes follow at once (MSG_MORE: a head and its body leave in one
+ * segment instead of meeting Nagle and a delayed ACK).
+ */
 static int
-pv_send(int fd, const void *p, size_t n)
+pv_send_more(int fd, const void *p, size_t n, int more)
 {
 	const unsigned char *b = p;
 	int64_t deadline = petri_mono_ms() + PV_IO_MS;
@@ -98,7 +103,7 @@ pv_send(int fd, const void *p, size_t n)
 	int r;
 
 	while (n > 0) {
-		w = send(fd, b, n, MSG_NOSIGNAL);
+		w = send(fd, b, n, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 		if (w > 0) {
 			b += w;
 			n -= (size_t)w;
@@ -113,6 +118,12 @@ pv_send(int fd, const void *p, size_t n)
 			return r;
 	}
 	return 0;
+}
+
+static int
+pv_send(int fd, const void *p, size_t n)
+{
+	return pv_send_more(fd, p, n, 0);
 }
 
 /*
@@ -391,7 +402,8 @@ pv_forward_request(struct pv_conn *c, struct pv_sock *cs, const char *p,
 	buf_init(&out, PROXY_HTTP_HEAD_MAX + 1024);
 	r = preview_request_head(p, h, xc->rt.upstream, body, ws, &out);
 	if (r == 0)
-		r = pv_send(c->ufd, out.data, out.len);
+		r = pv_send_more(c->ufd, out.data, out.len,
+		    body != PREVIEW_FRAME_NONE && h->content_length != 0);
 	buf_free(&out);
 	if (r != 0)
 		return r;
@@ -506,7 +518,10 @@ pv_forward_answer(struct pv_conn *c, struct pv_sock *cs, struct pv_sock *us,
 	r = preview_response_head(
 	    (const char *)us->buf, rh, out, !xc->keep, &head);
 	if (r == 0)
-		r = pv_send(c->cfd, head.data, head.len);
+		r = pv_send_more(c->cfd, head.data, head.len,
+		    out != PREVIEW_FRAME_NONE && rh->status != 101 &&
+		        !(out == PREVIEW_FRAME_LENGTH &&
+		            rh->content_length == 0));
 	buf_free(&head);
 	if (r == 0 && rh->status == 101) {
 		pv_pipe(c, cs, us, xc);

@@ -47,8 +47,8 @@ fuzz_request(const char *p, size_t hl)
 
 	if (proxy_http_request_parse(p, hl, &h, &why) != 0)
 		return;
-	n = preview_path_redact(p + h.target.off, h.target.len, path,
-	    sizeof(path));
+	n = preview_path_redact(
+	    p + h.target.off, h.target.len, path, sizeof(path));
 	if (n != strlen(path) || n > PREVIEW_PATH_MAX)
 		abort();
 	if (h.host >= 0)
@@ -61,8 +61,8 @@ fuzz_request(const char *p, size_t hl)
 	if (h.form == PROXY_HTTP_FORM_ORIGIN &&
 	    preview_request_head(p, &h, "172.18.0.5:8000",
 	        h.framing == PROXY_HTTP_BODY_CHUNKED ? PREVIEW_FRAME_CHUNKED
-	        : h.framing == PROXY_HTTP_BODY_LENGTH ? PREVIEW_FRAME_LENGTH
-	                                              : PREVIEW_FRAME_NONE,
+	            : h.framing == PROXY_HTTP_BODY_LENGTH ? PREVIEW_FRAME_LENGTH
+	                                                  : PREVIEW_FRAME_NONE,
 	        ws, &out) == 0) {
 		/* what the app gets is one well-formed head, its Host ours */
 		if (out.len > PROXY_HTTP_HEAD_MAX)

@@ -54,8 +54,9 @@ test_refused(void)
 	    "{\"domain\": \"a..b\"}", "{\"domain\": \"-a.b\"}",
 	    "{\"domain\": \"a-.b\"}", "{\"domain\": \"\"}",
 	    "{\"domain\": \"a b\"}", "{\"scheme\": \"ftp\"}",
-	    "{\"ttl_seconds\": 0}", "{\"ttl_seconds\": 100, "
-	                            "\"max_ttl_seconds\": 10}",
+	    "{\"ttl_seconds\": 0}",
+	    "{\"ttl_seconds\": 100, "
+	    "\"max_ttl_seconds\": 10}",
 	    "{\"report_interval_seconds\": 0}", "{\"public_port\": 70000}",
 	    "{\"ttl_seconds\": \"5\"}"};
 	size_t i;

@@ -22,8 +22,8 @@ test_host_token(void)
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		memset(t, 0, sizeof(t));
-		CHECK(preview_host_token(ok[i], strlen(ok[i]), "localhost", t) ==
-		    0);
+		CHECK(preview_host_token(
+		          ok[i], strlen(ok[i]), "localhost", t) == 0);
 		CHECK_STR(t, TOK);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -77,7 +77,8 @@ test_request_head(void)
 	    "Authorization: Bearer petri_secret\r\n"
 	    "Cookie: a=b\r\n"
 	    "Referer: http://" TOK ".localhost:8081/page\r\n"
-	    "Origin: http://ffff456789abcdef0123456789abcdef01234567.localhost\r\n"
+	    "Origin: "
+	    "http://ffff456789abcdef0123456789abcdef01234567.localhost\r\n"
 	    "X-Forwarded-For: 10.0.0.1\r\nForwarded: for=x\r\nX-Real-IP: y\r\n"
 	    "Connection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\n"
 	    "Proxy-Authorization: Basic eA==\r\n"
@@ -90,9 +91,11 @@ test_request_head(void)
 	CHECK(preview_request_head(req, &h, "172.18.0.5:8000",
 	          PREVIEW_FRAME_LENGTH, 0, &out) == 0);
 	s = buf_cstr(&out);
-	CHECK(s != NULL && strncmp(s, "POST /x?y=1 HTTP/1.1\r\n"
-	                              "Host: 172.18.0.5:8000\r\n",
-	                       45) == 0);
+	CHECK(s != NULL &&
+	    strncmp(s,
+	        "POST /x?y=1 HTTP/1.1\r\n"
+	        "Host: 172.18.0.5:8000\r\n",
+	        45) == 0);
 	CHECK(strstr(s, TOK) == NULL);
 	CHECK(strstr(s, "ffff4567") == NULL); /* another preview's origin */
 	CHECK(strstr(s, "petri_secret") == NULL);
@@ -111,9 +114,10 @@ test_request_head(void)
 static void
 test_websocket(void)
 {
-	const char *ws = "GET /ws HTTP/1.1\r\nHost: " TOK ".localhost\r\n"
-	                 "Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
-	                 "Sec-WebSocket-Key: abc\r\n\r\n";
+	const char *ws =
+	    "GET /ws HTTP/1.1\r\nHost: " TOK ".localhost\r\n"
+	    "Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+	    "Sec-WebSocket-Key: abc\r\n\r\n";
 	const char *h2c = "GET / HTTP/1.1\r\nHost: " TOK ".localhost\r\n"
 	                  "Upgrade: h2c\r\nConnection: Upgrade\r\n\r\n";
 	const char *nopt = "GET / HTTP/1.1\r\nHost: " TOK ".localhost\r\n"
@@ -148,16 +152,17 @@ test_response_head(void)
 	struct buf out;
 	char *s;
 
-	CHECK(proxy_http_head_end(resp, strlen(resp), &scanned, &hl, NULL) ==
-	    0);
+	CHECK(
+	    proxy_http_head_end(resp, strlen(resp), &scanned, &hl, NULL) == 0);
 	CHECK(proxy_http_response_parse(resp, hl, "GET", &h, NULL) == 0);
 	buf_init(&out, 65536);
 	CHECK(preview_response_head(resp, &h, PREVIEW_FRAME_CHUNKED, 1, &out) ==
 	    0);
 	s = buf_cstr(&out);
 	CHECK(s != NULL &&
-	    strcmp(s, "HTTP/1.1 200 OK\r\nSet-Cookie: s=1\r\n"
-	              "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n") ==
+	    strcmp(s,
+	        "HTTP/1.1 200 OK\r\nSet-Cookie: s=1\r\n"
+	        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n") ==
 	        0);
 	buf_free(&out);
 	/* a bounded output: refused, never cut */
