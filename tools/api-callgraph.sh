@@ -1,0 +1,30 @@
+#!/bin/sh
+# api-callgraph.sh: which api file calls functions defined in which other
+# api file.  Prints "caller -> callee (n functions: f, g, ...)" for every
+# pair, then the pairs that run both ways (import circles).  Definitions
+# come from ctags (non-static functions, --extras=-F); a call is a word followed by "(".
+# Usage: tools/api-callgraph.sh [folder]   (default appliance/api)
+set -eu
+dir=${1:-appliance/api}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# name file: every non-static function definition in the folder
+ctags -x --c-kinds=f --extras=-F "$dir"/*.c | while read -r name _kind _line file _rest; do
+	printf '%s %s\n' "$name" "$(basename "$file")"
+done | sort -u >"$tmp/defs"
+: >"$tmp/edges"
+for f in "$dir"/*.c; do
+	b=$(basename "$f")
+	# words used as calls (or taken as function pointers in tables)
+	grep -oE '\b[a-z_][a-z0-9_]*\b' "$f" | sort -u >"$tmp/words"
+	join "$tmp/words" "$tmp/defs" | while read -r fn def; do
+		[ "$def" = "$b" ] && continue
+		printf '%s %s %s\n' "$b" "$def" "$fn"
+	done >>"$tmp/edges"
+done
+awk '{k=$1" -> "$2; n[k]++; l[k]=l[k] (l[k]?", ":"") $3}
+     END {for (k in n) printf "%s (%d: %s)\n", k, n[k], l[k]}' "$tmp/edges" | sort
+echo "--- both ways (circles):"
+awk '{print $1, $2}' "$tmp/edges" | sort -u >"$tmp/pairs"
+awk '{print $2, $1}' "$tmp/pairs" | sort -u | comm -12 - "$tmp/pairs" |
+    awk '$1 < $2 {print $1 " <-> " $2; c++} END {print (c+0) " pairs"}'
