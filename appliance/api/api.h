@@ -113,6 +113,15 @@ json_t *api_sb_load(struct api_req *r, int seg);
 /* Marks sandbox activity now: pushes expires_at out by its TTL. */
 void api_sb_touch(struct api *a, json_t *sb);
 
+/* Removes a sandbox: container, workspace, registry row, audit record. */
+int api_sb_remove(
+    struct api *a, json_t *sb, const char *reason, struct api_req *r) PETRI_WUR;
+
+/* {"name", "sha256", "version"} of a sandbox's policy, for records. */
+json_t *api_policy_ref(json_t *sb);
+
+/* --- the keeper's calling side (wrap_keeper.c) ----------------------------- */
+
 /*
  * Appends an audit record of type with event fields (steals event) for the
  * request's actor.  out (may be NULL) gets {seq, leaf_hash, href}.
@@ -130,13 +139,6 @@ int api_audit_as(struct api *a, const struct api_auth *auth,
 /* Stores a blob in the audit store; sha gets its SHA-256 hex. */
 int api_audit_blob(
     struct api *a, const void *p, size_t n, char sha[65]) PETRI_WUR;
-
-/* Removes a sandbox: container, workspace, registry row, audit record. */
-int api_sb_remove(
-    struct api *a, json_t *sb, const char *reason, struct api_req *r) PETRI_WUR;
-
-/* {"name", "sha256", "version"} of a sandbox's policy, for records. */
-json_t *api_policy_ref(json_t *sb);
 
 /* --- egress (api_egress.c) ----------------------------------------------------- */
 
