@@ -140,7 +140,7 @@ int api_audit_as(struct api *a, const struct api_auth *auth,
 int api_audit_blob(
     struct api *a, const void *p, size_t n, char sha[65]) PETRI_WUR;
 
-/* --- egress (api_egress.c) ----------------------------------------------------- */
+/* --- egress (api_egress.c: routes; egress.c: the service below them) --- */
 
 enum MHD_Result api_policies_list(struct api_req *r);
 enum MHD_Result api_policies_get(struct api_req *r);
@@ -150,6 +150,9 @@ enum MHD_Result api_secrets_create(struct api_req *r);
 enum MHD_Result api_secrets_rotate(struct api_req *r);
 enum MHD_Result api_secrets_list(struct api_req *r);
 enum MHD_Result api_secrets_delete(struct api_req *r);
+
+/* The built-in policy, which needs no storing. */
+#define POLICY_BUILTIN "deny-all"
 
 /*
  * The policy named name for tenant ("deny-all" is built in): *ref
