@@ -104,6 +104,8 @@ enum MHD_Result api_audit_route(struct api_req *r);
 
 /* --- shared services --------------------------------------------------------- */
 
+/* sb_store.c */
+
 /*
  * Loads the caller's live sandbox named by segment i of the path.  On
  * failure queues 404 and returns NULL.  Caller releases with json_decref.
@@ -112,13 +114,6 @@ json_t *api_sb_load(struct api_req *r, int seg);
 
 /* Marks sandbox activity now: pushes expires_at out by its TTL. */
 void api_sb_touch(struct api *a, json_t *sb);
-
-/* Removes a sandbox: container, workspace, registry row, audit record. */
-int api_sb_remove(
-    struct api *a, json_t *sb, const char *reason, struct api_req *r) PETRI_WUR;
-
-/* {"name", "sha256", "version"} of a sandbox's policy, for records. */
-json_t *api_policy_ref(json_t *sb);
 
 /* --- the keeper's calling side (wrap_keeper.c) ----------------------------- */
 
@@ -161,6 +156,9 @@ enum MHD_Result api_secrets_delete(struct api_req *r);
  */
 int api_policy_lookup(struct api *a, const char *tenant, const char *name,
     json_t **ref, char **canon) PETRI_WUR;
+
+/* {"name", "sha256", "version"} of a sandbox's policy, for records. */
+json_t *api_policy_ref(json_t *sb);
 
 /* Opens the proxy channel and the denial writer; stops the writer. */
 int api_egress_open(struct api *a) PETRI_WUR;
@@ -233,6 +231,10 @@ enum MHD_Result api_exec_sbom(struct api_req *r);
 void api_exec_network(struct api *a, const char *sandbox, json_t *call);
 
 /* Reaper and reconciliation (api_sandbox.c). */
+/* Removes a sandbox: container, workspace, registry row, audit record. */
+int api_sb_remove(
+    struct api *a, json_t *sb, const char *reason, struct api_req *r) PETRI_WUR;
+
 void api_sb_reconcile(struct api *a);
 int api_reaper_start(struct api *a) PETRI_WUR;
 
