@@ -115,6 +115,14 @@ json_t *api_sb_load(struct api_req *r, int seg);
 /* Marks sandbox activity now: pushes expires_at out by its TTL. */
 void api_sb_touch(struct api *a, json_t *sb);
 
+/* runs.c: the executions in flight */
+
+/* A call the proxy reported, for the executions running in sandbox. */
+void api_runs_network(struct api *a, const char *sandbox, json_t *call);
+
+/* In-flight executions end when their sandbox goes. */
+void api_runs_kill_sandbox(struct api *a, const char *sandbox);
+
 /* --- the keeper's calling side (wrap_keeper.c) ----------------------------- */
 
 /*
@@ -227,9 +235,6 @@ int api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 
 enum MHD_Result api_exec_sbom(struct api_req *r);
 
-/* A call the proxy reported, for the executions running in sandbox. */
-void api_exec_network(struct api *a, const char *sandbox, json_t *call);
-
 /* Reaper and reconciliation (api_sandbox.c). */
 /* Removes a sandbox: container, workspace, registry row, audit record. */
 int api_sb_remove(
@@ -243,9 +248,6 @@ void api_background_stop(struct api *a);
 
 /* Starts keeping warm sandboxes (config "pool"); 0 when none are wanted. */
 int api_pool_start(struct api *a) PETRI_WUR;
-
-/* In-flight executions end when their sandbox goes (api_exec.c). */
-void api_exec_kill_sandbox(struct api *a, const char *sandbox);
 
 /* Metrics. */
 void api_metrics_exec(struct api *a, int64_t ms, int failed);

@@ -673,7 +673,7 @@ api_sb_remove(struct api *a, json_t *sb, const char *reason, struct api_req *r)
 	char msg[256];
 	int e;
 
-	api_exec_kill_sandbox(a, id);
+	api_runs_kill_sandbox(a, id);
 	api_egress_detach(a, id);
 	d = json_pack("{s:s, s:O}", "sandbox", id, "container",
 	    json_object_get(sb, "container"));

@@ -381,7 +381,7 @@ api_proxy_event(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	if (sb == NULL || !json_is_object(call) || decision == NULL)
 		fatal("malformed report from the proxy");
 	if (sb[0] != '\0')
-		api_exec_network(a, sb, call);
+		api_runs_network(a, sb, call);
 	if (strcmp(decision, "allow") != 0) {
 		ev = json_pack("{s:s, s:O}", "sandbox", sb, "call", call);
 		pthread_mutex_lock(&dq_lock);
