@@ -16,7 +16,9 @@ done | sort -u >"$tmp/defs"
 for f in "$dir"/*.c; do
 	b=$(basename "$f")
 	# words used as calls (or taken as function pointers in tables)
-	grep -oE '\b[a-z_][a-z0-9_]*\b' "$f" | sort -u >"$tmp/words"
+	# (comments and string literals left out)
+	perl -0777 -pe 's{/\*.*?\*/}{}gs; s{"(\\.|[^"\\\n])*"}{""}g' "$f" |
+	    grep -oE '\b[a-z_][a-z0-9_]*\b' | sort -u >"$tmp/words"
 	join "$tmp/words" "$tmp/defs" | while read -r fn def; do
 		[ "$def" = "$b" ] && continue
 		printf '%s %s %s\n' "$b" "$def" "$fn"
@@ -28,3 +30,10 @@ echo "--- both ways (circles):"
 awk '{print $1, $2}' "$tmp/edges" | sort -u >"$tmp/pairs"
 awk '{print $2, $1}' "$tmp/pairs" | sort -u | comm -12 - "$tmp/pairs" |
     awk '$1 < $2 {print $1 " <-> " $2; c++} END {print (c+0) " pairs"}'
+# the route handlers' files, by resource: none may call another
+handlers=${HANDLERS:-"api_sandbox.c api_files.c api_exec.c api_egress.c api_audit.c api_keys.c api_ops.c"}
+echo "--- handler file -> handler file:"
+for h in $handlers; do printf '%s\n' "$h"; done | sort >"$tmp/handlers"
+sort -k1,1 "$tmp/pairs" | join - "$tmp/handlers" | sort -k2,2 |
+    join -1 2 -2 1 - "$tmp/handlers" |
+    awk '{print $2 " -> " $1; c++} END {print (c+0) " edges"}'

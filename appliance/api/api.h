@@ -87,13 +87,14 @@ enum MHD_Result api_files_put(struct api_req *r);
 enum MHD_Result api_files_list(struct api_req *r);
 enum MHD_Result api_files_get(struct api_req *r);
 enum MHD_Result api_files_delete(struct api_req *r);
-enum MHD_Result api_upload(struct api_req *r);
+enum MHD_Result api_files_upload(struct api_req *r);
 enum MHD_Result api_exec(struct api_req *r);
 enum MHD_Result api_exec_list(struct api_req *r);
 enum MHD_Result api_exec_get(struct api_req *r);
 enum MHD_Result api_exec_stream(struct api_req *r);
 enum MHD_Result api_exec_kill(struct api_req *r);
 enum MHD_Result api_exec_stdin(struct api_req *r);
+enum MHD_Result api_exec_sbom(struct api_req *r);
 enum MHD_Result api_keys_create(struct api_req *r);
 enum MHD_Result api_keys_list(struct api_req *r);
 enum MHD_Result api_keys_delete(struct api_req *r);
@@ -199,7 +200,7 @@ int api_egress_exec_begin(struct api *a, json_t *sb) PETRI_WUR;
 /* Returns once every report the proxy sent so far has been handled. */
 void api_egress_sync(struct api *a);
 
-/* --- dependencies (api_deps.c) -------------------------------------------------- */
+/* --- dependencies, the install step's service (api_deps.c) -------------------------------------------------- */
 
 /*
  * The key of what an execution's install step depends on: the language,
@@ -232,8 +233,6 @@ void api_deps_env(
 int api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
     const struct buf *tail, int script_exit, int64_t ms,
     json_t **result) PETRI_WUR;
-
-enum MHD_Result api_exec_sbom(struct api_req *r);
 
 /* Reaper and reconciliation (api_sandbox.c). */
 /* Removes a sandbox: container, workspace, registry row, audit record. */
