@@ -15,15 +15,12 @@
 #include "bounds.h"
 #include "log.h"
 #include "proto.h"
+#include "exec_spec.h"
 #include "run.h"
 #include "testparse.h"
 #include "util.h"
 
 #define RUN_GRACE_MS 60000 /* beyond the exec timeout, for the engine */
-
-static const char *const exec_keys[] = {"command", "argv", "filename", "code",
-    "cwd", "env", "stdin", "timeout_ms", "fresh", "install", "test", "prompt",
-    "model", "labels", "background", NULL};
 
 /* --- output ---------------------------------------------------------------- */
 
@@ -583,44 +580,6 @@ done:
 
 /* --- request parsing ------------------------------------------------------- */
 
-/* A workspace-relative path without "..", absolute forms under /sandbox. */
-static int
-exec_rel_path(const char *in, char *out, size_t outlen)
-{
-	const char *p = in;
-	size_t n;
-
-	if (strncmp(p, "/sandbox/", 9) == 0)
-		p += 9;
-	else if (strcmp(p, "/sandbox") == 0)
-		p += 8;
-	else if (*p == '/')
-		return PETRI_ERR_PATH;
-	n = strlen(p);
-	if (n >= outlen || n > WS_MAX_PATH)
-		return PETRI_ERR_PATH;
-	/* no "..", no control characters, no empty leading component */
-	{
-		const char *c = p;
-
-		while (*c != '\0') {
-			size_t m = strcspn(c, "/");
-
-			if ((m == 2 && c[0] == '.' && c[1] == '.'))
-				return PETRI_ERR_PATH;
-			c += m;
-			if (*c == '/')
-				c++;
-		}
-		for (c = p; *c != '\0'; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f ||
-			    *c == '\\')
-				return PETRI_ERR_PATH;
-	}
-	memcpy(out, p, n + 1);
-	return 0;
-}
-
 /* The shell program that builds and runs a Java source file ($1). */
 static const char java_runner[] =
     "set -e\n"
@@ -1014,494 +973,460 @@ exec_reply_wait(struct api_req *r, struct run *run)
 	return api_reply_json(r, MHD_HTTP_OK, doc);
 }
 
-enum MHD_Result
-api_exec(struct api_req *r)
-{
-	struct api *a = r->api;
-	json_t *body = NULL, *sb = NULL, *x, *argv = NULL, *env = NULL;
-	json_t *req = NULL;
-	json_t *limits, *rec, *spec = NULL;
-	const char *lang, *kind = NULL, *s;
-	char msg[256], path[WS_MAX_PATH + 1], cwd[WS_MAX_PATH + 16];
-	char id[PETRI_ID_MAX], codepath[WS_MAX_PATH + 1], name[160];
-	json_int_t timeout;
-	struct run *run = NULL;
-	pthread_t t;
-	int nkinds = 0, e, background, fresh;
-	const char *const kinds[] = {"command", "argv", "filename", "code"};
-	const char *install = "auto";
-	int test = 0;
-	json_t *deps_argv = NULL, *deps_cached = NULL;
-	char deps_key[PETRI_SHA256_HEX] = "";
-	size_t i;
+/* --- one execution: validate, resolve, prepare, run, record, answer -------- */
+
+/*
+ * What the steps of one execution hand on.  Each step either fills its
+ * part and returns 0, or queues the answer (in ret) and returns -1.
+ */
+struct exec_job {
+	struct api_req *r;
 	enum MHD_Result ret;
+	json_t *body; /* the request document */
+	struct exec_spec spec; /* validate: borrows from body */
+	json_t *sb; /* resolve: the sandbox document */
+	const char *lang;
+	long long timeout_ms;
+	json_t *env; /* the sandbox's env, the request's over it */
+	char id[PETRI_ID_MAX];
+	char code_dir[64]; /* prepare: ".petri/run/ex_..." for "code" */
+	char prog[WS_MAX_PATH + 1]; /* the "code" program, workspace-relative */
+	json_t *argv;
+	json_t *rec; /* what the record will say of the request */
+	json_t *req; /* the program's engine request */
+	json_t *deps_argv; /* the install step, NULL when none runs */
+	json_t *deps_cached; /* what an earlier step found, when reused */
+	char deps_key[PETRI_SHA256_HEX];
+};
 
-	if ((body = api_body_json(r)) == NULL)
-		return MHD_YES;
-	msg[0] = '\0';
-	codepath[0] = '\0';
-	if (api_valid_keys(body, exec_keys, msg, sizeof(msg)) != 0)
-		goto invalid;
-	for (i = 0; i < 4; i++)
-		if (json_object_get(body, kinds[i]) != NULL) {
-			kind = kinds[i];
-			nkinds++;
-		}
-	if ((x = json_object_get(body, "test")) != NULL) {
-		if (!json_is_boolean(x)) {
-			snprintf(
-			    msg, sizeof(msg), "test: must be true or false");
-			goto invalid;
-		}
-		test = json_is_true(x);
-	}
-	if (test) {
-		/* the app to start, if any, is the command */
-		if (nkinds > 1 ||
-		    (nkinds == 1 && strcmp(kind, "command") != 0)) {
-			snprintf(msg, sizeof(msg),
-			    "test: the app to start is given as \"command\" "
-			    "(or nothing: the tests alone)");
-			goto invalid;
-		}
-		if (json_is_true(json_object_get(body, "background")) ||
-		    json_is_true(json_object_get(body, "fresh"))) {
-			snprintf(msg, sizeof(msg),
-			    "test: not with background or fresh");
-			goto invalid;
-		}
-	} else if (nkinds != 1) {
-		snprintf(msg, sizeof(msg),
-		    "exactly one of command, argv, "
-		    "filename or code is required");
-		goto invalid;
-	}
-	if ((x = json_object_get(body, "install")) != NULL) {
-		if (!json_is_string(x) ||
-		    (strcmp(json_string_value(x), "auto") != 0 &&
-		        strcmp(json_string_value(x), "skip") != 0 &&
-		        strcmp(json_string_value(x), "only") != 0)) {
-			snprintf(msg, sizeof(msg),
-			    "install: must be \"auto\", \"skip\" or \"only\"");
-			goto invalid;
-		}
-		install = json_string_value(x);
-	}
-	x = json_object_get(body, "background");
-	if (x != NULL && !json_is_boolean(x)) {
-		snprintf(msg, sizeof(msg), "background: must be true or false");
-		goto invalid;
-	}
-	background = json_is_true(x);
-	x = json_object_get(body, "fresh");
-	if (x != NULL && !json_is_boolean(x)) {
-		snprintf(msg, sizeof(msg), "fresh: must be true or false");
-		goto invalid;
-	}
-	fresh = json_is_true(x);
-	if (fresh && background) {
-		snprintf(msg, sizeof(msg),
-		    "fresh: a background process needs "
-		    "the sandbox's long-lived container");
-		goto invalid;
-	}
-	x = json_object_get(body, "prompt");
-	if (x != NULL &&
-	    (!json_is_string(x) || json_string_length(x) > API_MAX_PROMPT)) {
-		snprintf(msg, sizeof(msg),
-		    "prompt: must be a string of at most "
-		    "%d bytes",
-		    API_MAX_PROMPT);
-		goto invalid;
-	}
-	x = json_object_get(body, "model");
-	if (x != NULL && (!json_is_string(x) || json_string_length(x) > 256)) {
-		snprintf(msg, sizeof(msg), "model: must be a short string");
-		goto invalid;
-	}
-	if ((x = json_object_get(body, "labels")) != NULL &&
-	    api_valid_strmap(
-	        x, API_MAX_LABELS, 256, 0, "labels", msg, sizeof(msg)) != 0)
-		goto invalid;
-	x = json_object_get(body, "stdin");
-	if (x != NULL &&
-	    (!json_is_string(x) || json_string_length(x) > API_MAX_STDIN)) {
-		snprintf(msg, sizeof(msg),
-		    "stdin: must be a string of at most "
-		    "%lu bytes",
-		    API_MAX_STDIN);
-		goto invalid;
-	}
-	if ((sb = api_sb_load(r, 0)) == NULL) {
-		ret = MHD_YES;
-		goto out;
-	}
-	lang = json_string_value(json_object_get(sb, "language"));
-	limits = json_object_get(sb, "limits");
-	timeout = json_integer_value(json_object_get(limits, "timeout_ms"));
-	if ((x = json_object_get(body, "timeout_ms")) != NULL) {
-		if (!json_is_integer(x) || json_integer_value(x) < 1 ||
-		    json_integer_value(x) > EXEC_MAX_TIMEOUT_MS) {
-			snprintf(msg, sizeof(msg),
-			    "timeout_ms: must be an "
-			    "integer in [1, %d]",
-			    EXEC_MAX_TIMEOUT_MS);
-			goto invalid;
-		}
-		timeout = json_integer_value(x);
-	} else if (background)
-		timeout = 0; /* a server runs until it is killed */
-	petri_strlcpy(cwd, "/sandbox", sizeof(cwd));
-	if ((x = json_object_get(body, "cwd")) != NULL) {
-		if (!json_is_string(x) ||
-		    exec_rel_path(json_string_value(x), path, sizeof(path)) !=
-		        0) {
-			snprintf(msg, sizeof(msg),
-			    "cwd: must be a directory "
-			    "inside /sandbox");
-			goto invalid;
-		}
-		if (path[0] != '\0')
-			snprintf(cwd, sizeof(cwd), "/sandbox/%s", path);
-	}
-	env = json_deep_copy(json_object_get(sb, "env"));
-	if (env == NULL)
-		env = json_object();
-	if ((x = json_object_get(body, "env")) != NULL) {
-		if (api_valid_strmap(
-		        x, API_MAX_ENV, 32768, 1, "env", msg, sizeof(msg)) != 0)
-			goto invalid;
-		json_object_update(env, x);
-	}
-	if (petri_id_new("ex_", id, sizeof(id)) != 0)
-		goto internal;
+static int
+exec_fail(struct exec_job *j, enum MHD_Result ret)
+{
+	j->ret = ret;
+	return -1;
+}
 
-	x = kind != NULL ? json_object_get(body, kind) : NULL;
-	if (test) {
-		if (x != NULL &&
-		    (!json_is_string(x) || json_string_length(x) == 0 ||
-		        json_string_length(x) > API_MAX_STR ||
-		        strlen(json_string_value(x)) !=
-		            json_string_length(x))) {
-			snprintf(msg, sizeof(msg),
-			    "command: must be a non-empty string without NUL");
-			goto invalid;
-		}
-		argv = json_pack("[s, s, s, s]", "/bin/sh",
-		    "/usr/local/lib/petri/test.sh", lang,
-		    x != NULL ? json_string_value(x) : "");
-		kind = "test";
-	} else if (strcmp(kind, "command") == 0) {
-		if (!json_is_string(x) || json_string_length(x) == 0 ||
-		    json_string_length(x) > API_MAX_STR ||
-		    strlen(json_string_value(x)) != json_string_length(x)) {
-			snprintf(msg, sizeof(msg),
-			    "command: must be a non-empty "
-			    "string without NUL, at most %d bytes",
-			    API_MAX_STR);
-			goto invalid;
-		}
-		argv = json_pack("[s, s, O]", "/bin/sh", "-c", x);
-	} else if (strcmp(kind, "argv") == 0) {
-		json_t *v;
+static int
+exec_internal(struct exec_job *j)
+{
+	return exec_fail(j,
+	    api_reply_error(j->r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+	        "exec failed"));
+}
 
-		if (!json_is_array(x) || json_array_size(x) == 0 ||
-		    json_array_size(x) > API_MAX_ARGV) {
-			snprintf(msg, sizeof(msg),
-			    "argv: must be a non-empty "
-			    "array of at most %d strings",
-			    API_MAX_ARGV);
-			goto invalid;
-		}
-		json_array_foreach (x, i, v) {
-			if (!json_is_string(v) ||
-			    json_string_length(v) > 4096 ||
-			    strlen(json_string_value(v)) !=
-			        json_string_length(v) ||
-			    (i == 0 && json_string_length(v) == 0)) {
-				snprintf(msg, sizeof(msg),
-				    "argv[%zu]: must be a "
-				    "string without NUL of at most 4096 bytes",
-				    i);
-				goto invalid;
-			}
-		}
-		argv = json_incref(x);
-	} else if (strcmp(kind, "filename") == 0) {
-		if (!json_is_string(x) ||
-		    exec_rel_path(json_string_value(x), path, sizeof(path)) !=
-		        0 ||
-		    path[0] == '\0') {
-			snprintf(msg, sizeof(msg),
-			    "filename: must be a file "
-			    "path inside /sandbox");
-			goto invalid;
-		}
-		argv = exec_run_file(lang, cwd, path);
-	} else {
-		if (!json_is_string(x) ||
-		    json_string_length(x) > API_MAX_CODE) {
-			snprintf(msg, sizeof(msg),
-			    "code: must be a string of at "
-			    "most %lu bytes",
-			    API_MAX_CODE);
-			goto invalid;
-		}
-		exec_code_name(lang, json_string_value(x), name, sizeof(name));
-		snprintf(codepath, sizeof(codepath), ".petri/run/%s", id);
-		snprintf(path, sizeof(path), "%s/%s", codepath, name);
-		if ((e = exec_write_code(a,
-		         json_string_value(json_object_get(sb, "id")), path,
-		         json_string_value(x), json_string_length(x))) != 0) {
-			ret = api_reply_err(r, e, "code");
-			goto out;
-		}
-		argv = exec_run_file(lang, cwd, path);
+/* 1. validate: the request alone, before anything is looked up. */
+static int
+exec_validate(struct exec_job *j)
+{
+	char msg[256];
+
+	if ((j->body = api_body_json(j->r)) == NULL)
+		return exec_fail(j, MHD_YES);
+	if (exec_spec_parse(j->body, &j->spec, msg, sizeof(msg)) != 0)
+		return exec_fail(j,
+		    api_reply_error(j->r, 422, "invalid_request", "%s", msg));
+	return 0;
+}
+
+/* 2. resolve: the caller's sandbox, and what it sets for the run. */
+static int
+exec_resolve(struct exec_job *j)
+{
+	json_t *limits;
+
+	if ((j->sb = api_sb_load(j->r, 0)) == NULL)
+		return exec_fail(j, MHD_YES);
+	j->lang = json_string_value(json_object_get(j->sb, "language"));
+	limits = json_object_get(j->sb, "limits");
+	j->timeout_ms = j->spec.timeout_ms;
+	if (j->timeout_ms == 0)
+		j->timeout_ms = j->spec.background
+		    ? 0 /* a server runs until it is killed */
+		    : json_integer_value(json_object_get(limits, "timeout_ms"));
+	if ((j->env = json_deep_copy(json_object_get(j->sb, "env"))) == NULL)
+		j->env = json_object();
+	if (j->env == NULL ||
+	    (j->spec.env != NULL && json_object_update(j->env, j->spec.env)))
+		return exec_internal(j);
+	if (j->lang == NULL || petri_id_new("ex_", j->id, sizeof(j->id)) != 0)
+		return exec_internal(j);
+	return 0;
+}
+
+/* 3a. prepare the program: its argv, a "code" text written to the
+ * workspace. */
+static int
+exec_prepare_program(struct exec_job *j)
+{
+	struct api *a = j->r->api;
+	const struct exec_spec *s = &j->spec;
+	const char *sandbox = json_string_value(json_object_get(j->sb, "id"));
+	char name[160];
+	int e;
+
+	switch (s->kind) {
+	case EXEC_KIND_TEST:
+		j->argv = json_pack("[s, s, s, s]", "/bin/sh",
+		    "/usr/local/lib/petri/test.sh", j->lang,
+		    s->program != NULL ? json_string_value(s->program) : "");
+		break;
+	case EXEC_KIND_COMMAND:
+		j->argv = json_pack("[s, s, O]", "/bin/sh", "-c", s->program);
+		break;
+	case EXEC_KIND_ARGV:
+		j->argv = json_incref(s->program);
+		break;
+	case EXEC_KIND_FILENAME:
+		j->argv = exec_run_file(j->lang, s->cwd, s->file);
+		break;
+	case EXEC_KIND_CODE:
+		exec_code_name(
+		    j->lang, json_string_value(s->program), name, sizeof(name));
+		snprintf(
+		    j->code_dir, sizeof(j->code_dir), ".petri/run/%s", j->id);
+		snprintf(j->prog, sizeof(j->prog), "%s/%s", j->code_dir, name);
+		if ((e = exec_write_code(a, sandbox, j->prog,
+		         json_string_value(s->program),
+		         json_string_length(s->program))) != 0)
+			return exec_fail(j, api_reply_err(j->r, e, "code"));
+		j->argv = exec_run_file(j->lang, s->cwd, j->prog);
+		break;
 	}
-	if (argv == NULL)
-		goto internal;
+	return j->argv != NULL ? 0 : exec_internal(j);
+}
 
-	/* what the audit record says of this request */
-	rec = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:s}", "sandbox",
+/* The request's own part of the record: prompt, model, the program. */
+static int
+exec_record_request(struct exec_job *j)
+{
+	struct api *a = j->r->api;
+	const struct exec_spec *s = &j->spec;
+	char sha[65];
+
+	if (s->prompt != NULL) {
+		petri_sha256_hex(json_string_value(s->prompt),
+		    json_string_length(s->prompt), sha);
+		json_object_set_new(j->rec, "prompt",
+		    json_pack("{s:O, s:s}", "text", s->prompt, "sha256", sha));
+	}
+	if (s->model != NULL)
+		json_object_set(j->rec, "model", s->model);
+	if (s->kind == EXEC_KIND_CODE) {
+		/* the program itself, as a blob the record refers to */
+		if (api_audit_blob(a, json_string_value(s->program),
+		        json_string_length(s->program), sha) != 0)
+			return exec_fail(j,
+			    api_reply_error(j->r, MHD_HTTP_SERVICE_UNAVAILABLE,
+			        "unavailable", "the audit log is unavailable"));
+		json_object_set_new(j->rec, "program",
+		    json_pack("{s:s, s:I, s:b}", "sha256", sha, "size",
+		        (json_int_t)json_string_length(s->program), "blob", 1));
+	} else if (s->program != NULL)
+		json_object_set(j->rec,
+		    s->kind == EXEC_KIND_TEST ? "command" : s->kind_name,
+		    s->program);
+	if (s->labels != NULL)
+		json_object_set(j->rec, "labels", s->labels);
+	return 0;
+}
+
+/* 3b. prepare the record: what ran, where, with which code (ws). */
+static int
+exec_prepare_record(struct exec_job *j)
+{
+	struct api *a = j->r->api;
+	json_t *sb = j->sb, *names, *v;
+	const char *k, *image_id;
+
+	j->rec = json_pack("{s:O, s:O, s:O, s:O, s:O, s:o, s:s}", "sandbox",
 	    json_object_get(sb, "id"), "language",
 	    json_object_get(sb, "language"), "image",
 	    json_object_get(sb, "image"), "runtime",
-	    json_object_get(sb, "runtime"), "limits", limits, "policy",
-	    json_object_get(sb, "policy"), "cwd", cwd);
-	json_object_set_new(rec, "policy", api_policy_ref(sb));
-	json_object_set_new(rec, "image_id",
-	    json_string(
-	        (s = json_string_value(json_object_get(sb, "image_id"))) != NULL
-	            ? s
-	            : ""));
-	if ((x = json_object_get(body, "prompt")) != NULL) {
-		char sha[65];
-
-		petri_sha256_hex(
-		    json_string_value(x), json_string_length(x), sha);
-		json_object_set_new(rec, "prompt",
-		    json_pack("{s:O, s:s}", "text", x, "sha256", sha));
-	}
-	if ((x = json_object_get(body, "model")) != NULL)
-		json_object_set(rec, "model", x);
-	if (strcmp(kind, "code") == 0) {
-		char sha[65];
-
-		/* the program itself, as a blob the record refers to */
-		x = json_object_get(body, "code");
-		if (api_audit_blob(a, json_string_value(x),
-		        json_string_length(x), sha) != 0) {
-			ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    "unavailable", "the audit log is unavailable");
-			json_decref(rec);
-			goto out;
-		}
-		json_object_set_new(rec, "program",
-		    json_pack("{s:s, s:I, s:b}", "sha256", sha, "size",
-		        (json_int_t)json_string_length(x), "blob", 1));
-	} else
-		json_object_set(rec,
-		    strcmp(kind, "test") == 0 ? "command" : kind,
-		    json_object_get(
-		        body, strcmp(kind, "test") == 0 ? "command" : kind));
-	json_object_set_new(rec, "test", json_boolean(test));
-	json_object_set_new(rec, "code",
+	    json_object_get(sb, "runtime"), "limits",
+	    json_object_get(sb, "limits"), "policy", api_policy_ref(sb), "cwd",
+	    j->spec.cwd);
+	if (j->rec == NULL)
+		return exec_internal(j);
+	image_id = json_string_value(json_object_get(sb, "image_id"));
+	json_object_set_new(
+	    j->rec, "image_id", json_string(image_id != NULL ? image_id : ""));
+	if (exec_record_request(j) != 0)
+		return -1;
+	json_object_set_new(j->rec, "test", json_boolean(j->spec.test));
+	json_object_set_new(j->rec, "code",
 	    exec_code_manifest(
 	        a, json_string_value(json_object_get(sb, "id"))));
-	json_object_set(rec, "argv", argv);
-	{
-		json_t *names = json_array(), *v;
-		const char *k;
+	json_object_set(j->rec, "argv", j->argv);
+	names = json_array();
+	json_object_foreach (j->env, k, v)
+		json_array_append_new(names, json_string(k));
+	json_object_set_new(j->rec, "env", names);
+	json_object_set_new(j->rec, "fresh", json_boolean(j->spec.fresh));
+	json_object_set_new(
+	    j->rec, "background", json_boolean(j->spec.background));
+	return 0;
+}
 
-		json_object_foreach (env, k, v)
-			json_array_append_new(names, json_string(k));
-		json_object_set_new(rec, "env", names);
+/* An SBOM that says "nothing installed", without running anything. */
+static json_t *
+exec_install_none(struct api *a, json_t *sb, const char *key)
+{
+	static const char none[] = "\n@@PETRI-DEPS@@ {\"ran\":false,"
+	                           "\"exit_code\":0,\"components\":[]}\n";
+	json_t *res = NULL;
+	struct buf b;
+
+	buf_init(&b, sizeof(none) + 8);
+	if (buf_append(&b, none, sizeof(none) - 1) == 0 &&
+	    api_deps_finish(a, sb, key, &b, NULL, 0, 0, &res) == 0)
+		json_object_del(res, "install");
+	buf_free(&b);
+	return res;
+}
+
+/* 3c. prepare the install step: needed, reused, or not asked for. */
+static void
+exec_prepare_install(struct exec_job *j)
+{
+	struct api *a = j->r->api;
+	const struct exec_spec *s = &j->spec;
+	json_t *prev = json_object_get(j->sb, "deps");
+	json_t *code = json_object_get(j->rec, "code");
+	const char *pkey = json_string_value(json_object_get(prev, "key"));
+	int is_code = s->kind == EXEC_KIND_CODE;
+	char prog[WS_MAX_PATH + 16];
+
+	if (s->install == EXEC_INSTALL_SKIP) {
+		if (prev != NULL)
+			j->deps_cached = json_pack(
+			    "{s:O}", "sbom", json_object_get(prev, "sbom"));
+		return;
 	}
-	json_object_set_new(rec, "fresh", json_boolean(fresh));
-	json_object_set_new(rec, "background", json_boolean(background));
-	if ((x = json_object_get(body, "labels")) != NULL)
-		json_object_set(rec, "labels", x);
+	snprintf(prog, sizeof(prog), "/sandbox/%s", j->prog);
+	api_deps_key(j->lang, s->cwd, code,
+	    is_code ? json_string_value(json_object_get(
+	                  json_object_get(j->rec, "program"), "sha256"))
+	            : NULL,
+	    s->install_name, j->deps_key);
+	if (s->install == EXEC_INSTALL_AUTO && pkey != NULL &&
+	    strcmp(pkey, j->deps_key) == 0)
+		j->deps_cached = json_pack("{s:O, s:O}", "sbom",
+		    json_object_get(prev, "sbom"), "missing_imports",
+		    json_object_get(prev, "missing_imports"));
+	else if (!api_deps_has_manifest(j->lang, s->cwd, code) &&
+	    json_integer_value(json_object_get(
+	        json_object_get(prev, "sbom"), "components")) == 0 &&
+	    (strcmp(j->lang, "java") == 0 ||
+	        (!is_code && !api_deps_has_sources(j->lang, code))))
+		/* nothing to install: Java without a build file, or no
+		 * manifest and no source to scan (and no tree installed
+		 * before); the SBOM says so */
+		j->deps_cached = exec_install_none(a, j->sb, j->deps_key);
+	else
+		j->deps_argv = api_deps_argv(
+		    j->lang, s->install_name, is_code ? prog : NULL);
+}
 
-	/* the run */
+/* 3d. prepare the engine request, with egress and registries in env. */
+static int
+exec_prepare_engine(struct exec_job *j)
+{
+	struct api *a = j->r->api;
+	const struct exec_spec *s = &j->spec;
+	json_t *sb = j->sb;
+
+	j->req = json_pack("{s:s, s:O, s:O, s:O, s:s, s:I, s:I, s:b, s:b, "
+	                   "s:I, s:I, s:b}",
+	    "exec", j->id, "sandbox", json_object_get(sb, "id"), "container",
+	    json_object_get(sb, "container"), "argv", j->argv, "cwd", s->cwd,
+	    "timeout_ms", (json_int_t)j->timeout_ms, "output_max",
+	    (json_int_t)a->cfg->output_max, "fresh", s->fresh, "background",
+	    s->background, "uid", (json_int_t)a->ctx->sandbox_uid, "gid",
+	    (json_int_t)a->ctx->sandbox_gid, "has_stdin",
+	    s->stdin_text != NULL || s->background);
+	if (j->req == NULL)
+		return exec_internal(j);
+	if (s->fresh) {
+		/* a fresh container has no network and no installed tree */
+		json_object_set_new(j->req, "spec",
+		    json_pack("{s:O, s:O, s:O, s:O, s:I}", "image",
+		        json_object_get(sb, "image"), "limits",
+		        json_object_get(sb, "limits"), "runtime",
+		        json_object_get(sb, "runtime"), "language",
+		        json_object_get(sb, "language"), "tmp_mb",
+		        (json_int_t)a->cfg->limits.tmp_mb));
+	} else {
+		api_egress_env(a, sb, j->env);
+		api_deps_env(a, j->lang, s->cwd, j->env);
+		exec_prepare_install(j);
+	}
+	json_object_set(j->req, "env", j->env);
+	return 0;
+}
+
+/* 3. prepare: program, record, install step, engine request. */
+static int
+exec_prepare(struct exec_job *j)
+{
+	if (exec_prepare_program(j) != 0 || exec_prepare_record(j) != 0 ||
+	    exec_prepare_engine(j) != 0)
+		return -1;
+	return 0;
+}
+
+/* A run for the job, not yet registered nor started. */
+static struct run *
+exec_run_new(struct exec_job *j)
+{
+	struct api *a = j->r->api;
+	struct run *run;
+
 	if ((run = calloc(1, sizeof(*run))) == NULL)
-		goto internal;
+		return NULL;
 	pthread_mutex_init(&run->lock, NULL);
 	pthread_cond_init(&run->cond, NULL);
 	run->a = a;
 	run->refs = 1;
-	petri_strlcpy(run->id, id, sizeof(run->id));
+	petri_strlcpy(run->id, j->id, sizeof(run->id));
 	petri_strlcpy(run->sandbox,
-	    json_string_value(json_object_get(sb, "id")), sizeof(run->sandbox));
-	petri_strlcpy(run->tenant, r->auth.tenant, sizeof(run->tenant));
-	run->auth = r->auth;
-	petri_strlcpy(run->source_ip, r->source_ip, sizeof(run->source_ip));
-	petri_strlcpy(run->code_dir, codepath, sizeof(run->code_dir));
-	run->sb = json_incref(sb);
-	run->rec = rec;
+	    json_string_value(json_object_get(j->sb, "id")),
+	    sizeof(run->sandbox));
+	petri_strlcpy(run->tenant, j->r->auth.tenant, sizeof(run->tenant));
+	run->auth = j->r->auth;
+	petri_strlcpy(run->source_ip, j->r->source_ip, sizeof(run->source_ip));
+	petri_strlcpy(run->code_dir, j->code_dir, sizeof(run->code_dir));
+	run->sb = json_incref(j->sb);
+	run->rec = j->rec;
+	j->rec = NULL;
 	run->out_max = a->cfg->output_max;
 	buf_init(&run->out[0], run->out_max);
 	buf_init(&run->out[1], run->out_max);
 	buf_init(&run->all, 2 * run->out_max);
-	run->background = background;
-	run->test = test;
-	run->started_usec = petri_now_usec();
-	run->wait_ms = timeout + RUN_GRACE_MS;
-	if (background)
-		run->wait_ms = -1;
-
-	req = json_pack("{s:s, s:O, s:O, s:O, s:s, s:I, s:I, s:b, s:b, s:I, "
-	                "s:I}",
-	    "exec", id, "sandbox", json_object_get(sb, "id"), "container",
-	    json_object_get(sb, "container"), "argv", argv, "cwd", cwd,
-	    "timeout_ms", timeout, "output_max", (json_int_t)run->out_max,
-	    "fresh", fresh, "background", background, "uid",
-	    (json_int_t)a->ctx->sandbox_uid, "gid",
-	    (json_int_t)a->ctx->sandbox_gid);
-	if (!fresh) {
-		api_egress_env(
-		    a, sb, env); /* fresh containers have no network */
-		api_deps_env(a, lang, cwd, env);
-		/* the install step: needed, reused, or not asked for */
-		if (strcmp(install, "skip") != 0) {
-			char prog[PATH_MAX];
-			json_t *prev = json_object_get(sb, "deps");
-
-			snprintf(prog, sizeof(prog), "/sandbox/%s", path);
-			api_deps_key(lang, cwd, json_object_get(rec, "code"),
-			    strcmp(kind, "code") == 0
-			        ? json_string_value(json_object_get(
-			              json_object_get(rec, "program"),
-			              "sha256"))
-			        : NULL,
-			    install, deps_key);
-			if (strcmp(install, "auto") == 0 && prev != NULL &&
-			    json_is_string(json_object_get(prev, "key")) &&
-			    strcmp(
-			        json_string_value(json_object_get(prev, "key")),
-			        deps_key) == 0)
-				deps_cached = json_pack("{s:O, s:O}", "sbom",
-				    json_object_get(prev, "sbom"),
-				    "missing_imports",
-				    json_object_get(prev, "missing_imports"));
-			else if (!api_deps_has_manifest(
-			             lang, cwd, json_object_get(rec, "code")) &&
-			    json_integer_value(json_object_get(
-			        json_object_get(prev, "sbom"), "components")) ==
-			        0 &&
-			    (strcmp(lang, "java") == 0 ||
-			        (strcmp(kind, "code") != 0 &&
-			            !api_deps_has_sources(
-			                lang, json_object_get(rec, "code"))))) {
-				/* nothing to install: Java without a build
-				 * file, or no manifest and no source to scan
-				 * (and no tree installed before); the SBOM says
-				 * so, without running anything */
-				static const char none[] =
-				    "\n@@PETRI-DEPS@@ {\"ran\":false,"
-				    "\"exit_code\":0,\"components\":[]}\n";
-				struct buf b;
-
-				buf_init(&b, sizeof(none) + 8);
-				if (buf_append(&b, none, sizeof(none) - 1) ==
-				        0 &&
-				    api_deps_finish(a, sb, deps_key, &b, NULL,
-				        0, 0, &deps_cached) == 0)
-					json_object_del(deps_cached, "install");
-				buf_free(&b);
-			} else
-				deps_argv = api_deps_argv(lang, install,
-				    strcmp(kind, "code") == 0 ? prog : NULL);
-		} else if (json_object_get(sb, "deps") != NULL)
-			deps_cached = json_pack("{s:O}", "sbom",
-			    json_object_get(
-			        json_object_get(sb, "deps"), "sbom"));
-	}
-	json_object_set(req, "env", env);
-	if (fresh) {
-		spec = json_pack("{s:O, s:O, s:O, s:O, s:I}", "image",
-		    json_object_get(sb, "image"), "limits", limits, "runtime",
-		    json_object_get(sb, "runtime"), "language",
-		    json_object_get(sb, "language"), "tmp_mb",
-		    (json_int_t)a->cfg->limits.tmp_mb);
-		json_object_set_new(req, "spec", spec);
-	}
-	x = json_object_get(body, "stdin");
-	json_object_set_new(
-	    req, "has_stdin", json_boolean(x != NULL || background));
-	run->net = json_array();
 	buf_init(&run->inst, EXEC_INSTALL_LOG_MAX + 64);
 	buf_init(&run->inst_tail, EXEC_INSTALL_TAIL_MAX);
-	if (deps_argv != NULL) {
-		/* the install step first (run_main), then the program */
-		run->deps_argv = deps_argv;
-		deps_argv = NULL;
-		run->deps_env = json_deep_copy(env);
-		petri_strlcpy(run->deps_key, deps_key, sizeof(run->deps_key));
-		run->req = req;
-		req = NULL;
-		if (x != NULL && json_string_length(x) > 0) {
-			if ((run->stdin_data = malloc(json_string_length(x))) ==
-			    NULL)
-				goto internal;
-			memcpy(run->stdin_data, json_string_value(x),
-			    json_string_length(x));
-			run->stdin_len = json_string_length(x);
+	run->background = j->spec.background;
+	run->test = j->spec.test;
+	run->started_usec = petri_now_usec();
+	run->wait_ms = j->spec.background ? -1 : j->timeout_ms + RUN_GRACE_MS;
+	run->net = json_array();
+	run->deps = j->deps_cached;
+	j->deps_cached = NULL;
+	return run;
+}
+
+/*
+ * The first engine call of a run: the install step's comes from the
+ * runner (run_main), which sends the program after it; else the program
+ * starts here, with its stdin.
+ */
+static int
+exec_run_start(struct exec_job *j, struct run *run)
+{
+	struct api *a = j->r->api;
+	json_t *in = j->spec.stdin_text;
+	int e;
+
+	if (j->deps_argv != NULL) {
+		run->deps_argv = j->deps_argv;
+		j->deps_argv = NULL;
+		run->deps_env = json_deep_copy(j->env);
+		petri_strlcpy(
+		    run->deps_key, j->deps_key, sizeof(run->deps_key));
+		run->req = j->req;
+		j->req = NULL;
+		if (in != NULL && json_string_length(in) > 0) {
+			if ((run->stdin_data =
+			            malloc(json_string_length(in))) == NULL)
+				return exec_internal(j);
+			memcpy(run->stdin_data, json_string_value(in),
+			    json_string_length(in));
+			run->stdin_len = json_string_length(in);
 		}
-	} else {
-		if (!fresh && api_egress_exec_begin(a, sb) != 0)
-			log_warn("exec %s: the proxy did not restart its "
-			         "counters",
-			    id);
-		run->call = ipc_call_start(a->engine, MSG_ENG_EXEC, req,
-		    x != NULL ? json_string_value(x) : NULL,
-		    x != NULL ? json_string_length(x) : 0, &e);
-		json_decref(req);
-		req = NULL;
-		if (run->call == NULL) {
-			ret = api_reply_err(r, e, "exec");
-			goto out;
-		}
+		return 0;
 	}
-	run->deps = deps_cached;
-	deps_cached = NULL;
-	api_sb_touch(a, sb);
-	pthread_mutex_lock(&a->runs_lock);
-	run->next = a->runs;
-	a->runs = run;
-	pthread_mutex_unlock(&a->runs_lock);
+	if (!j->spec.fresh && api_egress_exec_begin(a, j->sb) != 0)
+		log_warn(
+		    "exec %s: the proxy did not restart its counters", j->id);
+	run->call = ipc_call_start(a->engine, MSG_ENG_EXEC, j->req,
+	    in != NULL ? json_string_value(in) : NULL,
+	    in != NULL ? json_string_length(in) : 0, &e);
+	if (run->call == NULL)
+		return exec_fail(j, api_reply_err(j->r, e, "exec"));
+	return 0;
+}
+
+/* 4. run: the engine call, then the runner thread, which records (5). */
+static int
+exec_run(struct exec_job *j, struct run **runp)
+{
+	struct api *a = j->r->api;
+	struct run *run;
+	pthread_t t;
+
+	if ((run = *runp = exec_run_new(j)) == NULL)
+		return exec_internal(j);
+	if (exec_run_start(j, run) != 0)
+		return -1;
+	api_sb_touch(a, j->sb);
+	run_link(run);
 	run->refs++; /* the runner's */
 	if (pthread_create(&t, NULL, run_main, run) != 0) {
 		run_unlink(run);
 		run->refs--;
-		goto internal;
+		return exec_internal(j);
 	}
 	pthread_detach(t);
-	if (background) {
-		ret = api_reply_json(r, MHD_HTTP_ACCEPTED,
-		    json_pack("{s:s, s:s}", "id", id, "status", "running"));
+	return 0;
+}
+
+/*
+ * 6. answer: at once for a background run, else its stream or result.
+ * Takes the caller's reference to run.
+ */
+static enum MHD_Result
+exec_answer(struct exec_job *j, struct run *run)
+{
+	enum MHD_Result ret;
+
+	if (j->spec.background) {
+		ret = api_reply_json(j->r, MHD_HTTP_ACCEPTED,
+		    json_pack("{s:s, s:s}", "id", j->id, "status", "running"));
 		run_unref(run);
-	} else if (wants_sse(r))
-		ret = exec_reply_sse(r, run);
-	else
-		ret = exec_reply_wait(r, run);
-	run = NULL;
-	goto out;
-invalid:
-	ret = api_reply_error(r, 422, "invalid_request", "%s", msg);
-	goto out;
-internal:
-	ret = api_reply_error(
-	    r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "exec failed");
-out:
+		return ret;
+	}
+	if (wants_sse(j->r))
+		return exec_reply_sse(j->r, run);
+	return exec_reply_wait(j->r, run);
+}
+
+/*
+ * POST /v1/sandboxes/{id}/exec.  The record (step 5) is written by the
+ * runner thread when the engine's answer ends (run_finish()), whatever
+ * happens to the client meanwhile.
+ */
+enum MHD_Result
+api_exec(struct api_req *r)
+{
+	struct exec_job j;
+	struct run *run = NULL;
+
+	memset(&j, 0, sizeof(j));
+	j.r = r;
+	if (exec_validate(&j) == 0 && exec_resolve(&j) == 0 &&
+	    exec_prepare(&j) == 0 && exec_run(&j, &run) == 0) {
+		j.ret = exec_answer(&j, run);
+		run = NULL;
+	}
 	run_unref(run);
-	json_decref(req);
-	json_decref(deps_argv);
-	json_decref(deps_cached);
-	json_decref(argv);
-	json_decref(env);
-	json_decref(sb);
-	json_decref(body);
-	return ret;
+	json_decref(j.req);
+	json_decref(j.deps_argv);
+	json_decref(j.deps_cached);
+	json_decref(j.rec);
+	json_decref(j.argv);
+	json_decref(j.env);
+	json_decref(j.sb);
+	json_decref(j.body);
+	return j.ret;
 }
 
 enum MHD_Result

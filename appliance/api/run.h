@@ -75,6 +75,9 @@ void run_unref(struct run *run);
 /* The run id of tenant in flight, with a reference, or NULL. */
 struct run *run_find(struct api *a, const char *id, const char *tenant);
 
+/* Puts the run in the registry (its runner starts). */
+void run_link(struct run *run);
+
 /* Takes the run out of the registry (its runner ended). */
 void run_unlink(struct run *run);
 

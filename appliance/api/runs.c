@@ -73,6 +73,17 @@ run_find(struct api *a, const char *id, const char *tenant)
 }
 
 void
+run_link(struct run *run)
+{
+	struct api *a = run->a;
+
+	pthread_mutex_lock(&a->runs_lock);
+	run->next = a->runs;
+	a->runs = run;
+	pthread_mutex_unlock(&a->runs_lock);
+}
+
+void
 run_unlink(struct run *run)
 {
 	struct api *a = run->a;
