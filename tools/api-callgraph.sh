@@ -31,7 +31,8 @@ awk '{print $1, $2}' "$tmp/edges" | sort -u >"$tmp/pairs"
 awk '{print $2, $1}' "$tmp/pairs" | sort -u | comm -12 - "$tmp/pairs" |
     awk '$1 < $2 {print $1 " <-> " $2; c++} END {print (c+0) " pairs"}'
 # the route handlers' files, by resource: none may call another
-handlers=${HANDLERS:-"api_sandbox.c api_files.c api_exec.c api_egress.c api_audit.c api_keys.c api_ops.c"}
+handlers=${HANDLERS:-"api_sandbox.c api_files.c api_exec.c api_execs.c api_egress.c
+    api_audit.c api_keys.c api_ops.c"}
 echo "--- handler file -> handler file:"
 for h in $handlers; do printf '%s\n' "$h"; done | sort >"$tmp/handlers"
 sort -k1,1 "$tmp/pairs" | join - "$tmp/handlers" | sort -k2,2 |

@@ -1,979 +1,45 @@
 /*
- * api_exec.c: executions.  Every execution is a "run": a runner thread
- * consumes the engine's streamed answer into bounded buffers, writes the
- * audit record and the registry row, whatever happens to the client that
- * asked (it may wait for JSON, follow Server-Sent Events, or have gone).
+ * api_exec.c: one execution, POST /v1/sandboxes/{id}/exec, as a pipeline
+ * whose steps follow in this file:
+ *
+ *   1. validate  exec_validate()   the request alone (exec_spec_parse())
+ *   2. resolve   exec_resolve()    the caller's sandbox, its timeout, env
+ *   3. prepare   exec_prepare()    the program (a "code" text written by
+ *                                  ws), the record's request part with
+ *                                  the code manifest (ws, keeper blobs),
+ *                                  the install step, egress env, the
+ *                                  engine request
+ *   4. run       exec_run()        the engine call and the runner thread
+ *                run_main()        install step, program, output kept
+ *   5. record    run_finish()      result, "exec.finished" record (keeper),
+ *                                  state.db row
+ *   6. answer    exec_answer()     202 for background, else the stream or
+ *                                  the result once recorded
+ *
+ * Every execution is a "run" (run.h): the runner thread writes the record
+ * and the registry row whatever happens to the client that asked (it may
+ * wait for JSON, follow Server-Sent Events, or have gone).  Below this
+ * file: exec_spec.c, exec_code.c, exec_result.c, exec_answer.c, runs.c.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api.h"
 #include "bounds.h"
+#include "exec.h"
+#include "exec_spec.h"
 #include "log.h"
 #include "proto.h"
-#include "exec_spec.h"
 #include "run.h"
-#include "testparse.h"
 #include "util.h"
 
 #define RUN_GRACE_MS 60000 /* beyond the exec timeout, for the engine */
 
-/* --- output ---------------------------------------------------------------- */
-
-static json_t *
-run_stream_ref(struct api *a, struct buf *b, int truncated, int *err)
-{
-	char sha[65];
-	int e;
-
-	if ((e = api_audit_blob(a,
-	         b->data != NULL ? b->data : (const unsigned char *)"", b->len,
-	         sha)) != 0)
-		*err = e;
-	return json_pack("{s:s, s:I, s:b, s:b}", "sha256", sha, "size",
-	    (json_int_t)b->len, "blob", 1, "truncated", truncated);
-}
-
-static json_t *
-run_text(struct buf *b)
-{
-	struct buf t;
-	json_t *s;
-
-	/* JSON strings are UTF-8: invalid bytes become U+FFFD */
-	buf_init(&t, b->len * 3 + 1);
-	if (petri_utf8_sanitize(b->data, b->len, &t) != 0)
-		buf_reset(&t);
-	s = json_stringn(t.data != NULL ? (const char *)t.data : "", t.len);
-	buf_free(&t);
-	return s != NULL ? s : json_string("");
-}
-
-/* --- the runner ------------------------------------------------------------ */
-
-/* Builds the answer document from the engine's result.  run->lock held. */
-static json_t *
-run_doc(struct run *run, json_t *res, int with_output)
-{
-	json_t *d;
-	const char *sig;
-	char ts[PETRI_TIME_MAX];
-
-	d = json_object();
-	json_object_set_new(d, "id", json_string(run->id));
-	json_object_set_new(d, "sandbox", json_string(run->sandbox));
-	json_object_set_new(
-	    d, "status", json_string(run->done ? "finished" : "running"));
-	petri_time_rfc3339(run->started_usec, ts);
-	json_object_set_new(d, "started_at", json_string(ts));
-	if (res != NULL) {
-		json_object_set(
-		    d, "exit_code", json_object_get(res, "exit_code"));
-		sig = json_string_value(json_object_get(res, "signal"));
-		json_object_set_new(
-		    d, "signal", sig != NULL ? json_string(sig) : json_null());
-		json_object_set(
-		    d, "timed_out", json_object_get(res, "timed_out"));
-		json_object_set(
-		    d, "oom_killed", json_object_get(res, "oom_killed"));
-		json_object_set(
-		    d, "duration_ms", json_object_get(res, "duration_ms"));
-		if (json_object_get(res, "usage") != NULL)
-			json_object_set(
-			    d, "usage", json_object_get(res, "usage"));
-	} else {
-		json_object_set_new(d, "exit_code", json_null());
-		json_object_set_new(d, "signal", json_null());
-		json_object_set_new(d, "timed_out", json_false());
-		json_object_set_new(d, "oom_killed", json_false());
-	}
-	json_object_set_new(d, "truncated",
-	    json_boolean(run->truncated ||
-	        json_is_true(json_object_get(res, "truncated"))));
-	if (with_output) {
-		json_object_set_new(d, "stdout", run_text(&run->out[0]));
-		json_object_set_new(d, "stderr", run_text(&run->out[1]));
-		json_object_set_new(d, "output", run_text(&run->all));
-	}
-	if (run->deps != NULL) {
-		json_t *x;
-
-		if ((x = json_object_get(run->deps, "install")) != NULL)
-			json_object_set_new(d, "install", json_deep_copy(x));
-		if ((x = json_object_get(run->deps, "missing_imports")) != NULL)
-			json_object_set(d, "missing_imports", x);
-		if ((x = json_object_get(run->deps, "sbom")) != NULL) {
-			char href[64];
-
-			x = json_deep_copy(x);
-			snprintf(
-			    href, sizeof(href), "/v1/execs/%s/sbom", run->id);
-			json_object_set_new(x, "href", json_string(href));
-			json_object_set_new(d, "sbom", x);
-		}
-	}
-	json_object_set_new(d, "network",
-	    run->net != NULL ? json_deep_copy(run->net) : json_array());
-	if (run->net_dropped > 0)
-		json_object_set_new(d, "network_dropped",
-		    json_integer((json_int_t)run->net_dropped));
-	return d;
-}
-
-/*
- * The value of " key=" in test.sh's last line ("@@PETRI-TEST@@ runner=X
- * exit=N port=P"): letters, digits, "-" and "_", at most outlen - 1.
- * Returns 0 or -1.
- */
-static int
-test_field(const char *line, const char *key, char *out, size_t outlen)
-{
-	char pat[24];
-	const char *v;
-	size_t n;
-
-	if ((size_t)snprintf(pat, sizeof(pat), " %s=", key) >= sizeof(pat) ||
-	    (v = strstr(line, pat)) == NULL)
-		return -1;
-	v += strlen(pat);
-	n = strspn(v,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789-_");
-	if (n == 0 || n >= outlen || (v[n] != '\0' && v[n] != ' '))
-		return -1;
-	memcpy(out, v, n);
-	out[n] = '\0';
-	return 0;
-}
-
-/*
- * Test mode: takes test.sh's last line out of the output (run lock held)
- * and returns {runner, exit_code, port}, or NULL when it is not there.
- */
-static json_t *
-run_test_strip(struct run *run)
-{
-	static const char mark[] = "@@PETRI-TEST@@ ";
-	struct buf *b = &run->out[0];
-	char line[256], runner[32] = "none", num[16];
-	unsigned char *p = NULL, *q;
-	int code = -1, port = 0;
-	long long v;
-	size_t n, i;
-
-	for (i = 0;
-	     b->len >= sizeof(mark) - 1 && i <= b->len - (sizeof(mark) - 1);
-	     i++)
-		if (memcmp(b->data + i, mark, sizeof(mark) - 1) == 0 &&
-		    (i == 0 || b->data[i - 1] == '\n'))
-			p = b->data + i;
-	if (p == NULL)
-		return NULL;
-	q = memchr(p, '\n', b->len - (size_t)(p - b->data));
-	n = (q != NULL ? (size_t)(q - p) : b->len - (size_t)(p - b->data));
-	if (n >= sizeof(line))
-		n = sizeof(line) - 1;
-	memcpy(line, p, n);
-	line[n] = '\0';
-	if (test_field(line, "runner", runner, sizeof(runner)) != 0 ||
-	    test_field(line, "exit", num, sizeof(num)) != 0 ||
-	    petri_strtonum(num, 0, 255, &v) != 0)
-		return NULL;
-	code = (int)v;
-	if (test_field(line, "port", num, sizeof(num)) == 0 &&
-	    petri_strtonum(num, 0, 65535, &v) == 0)
-		port = (int)v;
-	/* the line goes: from stdout, and from the interleaved output */
-	b->len = (size_t)(p - b->data);
-	for (i = run->all.len; i >= n && i > 0; i--)
-		if (memcmp(run->all.data + i - n, line, n) == 0) {
-			size_t from = i - n, to = i;
-
-			if (to < run->all.len && run->all.data[to] == '\n')
-				to++;
-			memmove(run->all.data + from, run->all.data + to,
-			    run->all.len - to);
-			run->all.len -= to - from;
-			break;
-		}
-	return json_pack("{s:s, s:i, s:i}", "runner", runner, "exit_code", code,
-	    "port", port);
-}
-
-/* Test mode: the counts, from JUnit XML when the runner wrote it. */
-static void
-run_test_summary(struct run *run, json_t *t, int *err)
-{
-	struct api *a = run->a;
-	struct test_counts c;
-	struct ipc_msg m;
-	const char *runner = json_string_value(json_object_get(t, "runner"));
-	json_t *req;
-	char sha[PETRI_SHA256_HEX];
-	const char *fmt = "text";
-	int e, got = -1;
-
-	memset(&c, 0, sizeof(c));
-	if (runner != NULL && strcmp(runner, "pytest") == 0) {
-		req = json_pack("{s:s, s:s, s:b, s:I, s:I}", "sandbox",
-		    run->sandbox, "path", ".petri/test/junit.xml", "internal",
-		    1, "offset", (json_int_t)0, "length",
-		    (json_int_t)TESTPARSE_MAX); /* the ws worker's read cap */
-		if (ipc_request(a->ws, MSG_WS_READ, req, NULL, 0, 60000, &m) ==
-		    0) {
-			if (proto_result(&m, NULL, 0) == 0 &&
-			    testparse_junit(
-			        (const char *)m.data, m.datalen, &c) == 0 &&
-			    (e = api_audit_blob(a, m.data, m.datalen, sha)) ==
-			        0) {
-				got = 0;
-				fmt = "junit";
-			}
-			ipc_msg_clear(&m);
-		}
-		json_decref(req);
-	}
-	if (got != 0) {
-		got = testparse_text(
-		    runner, (const char *)run->all.data, run->all.len, &c);
-		if ((e = api_audit_blob(a,
-		         run->all.data != NULL ? run->all.data
-		                               : (const unsigned char *)"",
-		         run->all.len, sha)) != 0)
-			*err = e;
-	}
-	json_object_set_new(t, "passed", json_integer(c.passed));
-	json_object_set_new(t, "failed", json_integer(c.failed));
-	json_object_set_new(t, "skipped", json_integer(c.skipped));
-	json_object_set_new(t, "errors", json_integer(c.errors));
-	json_object_set_new(t, "counted", json_boolean(got == 0));
-	json_object_set_new(t, "duration_ms",
-	    json_integer((petri_now_usec() - run->started_usec) / 1000));
-	json_object_set_new(t, "report",
-	    json_pack(
-	        "{s:s, s:s, s:b}", "format", fmt, "sha256", sha, "blob", 1));
-}
-
-static void
-run_finish(struct run *run, json_t *res, unsigned int status,
-    const char *errcode, const char *errmsg)
-{
-	struct api *a = run->a;
-	json_t *doc, *ev, *audit = NULL, *x, *test = NULL;
-	int64_t ms = (petri_now_usec() - run->started_usec) / 1000;
-	int err = 0, e;
-	char ts[PETRI_TIME_MAX];
-
-	/* every call the proxy reported before the program ended */
-	api_egress_sync(a);
-	pthread_mutex_lock(&run->lock);
-	run->done = 1;
-	if (run->test)
-		test = run_test_strip(run);
-	doc = run_doc(run, res, 1);
-	pthread_mutex_unlock(&run->lock);
-	if (test != NULL) {
-		run_test_summary(run, test, &err);
-		json_object_set(doc, "test", test);
-	}
-	if (errcode != NULL) {
-		json_object_set_new(doc, "error",
-		    json_pack(
-		        "{s:s, s:s}", "code", errcode, "message", errmsg));
-	}
-	petri_time_rfc3339(petri_now_usec(), ts);
-	json_object_set_new(doc, "finished_at", json_string(ts));
-
-	/* the record: what ran, where, for whom, and what came out */
-	ev = json_deep_copy(run->rec);
-	json_object_set_new(ev, "exec", json_string(run->id));
-	json_object_set(ev, "exit_code", json_object_get(doc, "exit_code"));
-	json_object_set(ev, "signal", json_object_get(doc, "signal"));
-	json_object_set(ev, "timed_out", json_object_get(doc, "timed_out"));
-	json_object_set(ev, "oom_killed", json_object_get(doc, "oom_killed"));
-	json_object_set(ev, "duration_ms",
-	    json_object_get(doc, "duration_ms") != NULL
-	        ? json_object_get(doc, "duration_ms")
-	        : json_integer(ms));
-	if ((x = json_object_get(res, "usage")) != NULL)
-		json_object_set(ev, "usage", x);
-	json_object_set_new(ev, "stdout",
-	    run_stream_ref(a, &run->out[0], run->truncated, &err));
-	json_object_set_new(ev, "stderr",
-	    run_stream_ref(a, &run->out[1], run->truncated, &err));
-	json_object_set(ev, "network", json_object_get(doc, "network"));
-	if ((x = json_object_get(doc, "install")) != NULL)
-		json_object_set_new(ev, "install",
-		    json_pack("{s:O, s:O, s:O, s:O, s:{s:O, s:O, s:b}}", "ran",
-		        json_object_get(x, "ran"), "exit_code",
-		        json_object_get(x, "exit_code"), "manifest",
-		        json_object_get(x, "manifest"), "duration_ms",
-		        json_object_get(x, "duration_ms"), "log", "sha256",
-		        json_object_get(x, "log_sha256"), "size",
-		        json_object_get(x, "log_size"), "blob", 1));
-	if ((x = json_object_get(doc, "sbom")) != NULL)
-		json_object_set_new(ev, "sbom",
-		    json_pack("{s:O, s:O, s:O, s:b}", "sha256",
-		        json_object_get(x, "sha256"), "components",
-		        json_object_get(x, "components"), "format",
-		        json_object_get(x, "format"), "blob", 1));
-	if ((x = json_object_get(doc, "missing_imports")) != NULL)
-		json_object_set(ev, "missing_imports", x);
-	if (test != NULL)
-		json_object_set(ev, "test", test);
-	if (json_object_get(doc, "network_dropped") != NULL)
-		json_object_set(ev, "network_dropped",
-		    json_object_get(doc, "network_dropped"));
-	if (errcode != NULL)
-		json_object_set_new(ev, "error", json_string(errcode));
-	if (err == 0)
-		err = api_audit_as(
-		    a, &run->auth, run->source_ip, "exec.finished", ev, &audit);
-	else
-		json_decref(ev);
-	if (err != 0) {
-		log_warn("exec %s: audit log unavailable (%s)", run->id,
-		    petri_strerror(err));
-		if (errcode == NULL) {
-			json_object_set_new(doc, "error",
-			    json_pack("{s:s, s:s}", "code", "unavailable",
-			        "message",
-			        "the audit log "
-			        "is unavailable; the result is not "
-			        "acknowledged"));
-			status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		}
-	} else
-		json_object_set_new(doc, "audit", audit);
-	if ((e = db_exec_put(a->db, run->id, run->sandbox, run->tenant, doc)) !=
-	    0)
-		log_warn("exec %s: cannot store the result (%s)", run->id,
-		    petri_strerror(e));
-	api_metrics_exec(a, ms, errcode != NULL || err != 0);
-	if (run->code_dir[0] != '\0') {
-		json_t *del = json_pack("{s:s, s:s, s:b}", "sandbox",
-		    run->sandbox, "path", run->code_dir, "internal", 1);
-		struct ipc_msg m;
-
-		if (ipc_request(
-		        a->ws, MSG_WS_DELETE, del, NULL, 0, 30000, &m) == 0)
-			ipc_msg_clear(&m);
-		json_decref(del);
-	}
-	json_decref(test);
-	pthread_mutex_lock(&run->lock);
-	run->doc = doc;
-	run->status = status;
-	pthread_cond_broadcast(&run->cond);
-	pthread_mutex_unlock(&run->lock);
-}
-
-/*
- * The install step: the language's script in the sandbox, its output kept
- * apart from the program's.  Returns 0 when the program may run (run->deps
- * holds what the step found), 1 when the install failed (run->deps says
- * so; the program does not run), or a PETRI_ERR_* when the step could not
- * run at all.
- */
-static int
-run_deps(struct run *run, char *msg, size_t msglen)
-{
-	struct api *a = run->a;
-	struct ipc_call *call;
-	struct ipc_msg m;
-	json_t *req, *res = NULL;
-	char xid[PETRI_ID_MAX];
-	int64_t t0 = petri_mono_ms();
-	int e, code = -1, stream;
-
-	msg[0] = '\0';
-	if (petri_id_new("ex_", xid, sizeof(xid)) != 0)
-		return PETRI_ERR_INVAL;
-	pthread_mutex_lock(&run->lock);
-	petri_strlcpy(run->deps_xid, xid, sizeof(run->deps_xid));
-	pthread_mutex_unlock(&run->lock);
-	req = json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:I, s:b, s:b, s:I, "
-	                "s:I, s:O, s:b}",
-	    "exec", xid, "sandbox", json_object_get(run->req, "sandbox"),
-	    "container", json_object_get(run->req, "container"), "argv",
-	    run->deps_argv, "cwd", json_object_get(run->req, "cwd"),
-	    "timeout_ms", (json_int_t)EXEC_INSTALL_TIMEOUT_MS, "output_max",
-	    (json_int_t)EXEC_INSTALL_LOG_MAX, "fresh", 0, "background", 0,
-	    "uid", json_integer_value(json_object_get(run->req, "uid")), "gid",
-	    json_integer_value(json_object_get(run->req, "gid")), "env",
-	    run->deps_env, "has_stdin", 0);
-	if (req == NULL)
-		return PETRI_ERR_NOMEM;
-	if (api_egress_exec_begin(a, run->sb) != 0)
-		log_warn(
-		    "exec %s: the proxy did not restart its counters", run->id);
-	call = ipc_call_start(a->engine, MSG_ENG_EXEC, req, NULL, 0, &e);
-	json_decref(req);
-	if (call == NULL)
-		return e;
-	for (;;) {
-		if ((e = ipc_call_next(
-		         call, EXEC_INSTALL_TIMEOUT_MS + 30000, &m)) != 0)
-			break;
-		if (m.type == MSG_ENG_OUTPUT) {
-			stream = (int)json_integer_value(
-			    json_object_get(m.json, "stream"));
-			if (stream == 1 || stream == 2) {
-				pthread_mutex_lock(&run->lock);
-				run_install_output(run, m.data, m.datalen);
-				pthread_cond_broadcast(&run->cond);
-				pthread_mutex_unlock(&run->lock);
-			}
-			ipc_msg_clear(&m);
-			continue;
-		}
-		if (m.type == MSG_ENG_EXEC_STARTED) {
-			ipc_msg_clear(&m);
-			continue;
-		}
-		if ((e = proto_result(&m, msg, msglen)) == 0) {
-			code = (int)json_integer_value(
-			    json_object_get(m.json, "exit_code"));
-			if (json_is_true(json_object_get(m.json, "timed_out")))
-				snprintf(msg, msglen, "the install timed out");
-		}
-		ipc_msg_clear(&m);
-		break;
-	}
-	ipc_call_free(call);
-	if (e != 0)
-		return e;
-	/* every call the proxy reported for the install is the install's */
-	api_egress_sync(a);
-	pthread_mutex_lock(&run->lock);
-	if (run->net != NULL)
-		json_array_clear(run->net);
-	pthread_mutex_unlock(&run->lock);
-	if ((e = api_deps_finish(a, run->sb, run->deps_key, &run->inst,
-	         &run->inst_tail, code, petri_mono_ms() - t0, &res)) != 0)
-		return e;
-	pthread_mutex_lock(&run->lock);
-	json_decref(run->deps);
-	run->deps = res;
-	pthread_mutex_unlock(&run->lock);
-	return json_is_true(json_object_get(res, "failed")) ? 1 : 0;
-}
-
-static void *
-run_main(void *arg)
-{
-	struct run *run = arg;
-	struct ipc_msg m;
-	char msg[256];
-	int e, stream;
-
-	if (run->deps_argv != NULL) {
-		e = run_deps(run, msg, sizeof(msg));
-		if (e == 1) {
-			run_finish(run, NULL, MHD_HTTP_OK, "install_failed",
-			    "the install step failed: the program did not run "
-			    "(see install.log)");
-			goto done;
-		}
-		if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT) {
-			run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    "unavailable",
-			    msg[0] != '\0'
-			        ? msg
-			        : "the container engine is unavailable");
-			goto done;
-		}
-		if (e != 0) {
-			run_finish(run, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			    "install_error",
-			    msg[0] != '\0' ? msg
-			                   : "the install step could not run");
-			goto done;
-		}
-	}
-	if (run->req != NULL) {
-		struct ipc_call *call;
-		int eof;
-
-		if (api_egress_exec_begin(run->a, run->sb) != 0)
-			log_warn("exec %s: the proxy did not restart its "
-			         "counters",
-			    run->id);
-		/* stdin that came during the install goes first */
-		pthread_mutex_lock(&run->lock);
-		if (run->killed) {
-			pthread_mutex_unlock(&run->lock);
-			run_finish(run, NULL, MHD_HTTP_OK, "killed",
-			    "killed before the program started");
-			goto done;
-		}
-		call = ipc_call_start(run->a->engine, MSG_ENG_EXEC, run->req,
-		    run->stdin_data, run->stdin_len, &e);
-		run->call = call;
-		eof = run->stdin_eof;
-		pthread_mutex_unlock(&run->lock);
-		if (call == NULL) {
-			run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    "unavailable", "the engine is unavailable");
-			goto done;
-		}
-		if (eof) {
-			json_t *j =
-			    json_pack("{s:s, s:b}", "exec", run->id, "eof", 1);
-
-			if (ipc_send(run->a->engine, MSG_ENG_EXEC_STDIN,
-			        ipc_call_id(call), j, NULL, 0) != 0)
-				log_warn(
-				    "exec %s: cannot close stdin", run->id);
-			json_decref(j);
-		}
-	}
-	for (;;) {
-		e = ipc_call_next(run->call, (int)run->wait_ms, &m);
-		if (e != 0) {
-			run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    "unavailable",
-			    e == PETRI_ERR_TIMEOUT
-			        ? "the engine did not answer in time"
-			        : "the engine is unavailable");
-			break;
-		}
-		if (m.type == MSG_ENG_OUTPUT) {
-			stream = (int)json_integer_value(
-			    json_object_get(m.json, "stream"));
-			if (stream == 1 || stream == 2) {
-				pthread_mutex_lock(&run->lock);
-				run_output(run, stream, m.data, m.datalen);
-				pthread_cond_broadcast(&run->cond);
-				pthread_mutex_unlock(&run->lock);
-			}
-			ipc_msg_clear(&m);
-			continue;
-		}
-		if (m.type == MSG_ENG_EXEC_STARTED) {
-			ipc_msg_clear(&m);
-			continue;
-		}
-		if ((e = proto_result(&m, msg, sizeof(msg))) == 0)
-			run_finish(run, m.json, MHD_HTTP_OK, NULL, NULL);
-		else if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT)
-			run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    "unavailable", msg);
-		else if (e == PETRI_ERR_NOTFOUND)
-			run_finish(run, NULL, MHD_HTTP_CONFLICT, "conflict",
-			    "the sandbox container is gone");
-		else
-			run_finish(run, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			    "internal", msg);
-		ipc_msg_clear(&m);
-		break;
-	}
-done:
-	run_unlink(run);
-	run_unref(run);
-	return NULL;
-}
-
-/* --- request parsing ------------------------------------------------------- */
-
-/* The shell program that builds and runs a Java source file ($1). */
-static const char java_runner[] =
-    "set -e\n"
-    "f=$1\n"
-    "d=$(mktemp -d /tmp/petri-java.XXXXXX)\n"
-    "find . -maxdepth 16 -name '*.java' -not -path './.petri/*' "
-    "-not -path './deps/*' -not -path './.m2/*' > \"$d/sources\"\n"
-    "grep -qxF \"./${f#./}\" \"$d/sources\" || echo \"$f\" >> \"$d/sources\"\n"
-    "javac -nowarn -d \"$d\" @\"$d/sources\"\n"
-    "pkg=$(sed -n 's/^[[:space:]]*package[[:space:]][[:space:]]*"
-    "\\([A-Za-z0-9_.]*\\)[[:space:]]*;.*/\\1/p' \"$f\" | head -n 1)\n"
-    "c=$(basename \"$f\" .java)\n"
-    "exec java -cp \"$d${CLASSPATH:+:$CLASSPATH}\" \"${pkg:+$pkg.}$c\"\n";
-
-/* argv for running a file of the sandbox's language. */
-static json_t *
-exec_file_argv(const char *lang, const char *file)
-{
-	if (strcmp(lang, "python") == 0)
-		return json_pack("[s, s]", "python3", file);
-	if (strcmp(lang, "node") == 0)
-		return json_pack("[s, s]", "node", file);
-	if (strcmp(lang, "go") == 0)
-		return json_pack("[s, s, s]", "go", "run", file);
-	if (strcmp(lang, "java") == 0)
-		return json_pack("[s, s, s, s, s]", "/bin/sh", "-c",
-		    java_runner, "petri-java", file);
-	return NULL;
-}
-
-/*
- * argv for a workspace file: relative when the command runs at the
- * workspace root (how the first releases ran "filename"), else absolute.
- */
-static json_t *
-exec_run_file(const char *lang, const char *cwd, const char *rel)
-{
-	char abs[WS_MAX_PATH + 16];
-
-	if (strcmp(cwd, "/sandbox") == 0)
-		return exec_file_argv(lang, rel);
-	if ((size_t)snprintf(abs, sizeof(abs), "/sandbox/%s", rel) >=
-	    sizeof(abs))
-		return NULL;
-	return exec_file_argv(lang, abs);
-}
-
-/* The file name for a "code" program: Java wants its public class name. */
-static void
-exec_code_name(const char *lang, const char *code, char *out, size_t outlen)
-{
-	const char *p;
-	size_t n;
-
-	if (strcmp(lang, "python") == 0)
-		petri_strlcpy(out, "main.py", outlen);
-	else if (strcmp(lang, "node") == 0)
-		petri_strlcpy(out, "main.js", outlen);
-	else if (strcmp(lang, "go") == 0)
-		petri_strlcpy(out, "main.go", outlen);
-	else {
-		petri_strlcpy(out, "Main.java", outlen);
-		if ((p = strstr(code, "public class ")) == NULL)
-			return;
-		p += 13;
-		for (n = 0; (p[n] >= 'A' && p[n] <= 'Z') ||
-		     (p[n] >= 'a' && p[n] <= 'z') ||
-		     (p[n] >= '0' && p[n] <= '9') || p[n] == '_';
-		     n++)
-			;
-		if (n > 0 && n < 128 && n + 6 <= outlen)
-			snprintf(out, outlen, "%.*s.java", (int)n, p);
-	}
-}
-
-/* Writes an internal file into the workspace (under .petri/). */
-static int
-exec_write_code(struct api *a, const char *sandbox, const char *path,
-    const char *code, size_t len)
-{
-	json_t *j;
-	struct ipc_msg m;
-	int e, stage;
-
-	j = json_pack("{s:s, s:b}", "sandbox", sandbox, "internal", 1);
-	e = ipc_request(a->ws, MSG_WS_STAGE_OPEN, j, NULL, 0, 30000, &m);
-	json_decref(j);
-	if (e != 0)
-		return e;
-	if ((e = proto_result(&m, NULL, 0)) != 0) {
-		ipc_msg_clear(&m);
-		return e;
-	}
-	stage = (int)json_integer_value(json_object_get(m.json, "stage"));
-	ipc_msg_clear(&m);
-	j = json_pack("{s:i, s:s, s:i, s:b}", "stage", stage, "path", path,
-	    "mode", 0644, "more", 0);
-	e = ipc_request(a->ws, MSG_WS_STAGE_FILE, j, code, len, 30000, &m);
-	json_decref(j);
-	if (e == 0) {
-		e = proto_result(&m, NULL, 0);
-		ipc_msg_clear(&m);
-	}
-	j = json_pack("{s:i, s:b}", "stage", stage, "replace", 0);
-	if (e == 0 &&
-	    (e = ipc_request(
-	         a->ws, MSG_WS_STAGE_COMMIT, j, NULL, 0, 30000, &m)) == 0) {
-		e = proto_result(&m, NULL, 0);
-		ipc_msg_clear(&m);
-	} else if (e != 0) {
-		json_t *ab = json_pack("{s:i}", "stage", stage);
-
-		if (ipc_request(
-		        a->ws, MSG_WS_STAGE_ABORT, ab, NULL, 0, 30000, &m) == 0)
-			ipc_msg_clear(&m);
-		json_decref(ab);
-	}
-	json_decref(j);
-	return e;
-}
-
-/* --- what the record says of the code -------------------------------------- */
-
-#define MANIFEST_BLOB_MAX (4UL << 20) /* larger files: hash only */
-#define MANIFEST_COPY_MAX (32UL << 20) /* bytes copied to blobs per exec */
-
-/* Copies one workspace file into a blob; 1 when stored with hash sha. */
-static int
-exec_copy_blob(struct api *a, const char *sandbox, json_t *f, const char *sha,
-    json_int_t size)
-{
-	struct ipc_msg m;
-	json_t *req;
-	char got[65];
-	int stored = 0;
-
-	req = json_pack("{s:s, s:O, s:I, s:I}", "sandbox", sandbox, "path",
-	    json_object_get(f, "path"), "offset", (json_int_t)0, "length",
-	    (json_int_t)(size > 0 ? size : 1));
-	if (ipc_request(a->ws, MSG_WS_READ, req, NULL, 0, 60000, &m) == 0) {
-		if (proto_result(&m, NULL, 0) == 0 &&
-		    api_audit_blob(a,
-		        m.data != NULL ? m.data : (const unsigned char *)"",
-		        m.datalen, got) == 0 &&
-		    strcmp(got, sha) == 0)
-			stored = 1;
-		ipc_msg_clear(&m);
-	}
-	json_decref(req);
-	return stored;
-}
-
-/*
- * The manifest of the workspace's code files (ws), with the contents the
- * audit store lacks copied into blobs, so that the record's references can
- * be produced later.  Never fails the execution: on trouble the manifest
- * says what is missing.
- */
-static json_t *
-exec_code_manifest(struct api *a, const char *sandbox)
-{
-	json_t *req, *files, *want, *f, *x, *missing = NULL, *man;
-	struct ipc_msg m;
-	size_t i, j;
-	uint64_t copied = 0;
-	int e;
-
-	req = json_pack("{s:s}", "sandbox", sandbox);
-	e = ipc_request(a->ws, MSG_WS_MANIFEST, req, NULL, 0, 60000, &m);
-	json_decref(req);
-	if (e != 0)
-		return json_pack(
-		    "{s:[], s:s}", "files", "error", "unavailable");
-	if (proto_result(&m, NULL, 0) != 0) {
-		ipc_msg_clear(&m);
-		return json_pack(
-		    "{s:[], s:s}", "files", "error", "unavailable");
-	}
-	man = json_incref(m.json);
-	ipc_msg_clear(&m);
-	files = json_object_get(man, "files");
-	want = json_array();
-	json_array_foreach (files, i, f)
-		if (json_integer_value(json_object_get(f, "size")) <=
-		    (json_int_t)MANIFEST_BLOB_MAX)
-			json_array_append(want, json_object_get(f, "sha256"));
-	req = json_pack("{s:o}", "sha256", want);
-	if (ipc_request(a->keeper, MSG_KPR_BLOB_MISSING, req, NULL, 0, 60000,
-	        &m) == 0) {
-		if (proto_result(&m, NULL, 0) == 0)
-			missing =
-			    json_incref(json_object_get(m.json, "missing"));
-		ipc_msg_clear(&m);
-	}
-	json_decref(req);
-	json_array_foreach (files, i, f) {
-		const char *sha =
-		    json_string_value(json_object_get(f, "sha256"));
-		json_int_t size =
-		    json_integer_value(json_object_get(f, "size"));
-		int need = 0, stored;
-
-		if (size > (json_int_t)MANIFEST_BLOB_MAX || missing == NULL ||
-		    sha == NULL)
-			continue;
-		json_array_foreach (missing, j, x)
-			if (strcmp(json_string_value(x), sha) == 0)
-				need = 1;
-		stored = !need;
-		if (need && copied + (uint64_t)size <= MANIFEST_COPY_MAX &&
-		    (stored = exec_copy_blob(a, sandbox, f, sha, size)))
-			copied += (uint64_t)size;
-		if (stored)
-			json_object_set_new(f, "blob", json_true());
-	}
-	json_decref(missing);
-	return man;
-}
-
-/* --- handlers ---------------------------------------------------------------- */
-
-struct sse {
-	struct run *run;
-	struct run_chunk *next; /* next chunk to send; NULL: from head */
-	int started;
-	int sent_exit;
-	struct buf pending;
-	size_t off;
-};
-
-static int
-sse_event(struct buf *b, const char *event, json_t *data)
-{
-	char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
-	int r;
-
-	if (text == NULL)
-		return PETRI_ERR_NOMEM;
-	r = buf_printf(b, "event: %s\ndata: %s\n\n", event, text);
-	free(text);
-	return r;
-}
-
-static ssize_t
-sse_read(void *cls, uint64_t pos, char *out, size_t max)
-{
-	struct sse *s = cls;
-	struct run *run = s->run;
-	struct run_chunk *c;
-	size_t n;
-
-	(void)pos;
-	for (;;) {
-		if (s->off < s->pending.len) {
-			n = s->pending.len - s->off;
-			if (n > max)
-				n = max;
-			memcpy(out, s->pending.data + s->off, n);
-			s->off += n;
-			return (ssize_t)n;
-		}
-		buf_reset(&s->pending);
-		s->off = 0;
-		if (s->sent_exit)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		pthread_mutex_lock(&run->lock);
-		for (;;) {
-			c = s->started
-			    ? (s->next != NULL ? s->next->next : NULL)
-			    : run->head;
-			if (c != NULL || run->done)
-				break;
-			pthread_cond_wait(&run->cond, &run->lock);
-		}
-		if (c != NULL) {
-			json_t *d = json_stringn((const char *)c->data, c->len);
-			struct buf raw;
-
-			if (d == NULL) {
-				/* not UTF-8: send it sanitised */
-				buf_init(&raw, c->len * 3 + 1);
-				if (petri_utf8_sanitize(
-				        c->data, c->len, &raw) == 0)
-					d = json_stringn(raw.data != NULL
-					        ? (const char *)raw.data
-					        : "",
-					    raw.len);
-				buf_free(&raw);
-			}
-			s->started = 1;
-			s->next = c;
-			pthread_mutex_unlock(&run->lock);
-			if (d != NULL)
-				(void)sse_event(&s->pending,
-				    c->stream == 1       ? "stdout"
-				        : c->stream == 2 ? "stderr"
-				                         : "install",
-				    d);
-			json_decref(d);
-			continue;
-		}
-		/* done and every chunk sent: wait for the final document */
-		while (run->doc == NULL)
-			pthread_cond_wait(&run->cond, &run->lock);
-		{
-			json_t *d = json_deep_copy(run->doc);
-
-			pthread_mutex_unlock(&run->lock);
-			json_object_del(d, "stdout");
-			json_object_del(d, "stderr");
-			json_object_del(d, "output");
-			(void)sse_event(&s->pending, "exit", d);
-			json_decref(d);
-		}
-		s->sent_exit = 1;
-	}
-}
-
-static void
-sse_free(void *cls)
-{
-	struct sse *s = cls;
-
-	buf_free(&s->pending);
-	run_unref(s->run);
-	free(s);
-}
-
-static enum MHD_Result
-exec_reply_sse(struct api_req *r, struct run *run)
-{
-	struct MHD_Response *resp;
-	struct sse *s;
-	enum MHD_Result ret;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		run_unref(run);
-		return MHD_NO;
-	}
-	s->run = run;
-	buf_init(&s->pending, 64UL << 20);
-	resp = MHD_create_response_from_callback(
-	    MHD_SIZE_UNKNOWN, 16384, sse_read, s, sse_free);
-	if (resp == NULL) {
-		sse_free(s);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	r->answered = 1;
-	return ret;
-}
-
-static int
-wants_sse(struct api_req *r)
-{
-	const char *acc = api_header(r, MHD_HTTP_HEADER_ACCEPT);
-
-	return acc != NULL && strstr(acc, "text/event-stream") != NULL;
-}
-
-static enum MHD_Result
-exec_reply_wait(struct api_req *r, struct run *run)
-{
-	json_t *doc;
-	unsigned int status;
-
-	pthread_mutex_lock(&run->lock);
-	while (run->doc == NULL)
-		pthread_cond_wait(&run->cond, &run->lock);
-	doc = json_incref(run->doc);
-	status = run->status;
-	pthread_mutex_unlock(&run->lock);
-	run_unref(run);
-	if (status != MHD_HTTP_OK) {
-		json_t *err = json_object_get(doc, "error");
-		const char *code =
-		    json_string_value(json_object_get(err, "code"));
-		const char *msg =
-		    json_string_value(json_object_get(err, "message"));
-		enum MHD_Result ret =
-		    api_reply_error(r, status, code != NULL ? code : "internal",
-		        "%s", msg != NULL ? msg : "exec failed");
-
-		json_decref(doc);
-		return ret;
-	}
-	return api_reply_json(r, MHD_HTTP_OK, doc);
-}
-
-/* --- one execution: validate, resolve, prepare, run, record, answer -------- */
+static void run_finish(struct run *run, json_t *res, unsigned int status,
+    const char *errcode, const char *errmsg);
+static void *run_main(void *arg);
 
 /*
  * What the steps of one execution hand on.  Each step either fills its
@@ -1014,6 +80,8 @@ exec_internal(struct exec_job *j)
 	        "exec failed"));
 }
 
+/* --- 1. validate ------------------------------------------------------------ */
+
 /* 1. validate: the request alone, before anything is looked up. */
 static int
 exec_validate(struct exec_job *j)
@@ -1027,6 +95,8 @@ exec_validate(struct exec_job *j)
 		    api_reply_error(j->r, 422, "invalid_request", "%s", msg));
 	return 0;
 }
+
+/* --- 2. resolve ------------------------------------------------------------- */
 
 /* 2. resolve: the caller's sandbox, and what it sets for the run. */
 static int
@@ -1052,6 +122,8 @@ exec_resolve(struct exec_job *j)
 		return exec_internal(j);
 	return 0;
 }
+
+/* --- 3. prepare ------------------------------------------------------------- */
 
 /* 3a. prepare the program: its argv, a "code" text written to the
  * workspace. */
@@ -1274,6 +346,8 @@ exec_prepare(struct exec_job *j)
 	return 0;
 }
 
+/* --- 4. run ----------------------------------------------------------------- */
+
 /* A run for the job, not yet registered nor started. */
 static struct run *
 exec_run_new(struct exec_job *j)
@@ -1379,6 +453,407 @@ exec_run(struct exec_job *j, struct run **runp)
 	return 0;
 }
 
+/* --- 4. run: the runner thread ------------------------------------------------ */
+
+/*
+ * Reads one engine exec call to its end: output chunks go to out (the
+ * program's streams 1 and 2, or, for the install step, its log), the
+ * final answer to *m.  Returns 0 with *m to be cleared, or the
+ * PETRI_ERR_* of the channel.
+ */
+static int
+run_consume(struct run *run, struct ipc_call *call, int wait_ms, int install,
+    struct ipc_msg *m)
+{
+	int e, stream;
+
+	for (;;) {
+		if ((e = ipc_call_next(call, wait_ms, m)) != 0)
+			return e;
+		if (m->type == MSG_ENG_EXEC_STARTED) {
+			ipc_msg_clear(m);
+			continue;
+		}
+		if (m->type != MSG_ENG_OUTPUT)
+			return 0;
+		stream =
+		    (int)json_integer_value(json_object_get(m->json, "stream"));
+		if (stream == 1 || stream == 2) {
+			pthread_mutex_lock(&run->lock);
+			if (install)
+				run_install_output(run, m->data, m->datalen);
+			else
+				run_output(run, stream, m->data, m->datalen);
+			pthread_cond_broadcast(&run->cond);
+			pthread_mutex_unlock(&run->lock);
+		}
+		ipc_msg_clear(m);
+	}
+}
+
+/* The install step's engine request: the program's, with the script. */
+static json_t *
+run_deps_req(struct run *run, const char *xid)
+{
+	json_t *p = run->req;
+
+	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:I, s:b, s:b, s:I, "
+	                 "s:I, s:O, s:b}",
+	    "exec", xid, "sandbox", json_object_get(p, "sandbox"), "container",
+	    json_object_get(p, "container"), "argv", run->deps_argv, "cwd",
+	    json_object_get(p, "cwd"), "timeout_ms",
+	    (json_int_t)EXEC_INSTALL_TIMEOUT_MS, "output_max",
+	    (json_int_t)EXEC_INSTALL_LOG_MAX, "fresh", 0, "background", 0,
+	    "uid", json_integer_value(json_object_get(p, "uid")), "gid",
+	    json_integer_value(json_object_get(p, "gid")), "env", run->deps_env,
+	    "has_stdin", 0);
+}
+
+/*
+ * The install step: the language's script in the sandbox, its output kept
+ * apart from the program's.  Returns 0 when the program may run (run->deps
+ * holds what the step found), 1 when the install failed (run->deps says
+ * so; the program does not run), or a PETRI_ERR_* when the step could not
+ * run at all.
+ */
+static int
+run_deps(struct run *run, char *msg, size_t msglen)
+{
+	struct api *a = run->a;
+	struct ipc_call *call;
+	struct ipc_msg m;
+	json_t *req, *res = NULL;
+	char xid[PETRI_ID_MAX];
+	int64_t t0 = petri_mono_ms();
+	int e, code = -1;
+
+	msg[0] = '\0';
+	if (petri_id_new("ex_", xid, sizeof(xid)) != 0)
+		return PETRI_ERR_INVAL;
+	pthread_mutex_lock(&run->lock);
+	petri_strlcpy(run->deps_xid, xid, sizeof(run->deps_xid));
+	pthread_mutex_unlock(&run->lock);
+	if ((req = run_deps_req(run, xid)) == NULL)
+		return PETRI_ERR_NOMEM;
+	if (api_egress_exec_begin(a, run->sb) != 0)
+		log_warn(
+		    "exec %s: the proxy did not restart its counters", run->id);
+	call = ipc_call_start(a->engine, MSG_ENG_EXEC, req, NULL, 0, &e);
+	json_decref(req);
+	if (call == NULL)
+		return e;
+	e = run_consume(run, call, EXEC_INSTALL_TIMEOUT_MS + 30000, 1, &m);
+	if (e == 0) {
+		if ((e = proto_result(&m, msg, msglen)) == 0) {
+			code = (int)json_integer_value(
+			    json_object_get(m.json, "exit_code"));
+			if (json_is_true(json_object_get(m.json, "timed_out")))
+				snprintf(msg, msglen, "the install timed out");
+		}
+		ipc_msg_clear(&m);
+	}
+	ipc_call_free(call);
+	if (e != 0)
+		return e;
+	/* every call the proxy reported for the install is the install's */
+	api_egress_sync(a);
+	pthread_mutex_lock(&run->lock);
+	if (run->net != NULL)
+		json_array_clear(run->net);
+	pthread_mutex_unlock(&run->lock);
+	if ((e = api_deps_finish(a, run->sb, run->deps_key, &run->inst,
+	         &run->inst_tail, code, petri_mono_ms() - t0, &res)) != 0)
+		return e;
+	pthread_mutex_lock(&run->lock);
+	json_decref(run->deps);
+	run->deps = res;
+	pthread_mutex_unlock(&run->lock);
+	return json_is_true(json_object_get(res, "failed")) ? 1 : 0;
+}
+
+/* Runs the install step; 0 when the program may follow, else the run is
+ * finished. */
+static int
+run_install(struct run *run)
+{
+	char msg[256];
+	int e;
+
+	e = run_deps(run, msg, sizeof(msg));
+	if (e == 0)
+		return 0;
+	if (e == 1)
+		run_finish(run, NULL, MHD_HTTP_OK, "install_failed",
+		    "the install step failed: the program did not run "
+		    "(see install.log)");
+	else if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT)
+		run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "unavailable",
+		    msg[0] != '\0' ? msg
+		                   : "the container engine is unavailable");
+	else
+		run_finish(run, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "install_error",
+		    msg[0] != '\0' ? msg : "the install step could not run");
+	return -1;
+}
+
+/* Starts the program after the install step, with the stdin that came
+ * meanwhile; 0, or -1 when the run is finished. */
+static int
+run_program_start(struct run *run)
+{
+	struct ipc_call *call;
+	int e, eof;
+
+	if (api_egress_exec_begin(run->a, run->sb) != 0)
+		log_warn(
+		    "exec %s: the proxy did not restart its counters", run->id);
+	pthread_mutex_lock(&run->lock);
+	if (run->killed) {
+		pthread_mutex_unlock(&run->lock);
+		run_finish(run, NULL, MHD_HTTP_OK, "killed",
+		    "killed before the program started");
+		return -1;
+	}
+	call = ipc_call_start(run->a->engine, MSG_ENG_EXEC, run->req,
+	    run->stdin_data, run->stdin_len, &e);
+	run->call = call;
+	eof = run->stdin_eof;
+	pthread_mutex_unlock(&run->lock);
+	if (call == NULL) {
+		run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "unavailable", "the engine is unavailable");
+		return -1;
+	}
+	if (eof) {
+		json_t *j = json_pack("{s:s, s:b}", "exec", run->id, "eof", 1);
+
+		if (ipc_send(run->a->engine, MSG_ENG_EXEC_STDIN,
+		        ipc_call_id(call), j, NULL, 0) != 0)
+			log_warn("exec %s: cannot close stdin", run->id);
+		json_decref(j);
+	}
+	return 0;
+}
+
+/* Reads the program's output and result, and finishes the run with it. */
+static void
+run_program(struct run *run)
+{
+	struct ipc_msg m;
+	char msg[256];
+	int e;
+
+	e = run_consume(run, run->call, (int)run->wait_ms, 0, &m);
+	if (e != 0) {
+		run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "unavailable",
+		    e == PETRI_ERR_TIMEOUT ? "the engine did not answer in time"
+		                           : "the engine is unavailable");
+		return;
+	}
+	if ((e = proto_result(&m, msg, sizeof(msg))) == 0)
+		run_finish(run, m.json, MHD_HTTP_OK, NULL, NULL);
+	else if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT)
+		run_finish(run, NULL, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "unavailable", msg);
+	else if (e == PETRI_ERR_NOTFOUND)
+		run_finish(run, NULL, MHD_HTTP_CONFLICT, "conflict",
+		    "the sandbox container is gone");
+	else
+		run_finish(
+		    run, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", msg);
+	ipc_msg_clear(&m);
+}
+
+/* The runner thread: install step, program, record; holds a reference. */
+static void *
+run_main(void *arg)
+{
+	struct run *run = arg;
+
+	if (run->deps_argv != NULL && run_install(run) != 0)
+		goto done;
+	if (run->req != NULL && run_program_start(run) != 0)
+		goto done;
+	run_program(run);
+done:
+	run_unlink(run);
+	run_unref(run);
+	return NULL;
+}
+
+/* --- 5. record (the runner thread, through the keeper) ---------------------- */
+
+/* The result document, with the test summary and the error, if any. */
+static json_t *
+run_result(struct run *run, json_t *res, const char *errcode,
+    const char *errmsg, json_t **testp, int *err)
+{
+	json_t *doc, *test = NULL;
+	char ts[PETRI_TIME_MAX];
+
+	/* every call the proxy reported before the program ended */
+	api_egress_sync(run->a);
+	pthread_mutex_lock(&run->lock);
+	run->done = 1;
+	if (run->test)
+		test = run_test_strip(run);
+	doc = run_doc(run, res, 1);
+	pthread_mutex_unlock(&run->lock);
+	if (test != NULL) {
+		run_test_summary(run, test, err);
+		json_object_set(doc, "test", test);
+	}
+	if (errcode != NULL)
+		json_object_set_new(doc, "error",
+		    json_pack(
+		        "{s:s, s:s}", "code", errcode, "message", errmsg));
+	petri_time_rfc3339(petri_now_usec(), ts);
+	json_object_set_new(doc, "finished_at", json_string(ts));
+	*testp = test;
+	return doc;
+}
+
+/* What the install step and the SBOM add to the record. */
+static void
+run_event_deps(json_t *ev, json_t *doc)
+{
+	json_t *x;
+
+	if ((x = json_object_get(doc, "install")) != NULL)
+		json_object_set_new(ev, "install",
+		    json_pack("{s:O, s:O, s:O, s:O, s:{s:O, s:O, s:b}}", "ran",
+		        json_object_get(x, "ran"), "exit_code",
+		        json_object_get(x, "exit_code"), "manifest",
+		        json_object_get(x, "manifest"), "duration_ms",
+		        json_object_get(x, "duration_ms"), "log", "sha256",
+		        json_object_get(x, "log_sha256"), "size",
+		        json_object_get(x, "log_size"), "blob", 1));
+	if ((x = json_object_get(doc, "sbom")) != NULL)
+		json_object_set_new(ev, "sbom",
+		    json_pack("{s:O, s:O, s:O, s:b}", "sha256",
+		        json_object_get(x, "sha256"), "components",
+		        json_object_get(x, "components"), "format",
+		        json_object_get(x, "format"), "blob", 1));
+	if ((x = json_object_get(doc, "missing_imports")) != NULL)
+		json_object_set(ev, "missing_imports", x);
+}
+
+/* The record: what ran, where, for whom, and what came out. */
+static json_t *
+run_event(struct run *run, json_t *doc, json_t *res, json_t *test,
+    const char *errcode, int64_t ms, int *err)
+{
+	static const char *const copied[] = {
+	    "exit_code", "signal", "timed_out", "oom_killed", NULL};
+	json_t *ev = json_deep_copy(run->rec), *x;
+	size_t i;
+
+	json_object_set_new(ev, "exec", json_string(run->id));
+	for (i = 0; copied[i] != NULL; i++)
+		json_object_set(ev, copied[i], json_object_get(doc, copied[i]));
+	x = json_object_get(doc, "duration_ms");
+	json_object_set_new(
+	    ev, "duration_ms", x != NULL ? json_incref(x) : json_integer(ms));
+	if ((x = json_object_get(res, "usage")) != NULL)
+		json_object_set(ev, "usage", x);
+	json_object_set_new(ev, "stdout",
+	    run_stream_ref(run->a, &run->out[0], run->truncated, err));
+	json_object_set_new(ev, "stderr",
+	    run_stream_ref(run->a, &run->out[1], run->truncated, err));
+	json_object_set(ev, "network", json_object_get(doc, "network"));
+	run_event_deps(ev, doc);
+	if (test != NULL)
+		json_object_set(ev, "test", test);
+	if ((x = json_object_get(doc, "network_dropped")) != NULL)
+		json_object_set(ev, "network_dropped", x);
+	if (errcode != NULL)
+		json_object_set_new(ev, "error", json_string(errcode));
+	return ev;
+}
+
+/*
+ * Appends the record (unless err says its blobs could not be stored);
+ * without it the result is not acknowledged: the answer says so and the
+ * status becomes 503.
+ */
+static void
+run_record(struct run *run, json_t *doc, json_t *ev, const char *errcode,
+    int *err, unsigned int *status)
+{
+	json_t *audit = NULL;
+
+	if (*err == 0)
+		*err = api_audit_as(run->a, &run->auth, run->source_ip,
+		    "exec.finished", ev, &audit);
+	else
+		json_decref(ev);
+	if (*err == 0) {
+		json_object_set_new(doc, "audit", audit);
+		return;
+	}
+	log_warn("exec %s: audit log unavailable (%s)", run->id,
+	    petri_strerror(*err));
+	if (errcode == NULL) {
+		json_object_set_new(doc, "error",
+		    json_pack("{s:s, s:s}", "code", "unavailable", "message",
+		        "the audit log is unavailable; the result is not "
+		        "acknowledged"));
+		*status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	}
+}
+
+/* Keeps the result in state.db and removes a "code" program's files. */
+static void
+run_store(struct run *run, json_t *doc)
+{
+	struct api *a = run->a;
+	struct ipc_msg m;
+	json_t *del;
+	int e;
+
+	if ((e = db_exec_put(a->db, run->id, run->sandbox, run->tenant, doc)) !=
+	    0)
+		log_warn("exec %s: cannot store the result (%s)", run->id,
+		    petri_strerror(e));
+	if (run->code_dir[0] == '\0')
+		return;
+	del = json_pack("{s:s, s:s, s:b}", "sandbox", run->sandbox, "path",
+	    run->code_dir, "internal", 1);
+	if (ipc_request(a->ws, MSG_WS_DELETE, del, NULL, 0, 30000, &m) == 0)
+		ipc_msg_clear(&m);
+	json_decref(del);
+}
+
+/*
+ * Ends a run: its result document, the record, the registry row, then
+ * the answer to whoever waits (status: HTTP status of a failed run).
+ */
+static void
+run_finish(struct run *run, json_t *res, unsigned int status,
+    const char *errcode, const char *errmsg)
+{
+	int64_t ms = (petri_now_usec() - run->started_usec) / 1000;
+	json_t *doc, *ev, *test = NULL;
+	int err = 0;
+
+	doc = run_result(run, res, errcode, errmsg, &test, &err);
+	ev = run_event(run, doc, res, test, errcode, ms, &err);
+	run_record(run, doc, ev, errcode, &err, &status);
+	run_store(run, doc);
+	api_metrics_exec(run->a, ms, errcode != NULL || err != 0);
+	json_decref(test);
+	pthread_mutex_lock(&run->lock);
+	run->doc = doc;
+	run->status = status;
+	pthread_cond_broadcast(&run->cond);
+	pthread_mutex_unlock(&run->lock);
+}
+
+/* --- 6. answer -------------------------------------------------------------- */
+
 /*
  * 6. answer: at once for a background run, else its stream or result.
  * Takes the caller's reference to run.
@@ -1394,7 +869,7 @@ exec_answer(struct exec_job *j, struct run *run)
 		run_unref(run);
 		return ret;
 	}
-	if (wants_sse(j->r))
+	if (exec_wants_sse(j->r))
 		return exec_reply_sse(j->r, run);
 	return exec_reply_wait(j->r, run);
 }
@@ -1429,230 +904,6 @@ api_exec(struct api_req *r)
 	return j.ret;
 }
 
-enum MHD_Result
-api_exec_list(struct api_req *r)
-{
-	json_t *sb, *list = NULL, *x;
-	size_t i;
-	int e;
-
-	if ((sb = api_sb_load(r, 0)) == NULL)
-		return MHD_YES;
-	e = db_exec_list(r->api->db, r->segs[0], r->auth.tenant, 100, &list);
-	json_decref(sb);
-	if (e != 0)
-		return api_reply_err(r, e, "exec registry");
-	json_array_foreach (list, i, x) {
-		json_object_del(x, "stdout");
-		json_object_del(x, "stderr");
-		json_object_del(x, "output");
-	}
-	return api_reply_json(
-	    r, MHD_HTTP_OK, json_pack("{s:o}", "execs", list));
-}
-
-/* Loads a finished exec of the caller's tenant or a live run of it. */
-static int
-exec_lookup(struct api_req *r, struct run **runp, json_t **docp)
-{
-	const char *id = r->segs[0];
-
-	*runp = NULL;
-	*docp = NULL;
-	if (!petri_id_valid(id, "ex_"))
-		return PETRI_ERR_NOTFOUND;
-	if ((*runp = run_find(r->api, id, r->auth.tenant)) != NULL)
-		return 0;
-	return db_exec_get(r->api->db, id, r->auth.tenant, docp);
-}
-
-enum MHD_Result
-api_exec_get(struct api_req *r)
-{
-	struct run *run;
-	json_t *doc;
-
-	if (exec_lookup(r, &run, &doc) != 0)
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "exec %.40s not found", r->segs[0]);
-	if (run != NULL) {
-		pthread_mutex_lock(&run->lock);
-		if (run->doc != NULL)
-			doc = json_incref(run->doc);
-		else {
-			/* still running, or finishing: no result yet */
-			doc = run_doc(run, NULL, 1);
-			json_object_set_new(
-			    doc, "status", json_string("running"));
-		}
-		pthread_mutex_unlock(&run->lock);
-		run_unref(run);
-	}
-	return api_reply_json(r, MHD_HTTP_OK, doc);
-}
-
-enum MHD_Result
-api_exec_stream(struct api_req *r)
-{
-	struct run *run;
-	json_t *doc;
-	struct buf b;
-	const char *k[] = {"stdout", "stderr"};
-	enum MHD_Result ret;
-	int i;
-
-	if (exec_lookup(r, &run, &doc) != 0)
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "exec %.40s not found", r->segs[0]);
-	if (run != NULL)
-		return exec_reply_sse(r, run);
-	/* finished: replay what was kept, then the exit event */
-	buf_init(&b, 64UL << 20);
-	for (i = 0; i < 2; i++) {
-		json_t *o = json_object_get(doc, k[i]);
-
-		if (o != NULL && json_string_length(o) > 0)
-			(void)sse_event(&b, k[i], o);
-	}
-	json_object_del(doc, "stdout");
-	json_object_del(doc, "stderr");
-	json_object_del(doc, "output");
-	(void)sse_event(&b, "exit", doc);
-	json_decref(doc);
-	ret =
-	    api_reply_bytes(r, MHD_HTTP_OK, "text/event-stream", b.data, b.len);
-	buf_free(&b);
-	return ret;
-}
-
-enum MHD_Result
-api_exec_kill(struct api_req *r)
-{
-	static const char *const keys[] = {NULL};
-	struct run *run;
-	json_t *doc, *body, *j;
-	struct ipc_msg m;
-	char msg[128];
-	int e, started;
-
-	if ((body = api_body_json(r)) == NULL)
-		return MHD_YES;
-	e = api_valid_keys(body, keys, msg, sizeof(msg));
-	json_decref(body);
-	if (e != 0)
-		return api_reply_error(r, 422, "invalid_request", "%s", msg);
-	if (exec_lookup(r, &run, &doc) != 0)
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "exec %.40s not found", r->segs[0]);
-	if (run == NULL) {
-		json_decref(doc);
-		return api_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
-		    "exec %.40s has already finished", r->segs[0]);
-	}
-	/* before the program started: the install step is killed and the
-	 * program never starts */
-	pthread_mutex_lock(&run->lock);
-	started = run->call != NULL;
-	if (!started)
-		run->killed = 1;
-	pthread_mutex_unlock(&run->lock);
-	j = json_pack("{s:s}", "exec", started ? run->id : run->deps_xid);
-	e = ipc_request(
-	    r->api->engine, MSG_ENG_EXEC_KILL, j, NULL, 0, 30000, &m);
-	json_decref(j);
-	if (e == 0) {
-		e = proto_result(&m, NULL, 0);
-		ipc_msg_clear(&m);
-	}
-	if (!started)
-		e = 0;
-	run_unref(run);
-	if (e != 0)
-		return api_reply_err(r, e, "kill");
-	return api_reply_json(r, MHD_HTTP_ACCEPTED,
-	    json_pack("{s:s, s:s}", "id", r->segs[0], "status", "killing"));
-}
-
-enum MHD_Result
-api_exec_stdin(struct api_req *r)
-{
-	static const char *const keys[] = {"data", "eof", NULL};
-	struct run *run;
-	json_t *doc, *body, *d, *eof, *j;
-	char msg[128];
-	int e;
-
-	if ((body = api_body_json(r)) == NULL)
-		return MHD_YES;
-	if (api_valid_keys(body, keys, msg, sizeof(msg)) != 0) {
-		json_decref(body);
-		return api_reply_error(r, 422, "invalid_request", "%s", msg);
-	}
-	d = json_object_get(body, "data");
-	eof = json_object_get(body, "eof");
-	if ((d != NULL &&
-	        (!json_is_string(d) ||
-	            json_string_length(d) > API_MAX_STDIN)) ||
-	    (eof != NULL && !json_is_boolean(eof))) {
-		json_decref(body);
-		return api_reply_error(r, 422, "invalid_request",
-		    "data must be "
-		    "a string (at most %lu bytes), eof a boolean",
-		    API_MAX_STDIN);
-	}
-	if (exec_lookup(r, &run, &doc) != 0) {
-		json_decref(body);
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "exec %.40s not found", r->segs[0]);
-	}
-	if (run == NULL) {
-		json_decref(doc);
-		json_decref(body);
-		return api_reply_error(r, MHD_HTTP_CONFLICT, "conflict",
-		    "exec %.40s has already finished", r->segs[0]);
-	}
-	pthread_mutex_lock(&run->lock);
-	if (run->call == NULL) {
-		/* the install step is running: kept for the program */
-		size_t n = d != NULL ? json_string_length(d) : 0;
-		unsigned char *nb;
-
-		e = 0;
-		if (run->stdin_len + n > API_MAX_STDIN)
-			e = PETRI_ERR_TOOBIG;
-		else if (n > 0) {
-			if ((nb = realloc(
-			         run->stdin_data, run->stdin_len + n)) == NULL)
-				e = PETRI_ERR_NOMEM;
-			else {
-				memcpy(nb + run->stdin_len,
-				    json_string_value(d), n);
-				run->stdin_data = nb;
-				run->stdin_len += n;
-			}
-		}
-		if (e == 0 && json_is_true(eof))
-			run->stdin_eof = 1;
-		pthread_mutex_unlock(&run->lock);
-	} else {
-		uint32_t cid = ipc_call_id(run->call);
-
-		pthread_mutex_unlock(&run->lock);
-		j = json_pack(
-		    "{s:s, s:b}", "exec", run->id, "eof", json_is_true(eof));
-		e = ipc_send(r->api->engine, MSG_ENG_EXEC_STDIN, cid, j,
-		    d != NULL ? json_string_value(d) : NULL,
-		    d != NULL ? json_string_length(d) : 0);
-		json_decref(j);
-	}
-	json_decref(body);
-	run_unref(run);
-	if (e != 0)
-		return api_reply_err(r, e, "stdin");
-	return api_reply_json(
-	    r, MHD_HTTP_ACCEPTED, json_pack("{s:s}", "id", r->segs[0]));
-}
-
 void
 api_metrics_exec(struct api *a, int64_t ms, int failed)
 {
@@ -1669,40 +920,4 @@ api_metrics_exec(struct api *a, int64_t ms, int failed)
 			a->metrics.exec_ms_buckets[i]++;
 	a->metrics.exec_ms_sum += (uint64_t)(ms > 0 ? ms : 0);
 	pthread_mutex_unlock(&a->metrics.lock);
-}
-
-enum MHD_Result
-api_exec_sbom(struct api_req *r)
-{
-	json_t *doc = NULL, *req;
-	const char *sha;
-	struct ipc_msg m;
-	int e;
-	enum MHD_Result ret;
-
-	if ((e = db_exec_get(r->api->db, r->segs[0], r->auth.tenant, &doc)) !=
-	    0)
-		return api_reply_err(r, e, "execution");
-	sha = json_string_value(
-	    json_object_get(json_object_get(doc, "sbom"), "sha256"));
-	if (sha == NULL) {
-		json_decref(doc);
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "this execution has no SBOM");
-	}
-	req = json_pack("{s:s}", "sha256", sha);
-	e = ipc_request(
-	    r->api->keeper, MSG_KPR_BLOB_GET, req, NULL, 0, 60000, &m);
-	json_decref(req);
-	json_decref(doc);
-	if (e != 0)
-		return api_reply_err(r, e, "SBOM");
-	if ((e = proto_result(&m, NULL, 0)) != 0) {
-		ipc_msg_clear(&m);
-		return api_reply_err(r, e, "SBOM");
-	}
-	ret = api_reply_bytes(r, MHD_HTTP_OK, "application/vnd.cyclonedx+json",
-	    m.data, m.datalen);
-	ipc_msg_clear(&m);
-	return ret;
 }

@@ -179,8 +179,8 @@ spec_extras(json_t *req, struct exec_spec *s, char *msg, size_t msglen)
 		return PETRI_ERR_INVAL;
 	}
 	if ((s->labels = json_object_get(req, "labels")) != NULL &&
-	    api_valid_strmap(s->labels, API_MAX_LABELS, 256, 0, "labels", msg,
-	        msglen) != 0)
+	    api_valid_strmap(
+	        s->labels, API_MAX_LABELS, 256, 0, "labels", msg, msglen) != 0)
 		return PETRI_ERR_INVAL;
 	x = s->stdin_text = json_object_get(req, "stdin");
 	if (x != NULL &&
@@ -215,8 +215,8 @@ spec_place(json_t *req, struct exec_spec *s, char *msg, size_t msglen)
 	if ((x = json_object_get(req, "cwd")) != NULL) {
 		if (!json_is_string(x) ||
 		    strlen(json_string_value(x)) != json_string_length(x) ||
-		    exec_spec_rel_path(json_string_value(x), rel,
-		        sizeof(rel)) != 0) {
+		    exec_spec_rel_path(
+		        json_string_value(x), rel, sizeof(rel)) != 0) {
 			snprintf(msg, msglen,
 			    "cwd: must be a directory inside /sandbox");
 			return PETRI_ERR_INVAL;
@@ -225,8 +225,8 @@ spec_place(json_t *req, struct exec_spec *s, char *msg, size_t msglen)
 			snprintf(s->cwd, sizeof(s->cwd), "/sandbox/%s", rel);
 	}
 	if ((s->env = json_object_get(req, "env")) != NULL &&
-	    api_valid_strmap(s->env, API_MAX_ENV, 32768, 1, "env", msg,
-	        msglen) != 0)
+	    api_valid_strmap(
+	        s->env, API_MAX_ENV, 32768, 1, "env", msg, msglen) != 0)
 		return PETRI_ERR_INVAL;
 	return 0;
 }
@@ -272,8 +272,8 @@ spec_program(struct exec_spec *s, char *msg, size_t msglen)
 	case EXEC_KIND_FILENAME:
 		if (!json_is_string(x) ||
 		    strlen(json_string_value(x)) != json_string_length(x) ||
-		    exec_spec_rel_path(json_string_value(x), s->file,
-		        sizeof(s->file)) != 0 ||
+		    exec_spec_rel_path(
+		        json_string_value(x), s->file, sizeof(s->file)) != 0 ||
 		    s->file[0] == '\0') {
 			snprintf(msg, msglen,
 			    "filename: must be a file path inside /sandbox");

@@ -59,8 +59,8 @@ struct exec_spec {
  * types, values out of bounds and contradicting fields are refused.
  * Returns 0, or PETRI_ERR_INVAL with msg saying which field and why.
  */
-int exec_spec_parse(json_t *req, struct exec_spec *spec, char *msg,
-    size_t msglen) PETRI_WUR;
+int exec_spec_parse(
+    json_t *req, struct exec_spec *spec, char *msg, size_t msglen) PETRI_WUR;
 
 /*
  * A workspace-relative path from in (relative, "/sandbox" or under

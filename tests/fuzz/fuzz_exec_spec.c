@@ -16,12 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 sane_path(const char *p)
 {
-	if (strstr(p, "..") != NULL && (strcmp(p, "..") == 0 ||
-	                                   strncmp(p, "../", 3) == 0 ||
-	                                   strstr(p, "/../") != NULL ||
-	                                   (strlen(p) >= 3 &&
-	                                       strcmp(p + strlen(p) - 3,
-	                                           "/..") == 0)))
+	if (strstr(p, "..") != NULL &&
+	    (strcmp(p, "..") == 0 || strncmp(p, "../", 3) == 0 ||
+	        strstr(p, "/../") != NULL ||
+	        (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0)))
 		abort();
 	if (strchr(p, '\\') != NULL || strlen(p) > WS_MAX_PATH + 9)
 		abort();
@@ -74,7 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char msg[256];
 	json_t *j;
 
-	j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	j = json_loadb((const char *)data, size,
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (j == NULL)
 		return 0;
 	if (exec_spec_parse(j, &s, msg, sizeof(msg)) == 0)

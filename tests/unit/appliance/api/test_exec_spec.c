@@ -21,7 +21,8 @@ parse(const char *text, struct exec_spec *s, char *msg, size_t msglen)
 	json_t *j;
 
 	json_decref(last);
-	last = j = json_loads(text, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	last = j =
+	    json_loads(text, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	int e;
 
 	if (j == NULL) {
@@ -138,13 +139,15 @@ test_fields(void)
 	CHECK(refused("{\"command\": \"x\", \"timeout_ms\": 0}", "timeout_ms"));
 	CHECK(refused(
 	    "{\"command\": \"x\", \"timeout_ms\": 3600001}", "timeout_ms"));
-	CHECK(refused("{\"command\": \"x\", \"timeout_ms\": 1.5}", "timeout_ms"));
+	CHECK(
+	    refused("{\"command\": \"x\", \"timeout_ms\": 1.5}", "timeout_ms"));
 	CHECK(refused("{\"command\": \"x\", \"install\": \"yes\"}", "install"));
 	CHECK(refused("{\"command\": \"x\", \"fresh\": \"no\"}", "fresh"));
 	CHECK(refused(
 	    "{\"command\": \"x\", \"background\": true, \"fresh\": true}",
 	    "fresh"));
-	CHECK(refused("{\"command\": \"x\", \"env\": {\"A-B\": \"1\"}}", "env"));
+	CHECK(
+	    refused("{\"command\": \"x\", \"env\": {\"A-B\": \"1\"}}", "env"));
 	CHECK(refused("{\"command\": \"x\", \"env\": {\"A\": 1}}", "env"));
 	CHECK(refused("{\"command\": \"x\", \"labels\": []}", "labels"));
 	CHECK(refused("{\"command\": \"x\", \"stdin\": 1}", "stdin"));
