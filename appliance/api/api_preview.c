@@ -75,7 +75,7 @@ preview_close(struct api *a, const char *id, const char *tenant,
 		log_warn("%s: the gateway did not drop its route: %s", id, msg);
 		goto out;
 	}
-	(void)api_exec_stop(a, pv_str(doc, "exec"), pv_str(doc, "tenant"));
+	(void)api_runs_kill(a, pv_str(doc, "exec"), pv_str(doc, "tenant"));
 	petri_time_rfc3339(petri_now_usec(), ts);
 	json_object_set_new(doc, "status", json_string("closed"));
 	json_object_set_new(doc, "closed_at", json_string(ts));
@@ -139,7 +139,7 @@ api_preview_reap(struct api *a)
 		if (petri_time_parse(pv_str(d, "expires_at"), &exp) != 0 ||
 		    exp <= now)
 			why = "expired";
-		else if (api_exec_peek(a, pv_str(d, "exec"),
+		else if (api_runs_peek(a, pv_str(d, "exec"),
 		             pv_str(d, "tenant"), &o, &e, &running) != 0 ||
 		    !running)
 			why = "app_exited";
@@ -471,7 +471,7 @@ serve_wait(struct api *a, struct serve_req *s, const char *tenant,
 	int running = 0;
 
 	while (petri_mono_ms() < deadline) {
-		if (api_exec_peek(a, s->exec, tenant, out, err, &running) != 0)
+		if (api_runs_peek(a, s->exec, tenant, out, err, &running) != 0)
 			return 0;
 		if ((s->listening = serve_marker(err)) > 0)
 			return 1;
@@ -490,7 +490,7 @@ serve_fail(
 	json_t *doc = NULL, *body;
 	const char *o, *e;
 
-	(void)api_exec_stop(r->api, s->exec, r->auth.tenant);
+	(void)api_runs_kill(r->api, s->exec, r->auth.tenant);
 	if (db_exec_get(r->api->db, s->exec, r->auth.tenant, &doc) == 0) {
 		o = pv_str(doc, "stdout");
 		e = pv_str(doc, "stderr");
@@ -591,7 +591,7 @@ unavailable:
 internal:
 	sodium_memzero(token, sizeof(token));
 	json_decref(doc);
-	(void)api_exec_stop(a, s->exec, r->auth.tenant);
+	(void)api_runs_kill(a, s->exec, r->auth.tenant);
 	return api_reply_error(
 	    r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "serve failed");
 }
