@@ -559,8 +559,14 @@ pv_upstream(struct pv_conn *c, struct pv_sock *us, struct pv_xchg *xc)
 {
 	int fd;
 
-	if (c->ufd >= 0 && strcmp(c->route, xc->rt.id) == 0)
-		return 0;
+	if (c->ufd >= 0 && strcmp(c->route, xc->rt.id) == 0) {
+		/* the app may have closed it while idle (its keep-alive
+		 * timeout): anything readable before a request is that */
+		struct pollfd p = {c->ufd, POLLIN | POLLRDHUP, 0};
+
+		if (poll(&p, 1, 0) == 0)
+			return 0;
+	}
 	pv_conn_fd_close(c, &c->ufd);
 	us->off = us->len = 0;
 	if ((fd = pv_connect(&xc->rt)) < 0)

@@ -162,6 +162,26 @@ def test_serve_node_app_and_browser(p):
     p.delete(sb)
 
 
+def test_serve_app_closes_idle_connection(p):
+    """An app that closes idle keep-alive connections (Node: 5 s by
+    default; here 300 ms) does not turn the caller's next request on a
+    kept connection into a 502."""
+    sb = p.sandbox("node")
+    p.upload(sb, [("server.js", b"const s = require('http').createServer((q, r) => r.end('ok ' + q.url));"
+                                b"s.keepAliveTimeout = 300; s.listen(3001);")])
+    r = serve(p, sb, command="node server.js", port=3001)
+    check(r.status == 201, r)
+    host = host_of(r.json()["url"])
+    c = http.client.HTTPConnection("127.0.0.1", p.preview_port, timeout=10)
+    for i in range(3):
+        c.request("GET", "/n%d" % i, headers={"Host": host})
+        resp = c.getresponse()
+        check(resp.status == 200 and resp.read() == b"ok /n%d" % i, (i, resp.status))
+        time.sleep(1)
+    c.close()
+    p.delete(sb)
+
+
 def _ws_frame(data, opcode=1):
     mask = os.urandom(4)
     n = len(data)
