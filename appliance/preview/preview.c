@@ -264,19 +264,30 @@ pv_do_route_del(struct pv *x, struct ipc_msg *m)
 	pv_answer(x, m->id, 0, NULL);
 }
 
+/* The api's requests, by type (the permit table lets no other through). */
+static const struct {
+	uint32_t type;
+	void (*fn)(struct pv *, struct ipc_msg *);
+} pv_handlers[] = {
+    {MSG_PVW_ROUTE_SET, pv_do_route_set},
+    {MSG_PVW_ROUTE_DEL, pv_do_route_del},
+};
+
 static void
 pv_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
 	struct pv *x = arg;
+	size_t i;
 
 	(void)c;
 	if (m == NULL)
 		return; /* the api is gone: the daemon is stopping */
-	if (m->type == MSG_PVW_ROUTE_SET)
-		pv_do_route_set(x, m);
-	else if (m->type == MSG_PVW_ROUTE_DEL)
-		pv_do_route_del(x, m);
-	ipc_msg_clear(m);
+	for (i = 0; i < sizeof(pv_handlers) / sizeof(pv_handlers[0]); i++)
+		if (pv_handlers[i].type == m->type) {
+			pv_handlers[i].fn(x, m);
+			break;
+		}
+	ipc_msg_clear(m); /* MSG_OK/MSG_ERR to nothing: ignored */
 }
 
 int
