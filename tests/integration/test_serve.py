@@ -419,6 +419,17 @@ def test_serve_bounded_clients(p):
     check(8 <= time.time() - t0 <= 20, "head deadline %.1f s" % (time.time() - t0))
     # an idle connection is closed, and the gateway still serves others
     check(get(p, host.decode())[0] == 200, "gateway after the slow client")
+    # at most 256 caller connections at once: the next is told to retry
+    held = []
+    try:
+        for _ in range(256):
+            held.append(socket.create_connection(("127.0.0.1", p.preview_port), timeout=10))
+        extra = wait_for(lambda: _busy_answer(p), secs=10)
+        check(extra.startswith(b"HTTP/1.1 503 "), extra[:80])
+    finally:
+        for x in held:
+            x.close()
+    check(wait_for(lambda: get(p, host.decode())[0] == 200, secs=10), "gateway after the flood")
     # a request line that smuggles (two Content-Length) is refused
     s = socket.create_connection(("127.0.0.1", p.preview_port), timeout=10)
     s.sendall(b"POST / HTTP/1.1\r\nHost: " + host + b"\r\nContent-Length: 1\r\n"
@@ -426,6 +437,16 @@ def test_serve_bounded_clients(p):
     check(s.recv(100).startswith(b"HTTP/1.1 400 "), "double Content-Length")
     s.close()
     p.delete(sb)
+
+
+def _busy_answer(p):
+    s = socket.create_connection(("127.0.0.1", p.preview_port), timeout=10)
+    try:
+        return s.recv(200)
+    except OSError:
+        return b""
+    finally:
+        s.close()
 
 
 def test_serve_gateway_unreachable_from_sandbox_own():
