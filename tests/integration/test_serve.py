@@ -356,6 +356,10 @@ def test_serve_app_never_listens(p):
     r = serve(p, sb, command="echo boom >&2; exit 3")
     check(r.status == 422 and "boom" in r.json()["output"] and
           "status 3" in r.json()["stderr"], r)
+    # an app on the container's loopback only cannot be served: said so
+    r = serve(p, sb, command="python3 -m http.server 8300 --bind 127.0.0.1",
+              ready_timeout_seconds=3)
+    check(r.status == 422 and "loopback address only" in r.json()["stderr"], r)
     check(p.request("GET", "/v1/sandboxes/%s/previews" % sb["id"]).json()["previews"] == [],
           "a failed serve left a preview")
     check(serve(p, sb, command="x", port=0).status == 422, "port 0")

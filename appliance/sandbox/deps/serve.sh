@@ -10,9 +10,21 @@ want=$1
 wait=$2
 app=$3
 
+# "PORT:ADDRESS" (hex, as the kernel writes them) of every listening socket
 listening() {
 	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
-		awk '$4 == "0A" { n = split($2, a, ":"); print a[n] }' | sort -u
+		awk '$4 == "0A" { n = split($2, a, ":"); print a[n] ":" a[1] }' |
+		sort -u
+}
+
+# Whether a hex address is loopback (127/8, ::1, ::ffff:127/104): the
+# gateway reaches the container's own address, never its loopback
+loopback() {
+	case $1 in
+	??????7F | 00000000000000000000000001000000 | \
+		0000000000000000FFFF0000??????7F) return 0 ;;
+	esac
+	return 1
 }
 
 before=$(listening)
@@ -20,18 +32,23 @@ sh -c "$app" </dev/null 2>&1 &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 143' TERM INT HUP
 port=0
+lo=0
 i=0
 while [ "$i" -lt $((wait * 10)) ]; do
-	for h in $(listening); do
-		p=$((0x$h))
-		if [ "$want" -ne 0 ]; then
-			[ "$p" -eq "$want" ] && { port=$p; break 2; }
+	for t in $(listening); do
+		p=$((0x${t%%:*}))
+		if [ "$want" -ne 0 ] && [ "$p" -ne "$want" ]; then
 			continue
 		fi
 		case " $(echo $before) " in
-		*" $h "*) ;;
-		*) port=$p; break 2 ;;
+		*" $t "*) [ "$want" -eq 0 ] && continue ;;
 		esac
+		if loopback "${t#*:}"; then
+			lo=$p
+			continue
+		fi
+		port=$p
+		break 2
 	done
 	if ! kill -0 "$pid" 2>/dev/null; then
 		wait "$pid"
@@ -42,7 +59,12 @@ while [ "$i" -lt $((wait * 10)) ]; do
 	i=$((i + 1))
 done
 if [ "$port" -eq 0 ]; then
-	echo "petri: the app did not listen within $wait s" >&2
+	if [ "$lo" -ne 0 ]; then
+		echo "petri: the app listens on port $lo of the loopback" \
+			"address only: bind it to 0.0.0.0 to serve it" >&2
+	else
+		echo "petri: the app did not listen within $wait s" >&2
+	fi
 	kill -TERM "$pid" 2>/dev/null
 	exit 70
 fi
