@@ -178,6 +178,24 @@ preview_auth(struct api *a, json_t *m)
 	return e;
 }
 
+/* Someone is looking at the app: that is activity of its sandbox. */
+static void
+preview_activity(struct api *a, const char *sandbox, const char *tenant)
+{
+	json_t *sb = NULL;
+	json_int_t ttl;
+	int64_t now = petri_now_usec();
+
+	if (db_sandbox_get(a->db, sandbox, tenant, &sb) != 0)
+		return;
+	if ((ttl = json_integer_value(json_object_get(sb, "ttl_seconds"))) <= 0)
+		ttl = a->cfg->ttl_seconds;
+	if (db_sandbox_touch(
+	        a->db, sandbox, now, now + (int64_t)ttl * 1000000) != 0)
+		log_warn("state.db: cannot record activity of %s", sandbox);
+	json_decref(sb);
+}
+
 /* A summary of a preview's requests becomes a record of its own. */
 static void
 preview_report(struct api *a, json_t *m)
@@ -198,6 +216,7 @@ preview_report(struct api *a, json_t *m)
 	if (api_audit_as(a, NULL, NULL, "preview.requests", ev, NULL) != 0)
 		log_warn(
 		    "%s: the audit log did not take a request summary", id);
+	preview_activity(a, pv_str(doc, "sandbox"), pv_str(doc, "tenant"));
 	json_decref(doc);
 }
 

@@ -103,12 +103,17 @@ def test_serve_python_http_server(p):
           opened[0]["sandbox"] == sb["id"] and opened[0]["expires_at"] == d["expires_at"], opened)
     check(token not in json.dumps(records(p, "preview.opened")), "token in a record")
     # per-request metadata: summarised per interval, query values dropped
+    before = p.request("GET", "/v1/sandboxes/%s" % sb["id"]).json()["expires_at"]
+    time.sleep(1.1)
     get(p, host_of(d["url"]), "/?user=alice&secret=hunter2")
     summ = wait_for(lambda: [x for x in records(p, "preview.requests") if x["preview"] == d["id"]])
     reqs = [q for s in summ for q in s["requests"]]
     check(any(q["path"] == "/?user&secret" and q["status"] == 200 and q["method"] == "GET" and
               q["src"] == "127.0.0.1" for q in reqs), reqs)
     check("hunter2" not in json.dumps(summ) and "alice" not in json.dumps(summ), "query values kept")
+    # looking at the app is activity of its sandbox
+    check(wait_for(lambda: p.request("GET", "/v1/sandboxes/%s" % sb["id"]).json()["expires_at"]
+                   > before, secs=5), "preview traffic did not touch the sandbox")
     p.delete(sb)
     closed = wait_for(lambda: [x for x in records(p, "preview.closed") if x["preview"] == d["id"]])
     check(closed and closed[0]["reason"] == "sandbox_removed", closed)
