@@ -250,3 +250,47 @@ def test_sync_manifest_validation(p):
     r = p.request("POST", "/v1/sandboxes/sb_nosuchsandbox0000000000/sync", {"files": []})
     check(r.status == 404, r)
     check(p.delete(sb).status == 204)
+
+
+def _cli(p, *args):
+    import os
+    import subprocess
+    from harness import BUILD
+    env = dict(os.environ, PETRI_URL="http://127.0.0.1:%d" % p.port, PETRI_API_KEY=p.token)
+    return subprocess.run([os.path.join(BUILD, "petri")] + list(args), capture_output=True,
+                          env=env, timeout=120)
+
+
+def test_cli_sync(p):
+    import os
+    import tempfile
+    sb = p.sandbox("python")
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "pkg"))
+        os.makedirs(os.path.join(d, ".git"))
+        for name, text in (("main.py", "from pkg import m\nprint(m.V)\n"),
+                           ("pkg/__init__.py", ""), ("pkg/m.py", "V = 1\n"),
+                           (".git/HEAD", "ref\n")):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+        os.symlink("/etc/passwd", os.path.join(d, "link"))
+        r = _cli(p, "sync", d, sb["id"])
+        check(r.returncode == 0, r)
+        out = json.loads(r.stdout)
+        check(out["files"] == 3 and out["uploaded"] == 3 and out["skipped"] == 2 and
+              out["audit_seq"] > 0, out)
+        check(p.exec(sb, command="python3 -B main.py").json()["stdout"] == "1\n")
+        # one change: one file sent; a local removal is removed with --delete
+        with open(os.path.join(d, "pkg/m.py"), "w") as f:
+            f.write("V = 2\n")
+        os.unlink(os.path.join(d, "pkg/__init__.py"))
+        r = _cli(p, "sync", d, sb["id"], "--delete")
+        out = json.loads(r.stdout)
+        check(r.returncode == 0 and out["uploaded"] == 1 and out["unchanged"] == 1 and
+              out["deleted"] == 1 and out["bytes"] == 6 and out["sent"] < 2000, (r, out))
+        check(_paths(p, sb) == ["main.py", "pkg/m.py"], _paths(p, sb))
+        r = _cli(p, "sync", d, sb["id"], "--to", "../x")
+        check(r.returncode == 1 and b"invalid_request" in r.stderr, r)
+        r = _cli(p, "sync", d, "sb_nope")
+        check(r.returncode == 1, r)
+    check(p.delete(sb).status == 204)
