@@ -13,9 +13,9 @@
  * comes from the ws worker's listing (sha256 of every file).
  *
  * A planned sync is kept in this process's memory (API_SYNC_MAX_PENDING of
- * them, each for API_SYNC_TTL_SEC): it is single use, bound to the sandbox
- * and tenant that made it, and a restart of petrid forgets it (the client
- * plans again).  It holds the digest of the listing it was computed from;
+ * them, each for the configured sync_ttl_seconds, at most API_SYNC_TTL_SEC):
+ * it is single use, bound to the sandbox and tenant that made it, and a
+ * restart of petrid forgets it (the client plans again).  It holds the digest of the listing it was computed from;
  * the commit lists the workspace again and answers 409 sync_conflict when
  * anything under the target directory changed in between.  The archive's
  * files are checked against the manifest (path, size, sha256) while they
@@ -489,7 +489,8 @@ api_sync_plan(struct api_req *r)
 	}
 	petri_strlcpy(p->sandbox, r->segs[0], sizeof(p->sandbox));
 	petri_strlcpy(p->tenant, r->auth.tenant, sizeof(p->tenant));
-	p->expires = petri_now_usec() + (int64_t)API_SYNC_TTL_SEC * 1000000;
+	p->expires =
+	    petri_now_usec() + (int64_t)r->api->cfg->sync_ttl * 1000000;
 	json_decref(body);
 	body = sync_plan_answer(p, &bytes);
 	if (bytes > WS_MAX_ARCHIVE_TOTAL) {

@@ -296,3 +296,36 @@ def test_cli_sync(p):
         r = _cli(p, "sync", d, "sb_nope")
         check(r.returncode == 1, r)
     check(p.delete(sb).status == 204)
+
+
+def test_sync_expiry_own():
+    import time
+    from harness import Petri
+    p = Petri(config={"sync_ttl_seconds": 1})
+    try:
+        p.start()
+        sb = p.sandbox("python")
+        files = {"a.txt": b"a"}
+        plan = _plan(p, sb, files).json()
+        time.sleep(2.2)
+        r = _commit(p, sb, plan, files)
+        check(r.status == 404 and r.json()["error"]["code"] == "not_found", r)
+        check(_paths(p, sb) == [], "an expired sync commits nothing")
+        # in time, the same plan goes through
+        plan = _plan(p, sb, files).json()
+        check(_commit(p, sb, plan, files).status == 200)
+        check(p.delete(sb).status == 204)
+    finally:
+        p.cleanup()
+    # the bound: at most 600 seconds
+    q = Petri(config={"sync_ttl_seconds": 601})
+    try:
+        try:
+            q.start()
+            started = True
+        except RuntimeError as e:
+            started = False
+            check("sync_ttl_seconds" in str(e), "the log names the key: %s" % e)
+        check(not started, "sync_ttl_seconds above 600 is refused")
+    finally:
+        q.cleanup()
