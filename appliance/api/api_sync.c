@@ -70,6 +70,8 @@ struct sync_plan {
 
 static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sync_plan *sync_pending[API_SYNC_MAX_PENDING];
+/* sandboxes with a commit in flight: one at a time per sandbox */
+static char sync_busy[API_SYNC_MAX_PENDING][PETRI_ID_MAX];
 
 static void
 sync_plan_free(struct sync_plan *p)
@@ -135,6 +137,45 @@ sync_plan_take(const char *id, const char *sandbox, const char *tenant)
 	}
 	pthread_mutex_unlock(&sync_lock);
 	return p;
+}
+
+/*
+ * Marks sandbox as committing a sync.  Returns 0, PETRI_ERR_STATE when a
+ * commit of it is in flight, PETRI_ERR_LIMIT when too many are.
+ */
+static int
+sync_busy_begin(const char *sandbox)
+{
+	size_t i, slot = API_SYNC_MAX_PENDING;
+	int rc = 0;
+
+	pthread_mutex_lock(&sync_lock);
+	for (i = 0; i < API_SYNC_MAX_PENDING && rc == 0; i++) {
+		if (strcmp(sync_busy[i], sandbox) == 0)
+			rc = PETRI_ERR_STATE;
+		else if (sync_busy[i][0] == '\0' &&
+		    slot == API_SYNC_MAX_PENDING)
+			slot = i;
+	}
+	if (rc == 0 && slot == API_SYNC_MAX_PENDING)
+		rc = PETRI_ERR_LIMIT;
+	if (rc == 0)
+		petri_strlcpy(
+		    sync_busy[slot], sandbox, sizeof(sync_busy[slot]));
+	pthread_mutex_unlock(&sync_lock);
+	return rc;
+}
+
+static void
+sync_busy_end(const char *sandbox)
+{
+	size_t i;
+
+	pthread_mutex_lock(&sync_lock);
+	for (i = 0; i < API_SYNC_MAX_PENDING; i++)
+		if (strcmp(sync_busy[i], sandbox) == 0)
+			sync_busy[i][0] = '\0';
+	pthread_mutex_unlock(&sync_lock);
 }
 
 /* --- the manifest ------------------------------------------------------------ */
@@ -709,6 +750,29 @@ abort:
 	return e;
 }
 
+/*
+ * Lists the workspace again: PETRI_ERR_STATE when it is not as it was when
+ * the sync was planned.
+ */
+static int
+sync_unchanged(struct sync_commit *c)
+{
+	json_t *listing = NULL;
+	char digest[PETRI_SHA256_HEX];
+	int e;
+
+	if ((e = sync_listing(c->a, c->p->sandbox, c->p->dir, &listing, digest,
+	         c->msg, sizeof(c->msg))) != 0)
+		return e;
+	json_decref(listing);
+	if (strcmp(digest, c->p->digest) != 0) {
+		snprintf(c->msg, sizeof(c->msg),
+		    "the workspace changed since the sync was planned");
+		return PETRI_ERR_STATE;
+	}
+	return 0;
+}
+
 /* The files.uploaded record of a sync. */
 static json_t *
 sync_record(const struct sync_commit *c)
@@ -739,11 +803,10 @@ enum MHD_Result
 api_sync_commit(struct api_req *r)
 {
 	struct sync_commit c;
-	json_t *sb = NULL, *listing = NULL, *audit = NULL;
-	char digest[PETRI_SHA256_HEX];
+	json_t *sb = NULL, *audit = NULL;
 	size_t want = 0, i;
 	enum MHD_Result ret;
-	int e, fd = -1;
+	int e, fd = -1, busy = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.a = r->api;
@@ -757,14 +820,17 @@ api_sync_commit(struct api_req *r)
 		ret = MHD_YES;
 		goto out;
 	}
-	if ((e = sync_listing(r->api, c.p->sandbox, c.p->dir, &listing, digest,
-	         c.msg, sizeof(c.msg))) != 0) {
-		ret = sync_fail(r, e, c.msg, "workspace listing");
+	if ((e = sync_busy_begin(c.p->sandbox)) != 0) {
+		ret = sync_fail(r, e,
+		    e == PETRI_ERR_STATE
+		        ? "another sync of this sandbox is being committed"
+		        : "too many syncs being committed, try again later",
+		    "sync");
 		goto out;
 	}
-	if (strcmp(digest, c.p->digest) != 0) {
-		ret = api_reply_error(r, MHD_HTTP_CONFLICT, "sync_conflict",
-		    "the workspace changed since the sync was planned");
+	busy = 1;
+	if ((e = sync_unchanged(&c)) != 0) {
+		ret = sync_fail(r, e, c.msg, "workspace listing");
 		goto out;
 	}
 	/* seen: 1 unchanged before, then uploaded; mark the unchanged 2 */
@@ -801,10 +867,11 @@ api_sync_commit(struct api_req *r)
 	        (json_int_t)c.p->unchanged, "bytes", (json_int_t)c.bytes,
 	        "audit", audit));
 out:
+	if (busy)
+		sync_busy_end(c.p->sandbox);
 	free(c.chunk);
 	wspath_tree_free(c.up);
 	sync_plan_free(c.p);
-	json_decref(listing);
 	json_decref(sb);
 	return ret;
 }

@@ -329,3 +329,32 @@ def test_sync_expiry_own():
         check(not started, "sync_ttl_seconds above 600 is refused")
     finally:
         q.cleanup()
+
+
+def test_sync_concurrent_commits(p):
+    import os
+    import threading
+    sb = p.sandbox("python")
+    big = os.urandom(8 << 20)
+    fa = {"a.bin": big, "x.txt": b"from a"}
+    fb = {"a.bin": big, "x.txt": b"from b"}
+    pa = _plan(p, sb, fa).json()
+    pb = _plan(p, sb, fb).json()
+    out = {}
+
+    def go(name, plan, files):
+        out[name] = _commit(p, sb, plan, files)
+
+    ts = [threading.Thread(target=go, args=("a", pa, fa)),
+          threading.Thread(target=go, args=("b", pb, fb))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    codes = sorted(r.status for r in out.values())
+    check(codes == [200, 409], out)
+    loser = [r for r in out.values() if r.status == 409][0]
+    check(loser.json()["error"]["code"] == "sync_conflict", loser)
+    winner = "a" if out["a"].status == 200 else "b"
+    check(_read(p, sb, "x.txt") == (b"from " + winner.encode()), "the winner's files")
+    check(p.delete(sb).status == 204)
