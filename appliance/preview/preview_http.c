@@ -255,6 +255,45 @@ preview_request_head(const char *p, const struct proxy_http_head *h,
 	return r;
 }
 
+/*
+ * Set-Cookie without its Domain attributes: a cookie of an app stays on
+ * its preview's own host, never set for the parent domain where every
+ * other preview (and, on localhost, Petri's own API) would receive it.
+ */
+static int
+preview_cookie_write(
+    const char *p, const struct proxy_http_field *f, struct buf *out)
+{
+	size_t i = 0, b, e, n = f->value.len;
+	const char *v = p + f->value.off;
+	int r, first = 1;
+
+	if ((r = buf_append_str(out, "Set-Cookie: ")) != 0)
+		return r;
+	while (i <= n) {
+		b = i;
+		while (i < n && v[i] != ';')
+			i++;
+		e = i++;
+		while (b < e && (v[b] == ' ' || v[b] == '\t'))
+			b++;
+		if (!first && e - b >= 6) {
+			struct proxy_http_span d = {
+			    f->value.off + (uint32_t)b, 6};
+
+			if (proxy_http_span_eq(p, d, "domain") &&
+			    (e - b == 6 || v[b + 6] == '=' || v[b + 6] == ' ' ||
+			        v[b + 6] == '\t'))
+				continue;
+		}
+		if ((!first && (r = buf_append(out, "; ", 2)) != 0) ||
+		    (r = buf_append(out, v + b, e - b)) != 0)
+			return r;
+		first = 0;
+	}
+	return buf_append(out, "\r\n", 2);
+}
+
 int
 preview_response_head(const char *p, const struct proxy_http_head *h,
     enum preview_framing body, int close, struct buf *out)
@@ -270,6 +309,11 @@ preview_response_head(const char *p, const struct proxy_http_head *h,
 		f = &h->fields[i];
 		if ((f->flags & PROXY_HTTP_F_STRIP) != 0)
 			continue;
+		if (proxy_http_span_eq(p, f->name, "set-cookie")) {
+			if ((r = preview_cookie_write(p, f, out)) != 0)
+				return r;
+			continue;
+		}
 		if ((r = buf_append(out, p + f->name.off, f->name.len)) != 0 ||
 		    (r = buf_append(out, ": ", 2)) != 0 ||
 		    (r = buf_append(out, p + f->value.off, f->value.len)) !=

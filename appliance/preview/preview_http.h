@@ -17,6 +17,9 @@
  *  - A WebSocket upgrade (Upgrade: websocket on a GET) is passed on as one;
  *    any other upgrade is dropped (the request goes on as plain HTTP).
  *  - Paths in records keep query names but never their values.
+ *  - An app's Set-Cookie loses its Domain attributes: its cookies stay on
+ *    its preview's host, never on the parent domain that every preview
+ *    (and, for localhost, Petri's API) shares.
  *
  * Pure: no I/O, no globals.
  */
@@ -76,7 +79,7 @@ int preview_request_head(const char *p, const struct proxy_http_head *h,
 /*
  * Appends to out the head to send to the caller for the app's response
  * parsed in p/h: status line (HTTP/1.1), the app's fields but hop-by-hop
- * and framing ones, framing for body (LENGTH uses h's content_length),
+ * and framing ones (Set-Cookie without Domain), framing for body (LENGTH uses h's content_length),
  * "Connection: close" when close is set, the upgrade fields for a 101.
  * Returns 0 or PETRI_ERR_TOOBIG.
  */

@@ -301,11 +301,13 @@ def test_serve_token_isolation_and_headers(p):
     b = echo_preview(p, sb2, port=8102)
     ha, hb = host_of(a["url"]), host_of(b["url"])
     ta = ha.split(".")[0]
-    st, _, body = get(p, hb, "/x", headers={
+    st, hdrs_b, body = get(p, hb, "/x", headers={
         "Referer": "http://%s/page" % ha, "Origin": "http://" + ha,
         "Authorization": "Bearer petri_not_for_the_app", "X-Forwarded-For": "10.1.2.3",
         "Cookie": "k=v", "Connection": "close, X-Drop-Me", "X-Drop-Me": "1"})
     check(st == 200, st)
+    # the app's cookie stays on its own preview's host
+    check(hdrs_b.get("Set-Cookie") == "app=1; Path=/", hdrs_b)
     seen = json.loads(body)
     hdrs = {k.lower(): v for k, v in seen["headers"]}
     check(ta not in body.decode() and hb.split(".")[0] not in body.decode(),

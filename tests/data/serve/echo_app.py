@@ -27,7 +27,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
-        self.send_header("Set-Cookie", "app=1; Path=/")
+        self.send_header("Set-Cookie", "app=1; Domain=localhost; Path=/")
         self.end_headers()
         self.wfile.write(out)
 

@@ -172,6 +172,36 @@ test_response_head(void)
 	buf_free(&out);
 }
 
+static void
+test_set_cookie(void)
+{
+	const char *resp = "HTTP/1.1 200 OK\r\n"
+	                   "Set-Cookie: a=1; Domain=localhost; Path=/\r\n"
+	                   "Set-Cookie: b=2;domain=.example.org;HttpOnly\r\n"
+	                   "Set-Cookie: c=3; Domainx=1; Secure\r\n"
+	                   "Set-Cookie: domain=4; DOMAIN = x\r\n"
+	                   "Content-Length: 0\r\n\r\n";
+	size_t scanned = 0, hl;
+	struct buf out;
+	char *s;
+
+	CHECK(
+	    proxy_http_head_end(resp, strlen(resp), &scanned, &hl, NULL) == 0);
+	CHECK(proxy_http_response_parse(resp, hl, "GET", &h, NULL) == 0);
+	buf_init(&out, 65536);
+	CHECK(preview_response_head(resp, &h, PREVIEW_FRAME_LENGTH, 0, &out) ==
+	    0);
+	s = buf_cstr(&out);
+	CHECK(s != NULL && strstr(s, "Set-Cookie: a=1; Path=/\r\n") != NULL);
+	CHECK(s != NULL && strstr(s, "Set-Cookie: b=2; HttpOnly\r\n") != NULL);
+	CHECK(s != NULL &&
+	    strstr(s, "Set-Cookie: c=3; Domainx=1; Secure\r\n") != NULL);
+	CHECK(s != NULL && strstr(s, "Set-Cookie: domain=4\r\n") != NULL);
+	CHECK(s != NULL && strstr(s, "localhost") == NULL &&
+	    strstr(s, "example.org") == NULL);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -180,5 +210,6 @@ main(void)
 	UNIT_RUN(test_request_head);
 	UNIT_RUN(test_websocket);
 	UNIT_RUN(test_response_head);
+	UNIT_RUN(test_set_cookie);
 	return UNIT_DONE();
 }
