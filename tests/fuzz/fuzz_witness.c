@@ -112,10 +112,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	witness_add_checkpoint(fz_w, p, size, 1700000000, &a);
 	if (a.status == 0 || a.len >= sizeof(a.body))
 		abort();
-	(void)audit_cosig_verify(p, size, &fz_wk, NULL);
-	(void)audit_cosig_count(p, size, &fz_wk, 1);
-	(void)audit_cosigner_vkey_parse(p, size, &k);
-	(void)audit_cosigner_skey_parse(p, size, sk, &k);
-	(void)audit_witness_size_parse(p, size, &n);
+	if (audit_cosig_verify(p, size, &fz_wk, NULL) == 0 &&
+	    audit_cosig_count(p, size, &fz_wk, 1) != 1)
+		abort();
+	if (audit_cosigner_vkey_parse(p, size, &k) == 0 &&
+	    !audit_key_name_valid(k.name))
+		abort();
+	if (audit_cosigner_skey_parse(p, size, sk, &k) == 0)
+		sodium_memzero(sk, sizeof(sk));
+	if (audit_witness_size_parse(p, size, &n) == 0 && n > INT64_MAX)
+		abort();
 	return 0;
 }
