@@ -67,7 +67,8 @@ audit_key_name_valid(const char *name)
 /* id = SHA-256(name || 0x0A || alg || pub)[:4]. */
 static void
 key_id_alg(const char *name, unsigned char alg,
-    const unsigned char pub[AUDIT_PUBKEY_LEN], unsigned char id[AUDIT_KEY_ID_LEN])
+    const unsigned char pub[AUDIT_PUBKEY_LEN],
+    unsigned char id[AUDIT_KEY_ID_LEN])
 {
 	crypto_hash_sha256_state st;
 	unsigned char h[crypto_hash_sha256_BYTES];
@@ -203,7 +204,8 @@ key_id_parse(const char *p, size_t n, unsigned char id[AUDIT_KEY_ID_LEN])
 }
 
 static int
-vkey_parse_alg(const char *s, size_t len, unsigned char alg, struct audit_key *k)
+vkey_parse_alg(
+    const char *s, size_t len, unsigned char alg, struct audit_key *k)
 {
 	const char *part[3];
 	size_t plen[3];

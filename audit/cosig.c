@@ -41,8 +41,8 @@ cosig_message(const char *text, size_t text_len, uint64_t ts,
 	char head[64];
 	int n;
 
-	n = snprintf(head, sizeof(head), COSIG_HEADER "%llu\n",
-	    (unsigned long long)ts);
+	n = snprintf(
+	    head, sizeof(head), COSIG_HEADER "%llu\n", (unsigned long long)ts);
 	if (n < 0 || (size_t)n >= sizeof(head) || text_len > AUDIT_NOTE_MAX)
 		return PETRI_ERR_INVAL;
 	if ((*msg = malloc((size_t)n + text_len)) == NULL)
@@ -137,15 +137,14 @@ cosig_line_check(const char *l, size_t n, const char *text, size_t tlen,
 	if (*ts > AUDIT_COSIG_TIME_MAX ||
 	    cosig_message(text, tlen, *ts, &msg, &msglen) != 0)
 		return PETRI_ERR_CRYPTO;
-	ok = crypto_sign_verify_detached(blob + AUDIT_KEY_ID_LEN + 8, msg,
-	         msglen, k->pub) == 0;
+	ok = crypto_sign_verify_detached(
+	         blob + AUDIT_KEY_ID_LEN + 8, msg, msglen, k->pub) == 0;
 	free(msg);
 	return ok ? 0 : PETRI_ERR_CRYPTO;
 }
 
 int
-audit_cosig_verify(
-    const char *note, size_t len, const struct audit_key *k,
+audit_cosig_verify(const char *note, size_t len, const struct audit_key *k,
     struct audit_cosig *out)
 {
 	const char *line, *nl, *end = note + len;
@@ -157,7 +156,8 @@ audit_cosig_verify(
 		return r;
 	for (line = note + tlen + 1; line < end; line = nl + 1) {
 		nl = memchr(line, '\n', (size_t)(end - line));
-		r = cosig_line_check(line, (size_t)(nl - line), note, tlen, k, &ts);
+		r = cosig_line_check(
+		    line, (size_t)(nl - line), note, tlen, k, &ts);
 		if (r < 0)
 			return r;
 		if (r == 0 && !found) {
@@ -184,8 +184,8 @@ audit_cosig_count(
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i; j++)
 			if (strcmp(keys[j].name, keys[i].name) == 0 &&
-			    memcmp(keys[j].pub, keys[i].pub, AUDIT_PUBKEY_LEN) ==
-			        0)
+			    memcmp(keys[j].pub, keys[i].pub,
+			        AUDIT_PUBKEY_LEN) == 0)
 				break;
 		if (j < i)
 			continue; /* the same key given twice */
@@ -209,7 +209,8 @@ audit_witness_req_parse(
 	    cosig_dec_parse(p + 4, (size_t)(nl - p - 4), &req->old_size) != 0)
 		return PETRI_ERR_INVAL;
 	for (p = nl + 1;; p = nl + 1) {
-		if (p >= end || (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		if (p >= end ||
+		    (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			return PETRI_ERR_INVAL;
 		if (nl == p)
 			break; /* the blank line */

@@ -32,11 +32,11 @@
 
 #define AUDIT_COSIG_BLOB_LEN (AUDIT_KEY_ID_LEN + 8 + AUDIT_SIG_LEN)
 /* "— " + name + " " + base64(76 bytes) + "\n" + NUL */
-#define AUDIT_COSIG_LINE_MAX                                                 \
+#define AUDIT_COSIG_LINE_MAX                                                   \
 	(4 + AUDIT_ORIGIN_MAX + 1 + AUDIT_B64_LEN(AUDIT_COSIG_BLOB_LEN) + 1)
 #define AUDIT_WITNESS_PROOF_MAX 63 /* proof lines in one request */
 /* old line, proof lines, blank line, a note */
-#define AUDIT_WITNESS_REQ_MAX                                                \
+#define AUDIT_WITNESS_REQ_MAX                                                  \
 	(32 + AUDIT_WITNESS_PROOF_MAX * 45 + 1 + AUDIT_NOTE_MAX)
 #define AUDIT_COSIG_TIME_MAX ((uint64_t)INT64_MAX)
 

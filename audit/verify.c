@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "bundle.h"
+#include "cosig.h"
 #include "record.h"
 #include "record_scan.h"
 #include "tar.h"
@@ -125,6 +126,7 @@ audit_finding_name(enum audit_finding_code code)
 	    "rollback",
 	    "fork",
 	    "trusted",
+	    "witness",
 	};
 
 	if ((size_t)code >= sizeof(names) / sizeof(names[0]))
@@ -1259,6 +1261,33 @@ vrun(struct vctx *v, const void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The newest checkpoint must carry opts->quorum valid cosignatures from
+ * distinct keys of opts->witnesses (tlog-cosignature): the log showed
+ * that tree to independent witnesses, who saw nothing inconsistent.
+ */
+static void
+verify_witnesses(struct vctx *v, const struct audit_verify_opts *opts,
+    struct audit_verify_result *res)
+{
+	int n;
+
+	if (res->checkpoint == NULL) {
+		vfail(v, AUDIT_FIND_WITNESS, -1,
+		    "no checkpoint to count cosignatures on");
+		return;
+	}
+	n = audit_cosig_count(res->checkpoint, res->checkpoint_len,
+	    opts->witnesses, opts->nwitnesses);
+	res->cosignatures = n > 0 ? n : 0;
+	if (n < opts->quorum)
+		vfail(v, AUDIT_FIND_WITNESS, -1,
+		    "the newest checkpoint (size %llu) has %d valid witness "
+		    "cosignature(s), %d required",
+		    (unsigned long long)res->tree_size, n < 0 ? 0 : n,
+		    opts->quorum);
+}
+
 int
 audit_verify_bundle(const void *buf, size_t len,
     const struct audit_verify_opts *opts, struct audit_verify_result *res)
@@ -1288,6 +1317,8 @@ audit_verify_bundle(const void *buf, size_t len,
 		res->checkpoint[v.newest_len] = '\0';
 		res->checkpoint_len = v.newest_len;
 	}
+	if (!v.failed && opts->nwitnesses > 0)
+		verify_witnesses(&v, opts, res);
 	if (v.failed)
 		res->status = AUDIT_VERIFY_FAILED;
 	else if (res->unsealed > 0)

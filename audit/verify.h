@@ -47,6 +47,7 @@ enum audit_finding_code {
 	AUDIT_FIND_ROLLBACK, /* bundle older than the trusted checkpoint */
 	AUDIT_FIND_FORK, /* bundle inconsistent with the trusted one */
 	AUDIT_FIND_TRUSTED, /* trusted checkpoint unusable */
+	AUDIT_FIND_WITNESS, /* newest checkpoint lacks a witness quorum */
 };
 
 struct audit_finding {
@@ -63,6 +64,9 @@ struct audit_verify_opts {
 	int fast; /* see below */
 	int partial; /* accept bundles that do not start at 0 or
 				   stop before their newest checkpoint */
+	const struct audit_key *witnesses; /* cosigner keys, or NULL */
+	size_t nwitnesses;
+	int quorum; /* cosignatures the newest checkpoint needs */
 };
 
 /*
@@ -88,6 +92,7 @@ struct audit_verify_result {
 	size_t blobs, blobs_erased, blobs_unreferenced;
 	int trusted_checked;
 	int partial;
+	int cosignatures; /* valid ones on the newest, with witnesses */
 	char *checkpoint; /* newest verified note (for
 					   --save-trusted), or NULL */
 	size_t checkpoint_len;

@@ -74,8 +74,8 @@ witness_free(struct witness *w)
 
 /* <dir>/log-<first 16 bytes of SHA-256(origin) in hex>.cp */
 static int
-witness_log_path(const struct witness *w, const char *origin, char *out,
-    size_t outlen)
+witness_log_path(
+    const struct witness *w, const char *origin, char *out, size_t outlen)
 {
 	char sha[PETRI_SHA256_HEX], name[64];
 
@@ -156,8 +156,7 @@ witness_answer_size(struct witness_answer *a, uint64_t size)
  */
 static void
 witness_evidence_keep(struct witness *w, const struct witness_log *l,
-    const char *body, size_t len, uint64_t size, uint64_t now,
-    const char *why)
+    const char *body, size_t len, uint64_t size, uint64_t now, const char *why)
 {
 	char sha[PETRI_SHA256_HEX], name[128], path[WITNESS_STATE_MAX + 160];
 
@@ -189,7 +188,8 @@ witness_check_locked(struct witness *w, struct witness_log *l,
 		return -1;
 	}
 	if (req->old_size == 0 && req->proof.count != 0) {
-		witness_answer_set(a, 400, "the proof must be empty from size 0");
+		witness_answer_set(
+		    a, 400, "the proof must be empty from size 0");
 		return -1;
 	}
 	if (req->old_size == cp->size &&
@@ -200,8 +200,8 @@ witness_check_locked(struct witness *w, struct witness_log *l,
 		return -1;
 	}
 	if (req->old_size > 0 &&
-	    audit_merkle_consistency_verify(req->old_size, cp->size, l->root,
-	        cp->root, &req->proof) != 0) {
+	    audit_merkle_consistency_verify(
+	        req->old_size, cp->size, l->root, cp->root, &req->proof) != 0) {
 		witness_evidence_keep(w, l, body, len, cp->size, now,
 		    "the consistency proof does not verify");
 		witness_answer_set(
@@ -239,7 +239,8 @@ witness_add_checkpoint(struct witness *w, const char *body, size_t len,
 		witness_answer_set(a, 404, "unknown log origin");
 		return;
 	}
-	if (audit_checkpoint_verify(req.note, req.note_len, &l->key, &cp) != 0) {
+	if (audit_checkpoint_verify(req.note, req.note_len, &l->key, &cp) !=
+	    0) {
 		witness_answer_set(a, 403, "not signed by the log's key");
 		return;
 	}

@@ -213,8 +213,7 @@ wsrv_access(void *cls, struct MHD_Connection *c, const char *url,
 	if (strcmp(url, s->path) != 0)
 		return wsrv_reply(c, 404, "text/plain", "not found\n", 10);
 	if (strcmp(method, "POST") != 0)
-		return wsrv_reply(
-		    c, 405, "text/plain", "use POST\n", 9);
+		return wsrv_reply(c, 405, "text/plain", "use POST\n", 9);
 	if (q->toobig)
 		return wsrv_reply(c, 413, "text/plain", "body too large\n", 15);
 	witness_add_checkpoint(s->w, q->body != NULL ? q->body : "", q->len,
@@ -279,16 +278,18 @@ serve_setup(int argc, char **argv, struct wsrv *s, struct sockaddr_in *sa)
 	r = witness_new(&k, sk, state, &s->w);
 	sodium_free(sk);
 	if (r != 0)
-		fatal("%s: cannot open the state: %s", state, petri_strerror(r));
+		fatal(
+		    "%s: cannot open the state: %s", state, petri_strerror(r));
 	for (i = 2; i < argc; i += 2) {
 		if (strcmp(argv[i], "--log") != 0)
 			continue;
 		t = arg_text(argv[i + 1], AUDIT_VKEY_MAX + 2, &len);
 		if ((r = witness_log_add(s->w, t, len)) != 0)
 			fatal("--log %s: %s", argv[i + 1],
-			    r == PETRI_ERR_STATE ? "the saved checkpoint is not "
-			                           "that log's"
-			                         : petri_strerror(r));
+			    r == PETRI_ERR_STATE
+			        ? "the saved checkpoint is not "
+			          "that log's"
+			        : petri_strerror(r));
 		free(t);
 	}
 }

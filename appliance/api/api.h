@@ -191,6 +191,14 @@ enum MHD_Result api_healthz(struct api_req *r);
 enum MHD_Result api_readyz(struct api_req *r);
 enum MHD_Result api_metrics(struct api_req *r);
 enum MHD_Result api_audit_route(struct api_req *r);
+/* GET /v1/audit/witnesses (api_witness.c). */
+enum MHD_Result api_audit_witnesses(struct api_req *r);
+/*
+ * Appends the witness gauges of the keeper's status part w (NULL: none)
+ * to a /metrics body.  Returns 0 or the error of buf_printf().
+ */
+struct buf;
+int api_witness_metrics(struct buf *b, const json_t *w);
 
 /* --- shared services --------------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 #include "egress_conf.h"
 #include "siem.h"
 #include "util.h"
+#include "witness_conf.h"
 
 const char *const config_languages[CONFIG_NLANG] = {
     "python", "node", "go", "java"};
@@ -15,7 +16,7 @@ const char *const config_languages[CONFIG_NLANG] = {
 static const char *const config_top_keys[] = {"listen", "data_dir",
     "workspace_root", "docker_socket", "images", "network", "runtime", "limits",
     "output_max_bytes", "ttl_seconds", "reaper_interval_seconds", "debug",
-    "egress", "sinks", "registries", "pool", NULL};
+    "egress", "sinks", "registries", "pool", "audit", NULL};
 
 int
 config_language_index(const char *name)
@@ -286,6 +287,18 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	}
 	if (siem_config_check(json_object_get(doc, "sinks"), err, errlen) != 0)
 		return PETRI_ERR_INVAL;
+	{
+		struct audit_witness_conf *wc = malloc(sizeof(*wc));
+		int r;
+
+		if (wc == NULL)
+			return PETRI_ERR_NOMEM;
+		r = audit_witness_conf_parse(
+		    json_object_get(doc, "audit"), wc, err, errlen);
+		free(wc);
+		if (r != 0)
+			return r;
+	}
 	{
 		struct egress_conf *ec = malloc(sizeof(*ec));
 		int r;

@@ -106,8 +106,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		ready = 1;
 	}
-	if (audit_witness_req_parse(p, size, &req) == 0 &&
-	    req.note_len > size)
+	if (audit_witness_req_parse(p, size, &req) == 0 && req.note_len > size)
 		abort();
 	witness_add_checkpoint(fz_w, p, size, 1700000000, &a);
 	if (a.status == 0 || a.len >= sizeof(a.body))

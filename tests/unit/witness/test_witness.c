@@ -84,8 +84,7 @@ req_make(uint64_t old, uint64_t size, int fork, size_t *lenp)
 	    audit_merkle_consistency_prove(
 	        audit_merkle_array_node, &arr, old, size, &proof) != 0)
 		abort();
-	if (audit_witness_req_encode(old, &proof, note, nlen, &body, lenp) !=
-	    0)
+	if (audit_witness_req_encode(old, &proof, note, nlen, &body, lenp) != 0)
 		abort();
 	return body;
 }
@@ -123,9 +122,8 @@ test_cosig_roundtrip(void)
 
 	CHECK_EQ(audit_note_open(note, n, NULL, &tlen), 0);
 	CHECK_EQ(audit_cosig_verify(note, n, &wit_k, NULL), PETRI_ERR_NOTFOUND);
-	CHECK_EQ(audit_cosig_sign(
-	             note, tlen, &wit_k, wit_sk, 1700000000, line, sizeof(line),
-	             &ll),
+	CHECK_EQ(audit_cosig_sign(note, tlen, &wit_k, wit_sk, 1700000000, line,
+	             sizeof(line), &ll),
 	    0);
 	memcpy(note + n, line, ll);
 	n += ll;
@@ -148,16 +146,15 @@ test_cosig_roundtrip(void)
 		char b64[AUDIT_B64_LEN(AUDIT_COSIG_BLOB_LEN)];
 		const char *p = line + 4 + strlen(WNAME) + 1;
 
-		CHECK_EQ(audit_b64_decode(
-		             p, strlen(p) - 1, blob, sizeof(blob)),
-		    0);
+		CHECK_EQ(
+		    audit_b64_decode(p, strlen(p) - 1, blob, sizeof(blob)), 0);
 		blob[AUDIT_KEY_ID_LEN + 7] ^= 1;
-		CHECK_EQ(audit_b64_encode(blob, sizeof(blob), b64, sizeof(b64)),
-		    0);
+		CHECK_EQ(
+		    audit_b64_encode(blob, sizeof(blob), b64, sizeof(b64)), 0);
 		memcpy(bad, note, n);
 		memcpy(bad + c.off + 4 + strlen(WNAME) + 1, b64, strlen(b64));
-		CHECK_EQ(audit_cosig_verify(bad, n, &wit_k, NULL),
-		    PETRI_ERR_CRYPTO);
+		CHECK_EQ(
+		    audit_cosig_verify(bad, n, &wit_k, NULL), PETRI_ERR_CRYPTO);
 		CHECK_EQ(audit_cosig_count(bad, n, keys, 3), 0);
 	}
 	/* a cosignature of another checkpoint does not carry over */
@@ -305,8 +302,8 @@ test_witness_refusals(void)
 	memset(&cp, 0, sizeof(cp));
 	petri_strlcpy(cp.origin, ORIGIN, sizeof(cp.origin));
 	cp.size = 3;
-	CHECK_EQ(audit_checkpoint_sign(
-	             &cp, &foreign, sk, note, sizeof(note), &n),
+	CHECK_EQ(
+	    audit_checkpoint_sign(&cp, &foreign, sk, note, sizeof(note), &n),
 	    0);
 	bn = snprintf(body, sizeof(body), "old 0\n\n%s", note);
 	witness_add_checkpoint(w, body, (size_t)bn, 1, &a);
@@ -314,8 +311,8 @@ test_witness_refusals(void)
 	/* an origin the witness does not follow */
 	CHECK_EQ(audit_key_init(&foreign, "other.test/log", pk), 0);
 	petri_strlcpy(cp.origin, "other.test/log", sizeof(cp.origin));
-	CHECK_EQ(audit_checkpoint_sign(
-	             &cp, &foreign, sk, note, sizeof(note), &n),
+	CHECK_EQ(
+	    audit_checkpoint_sign(&cp, &foreign, sk, note, sizeof(note), &n),
 	    0);
 	bn = snprintf(body, sizeof(body), "old 0\n\n%s", note);
 	witness_add_checkpoint(w, body, (size_t)bn, 1, &a);
@@ -347,12 +344,11 @@ rm_tree(const char *dir)
 int
 main(void)
 {
-
 	if (sodium_init() < 0)
 		return 1;
 	keys_init();
-	snprintf(state_dir, sizeof(state_dir), "/tmp/petri-wtest-%d",
-	    (int)getpid());
+	snprintf(
+	    state_dir, sizeof(state_dir), "/tmp/petri-wtest-%d", (int)getpid());
 	UNIT_RUN(test_cosigner_keys);
 	UNIT_RUN(test_cosig_roundtrip);
 	UNIT_RUN(test_req_parse);
