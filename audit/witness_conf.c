@@ -15,8 +15,8 @@ wconf_url_valid(const char *u)
 	if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f ||
-		    u[i] == '?' || u[i] == '#')
+		if ((unsigned char)u[i] <= 0x20 ||
+		    (unsigned char)u[i] >= 0x7f || u[i] == '?' || u[i] == '#')
 			return 0;
 	/* a host must follow the scheme */
 	u += u[4] == 's' ? 8 : 7;
@@ -39,7 +39,8 @@ wconf_one(const json_t *o, size_t i, struct audit_witness_conf *c, char *err,
 	json_object_foreach ((json_t *)o, k, v) {
 		if (strcmp(k, "url") != 0 && strcmp(k, "vkey") != 0) {
 			snprintf(err, errlen,
-			    "audit.witnesses[%zu]: unknown key \"%.32s\"", i, k);
+			    "audit.witnesses[%zu]: unknown key \"%.32s\"", i,
+			    k);
 			return PETRI_ERR_INVAL;
 		}
 	}
@@ -73,8 +74,8 @@ wconf_one(const json_t *o, size_t i, struct audit_witness_conf *c, char *err,
 }
 
 int
-audit_witness_conf_parse(const json_t *audit, struct audit_witness_conf *c,
-    char *err, size_t errlen)
+audit_witness_conf_parse(
+    const json_t *audit, struct audit_witness_conf *c, char *err, size_t errlen)
 {
 	const char *k;
 	json_t *v, *ws;
@@ -92,7 +93,8 @@ audit_witness_conf_parse(const json_t *audit, struct audit_witness_conf *c,
 		if (strcmp(k, "witnesses") != 0 &&
 		    strcmp(k, "witness_quorum") != 0 &&
 		    strcmp(k, "witness_timeout_ms") != 0) {
-			snprintf(err, errlen, "audit: unknown key \"%.32s\"", k);
+			snprintf(
+			    err, errlen, "audit: unknown key \"%.32s\"", k);
 			return PETRI_ERR_INVAL;
 		}
 	}

@@ -70,7 +70,7 @@ api_witness_metrics(struct buf *b, const json_t *w)
 		e |= buf_printf(b,
 		    "petri_witness_lag{witness=\"%s\"} %lld\n"
 		    "petri_witness_errors_total{witness=\"%s\"} %lld\n",
-		    name != NULL ? name : "", 
+		    name != NULL ? name : "",
 		    (long long)json_integer_value(json_object_get(o, "lag")),
 		    name != NULL ? name : "",
 		    (long long)json_integer_value(

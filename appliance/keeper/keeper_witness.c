@@ -86,8 +86,7 @@ kw_on_data(char *p, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-static void
-kw_fail(struct kw_one *o, const char *fmt, ...)
+static void kw_fail(struct kw_one *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Records a failure and doubles the back-off (mutex not held). */
@@ -103,7 +102,7 @@ kw_fail(struct kw_one *o, const char *fmt, ...)
 	o->errors++;
 	o->state = "failing";
 	pthread_cond_broadcast(&o->kw->cosigned); /* waiters recount */
-	o->backoff_ms = o->backoff_ms == 0 ? KW_BACKOFF_MIN_MS
+	o->backoff_ms = o->backoff_ms == 0           ? KW_BACKOFF_MIN_MS
 	    : o->backoff_ms >= KW_BACKOFF_MAX_MS / 2 ? KW_BACKOFF_MAX_MS
 	                                             : o->backoff_ms * 2;
 	pthread_mutex_unlock(&o->kw->mu);
@@ -140,8 +139,8 @@ kw_post(struct kw_one *o, CURL *c, const char *body, size_t len,
 	rc = curl_easy_perform(c);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	if (rc != CURLE_OK) {
-		kw_fail(o, "%s", errbuf[0] != '\0' ? errbuf
-		                                    : curl_easy_strerror(rc));
+		kw_fail(o, "%s",
+		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
 		return PETRI_ERR_UNAVAIL;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
@@ -159,8 +158,8 @@ kw_accept(struct kw_one *o, const char *note, size_t nlen, uint64_t size,
 
 	if (reply->len == 0 || nlen + reply->len > AUDIT_NOTE_MAX ||
 	    (full = malloc(nlen + reply->len + 1)) == NULL) {
-		kw_fail(o, "an answer of %zu bytes is no cosignature",
-		    reply->len);
+		kw_fail(
+		    o, "an answer of %zu bytes is no cosignature", reply->len);
 		return PETRI_ERR_PROTO;
 	}
 	memcpy(full, note, nlen);
@@ -168,8 +167,8 @@ kw_accept(struct kw_one *o, const char *note, size_t nlen, uint64_t size,
 	full[nlen + reply->len] = '\0';
 	r = audit_cosig_verify(full, nlen + reply->len, &o->cfg.key, &cs);
 	if (r == 0)
-		r = audit_log_cosig_add(o->kw->log, size, o->cfg.key.name,
-		    full + cs.off, cs.len);
+		r = audit_log_cosig_add(
+		    o->kw->log, size, o->cfg.key.name, full + cs.off, cs.len);
 	free(full);
 	if (r != 0) {
 		kw_fail(o, "answered no valid cosignature for size %llu (%s)",
@@ -214,14 +213,15 @@ kw_submit(struct kw_one *o, CURL *c, const char *note, size_t nlen,
 		return PETRI_ERR_STATE;
 	}
 	memset(&proof, 0, sizeof(proof));
-	if (old > 0 && (r = audit_log_prove_consistency(
-	                    o->kw->log, old, size, &proof)) != 0) {
+	if (old > 0 &&
+	    (r = audit_log_prove_consistency(o->kw->log, old, size, &proof)) !=
+	        0) {
 		kw_fail(o, "no consistency proof from %llu: %s",
 		    (unsigned long long)old, petri_strerror(r));
 		return r;
 	}
-	if ((r = audit_witness_req_encode(old, &proof, note, nlen, &body,
-	         &blen)) != 0) {
+	if ((r = audit_witness_req_encode(
+	         old, &proof, note, nlen, &body, &blen)) != 0) {
 		kw_fail(o, "cannot encode the request: %s", petri_strerror(r));
 		return r;
 	}
@@ -390,7 +390,8 @@ keeper_witness_start(const json_t *audit, struct audit_log *log,
 		snprintf(o->url, sizeof(o->url), "%s%sadd-checkpoint",
 		    o->cfg.url, ul > 0 && o->cfg.url[ul - 1] == '/' ? "" : "/");
 		if (pthread_create(&o->t, NULL, kw_main, o) != 0) {
-			snprintf(err, errlen, "witnesses: cannot start a thread");
+			snprintf(
+			    err, errlen, "witnesses: cannot start a thread");
 			kw->n = i;
 			keeper_witness_stop(kw);
 			free(conf);
