@@ -25,7 +25,7 @@ INCS := -Iappliance/common -Iaudit -Ivault -Iproxy -Ipolicies
 ALL_INCS := $(INCS) $(PROCS:%=-Iappliance/%) -Iwitness
 LIBS := -lmicrohttpd -lsqlite3 -lcurl -ljansson -larchive -lssl -lcrypto \
 	-lsodium -lpthread
-VERIFY_LIBS := -ljansson -lsodium
+VERIFY_LIBS := -ljansson -lsodium -lcrypto
 
 ifneq ($(SANITIZER),)
 HARDEN := -fstack-protector-strong -fPIE

@@ -9,6 +9,7 @@
  *
  * The first failure, ordered by seq, is reported with a finding code and a
  * message; records after the newest checkpoint are reported as unsealed.
+ * Links jansson and libsodium, and libcrypto for RFC 3161 tokens.
  */
 #ifndef PETRI_AUDIT_VERIFY_H
 #define PETRI_AUDIT_VERIFY_H
@@ -48,6 +49,7 @@ enum audit_finding_code {
 	AUDIT_FIND_FORK, /* bundle inconsistent with the trusted one */
 	AUDIT_FIND_TRUSTED, /* trusted checkpoint unusable */
 	AUDIT_FIND_WITNESS, /* newest checkpoint lacks a witness quorum */
+	AUDIT_FIND_TIMESTAMP, /* an RFC 3161 token is missing or invalid */
 };
 
 struct audit_finding {
@@ -67,6 +69,7 @@ struct audit_verify_opts {
 	const struct audit_key *witnesses; /* cosigner keys, or NULL */
 	size_t nwitnesses;
 	int quorum; /* cosignatures the newest checkpoint needs */
+	const char *tsa_ca_file; /* check RFC 3161 tokens against it */
 };
 
 /*
@@ -93,6 +96,9 @@ struct audit_verify_result {
 	int trusted_checked;
 	int partial;
 	int cosignatures; /* valid ones on the newest, with witnesses */
+	size_t timestamps; /* RFC 3161 tokens in the bundle */
+	uint64_t timestamp_size; /* newest verified one (tsa_ca_file) */
+	int64_t timestamp_time; /* its genTime, POSIX seconds */
 	char *checkpoint; /* newest verified note (for
 					   --save-trusted), or NULL */
 	size_t checkpoint_len;

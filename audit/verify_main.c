@@ -33,7 +33,7 @@
 static const char usage_text[] =
     "usage: petri-verify BUNDLE.tar --key LOG.pub [--trusted CHECKPOINT]\n"
     "                    [--save-trusted FILE] [--partial] [--fast]\n"
-    "                    [--witness VKEY ... [--quorum K]]\n"
+    "                    [--witness VKEY ... [--quorum K]] [--tsa-cert PEM]\n"
     "                    [--threads N] [--json]\n"
     "       petri-verify compare --key LOG.pub CHECKPOINT CHECKPOINT\n"
     "       petri-verify inclusion --key LOG.pub --checkpoint CHECKPOINT\n"
@@ -65,6 +65,8 @@ static const char usage_text[] =
     "                        file or the text; repeat for each witness\n"
     "  --quorum K            cosignatures by distinct --witness keys the\n"
     "                        newest checkpoint needs (default: all)\n"
+    "  --tsa-cert PEM        check the RFC 3161 timestamps of checkpoints\n"
+    "                        against the TSA's issuing certificate(s)\n"
     "  --threads N           worker threads (default: all CPUs)\n"
     "  --json                machine-readable output\n"
     "\n"
@@ -198,8 +200,8 @@ print_json(const char *path, const struct audit_verify_result *res, double secs)
 		f = json_null();
 	j = json_pack(
 	    "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, "
-	    "s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:s, s:b, s:i, s:o, s:f, "
-	    "s:f}",
+	    "s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:s, s:b, s:i, s:I, s:o, "
+	    "s:f, s:f}",
 	    "bundle", path, "result", status_word(res->status), "origin",
 	    res->origin, "from", (json_int_t)res->from, "to",
 	    (json_int_t)res->to, "records", (json_int_t)res->records, "sealed",
@@ -212,9 +214,9 @@ print_json(const char *path, const struct audit_verify_result *res, double secs)
 	    "blobs_erased", (int)res->blobs_erased, "blobs_unreferenced",
 	    (int)res->blobs_unreferenced, "trusted",
 	    res->trusted_checked ? "consistent" : "none", "partial",
-	    res->partial, "cosignatures", res->cosignatures, "finding", f,
-	    "seconds", secs, "records_per_second",
-	    secs > 0 ? (double)res->records / secs : 0.0);
+	    res->partial, "cosignatures", res->cosignatures, "timestamp_size",
+	    (json_int_t)res->timestamp_size, "finding", f, "seconds", secs,
+	    "records_per_second", secs > 0 ? (double)res->records / secs : 0.0);
 	if (j == NULL || (s = json_dumps(j, JSON_INDENT(2))) == NULL)
 		die("out of memory");
 	puts(s);
@@ -258,6 +260,16 @@ print_text(const char *path, const struct audit_verify_result *res, double secs)
 	if (res->trusted_checked)
 		printf(
 		    "  trusted      consistent with the pinned checkpoint\n");
+	if (res->timestamp_size > 0) {
+		char ts[PETRI_TIME_MAX];
+
+		petri_time_rfc3339(res->timestamp_time * 1000000, ts);
+		printf(
+		    "  timestamp    checkpoint %llu stamped by the TSA at %s\n",
+		    (unsigned long long)res->timestamp_size, ts);
+	} else if (res->timestamps > 0)
+		printf("  timestamps   %zu (not checked: no --tsa-cert)\n",
+		    res->timestamps);
 	if (res->cosignatures > 0)
 		printf("  witnesses    %d valid cosignature(s) on the newest "
 		       "checkpoint\n",
@@ -320,7 +332,9 @@ cmd_verify(int argc, char **argv)
 			if (petri_strtonum(argv[++i], 1, VERIFY_MAX_WITNESSES,
 			        &quorum) != 0)
 				die("--quorum: 1..%d", VERIFY_MAX_WITNESSES);
-		} else if (strcmp(argv[i], "--partial") == 0)
+		} else if (strcmp(argv[i], "--tsa-cert") == 0 && i + 1 < argc)
+			o.tsa_ca_file = argv[++i];
+		else if (strcmp(argv[i], "--partial") == 0)
 			o.partial = 1;
 		else if (strcmp(argv[i], "--fast") == 0)
 			o.fast = 1;

@@ -73,6 +73,62 @@ wconf_one(const json_t *o, size_t i, struct audit_witness_conf *c, char *err,
 	return 0;
 }
 
+/* audit.tsa: {"url", "ca_file", "interval_ms", "timeout_ms"}. */
+static int
+wconf_tsa(const json_t *o, struct audit_tsa_cfg *t, char *err, size_t errlen)
+{
+	const char *k, *url, *ca;
+	json_t *v;
+
+	t->interval_ms = 60000;
+	t->timeout_ms = AUDIT_WITNESS_TIMEOUT_DEFAULT_MS;
+	if (o == NULL)
+		return 0;
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "audit.tsa: an object");
+		return PETRI_ERR_INVAL;
+	}
+	json_object_foreach ((json_t *)o, k, v) {
+		if (strcmp(k, "url") != 0 && strcmp(k, "ca_file") != 0 &&
+		    strcmp(k, "interval_ms") != 0 &&
+		    strcmp(k, "timeout_ms") != 0) {
+			snprintf(
+			    err, errlen, "audit.tsa: unknown key \"%.32s\"", k);
+			return PETRI_ERR_INVAL;
+		}
+	}
+	url = json_string_value(json_object_get(o, "url"));
+	ca = json_string_value(json_object_get(o, "ca_file"));
+	if (url == NULL || !wconf_url_valid(url)) {
+		snprintf(err, errlen, "audit.tsa.url: an http or https URL");
+		return PETRI_ERR_INVAL;
+	}
+	if (ca == NULL || ca[0] != '/' || strlen(ca) > AUDIT_WITNESS_URL_MAX) {
+		snprintf(err, errlen,
+		    "audit.tsa.ca_file: the absolute path of the PEM "
+		    "certificate(s) that issue the TSA's certificate");
+		return PETRI_ERR_INVAL;
+	}
+	if (((v = json_object_get(o, "interval_ms")) != NULL &&
+	        (!json_is_integer(v) || json_integer_value(v) < 1000 ||
+	            json_integer_value(v) > 86400000)) ||
+	    ((v = json_object_get(o, "timeout_ms")) != NULL &&
+	        (!json_is_integer(v) || json_integer_value(v) < 100 ||
+	            json_integer_value(v) > 60000))) {
+		snprintf(err, errlen,
+		    "audit.tsa: interval_ms 1000..86400000, timeout_ms "
+		    "100..60000");
+		return PETRI_ERR_INVAL;
+	}
+	if ((v = json_object_get(o, "interval_ms")) != NULL)
+		t->interval_ms = (int)json_integer_value(v);
+	if ((v = json_object_get(o, "timeout_ms")) != NULL)
+		t->timeout_ms = (int)json_integer_value(v);
+	petri_strlcpy(t->url, url, sizeof(t->url));
+	petri_strlcpy(t->ca_file, ca, sizeof(t->ca_file));
+	return 0;
+}
+
 int
 audit_witness_conf_parse(
     const json_t *audit, struct audit_witness_conf *c, char *err, size_t errlen)
@@ -90,7 +146,7 @@ audit_witness_conf_parse(
 		return PETRI_ERR_INVAL;
 	}
 	json_object_foreach ((json_t *)audit, k, v) {
-		if (strcmp(k, "witnesses") != 0 &&
+		if (strcmp(k, "witnesses") != 0 && strcmp(k, "tsa") != 0 &&
 		    strcmp(k, "witness_quorum") != 0 &&
 		    strcmp(k, "witness_timeout_ms") != 0) {
 			snprintf(
@@ -131,5 +187,5 @@ audit_witness_conf_parse(
 		}
 		c->timeout_ms = (int)json_integer_value(v);
 	}
-	return 0;
+	return wconf_tsa(json_object_get(audit, "tsa"), &c->tsa, err, errlen);
 }

@@ -5,7 +5,9 @@
  *   "audit": {
  *     "witnesses": [{"url": "https://w1.example/", "vkey": "<name>+<id>+<b64>"}],
  *     "witness_quorum": 1,          (default: every witness)
- *     "witness_timeout_ms": 5000    (one request; default 5000)
+ *     "witness_timeout_ms": 5000,   (one request; default 5000)
+ *     "tsa": {"url": "https://tsa.example/", "ca_file": "/etc/petri/tsa-ca.pem",
+ *             "interval_ms": 60000}  (RFC 3161 timestamps, tsa.h)
  *   }
  *
  * url is http or https, without query or fragment; add-checkpoint is
@@ -32,7 +34,15 @@ struct audit_witness_cfg {
 	struct audit_key key; /* cosigner key */
 };
 
+struct audit_tsa_cfg {
+	char url[AUDIT_WITNESS_URL_MAX + 1]; /* "" when not configured */
+	char ca_file[AUDIT_WITNESS_URL_MAX + 1];
+	int interval_ms; /* at most one timestamp per this period */
+	int timeout_ms;
+};
+
 struct audit_witness_conf {
+	struct audit_tsa_cfg tsa;
 	size_t n;
 	struct audit_witness_cfg w[AUDIT_WITNESS_MAX];
 	int quorum; /* 0 when there are no witnesses */

@@ -31,12 +31,13 @@ api_audit_witnesses(struct api_req *r)
 	else
 		w = json_pack("{s:i, s:i, s:[]}", "quorum", 0, "cosigned_size",
 		    0, "witnesses");
-	ans = json_pack("{s:O, s:O, s:O, s:O, s:O}", "size",
+	ans = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O?}", "size",
 	    json_object_get(m.json, "size"), "checkpoint_size",
 	    json_object_get(m.json, "checkpoint_size"), "quorum",
 	    json_object_get(w, "quorum"), "cosigned_size",
 	    json_object_get(w, "cosigned_size"), "witnesses",
-	    json_object_get(w, "witnesses"));
+	    json_object_get(w, "witnesses"), "tsa",
+	    json_object_get(m.json, "tsa"));
 	json_decref(w);
 	ipc_msg_clear(&m);
 	if (ans == NULL)

@@ -22,6 +22,7 @@
 #include "binding.h"
 #include "bounds.h"
 #include "ca.h"
+#include "keeper_tsa.h"
 #include "keeper_witness.h"
 #include "log.h"
 #include "procs.h"
@@ -40,6 +41,7 @@ struct keeper {
 	struct audit_log *log;
 	struct siem *siem; /* SIEM export: the sinks (audit/siem.h) */
 	struct keeper_witness *wit; /* witnesses: cosignatures */
+	struct keeper_tsa *tsa; /* RFC 3161 timestamps */
 	struct ipc_chan *api;
 	struct ipc_chan *proxy;
 	struct vault *vault;
@@ -349,6 +351,9 @@ keeper_export_cosign(struct keeper *k)
 	    keeper_witness_wait(k->wit, cp.size, KEEPER_EXPORT_COSIGN_MS) != 0)
 		log_warn("export: no witness quorum for size %llu yet",
 		    (unsigned long long)cp.size);
+	if (keeper_tsa_wait(k->tsa, cp.size, KEEPER_EXPORT_COSIGN_MS) != 0)
+		log_warn("export: no timestamp for size %llu yet",
+		    (unsigned long long)cp.size);
 }
 
 static void
@@ -471,10 +476,11 @@ do_status(struct keeper *k, struct ipc_msg *m)
 		cps = cp.size;
 	/* SIEM export: each sink's cursor, lag and errors */
 	k_ok(k, m->id,
-	    json_pack("{s:I, s:I, s:o*, s:o*}", "size",
+	    json_pack("{s:I, s:I, s:o*, s:o*, s:o*}", "size",
 	        (json_int_t)audit_log_size(k->log), "checkpoint_size",
 	        (json_int_t)cps, "sinks", siem_status(k->siem), "witnesses",
-	        keeper_witness_status(k->wit, cps)),
+	        keeper_witness_status(k->wit, cps), "tsa",
+	        keeper_tsa_status(k->tsa)),
 	    NULL, 0);
 }
 
@@ -996,6 +1002,9 @@ keeper_main(struct proc_ctx *ctx)
 	if ((e = keeper_witness_start(json_object_get(ctx->cfg.raw, "audit"),
 	         k.log, &k.wit, err, sizeof(err))) != 0)
 		fatal("cannot start the witness client: %s", err);
+	if ((e = keeper_tsa_start(json_object_get(ctx->cfg.raw, "audit"), k.log,
+	         &k.tsa, err, sizeof(err))) != 0)
+		fatal("cannot start the timestamp client: %s", err);
 	/* SIEM export: start the sinks of the configuration */
 	if ((e = siem_open(json_object_get(ctx->cfg.raw, "sinks"), k.log, k.dir,
 	         origin, &k.siem, err, sizeof(err))) != 0)
@@ -1027,6 +1036,7 @@ keeper_main(struct proc_ctx *ctx)
 	pthread_mutex_unlock(&k.lock);
 	siem_close(k.siem); /* SIEM export: stop the sinks, save cursors */
 	keeper_witness_stop(k.wit);
+	keeper_tsa_stop(k.tsa);
 	vault_close(k.vault);
 	ca_free(k.ca);
 	audit_log_close(k.log);

@@ -668,17 +668,17 @@ test_schema_migration(void)
 		return;
 	CHECK(fx_append(log, 1, 0, NULL) == 0);
 	audit_log_close(log);
-	CHECK(db_schema(dir, &idx) == 3 && idx);
+	CHECK(db_schema(dir, &idx) == 4 && idx);
 	/* a log written before the leaf index existed is migrated */
 	CHECK(db_poke(dir,
 	          "DROP INDEX records_leaf; DROP TABLE cosignatures; "
-	          "PRAGMA user_version = 1") == 0);
+	          "DROP TABLE timestamps; PRAGMA user_version = 1") == 0);
 	CHECK(db_schema(dir, &idx) == 1 && !idx);
 	CHECK(audit_log_open(dir, NULL, &log) == 0);
 	audit_log_close(log);
-	CHECK(db_schema(dir, &idx) == 3 && idx);
+	CHECK(db_schema(dir, &idx) == 4 && idx);
 	/* a newer schema, or a nonsense one, is not touched */
-	CHECK(db_poke(dir, "PRAGMA user_version = 4") == 0);
+	CHECK(db_poke(dir, "PRAGMA user_version = 5") == 0);
 	CHECK(audit_log_open(dir, NULL, &log) == PETRI_ERR_UNSUPPORTED);
 	CHECK(db_poke(dir, "PRAGMA user_version = -1") == 0);
 	CHECK(audit_log_open(dir, NULL, &log) == PETRI_ERR_UNSUPPORTED);
