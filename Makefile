@@ -89,6 +89,19 @@ $$(BUILD)/lib$(1).a: $$(patsubst %.c,$$(BUILD)/obj/%.o,$$(filter-out \
 endef
 $(foreach p,$(PROCS),$(eval $(call proc_folder,$(p))))
 
+# The auditor console's static files, compiled into the api.
+CONSOLE_ASSETS := $(sort $(wildcard appliance/api/console/*))
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -o $@ $<
+$(BUILD)/gen/console_assets.c: $(CONSOLE_ASSETS) $(BUILD)/tools/embed
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed $(CONSOLE_ASSETS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/console_assets.o: $(BUILD)/gen/console_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -Wall -Werror -Iappliance/api -O2 -fPIE -c $< -o $@
+$(BUILD)/libapi.a: $(BUILD)/obj/gen/console_assets.o
+
 $(BUILD)/obj/witness/%.o: FOLDER_INCS := -Iwitness
 $(WITNESS_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_main.c,\
 		$(wildcard witness/*.c)))
