@@ -18,7 +18,9 @@
 #define WITNESS_TYPE_TEXT "text/plain; charset=utf-8"
 
 struct witness_log {
-	struct audit_key key; /* the log's verifier key; name = origin */
+	struct audit_key key; /* the log's first verifier key; name = origin */
+	struct audit_key more[WITNESS_LOG_KEYS - 1]; /* rotated keys */
+	size_t nmore;
 	uint64_t size; /* newest cosigned size, 0 before the first */
 	unsigned char root[AUDIT_HASH_LEN];
 	char path[WITNESS_STATE_MAX + 64];
@@ -84,24 +86,49 @@ witness_log_path(
 	return petri_path_join(out, outlen, w->dir, name);
 }
 
+/* A checkpoint signed by any key of the log. */
+static int
+witness_log_verify(const struct witness_log *l, const char *note, size_t len,
+    struct audit_checkpoint *cp)
+{
+	size_t i;
+	int r;
+
+	if ((r = audit_checkpoint_verify(note, len, &l->key, cp)) == 0)
+		return 0;
+	for (i = 0; i < l->nmore; i++)
+		if (audit_checkpoint_verify(note, len, &l->more[i], cp) == 0)
+			return 0;
+	return r;
+}
+
 int
 witness_log_add(struct witness *w, const char *vkey, size_t len)
 {
 	struct witness_log *l;
 	struct audit_checkpoint cp;
+	struct audit_key k;
 	char *note = NULL;
 	size_t i, nlen = 0;
 	int r;
 
+	if (audit_vkey_parse(vkey, len, &k) != 0)
+		return PETRI_ERR_INVAL;
+	for (i = 0; i < w->nlogs; i++) {
+		l = &w->logs[i];
+		if (strcmp(l->key.name, k.name) != 0)
+			continue;
+		/* another key of a followed log (after a rotation) */
+		if (l->nmore == WITNESS_LOG_KEYS - 1)
+			return PETRI_ERR_LIMIT;
+		l->more[l->nmore++] = k;
+		return 0;
+	}
 	if (w->nlogs == WITNESS_MAX_LOGS)
 		return PETRI_ERR_LIMIT;
 	l = &w->logs[w->nlogs];
 	memset(l, 0, sizeof(*l));
-	if (audit_vkey_parse(vkey, len, &l->key) != 0)
-		return PETRI_ERR_INVAL;
-	for (i = 0; i < w->nlogs; i++)
-		if (strcmp(w->logs[i].key.name, l->key.name) == 0)
-			return PETRI_ERR_INVAL;
+	l->key = k;
 	if (witness_log_path(w, l->key.name, l->path, sizeof(l->path)) != 0)
 		return PETRI_ERR_INVAL;
 	r = petri_file_read(l->path, AUDIT_NOTE_MAX, &note, &nlen);
@@ -111,7 +138,7 @@ witness_log_add(struct witness *w, const char *vkey, size_t len)
 	}
 	if (r != 0)
 		return PETRI_ERR_IO;
-	r = audit_checkpoint_verify(note, nlen, &l->key, &cp);
+	r = witness_log_verify(l, note, nlen, &cp);
 	free(note);
 	if (r != 0 || strcmp(cp.origin, l->key.name) != 0)
 		return PETRI_ERR_STATE;
@@ -239,8 +266,7 @@ witness_add_checkpoint(struct witness *w, const char *body, size_t len,
 		witness_answer_set(a, 404, "unknown log origin");
 		return;
 	}
-	if (audit_checkpoint_verify(req.note, req.note_len, &l->key, &cp) !=
-	    0) {
+	if (witness_log_verify(l, req.note, req.note_len, &cp) != 0) {
 		witness_answer_set(a, 403, "not signed by the log's key");
 		return;
 	}

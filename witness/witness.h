@@ -25,6 +25,7 @@
 #include "petri_err.h"
 
 #define WITNESS_MAX_LOGS 64
+#define WITNESS_LOG_KEYS 8 /* verifier keys per log (key rotations) */
 #define WITNESS_STATE_MAX 4096 /* path of the state directory */
 
 struct witness;
@@ -52,9 +53,11 @@ void witness_free(struct witness *w);
 
 /*
  * Follows the log whose verifier key is vkey (its name is the log's
- * origin), loading its saved state.  Returns 0, PETRI_ERR_INVAL (bad key,
- * or the origin is followed already), PETRI_ERR_LIMIT, or _IO / _STATE
- * when the saved checkpoint cannot be read or is not signed by that key.
+ * origin), loading its saved state; a key of a log followed already is
+ * one more key it may sign with (a rotation: the first key's state is
+ * kept).  Returns 0, PETRI_ERR_INVAL (bad key), PETRI_ERR_LIMIT, or _IO /
+ * _STATE when the saved checkpoint cannot be read or is not signed by
+ * that key.
  */
 int witness_log_add(struct witness *w, const char *vkey, size_t len) PETRI_WUR;
 

@@ -320,6 +320,54 @@ test_witness_refusals(void)
 	witness_free(w);
 }
 
+/* A rotated log key given as one more --log: its checkpoints count. */
+static void
+test_witness_rotated_key(void)
+{
+	struct witness_answer a;
+	struct witness *w = NULL;
+	struct audit_key k2, k3;
+	struct audit_checkpoint cp;
+	unsigned char pk[AUDIT_PUBKEY_LEN], sk2[AUDIT_SECKEY_LEN];
+	unsigned char sk3[AUDIT_SECKEY_LEN];
+	char dir[96], v[AUDIT_VKEY_MAX + 1], note[AUDIT_NOTE_MAX];
+	char body[AUDIT_NOTE_MAX + 16];
+	size_t n;
+	int bn;
+
+	snprintf(dir, sizeof(dir), "%s/rot", state_dir);
+	crypto_sign_keypair(pk, sk2);
+	CHECK_EQ(audit_key_init(&k2, ORIGIN, pk), 0);
+	crypto_sign_keypair(pk, sk3);
+	CHECK_EQ(audit_key_init(&k3, ORIGIN, pk), 0);
+	CHECK_EQ(witness_new(&wit_k, wit_sk, dir, &w), 0);
+	if (w == NULL)
+		return;
+	CHECK_EQ(audit_vkey_format(&log_k, v, sizeof(v)), 0);
+	CHECK_EQ(witness_log_add(w, v, strlen(v)), 0);
+	CHECK_EQ(audit_vkey_format(&k2, v, sizeof(v)), 0);
+	CHECK_EQ(witness_log_add(w, v, strlen(v)), 0);
+	memset(&cp, 0, sizeof(cp));
+	petri_strlcpy(cp.origin, ORIGIN, sizeof(cp.origin));
+	cp.size = 1;
+	audit_merkle_array_root(
+	    (const unsigned char(*)[AUDIT_HASH_LEN])leaves, 1, cp.root);
+	CHECK_EQ(
+	    audit_checkpoint_sign(&cp, &k3, sk3, note, sizeof(note), &n), 0);
+	bn = snprintf(body, sizeof(body), "old 0\n\n%s", note);
+	witness_add_checkpoint(w, body, (size_t)bn, 1, &a);
+	CHECK_EQ(a.status, 403);
+	CHECK_EQ(
+	    audit_checkpoint_sign(&cp, &k2, sk2, note, sizeof(note), &n), 0);
+	bn = snprintf(body, sizeof(body), "old 0\n\n%s", note);
+	witness_add_checkpoint(w, body, (size_t)bn, 1, &a);
+	if (a.status != 200)
+		fprintf(
+		    stderr, "rotated: %d %.*s", a.status, (int)a.len, a.body);
+	CHECK_EQ(a.status, 200);
+	witness_free(w);
+}
+
 /* Removes the test's state directory (two levels, plain files). */
 static void
 rm_tree(const char *dir)
@@ -354,6 +402,7 @@ main(void)
 	UNIT_RUN(test_req_parse);
 	UNIT_RUN(test_witness_protocol);
 	UNIT_RUN(test_witness_refusals);
+	UNIT_RUN(test_witness_rotated_key);
 	rm_tree(state_dir);
 	return UNIT_DONE();
 }
