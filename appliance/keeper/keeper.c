@@ -273,6 +273,7 @@ do_record(struct keeper *k, struct ipc_msg *m)
 	if (e == PETRI_ERR_NOTFOUND) {
 		if (audit_log_checkpoint(k->log, 1) < 0)
 			log_warn("cannot seal a checkpoint");
+		keeper_witness_kick(k->wit);
 		e = audit_log_prove_inclusion(
 		    k->log, (uint64_t)seq, 0, &proof, &size);
 	}
