@@ -45,15 +45,33 @@ api_audit_witnesses(struct api_req *r)
 	return api_reply_json(r, MHD_HTTP_OK, ans);
 }
 
-int
-api_witness_metrics(struct buf *b, const json_t *w)
+/* The RFC 3161 client's gauges. */
+static int
+api_tsa_metrics(struct buf *b, const json_t *t)
 {
-	const json_t *o;
+	if (t == NULL)
+		return 0;
+	return buf_printf(b,
+	    "# HELP petri_audit_timestamped_size Tree size of the newest "
+	    "checkpoint with an RFC 3161 timestamp.\n"
+	    "# TYPE petri_audit_timestamped_size gauge\n"
+	    "petri_audit_timestamped_size %lld\n"
+	    "# TYPE petri_tsa_errors_total counter\n"
+	    "petri_tsa_errors_total %lld\n",
+	    (long long)json_integer_value(
+	        json_object_get(t, "timestamped_size")),
+	    (long long)json_integer_value(json_object_get(t, "errors")));
+}
+
+int
+api_witness_metrics(struct buf *b, const json_t *kpr)
+{
+	const json_t *o, *w = json_object_get(kpr, "witnesses");
 	size_t i;
-	int e = 0;
+	int e = api_tsa_metrics(b, json_object_get(kpr, "tsa"));
 
 	if (w == NULL)
-		return 0;
+		return e;
 	e |= buf_printf(b,
 	    "# HELP petri_audit_cosigned_size Tree size of the newest "
 	    "checkpoint a quorum of witnesses cosigned.\n"

@@ -166,6 +166,8 @@ def test_tsa_own():
             time.sleep(0.2)
         st = _status(p)
         check(st["state"] == "ok" and st["timestamped_size"] > 0 and st["gen_time"], st)
+        m = p.request("GET", "/metrics").body.decode()
+        check("petri_audit_timestamped_size " in m and "petri_tsa_errors_total 0" in m, m[-600:])
         bundle = p.request("GET", "/v1/audit/export").body
         names = tarfile.open(fileobj=io.BytesIO(bundle)).getnames()
         stamps = [n for n in names if n.startswith("timestamps/")]
