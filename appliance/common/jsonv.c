@@ -266,11 +266,34 @@ jsonv_key_shown(const char *key, char *buf, size_t len)
 	buf[i] = '\0';
 }
 
+/* " (one of a, b, c)" for a small table; "" for a large one. */
+static void
+jsonv_known_list(const struct jsonv_object *spec, char *buf, size_t len)
+{
+	size_t i, n = 0;
+	int w;
+
+	buf[0] = '\0';
+	if (spec->nfields == 0 || spec->nfields > JSONV_KNOWN_LISTED)
+		return;
+	for (i = 0; i < spec->nfields; i++) {
+		w = snprintf(buf + n, len - n, "%s%s",
+		    i == 0 ? " (one of " : ", ", spec->fields[i].name);
+		if (w < 0 || (size_t)w >= len - n - 1) {
+			buf[0] = '\0';
+			return;
+		}
+		n += (size_t)w;
+	}
+	buf[n++] = ')';
+	buf[n] = '\0';
+}
+
 int
 jsonv_object_read(json_t *o, const struct jsonv_object *spec, const char *path,
     json_t **vals, char *err, size_t errlen)
 {
-	char fpath[JSONV_PATH_MAX], shown[JSONV_KEY_SHOWN + 1];
+	char fpath[JSONV_PATH_MAX], shown[JSONV_KEY_SHOWN + 1], known[128];
 	const char *self = path != NULL ? path : spec->what, *k;
 	const struct jsonv_field *f;
 	json_t *v;
@@ -287,8 +310,9 @@ jsonv_object_read(json_t *o, const struct jsonv_object *spec, const char *path,
 	json_object_foreach (o, k, v) {
 		if ((i = jsonv_field_find(spec, k)) == spec->nfields) {
 			jsonv_key_shown(k, shown, sizeof(shown));
-			jsonv_err_set(err, errlen, "%s: unknown field \"%s\"",
-			    self, shown);
+			jsonv_known_list(spec, known, sizeof(known));
+			jsonv_err_set(err, errlen, "%s: unknown field \"%s\"%s",
+			    self, shown, known);
 			return PETRI_ERR_INVAL;
 		}
 		vals[i] = v;

@@ -25,6 +25,8 @@
 #define JSONV_PATH_MAX 128
 /* Longest unknown key a message quotes. */
 #define JSONV_KEY_SHOWN 64
+/* An unknown-field message lists the known ones of tables this small. */
+#define JSONV_KNOWN_LISTED 8
 
 enum jsonv_type {
 	JSONV_ANY = 0, /* any value: its reader checks it */

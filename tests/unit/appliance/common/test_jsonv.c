@@ -153,6 +153,9 @@ test_refusals(void)
 	    "[]", "rules[2]", PETRI_ERR_INVAL, "rules[2]: must be an object"));
 	CHECK(refused("{\"host\":\"h\",\"hots\":1}", "rules[2]",
 	    PETRI_ERR_INVAL, "rules[2]: unknown field \"hots\""));
+	CHECK(refused("{\"host\":\"h\",\"hots\":1}", "r", PETRI_ERR_INVAL,
+	    "r: unknown field \"hots\" (one of host, port, methods, tls, "
+	    "weight, meta, note, any)"));
 	CHECK(refused("{\"host\":\"h\",\"a\\nb\\\"c\":1}", NULL,
 	    PETRI_ERR_INVAL, "rule: unknown field \"a?b?c\""));
 	CHECK(refused("{}", "rules[2]", PETRI_ERR_INVAL,
