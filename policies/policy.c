@@ -9,6 +9,7 @@
 #include "jsonv.h"
 #include "path.h"
 #include "policy.h"
+#include "policy_fields.h"
 
 /* Presets every appliance knows; they expand to what the operator set. */
 static const char *const policy_builtin_registries[] = {
@@ -163,20 +164,6 @@ policy_registry_name_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* An HTTP method as Petri accepts it in a rule: [A-Z][A-Z-]*. */
-static int
-policy_method_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > POLICY_METHOD_MAX || s[0] < 'A' || s[0] > 'Z')
-		return 0;
-	for (i = 1; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 static const struct policy_registry *
 policy_registry_find(const struct policy_registry_map *regs, const char *name)
 {
@@ -204,88 +191,31 @@ policy_registry_known(const struct policy_registry_map *regs, const char *name)
 	return policy_registry_find(regs, name) != NULL;
 }
 
-/* a: the rule's "methods", 1 to POLICY_MAX_METHODS strings (jsonv). */
-static int
-policy_methods_parse(json_t *a, struct policy_rule *r, const char *where,
-    char *err, size_t errlen)
-{
-	const char *s;
-	size_t i, j, len;
-	json_t *v;
-
-	json_array_foreach (a, i, v) {
-		s = json_string_value(v);
-		len = json_string_length(v);
-		if (!policy_method_valid(s, len)) {
-			jsonv_err_set(err, errlen,
-			    "%s.methods[%zu]: must be an upper-case HTTP "
-			    "method token",
-			    where, i);
-			return PETRI_ERR_INVAL;
-		}
-		if (strcmp(s, "CONNECT") == 0) {
-			jsonv_err_set(err, errlen,
-			    "%s.methods[%zu]: CONNECT is the proxy's own "
-			    "method and cannot be allowed",
-			    where, i);
-			return PETRI_ERR_INVAL;
-		}
-		for (j = 0; j < r->nmethods; j++)
-			if (strcmp(r->methods[j], s) == 0) {
-				jsonv_err_set(err, errlen,
-				    "%s.methods[%zu]: duplicate method %s",
-				    where, i, s);
-				return PETRI_ERR_INVAL;
-			}
-		memcpy(r->methods[r->nmethods], s, len + 1);
-		r->nmethods++;
-	}
-	return 0;
-}
-
 /* a: the rule's "paths", 1 to POLICY_MAX_PATHS bounded strings (jsonv). */
 static int
 policy_paths_parse(json_t *a, struct policy_rule *r, const char *where,
     char *err, size_t errlen)
 {
-	char norm[POLICY_PATH_MAX + 1];
-	const char *s, *why;
-	size_t i, j, len;
+	char item[JSONV_PATH_MAX];
+	const char *s;
+	size_t i, j;
 	json_t *v;
 
 	if ((r->paths = calloc(json_array_size(a), sizeof(char *))) == NULL)
 		return PETRI_ERR_NOMEM;
 	json_array_foreach (a, i, v) {
 		s = json_string_value(v);
-		len = json_string_length(v);
-		why = NULL;
-		if (memchr(s, '?', len) != NULL) {
-			jsonv_err_set(err, errlen,
-			    "%s.paths[%zu]: a path prefix cannot hold a query "
-			    "('?')",
-			    where, i);
+		jsonv_path_index(item, sizeof(item), where, i);
+		if (policy_path_prefix_check(
+		        s, json_string_length(v), item, err, errlen) != 0)
 			return PETRI_ERR_INVAL;
-		}
-		if (len == 0 ||
-		    path_normalize(s, len, norm, sizeof(norm), &why) != 0) {
-			jsonv_err_set(err, errlen, "%s.paths[%zu]: %s", where,
-			    i, why != NULL ? why : "must start with '/'");
-			return PETRI_ERR_INVAL;
-		}
-		if (strlen(norm) != len || memcmp(norm, s, len) != 0) {
-			jsonv_err_set(err, errlen,
-			    "%s.paths[%zu]: not in normal form; write "
-			    "\"%.200s\"",
-			    where, i, norm);
-			return PETRI_ERR_INVAL;
-		}
 		for (j = 0; j < r->npaths; j++)
-			if (strcmp(r->paths[j], norm) == 0) {
-				jsonv_err_set(err, errlen,
-				    "%s.paths[%zu]: duplicate path", where, i);
+			if (strcmp(r->paths[j], s) == 0) {
+				jsonv_err_set(
+				    err, errlen, "%s: duplicate path", item);
 				return PETRI_ERR_INVAL;
 			}
-		if ((r->paths[r->npaths] = strdup(norm)) == NULL)
+		if ((r->paths[r->npaths] = strdup(s)) == NULL)
 			return PETRI_ERR_NOMEM;
 		r->npaths++;
 	}
@@ -326,7 +256,7 @@ static int
 policy_rule_parse(
     json_t *o, size_t idx, struct policy_rule *r, char *err, size_t errlen)
 {
-	char where[JSONV_PATH_MAX];
+	char where[JSONV_PATH_MAX], field[JSONV_PATH_MAX];
 	json_t *f[PR_N];
 	int rv;
 
@@ -337,12 +267,14 @@ policy_rule_parse(
 		return rv;
 	if (f[PR_PORT] != NULL)
 		r->port = (uint16_t)json_integer_value(f[PR_PORT]);
+	jsonv_path_key(field, sizeof(field), where, "methods");
 	if (f[PR_METHODS] != NULL &&
-	    (rv = policy_methods_parse(f[PR_METHODS], r, where, err, errlen)) !=
-	        0)
+	    (rv = policy_methods_read(f[PR_METHODS], field, r->methods,
+	         &r->nmethods, err, errlen)) != 0)
 		return rv;
+	jsonv_path_key(field, sizeof(field), where, "paths");
 	if (f[PR_PATHS] != NULL &&
-	    (rv = policy_paths_parse(f[PR_PATHS], r, where, err, errlen)) != 0)
+	    (rv = policy_paths_parse(f[PR_PATHS], r, field, err, errlen)) != 0)
 		return rv;
 	return 0;
 }

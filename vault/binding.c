@@ -10,6 +10,7 @@
 #include "binding.h"
 #include "jsonv.h"
 #include "path.h"
+#include "policy_fields.h"
 #include "util.h"
 
 /*
@@ -24,7 +25,7 @@ static const struct jsonv_field binding_host_item = {
 static const struct jsonv_field binding_method_item = {
     .name = "methods",
     .type = JSONV_STRING,
-    .hint = "an upper-case HTTP method token other than CONNECT",
+    .hint = "an upper-case HTTP method token",
 };
 
 static const struct jsonv_field binding_path_item = {
@@ -273,20 +274,6 @@ binding_env_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* An HTTP method as a rule names it: [A-Z][A-Z-]* (policy.c's rule). */
-static int
-binding_method_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > POLICY_METHOD_MAX || s[0] < 'A' || s[0] > 'Z')
-		return 0;
-	for (i = 1; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 /* a: "hosts", 1 to VAULT_MAX_HOSTS strings (jsonv). */
 static int
 binding_hosts_parse(
@@ -316,11 +303,12 @@ binding_hosts_parse(
 	return 0;
 }
 
-/* a: "methods", 1 to POLICY_MAX_METHODS strings (jsonv). */
+/* a: "paths", 1 to VAULT_MAX_PATHS bounded strings (jsonv). */
 static int
-binding_methods_parse(
+binding_paths_parse(
     json_t *a, struct vault_binding *b, char *err, size_t errlen)
 {
+	char item[JSONV_PATH_MAX];
 	const char *s;
 	size_t i, j, len;
 	json_t *v;
@@ -328,53 +316,16 @@ binding_methods_parse(
 	json_array_foreach (a, i, v) {
 		s = json_string_value(v);
 		len = json_string_length(v);
-		if (!binding_method_valid(s, len) ||
-		    strcmp(s, "CONNECT") == 0) {
-			jsonv_err_set(err, errlen, "methods[%zu]: must be %s",
-			    i, binding_method_item.hint);
+		jsonv_path_index(item, sizeof(item), "paths", i);
+		if (policy_path_prefix_check(s, len, item, err, errlen) != 0)
 			return PETRI_ERR_INVAL;
-		}
-		for (j = 0; j < b->nmethods; j++)
-			if (strcmp(b->methods[j], s) == 0) {
-				jsonv_err_set(err, errlen,
-				    "methods[%zu]: duplicate method", i);
-				return PETRI_ERR_INVAL;
-			}
-		memcpy(b->methods[b->nmethods++], s, len + 1);
-	}
-	return 0;
-}
-
-/* a: "paths", 1 to VAULT_MAX_PATHS bounded strings (jsonv). */
-static int
-binding_paths_parse(
-    json_t *a, struct vault_binding *b, char *err, size_t errlen)
-{
-	char norm[POLICY_PATH_MAX + 1];
-	const char *s, *why;
-	size_t i, j, len;
-	json_t *v;
-
-	json_array_foreach (a, i, v) {
-		s = json_string_value(v);
-		len = json_string_length(v);
-		why = NULL;
-		if (len == 0 || s[0] != '/' || memchr(s, '?', len) != NULL ||
-		    path_normalize(s, len, norm, sizeof(norm), &why) != 0 ||
-		    strlen(norm) != len || memcmp(norm, s, len) != 0) {
-			jsonv_err_set(err, errlen, "paths[%zu]: %s", i,
-			    why != NULL ? why
-			                : "must be a normalised path prefix "
-			                  "starting with '/', without a query");
-			return PETRI_ERR_INVAL;
-		}
 		for (j = 0; j < b->npaths; j++)
-			if (strcmp(b->paths[j], norm) == 0) {
-				jsonv_err_set(err, errlen,
-				    "paths[%zu]: duplicate path", i);
+			if (strcmp(b->paths[j], s) == 0) {
+				jsonv_err_set(
+				    err, errlen, "%s: duplicate path", item);
 				return PETRI_ERR_INVAL;
 			}
-		memcpy(b->paths[b->npaths++], norm, len + 1);
+		memcpy(b->paths[b->npaths++], s, len + 1);
 	}
 	return 0;
 }
@@ -522,7 +473,8 @@ vault_binding_parse(const char *doc, size_t len, struct vault_binding **out,
 	    (r = binding_hosts_parse(f[BT_HOSTS], b, err, errlen)) != 0)
 		goto out;
 	if (f[BT_METHODS] != NULL &&
-	    (r = binding_methods_parse(f[BT_METHODS], b, err, errlen)) != 0)
+	    (r = policy_methods_read(f[BT_METHODS], "methods", b->methods,
+	         &b->nmethods, err, errlen)) != 0)
 		goto out;
 	if (f[BT_PATHS] != NULL &&
 	    (r = binding_paths_parse(f[BT_PATHS], b, err, errlen)) != 0)
@@ -670,7 +622,7 @@ vault_binding_match(const struct vault_binding *b,
 	    strcmp(h.name, req->host) != 0)
 		return PETRI_ERR_INVAL;
 	len = strnlen(req->method, POLICY_METHOD_MAX + 1);
-	if (!binding_method_valid(req->method, len))
+	if (!policy_method_valid(req->method, len))
 		return PETRI_ERR_INVAL;
 	len = strnlen(req->path, POLICY_REQ_PATH_MAX + 1);
 	if (len > POLICY_REQ_PATH_MAX || len == 0 ||
