@@ -541,17 +541,6 @@ policy_default_new(struct policy **out)
 	return r == 0 ? 0 : PETRI_ERR_NOMEM;
 }
 
-/* Appends a string to a JSON array; on failure drops the array. */
-static json_t *
-policy_json_push(json_t *a, const char *s)
-{
-	if (a != NULL && json_array_append_new(a, json_string(s)) != 0) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
 /* Builds the canonical JSON of one allow rule; NULL on failure. */
 static json_t *
 policy_rule_json(const struct policy_rule *r)
@@ -572,13 +561,13 @@ policy_rule_json(const struct policy_rule *r)
 	if (r->nmethods > 0) {
 		a = json_array();
 		for (i = 0; i < r->nmethods; i++)
-			a = policy_json_push(a, r->methods[i]);
+			a = jsonv_array_push_str(a, r->methods[i]);
 		bad |= json_object_set_new(o, "methods", a);
 	}
 	if (r->npaths > 0) {
 		a = json_array();
 		for (i = 0; i < r->npaths; i++)
-			a = policy_json_push(a, r->paths[i]);
+			a = jsonv_array_push_str(a, r->paths[i]);
 		bad |= json_object_set_new(o, "paths", a);
 	}
 	if (bad) {
@@ -616,8 +605,7 @@ int
 policy_canonical(const struct policy *p, char **out, size_t *lenp)
 {
 	json_t *root = NULL, *a = NULL;
-	char *s = NULL;
-	size_t i, n;
+	size_t i;
 	int bad = 0, r = PETRI_ERR_NOMEM;
 
 	*out = NULL;
@@ -634,26 +622,15 @@ policy_canonical(const struct policy *p, char **out, size_t *lenp)
 	bad |= json_object_set_new(root, "default", json_string("deny"));
 	a = json_array();
 	for (i = 0; i < p->nregistries; i++)
-		a = policy_json_push(a, p->registries[i]);
+		a = jsonv_array_push_str(a, p->registries[i]);
 	bad |= json_object_set_new(root, "registries", a);
 	a = NULL;
 	bad |=
 	    json_object_set_new(root, "limits", policy_limits_json(&p->limits));
 	if (bad)
 		goto out;
-	if ((n = json_dumpb(root, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS)) == 0)
-		goto out;
-	if ((s = malloc(n + 1)) == NULL)
-		goto out;
-	if (json_dumpb(root, s, n, JSON_COMPACT | JSON_SORT_KEYS) != n)
-		goto out;
-	s[n] = '\0';
-	*out = s;
-	*lenp = n;
-	s = NULL;
-	r = 0;
+	r = jsonv_canonical_dump(root, out, lenp);
 out:
-	free(s);
 	json_decref(a);
 	json_decref(root);
 	return r;

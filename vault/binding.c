@@ -493,17 +493,6 @@ out:
 	return r;
 }
 
-/* Appends a string to a JSON array; on failure drops the array. */
-static json_t *
-binding_json_push(json_t *a, const char *s)
-{
-	if (a != NULL && json_array_append_new(a, json_string(s)) != 0) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
 static json_t *
 binding_inject_json(const struct vault_binding *b)
 {
@@ -546,8 +535,7 @@ int
 vault_binding_canonical(const struct vault_binding *b, char **out, size_t *lenp)
 {
 	json_t *root = NULL, *a;
-	char *s = NULL;
-	size_t i, n;
+	size_t i;
 	int bad = 0, r = PETRI_ERR_NOMEM;
 
 	*out = NULL;
@@ -561,18 +549,18 @@ vault_binding_canonical(const struct vault_binding *b, char **out, size_t *lenp)
 		goto out;
 	a = json_array();
 	for (i = 0; i < b->nhosts; i++)
-		a = binding_json_push(a, b->hosts[i].text);
+		a = jsonv_array_push_str(a, b->hosts[i].text);
 	bad |= json_object_set_new(root, "hosts", a);
 	if (b->nmethods > 0) {
 		a = json_array();
 		for (i = 0; i < b->nmethods; i++)
-			a = binding_json_push(a, b->methods[i]);
+			a = jsonv_array_push_str(a, b->methods[i]);
 		bad |= json_object_set_new(root, "methods", a);
 	}
 	if (b->npaths > 0) {
 		a = json_array();
 		for (i = 0; i < b->npaths; i++)
-			a = binding_json_push(a, b->paths[i]);
+			a = jsonv_array_push_str(a, b->paths[i]);
 		bad |= json_object_set_new(root, "paths", a);
 	}
 	if (b->port != 0)
@@ -580,19 +568,8 @@ vault_binding_canonical(const struct vault_binding *b, char **out, size_t *lenp)
 	bad |= json_object_set_new(root, "inject", binding_inject_json(b));
 	if (bad)
 		goto out;
-	if ((n = json_dumpb(root, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS)) == 0)
-		goto out;
-	if ((s = malloc(n + 1)) == NULL)
-		goto out;
-	if (json_dumpb(root, s, n, JSON_COMPACT | JSON_SORT_KEYS) != n)
-		goto out;
-	s[n] = '\0';
-	*out = s;
-	*lenp = n;
-	s = NULL;
-	r = 0;
+	r = jsonv_canonical_dump(root, out, lenp);
 out:
-	free(s);
 	json_decref(root);
 	return r;
 }

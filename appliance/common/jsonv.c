@@ -1,6 +1,7 @@
 /* jsonv.c: strict reading of JSON documents against a table of fields. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonv.h"
@@ -329,5 +330,37 @@ jsonv_object_read(json_t *o, const struct jsonv_object *spec, const char *path,
 		    0)
 			return r;
 	}
+	return 0;
+}
+
+json_t *
+jsonv_array_push_str(json_t *a, const char *s)
+{
+	if (a != NULL && json_array_append_new(a, json_string(s)) != 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+int
+jsonv_canonical_dump(const json_t *v, char **out, size_t *lenp)
+{
+	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
+	char *s = NULL;
+	size_t n;
+
+	*out = NULL;
+	*lenp = 0;
+	if (v == NULL || (n = json_dumpb(v, NULL, 0, flags)) == 0 ||
+	    (s = malloc(n + 1)) == NULL)
+		return PETRI_ERR_NOMEM;
+	if (json_dumpb(v, s, n, flags) != n) {
+		free(s);
+		return PETRI_ERR_NOMEM;
+	}
+	s[n] = '\0';
+	*out = s;
+	*lenp = n;
 	return 0;
 }

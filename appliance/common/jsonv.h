@@ -115,4 +115,18 @@ void jsonv_path_key(
 /* Writes the path of an array item: "parent[i]". Truncated like the above. */
 void jsonv_path_index(char *dst, size_t dlen, const char *parent, size_t i);
 
+/*
+ * The writing side of the same documents: appends a new string s to
+ * array a and returns a; on failure (or a NULL a) drops a and returns
+ * NULL, so a chain of pushes ends in NULL once any fails.
+ */
+json_t *jsonv_array_push_str(json_t *a, const char *s);
+
+/*
+ * Serialises v in canonical form (compact, keys sorted) into a new
+ * NUL-terminated string: *out (caller frees with free()), *lenp bytes.
+ * Returns 0 or PETRI_ERR_NOMEM; *out is NULL on failure.
+ */
+int jsonv_canonical_dump(const json_t *v, char **out, size_t *lenp) PETRI_WUR;
+
 #endif /* PETRI_JSONV_H */

@@ -245,6 +245,28 @@ test_err_set(void)
 	CHECK_STR(err, "abcdef ");
 }
 
+static void
+test_writing(void)
+{
+	json_t *o = json_object(), *a = json_array();
+	char *s = (char *)1;
+	size_t n = 7;
+
+	a = jsonv_array_push_str(a, "x");
+	a = jsonv_array_push_str(a, "y");
+	CHECK(a != NULL && json_array_size(a) == 2);
+	CHECK(json_object_set_new(o, "z", a) == 0);
+	CHECK(json_object_set_new(o, "b", json_integer(1)) == 0);
+	CHECK_EQ(jsonv_canonical_dump(o, &s, &n), 0);
+	CHECK_STR(s, "{\"b\":1,\"z\":[\"x\",\"y\"]}");
+	CHECK_EQ(n, strlen(s));
+	free(s);
+	CHECK(jsonv_array_push_str(NULL, "x") == NULL);
+	CHECK_EQ(jsonv_canonical_dump(NULL, &s, &n), PETRI_ERR_NOMEM);
+	CHECK(s == NULL && n == 0);
+	json_decref(o);
+}
+
 int
 main(void)
 {
@@ -254,5 +276,6 @@ main(void)
 	UNIT_RUN(test_arrays);
 	UNIT_RUN(test_paths);
 	UNIT_RUN(test_err_set);
+	UNIT_RUN(test_writing);
 	return UNIT_DONE();
 }
