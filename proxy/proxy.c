@@ -1497,277 +1497,343 @@ target_split(const char *p, size_t len, const char **path, size_t *plen,
 	*qlen = q != NULL ? len - (size_t)(q - p) - 1 : 0;
 }
 
-/*
- * Handles one request that is not CONNECT: plain http (absolute-form)
- * outside a tunnel, or any request inside one.  The head is in c->in.
- */
-static void
-request_handle(
-    struct conn *c, const struct proxy_http_head *h, struct proxy_record *rec)
-{
-	const char *p = (const char *)c->in.data;
-	const struct policy *pol = proxy_ident_policy(c->id);
+/* One request as request_handle carries it through its steps. */
+struct req_state {
+	const struct proxy_http_head *h;
+	struct proxy_record *rec;
+	const struct policy *pol;
+	const char *p; /* the head in c->in */
 	char method[POLICY_METHOD_MAX + 1];
-	char *norm = NULL;
-	struct buf target;
-	const char *why = NULL, *path, *query, *hv;
-	struct proxy_scan scan;
-	struct req_creds cr;
+	struct host host; /* where it goes */
+	uint16_t port;
+	int tls;
+	const char *path, *query; /* as sent, into p */
+	size_t plen, qlen;
+	char *norm; /* the normalised path, or NULL */
+	const char *why; /* a refusal's reason */
+	int status; /* a refusal's status */
+};
+
+/* Records a refusal; returns -1 for the step to return. */
+static int
+req_refuse(struct req_state *q, int status, const char *why)
+{
+	q->status = status;
+	q->why = why;
+	return -1;
+}
+
+/* Inside a tunnel: the request must name the tunnel's host, if any. */
+static int
+req_target_tunnel(struct conn *c, struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
+	struct host hh;
+	uint16_t hport;
+
+	q->tls = 1;
+	q->host = c->t_host;
+	q->port = c->t_port;
+	petri_strlcpy(q->rec->host, q->host.name, sizeof(q->rec->host));
+	q->rec->port = q->port;
+	if (h->form == PROXY_HTTP_FORM_ABSOLUTE &&
+	    (h->scheme != PROXY_HTTP_SCHEME_HTTPS ||
+	        host_authority_parse(q->p + h->authority.off, h->authority.len,
+	            "https", &hh, &hport, &q->why) != 0 ||
+	        !authority_eq(&hh, hport, &q->host, q->port)))
+		return req_refuse(q, 421,
+		    "request target names another host than the tunnel");
+	if (h->form != PROXY_HTTP_FORM_ABSOLUTE &&
+	    h->form != PROXY_HTTP_FORM_ORIGIN)
+		return req_refuse(
+		    q, 400, "request target form not allowed in a tunnel");
+	return 0;
+}
+
+/* Outside a tunnel: an absolute http:// target names the host. */
+static int
+req_target_plain(struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
+
+	q->tls = 0;
+	if (h->form != PROXY_HTTP_FORM_ABSOLUTE ||
+	    h->scheme != PROXY_HTTP_SCHEME_HTTP)
+		return req_refuse(q, 400,
+		    h->scheme == PROXY_HTTP_SCHEME_HTTPS
+		        ? "https goes through CONNECT"
+		        : "this is a proxy: send an absolute http:// target or "
+		          "CONNECT");
+	if (host_authority_parse(q->p + h->authority.off, h->authority.len,
+	        "http", &q->host, &q->port, &q->why) != 0) {
+		q->status = 400;
+		return -1;
+	}
+	petri_strlcpy(q->rec->host, q->host.name, sizeof(q->rec->host));
+	q->rec->port = q->port;
+	return 0;
+}
+
+/* Where does it go?  The target, the Host header and the SNI agree. */
+static int
+req_target_resolve(struct conn *c, struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
+	struct host hh;
+	uint16_t hport;
+
+	if ((c->tunnel ? req_target_tunnel(c, q) : req_target_plain(q)) != 0)
+		return -1;
+	petri_strlcpy(
+	    q->rec->scheme, q->tls ? "https" : "http", sizeof(q->rec->scheme));
+	if (h->host < 0 && h->minor == 1)
+		return req_refuse(q, 400, "Host header required");
+	if (h->host >= 0 &&
+	    (host_authority_parse(q->p + h->fields[h->host].value.off,
+	         h->fields[h->host].value.len, q->tls ? "https" : "http", &hh,
+	         &hport, &q->why) != 0 ||
+	        !authority_eq(&hh, hport, &q->host, q->port)))
+		return req_refuse(q, c->tunnel ? 421 : 400,
+		    c->tunnel ? "Host names another host than the tunnel"
+		              : "Host disagrees with the request target");
+	if (c->tunnel && c->sni_mismatch)
+		return req_refuse(
+		    q, 421, "TLS server name differs from the CONNECT host");
+	return 0;
+}
+
+/* The path, normalised (NULL when it cannot be); the query kept as sent. */
+static int
+req_path_set(struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
+	size_t nlen;
+
+	target_split(q->p + h->path.off, h->path.len, &q->path, &q->plen,
+	    &q->query, &q->qlen);
+	nlen = q->plen + 2;
+	if ((q->norm = malloc(nlen)) == NULL)
+		return req_refuse(q, 502, "out of memory");
+	if (q->plen > POLICY_REQ_PATH_MAX ||
+	    path_normalize(q->path, q->plen, q->norm, nlen, NULL) != 0) {
+		rec_path(q->rec, q->path, q->plen, q->query, q->qlen);
+		free(q->norm);
+		q->norm = NULL;
+	} else
+		rec_path(q->rec, q->norm, strlen(q->norm), q->query, q->qlen);
+	return 0;
+}
+
+/* Decide: the policy, the head's own refusals, the sandbox's limits. */
+static int
+req_decide(struct conn *c, struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
 	struct policy_decision d;
 	struct egress_request er;
-	struct host host, hh;
-	uint16_t port, hport;
-	size_t plen, qlen, i, naddrs = 0, nlen;
-	struct addr addrs[PROXY_RESOLVE_MAX];
-	int tls, status = 0, r, body = h->framing != PROXY_HTTP_BODY_NONE;
 	uint64_t head_count;
 
-	proxy_scan_init(&scan, &c->smem);
-	buf_init(&target, PROXY_HTTP_LINE_MAX);
-	memset(&cr, 0, sizeof(cr));
-	memcpy(method, p + h->method.off, h->method.len);
-	method[h->method.len] = '\0';
-
-	/* Where does it go? */
-	if (c->tunnel) {
-		tls = 1;
-		host = c->t_host;
-		port = c->t_port;
-		petri_strlcpy(rec->host, host.name, sizeof(rec->host));
-		rec->port = port;
-		if (h->form == PROXY_HTTP_FORM_ABSOLUTE &&
-		    (h->scheme != PROXY_HTTP_SCHEME_HTTPS ||
-		        host_authority_parse(p + h->authority.off,
-		            h->authority.len, "https", &hh, &hport,
-		            &why) != 0 ||
-		        !authority_eq(&hh, hport, &host, port))) {
-			status = 421;
-			why = "request target names another host than the "
-			      "tunnel";
-			goto answer;
-		}
-		if (h->form != PROXY_HTTP_FORM_ABSOLUTE &&
-		    h->form != PROXY_HTTP_FORM_ORIGIN) {
-			status = 400;
-			why = "request target form not allowed in a tunnel";
-			goto answer;
-		}
-	} else {
-		tls = 0;
-		if (h->form != PROXY_HTTP_FORM_ABSOLUTE ||
-		    h->scheme != PROXY_HTTP_SCHEME_HTTP) {
-			status = 400;
-			why = h->scheme == PROXY_HTTP_SCHEME_HTTPS
-			    ? "https goes through CONNECT"
-			    : "this is a proxy: send an absolute "
-			      "http:// target or CONNECT";
-			goto answer;
-		}
-		if (host_authority_parse(p + h->authority.off, h->authority.len,
-		        "http", &host, &port, &why) != 0) {
-			status = 400;
-			goto answer;
-		}
-		petri_strlcpy(rec->host, host.name, sizeof(rec->host));
-		rec->port = port;
-	}
-	petri_strlcpy(rec->scheme, tls ? "https" : "http", sizeof(rec->scheme));
-	if (h->host < 0 && h->minor == 1) {
-		status = 400;
-		why = "Host header required";
-		goto answer;
-	}
-	if (h->host >= 0) {
-		hv = p + h->fields[h->host].value.off;
-		if (host_authority_parse(hv, h->fields[h->host].value.len,
-		        tls ? "https" : "http", &hh, &hport, &why) != 0 ||
-		    !authority_eq(&hh, hport, &host, port)) {
-			status = c->tunnel ? 421 : 400;
-			why = c->tunnel ? "Host names another host than the "
-			                  "tunnel"
-			                : "Host disagrees with the request "
-			                  "target";
-			goto answer;
-		}
-	}
-	if (c->tunnel && c->sni_mismatch) {
-		status = 421;
-		why = "TLS server name differs from the CONNECT host";
-		goto answer;
-	}
-
-	/* The path, normalised; the query kept as sent. */
-	target_split(p + h->path.off, h->path.len, &path, &plen, &query, &qlen);
-	nlen = plen + 2;
-	if ((norm = malloc(nlen)) == NULL) {
-		status = 502;
-		why = "out of memory";
-		goto answer;
-	}
-	if (plen > POLICY_REQ_PATH_MAX ||
-	    path_normalize(path, plen, norm, nlen, NULL) != 0) {
-		rec_path(rec, path, plen, query, qlen);
-		free(norm);
-		norm = NULL;
-	} else
-		rec_path(rec, norm, strlen(norm), query, qlen);
-
-	/* Decide. */
-	er.scheme = tls ? "https" : "http";
-	er.host = &host;
-	er.port = port;
-	er.method = method;
-	er.path = norm;
-	if (policy_eval(pol, &er, &d) != 0) {
-		status = 403;
-		why = d.why != NULL ? d.why : "denied by policy";
-		goto answer;
-	}
-	rec->rule = d.rule;
-	if (h->flags & PROXY_HTTP_M_UPGRADE) {
-		status = 403;
-		why = "protocol upgrades (WebSocket, h2c) are refused";
-		goto answer;
-	}
-	if (h->flags & PROXY_HTTP_M_EXPECT_BAD) {
-		status = 417;
-		why = "only Expect: 100-continue is understood";
-		goto answer;
-	}
+	er.scheme = q->tls ? "https" : "http";
+	er.host = &q->host;
+	er.port = q->port;
+	er.method = q->method;
+	er.path = q->norm;
+	if (policy_eval(q->pol, &er, &d) != 0)
+		return req_refuse(
+		    q, 403, d.why != NULL ? d.why : "denied by policy");
+	q->rec->rule = d.rule;
+	if (h->flags & PROXY_HTTP_M_UPGRADE)
+		return req_refuse(
+		    q, 403, "protocol upgrades (WebSocket, h2c) are refused");
+	if (h->flags & PROXY_HTTP_M_EXPECT_BAD)
+		return req_refuse(
+		    q, 417, "only Expect: 100-continue is understood");
 	if (h->framing == PROXY_HTTP_BODY_LENGTH &&
-	    h->content_length > pol->limits.max_body_bytes) {
-		status = 413;
-		why = "request body over max_body_bytes";
-		goto answer;
+	    h->content_length > q->pol->limits.max_body_bytes)
+		return req_refuse(q, 413, "request body over max_body_bytes");
+	if (proxy_ident_admit(c->id, &q->host, petri_mono_ms(), &q->why) != 0) {
+		q->status = 429;
+		return -1;
 	}
-	if (proxy_ident_admit(c->id, &host, petri_mono_ms(), &why) != 0) {
-		status = 429;
-		goto answer;
-	}
-
 	/* Cases 32, 33: the sandbox's byte budget, before anything is sent
 	 * (the head as the sandbox sent it, and a known-length body). */
 	head_count = h->head_len +
 	    (h->framing == PROXY_HTTP_BODY_LENGTH ? h->content_length : 0);
-	if (proxy_ident_bytes_out(c->id, head_count) != 0) {
-		status = 429;
-		why = "max_bytes_out reached for this execution";
-		goto answer;
-	}
+	if (proxy_ident_bytes_out(c->id, head_count) != 0)
+		return req_refuse(
+		    q, 429, "max_bytes_out reached for this execution");
+	return 0;
+}
 
-	/* The upstream, before any credential is asked for (case 9, 31). */
+/* The upstream, before any credential is asked for (case 9, 31). */
+static int
+req_upstream_ready(struct conn *c, struct req_state *q)
+{
+	struct addr addrs[PROXY_RESOLVE_MAX];
+	size_t naddrs = 0;
+
 	if (!c->tunnel &&
 	    (c->up.fd < 0 || upstream_stale(c) ||
-	        !authority_eq(&c->up_host, c->up_port, &host, port))) {
-		if (dest_check(c, &host, port, addrs, &naddrs, &why, &status) !=
-		        0 ||
-		    upstream_open(
-		        c, &host, port, addrs, naddrs, 0, &why, &status) != 0)
-			goto answer;
+	        !authority_eq(&c->up_host, c->up_port, &q->host, q->port))) {
+		if (dest_check(c, &q->host, q->port, addrs, &naddrs, &q->why,
+		        &q->status) != 0 ||
+		    upstream_open(c, &q->host, q->port, addrs, naddrs, 0,
+		        &q->why, &q->status) != 0)
+			return -1;
 	} else if (c->tunnel && (c->up.fd < 0 || upstream_stale(c)) &&
 	    upstream_open(c, &c->t_host, c->t_port, c->t_addrs, c->t_naddrs, 1,
-	        &why, &status) != 0)
-		goto answer;
+	        &q->why, &q->status) != 0)
+		return -1;
+	return 0;
+}
 
-	/* Credentials, then the head. */
-	if (creds_get(
-	        c, h, tls, &host, port, method, norm, &cr, &why, &status) != 0)
-		goto answer;
-	for (i = 0; i < cr.n; i++)
+/* Credentials, then the head into c->out; the values are wiped after. */
+static int
+req_head_prepare(struct conn *c, struct req_state *q, struct proxy_scan *scan,
+    struct req_creds *cr)
+{
+	struct buf target;
+	size_t i;
+	int r;
+
+	if (creds_get(c, q->h, q->tls, &q->host, q->port, q->method, q->norm,
+	        cr, &q->why, &q->status) != 0)
+		return -1;
+	for (i = 0; i < cr->n; i++)
 		if (proxy_scan_add_secret(
-		        &scan, cr.v[i].raw, cr.v[i].raw_len) != 0) {
-			status = 502;
-			why = "could not set up response scanning";
-			goto answer;
-		}
-	for (i = 0; i < cr.n; i++) {
+		        scan, cr->v[i].raw, cr->v[i].raw_len) != 0)
+			return req_refuse(
+			    q, 502, "could not set up response scanning");
+	for (i = 0; i < cr->n; i++) {
 		if (i > 0)
-			str_append(rec->secrets, sizeof(rec->secrets), ",");
-		str_append(rec->secrets, sizeof(rec->secrets), cr.names[i]);
+			str_append(
+			    q->rec->secrets, sizeof(q->rec->secrets), ",");
+		str_append(
+		    q->rec->secrets, sizeof(q->rec->secrets), cr->names[i]);
 	}
 	/* The normalised path goes upstream; a path that could not be
 	 * normalised only matched a rule without paths: it goes as sent. */
-	r = norm != NULL ? buf_append_str(&target, norm)
-	                 : buf_append(&target, path, plen);
-	if (r == 0 && query != NULL)
-		r = buf_printf(&target, "?%.*s", (int)qlen, query);
+	buf_init(&target, PROXY_HTTP_LINE_MAX);
+	r = q->norm != NULL ? buf_append_str(&target, q->norm)
+	                    : buf_append(&target, q->path, q->plen);
+	if (r == 0 && q->query != NULL)
+		r = buf_printf(&target, "?%.*s", (int)q->qlen, q->query);
 	out_wipe(c);
 	if (r == 0)
-		r = req_head_build(c, h, (const char *)target.data, target.len,
-		    &host, port, tls, &cr);
-	creds_wipe(&cr); /* the value is in c->out only, until written */
-	if (r != 0) {
-		status = 413;
-		why = "request head too large";
-		goto answer;
-	}
+		r = req_head_build(c, q->h, (const char *)target.data,
+		    target.len, &q->host, q->port, q->tls, cr);
+	creds_wipe(cr); /* the value is in c->out only, until written */
+	buf_free(&target);
+	if (r != 0)
+		return req_refuse(q, 413, "request head too large");
+	return 0;
+}
 
-	/* Send. */
-	if (h->flags & PROXY_HTTP_M_CONTINUE) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+/*
+ * Sends the head (the request's own head leaves c->in) and the body, then
+ * relays the answer.  Returns 0 when the exchange is over, -1 when an
+ * answer is still owed (q->status set).
+ */
+static int
+req_forward(struct conn *c, struct req_state *q, struct proxy_scan *scan)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const struct proxy_http_head *h = q->h;
+	int r;
 
-		if (io_write(&c->cli, cont, sizeof(cont) - 1) != 0) {
-			out_wipe(c);
-			c->close = 1;
-			goto done;
-		}
+	if ((h->flags & PROXY_HTTP_M_CONTINUE) &&
+	    io_write(&c->cli, cont, sizeof(cont) - 1) != 0) {
+		out_wipe(c);
+		c->close = 1;
+		return 0;
 	}
 	buf_consume(&c->in, h->head_len);
-	p = NULL;
+	q->p = NULL;
 	if (h->flags & PROXY_HTTP_M_CLOSE)
 		c->close = 1;
 	r = req_body_forward(c, h,
 	    c->out.len +
 	        (h->framing == PROXY_HTTP_BODY_LENGTH ? h->content_length : 0),
-	    rec, &why, &status);
+	    q->rec, &q->why, &q->status);
 	out_wipe(c);
-	if (r != 0 && status != 0) {
+	if (r != 0 && q->status != 0) {
 		upstream_close(c);
 		c->close = 1;
-		goto answer_nohead;
+		return -1;
 	}
 	if (r != 0)
 		c->close = 1; /* the upstream may still have answered */
-
-	/* Relay the answer. */
-	rec->decision = PROXY_DECISION_ALLOW;
-	r = resp_relay(c, method, h->minor, &scan, rec, &why);
-	rec->redactions = scan.redactions;
+	q->rec->decision = PROXY_DECISION_ALLOW;
+	r = resp_relay(c, q->method, h->minor, scan, q->rec, &q->why);
+	q->rec->redactions = scan->redactions;
 	if (r == RELAY_BEFORE_HEAD) {
 		c->close = 1;
-		status = 502;
-		goto answer_nohead;
+		q->status = 502;
+		return -1;
 	}
 	if (r == RELAY_AFTER_HEAD) {
 		c->close = 1;
-		rec->reason = "upstream response broken off";
+		q->rec->reason = "upstream response broken off";
 	}
-	goto done;
+	return 0;
+}
 
-answer:
-	/* An unread body cannot be skipped safely: close after answering. */
-	if (body)
-		c->close = 1;
-	out_wipe(c);
-	if (p != NULL)
+/* Answers a refusal of q (the head already out of c->in). */
+static void
+req_answer(struct conn *c, struct req_state *q, struct req_creds *cr)
+{
+	int s = q->status;
+
+	creds_wipe(cr);
+	conn_answer(c, q->rec, s,
+	    s == 403       ? "denied"
+	        : s == 407 ? "auth"
+	        : s == 413 ? "too_large"
+	        : s == 421 ? "misdirected"
+	        : s == 429 ? "limit"
+	        : s >= 500 ? "upstream"
+	                   : "bad_request",
+	    q->why != NULL ? q->why : "error", NULL);
+}
+
+/*
+ * Handles one request that is not CONNECT: plain http (absolute-form)
+ * outside a tunnel, or any request inside one.  The head is in c->in.
+ * Steps: where it goes, its path, the decision, the upstream, the head
+ * with credentials, then forwarding and relaying the answer.
+ */
+static void
+request_handle(
+    struct conn *c, const struct proxy_http_head *h, struct proxy_record *rec)
+{
+	struct proxy_scan scan;
+	struct req_creds cr;
+	struct req_state q;
+
+	memset(&q, 0, sizeof(q));
+	q.h = h;
+	q.rec = rec;
+	q.pol = proxy_ident_policy(c->id);
+	q.p = (const char *)c->in.data;
+	memcpy(q.method, q.p + h->method.off, h->method.len);
+	q.method[h->method.len] = '\0';
+	proxy_scan_init(&scan, &c->smem);
+	memset(&cr, 0, sizeof(cr));
+	if (req_target_resolve(c, &q) != 0 || req_path_set(&q) != 0 ||
+	    req_decide(c, &q) != 0 || req_upstream_ready(c, &q) != 0 ||
+	    req_head_prepare(c, &q, &scan, &cr) != 0) {
+		/* An unread body cannot be skipped safely: close after. */
+		if (h->framing != PROXY_HTTP_BODY_NONE)
+			c->close = 1;
+		out_wipe(c);
 		buf_consume(&c->in, h->head_len);
-answer_nohead:
-	creds_wipe(&cr);
-	conn_answer(c, rec, status,
-	    status == 403       ? "denied"
-	        : status == 407 ? "auth"
-	        : status == 413 ? "too_large"
-	        : status == 421 ? "misdirected"
-	        : status == 429 ? "limit"
-	        : status >= 500 ? "upstream"
-	                        : "bad_request",
-	    why != NULL ? why : "error", NULL);
-done:
+		req_answer(c, &q, &cr);
+	} else if (req_forward(c, &q, &scan) != 0)
+		req_answer(c, &q, &cr);
 	rec->redactions = scan.redactions;
 	proxy_scan_free(&scan);
 	proxy_secmem_reset(&c->smem);
-	free(norm);
-	buf_free(&target);
+	free(q.norm);
 }
 
 /*
