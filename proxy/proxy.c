@@ -1837,6 +1837,93 @@ request_handle(
 }
 
 /*
+ * Where a CONNECT goes, checked: not inside a tunnel, no body, a target
+ * the Host header agrees with, a rule for the host (cases 3, 9, 28: no
+ * tunnel and no lookup without one).  Returns 0 or -1 with *status set.
+ */
+static int
+connect_target(struct conn *c, const struct proxy_http_head *h,
+    struct proxy_record *rec, struct host *host, uint16_t *port,
+    const char **why, int *status)
+{
+	const char *p = (const char *)c->in.data;
+	struct policy_decision d;
+	struct egress_request er;
+	struct host hh;
+	uint16_t hport;
+
+	*status = 400;
+	if (c->tunnel) {
+		*why = "CONNECT inside a tunnel";
+		return -1;
+	}
+	if (h->framing != PROXY_HTTP_BODY_NONE) {
+		*why = "CONNECT with a body";
+		return -1;
+	}
+	if (host_authority_parse(p + h->authority.off, h->authority.len, NULL,
+	        host, port, why) != 0)
+		return -1;
+	petri_strlcpy(rec->host, host->name, sizeof(rec->host));
+	rec->port = *port;
+	if (h->host >= 0 &&
+	    (host_authority_parse(p + h->fields[h->host].value.off,
+	         h->fields[h->host].value.len, "https", &hh, &hport,
+	         why) != 0 ||
+	        !authority_eq(&hh, hport, host, *port))) {
+		*why = "Host disagrees with the CONNECT target";
+		return -1;
+	}
+	er.scheme = "https";
+	er.host = host;
+	er.port = *port;
+	er.method = NULL;
+	er.path = NULL;
+	if (policy_eval(proxy_ident_policy(c->id), &er, &d) != 0) {
+		*status = 403;
+		*why = d.why != NULL ? d.why : "denied by policy";
+		return -1;
+	}
+	rec->rule = d.rule;
+	*status = 0;
+	return 0;
+}
+
+/*
+ * Answers 200, accepts the client's TLS with leaf and makes c a tunnel
+ * to host:port.  Returns 0, or -1 with the record saying why.
+ */
+static int
+connect_tunnel_start(struct conn *c, SSL_CTX *leaf, const struct host *host,
+    uint16_t port, struct proxy_record *rec)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	char sni[CONN_SNI_MAX];
+	const char *why = NULL;
+	struct host hh;
+	SSL *ssl = NULL;
+
+	if (io_write(&c->cli, ok, sizeof(ok) - 1) != 0 ||
+	    proxy_tls_accept(leaf, c->cli.fd, &ssl, sni, sizeof(sni)) != 0) {
+		rec->status = 200;
+		rec->reason = "client TLS handshake failed (does the sandbox "
+		              "trust the Petri CA?)";
+		return -1;
+	}
+	/* Case 4: an SNI, when sent, names the CONNECT host. */
+	if (sni[0] != '\0' &&
+	    (host_canon(sni, strlen(sni), &hh, &why) != 0 ||
+	        strcmp(hh.name, host->name) != 0))
+		c->sni_mismatch = 1;
+	c->cli.ssl = ssl;
+	c->tunnel = 1;
+	c->t_host = *host;
+	c->t_port = port;
+	c->close = 0;
+	return 0;
+}
+
+/*
  * Handles CONNECT: decides, resolves, checks, dials and verifies the
  * upstream, then answers 200 and accepts the client's TLS with a leaf for
  * the host.  Returns 0 when the tunnel is up, else an error (the record is
@@ -1846,59 +1933,16 @@ static int
 connect_handle(
     struct conn *c, const struct proxy_http_head *h, struct proxy_record *rec)
 {
-	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-	const char *p = (const char *)c->in.data, *why = NULL;
-	char sni[CONN_SNI_MAX];
-	struct policy_decision d;
-	struct egress_request er;
-	struct host host, hh;
-	uint16_t port, hport;
+	const char *why = NULL;
+	struct host host;
 	SSL_CTX *leaf = NULL;
-	SSL *ssl = NULL;
-	int status = 0;
+	uint16_t port = 0;
+	int status = 0, consumed = 0, r;
 
 	c->close = 1; /* until the tunnel is up */
 	petri_strlcpy(rec->scheme, "https", sizeof(rec->scheme));
-	if (c->tunnel) {
-		status = 400;
-		why = "CONNECT inside a tunnel";
+	if (connect_target(c, h, rec, &host, &port, &why, &status) != 0)
 		goto answer;
-	}
-	if (h->framing != PROXY_HTTP_BODY_NONE) {
-		status = 400;
-		why = "CONNECT with a body";
-		goto answer;
-	}
-	if (host_authority_parse(p + h->authority.off, h->authority.len, NULL,
-	        &host, &port, &why) != 0) {
-		status = 400;
-		goto answer;
-	}
-	petri_strlcpy(rec->host, host.name, sizeof(rec->host));
-	rec->port = port;
-	if (h->host >= 0 &&
-	    (host_authority_parse(p + h->fields[h->host].value.off,
-	         h->fields[h->host].value.len, "https", &hh, &hport,
-	         &why) != 0 ||
-	        !authority_eq(&hh, hport, &host, port))) {
-		status = 400;
-		why = "Host disagrees with the CONNECT target";
-		goto answer;
-	}
-
-	/* Cases 3, 9, 28: no rule for the host, no tunnel and no lookup. */
-	er.scheme = "https";
-	er.host = &host;
-	er.port = port;
-	er.method = NULL;
-	er.path = NULL;
-	if (policy_eval(proxy_ident_policy(c->id), &er, &d) != 0) {
-		status = 403;
-		why = d.why != NULL ? d.why : "denied by policy";
-		goto answer;
-	}
-	rec->rule = d.rule;
-
 	/* Cases 21-26: every address checked before any connect. */
 	if (dest_check(
 	        c, &host, port, c->t_addrs, &c->t_naddrs, &why, &status) != 0)
@@ -1912,42 +1956,27 @@ connect_handle(
 		goto answer;
 	}
 	buf_consume(&c->in, h->head_len);
-	p = NULL;
+	consumed = 1;
 	if (c->in.len > 0) {
 		status = 400;
 		why = "bytes sent before the tunnel was established";
 		goto answer;
 	}
-	if (io_write(&c->cli, ok, sizeof(ok) - 1) != 0 ||
-	    proxy_tls_accept(leaf, c->cli.fd, &ssl, sni, sizeof(sni)) != 0) {
-		rec->status = 200;
-		rec->reason = "client TLS handshake failed (does the sandbox "
-		              "trust the Petri CA?)";
-		goto fail;
-	}
+	r = connect_tunnel_start(c, leaf, &host, port, rec);
 	SSL_CTX_free(leaf);
-	leaf = NULL;
-	/* Case 4: an SNI, when sent, names the CONNECT host. */
-	if (sni[0] != '\0' &&
-	    (host_canon(sni, strlen(sni), &hh, &why) != 0 ||
-	        strcmp(hh.name, host.name) != 0))
-		c->sni_mismatch = 1;
-	c->cli.ssl = ssl;
-	c->tunnel = 1;
-	c->t_host = host;
-	c->t_port = port;
-	c->close = 0;
-	return 0;
+	if (r == 0)
+		return 0;
+	upstream_close(c);
+	return PETRI_ERR_PERM;
 
 answer:
-	if (p != NULL)
+	if (!consumed)
 		buf_consume(&c->in, h->head_len);
 	conn_answer(c, rec, status,
 	    status == 403       ? "denied"
 	        : status == 400 ? "bad_request"
 	                        : "upstream",
 	    why != NULL ? why : "error", NULL);
-fail:
 	SSL_CTX_free(leaf);
 	upstream_close(c);
 	return PETRI_ERR_PERM;
