@@ -1366,6 +1366,100 @@ resp_body_append(struct conn *c, struct proxy_scan *scan, int chunk_out,
 }
 
 /*
+ * Reads the upstream's final response head into rh (its length in *hl,
+ * still in c->uin); interim (1xx) responses are dropped.  Returns 0 or -1
+ * with *why set.
+ */
+static int
+resp_head_read(struct conn *c, const char *method, struct proxy_http_head *rh,
+    size_t *hl, const char **why)
+{
+	int r, interim = 0;
+
+	for (;;) {
+		if ((r = read_head(&c->up, &c->uin, hl, why)) != 0) {
+			if (r == HEAD_EOF)
+				*why = "upstream closed without answering";
+			return -1;
+		}
+		if (proxy_http_response_parse(
+		        (const char *)c->uin.data, *hl, method, rh, why) != 0)
+			return -1;
+		if (rh->status == 101) {
+			*why = "upstream switched protocols";
+			return -1;
+		}
+		if (rh->status >= 200)
+			return 0;
+		if (++interim > 8) {
+			*why = "too many interim responses";
+			return -1;
+		}
+		buf_consume(&c->uin, *hl); /* 1xx: drop, read on */
+	}
+}
+
+/* The body ended: the record goes out with the last bytes. */
+static int
+resp_body_end(struct conn *c, struct proxy_scan *scan, struct proxy_record *rec)
+{
+	rec->bytes_in += c->out.len;
+	rec->redactions = scan->redactions;
+	rec_emit(c, rec);
+	return io_flush(&c->cli, &c->out);
+}
+
+/*
+ * Relays the response body after its head (already in c->out), as it
+ * arrives, masked.  Returns 0 when it is complete, -1 when it broke off.
+ */
+static int
+resp_body_relay(struct conn *c, const struct proxy_http_head *rh, int chunk_out,
+    struct proxy_scan *scan, struct proxy_record *rec, const char **why)
+{
+	struct proxy_http_body b;
+	size_t used, off, dlen;
+	int r, done;
+	ssize_t n;
+
+	proxy_http_body_init(&b, rh);
+	for (;;) {
+		done = proxy_http_body_done(&b);
+		while (!done && c->uin.len > 0) {
+			r = proxy_http_body_feed(&b, c->uin.data, c->uin.len,
+			    &used, &off, &dlen, why);
+			if (r < 0)
+				return -1;
+			done = r == 1;
+			if (resp_body_append(c, scan, chunk_out,
+			        c->uin.data + off, dlen, done) != 0)
+				return -1;
+			buf_consume(&c->uin, used);
+		}
+		if (b.total > PROXY_RESP_BODY_MAX)
+			return -1;
+		if (done && rh->framing == PROXY_HTTP_BODY_NONE &&
+		    resp_body_append(c, scan, 0, NULL, 0, 1) != 0)
+			return -1;
+		if (done)
+			return resp_body_end(c, scan, rec);
+		rec->bytes_in += c->out.len;
+		if (io_flush(&c->cli, &c->out) != 0)
+			return -1;
+		if ((n = io_fill(&c->up, &c->uin)) < 0)
+			return -1;
+		if (n == 0) {
+			if (proxy_http_body_eof(&b) != 0)
+				return -1; /* truncated: the client must see it */
+			if (resp_body_append(c, scan, chunk_out, NULL, 0, 1) !=
+			    0)
+				return -1;
+			return resp_body_end(c, scan, rec);
+		}
+	}
+}
+
+/*
  * Reads the upstream's response to method and relays it to the client,
  * masking the scanner's patterns.  Interim (1xx) responses are dropped.
  * Returns RELAY_OK, RELAY_BEFORE_HEAD (*why set) or RELAY_AFTER_HEAD.
@@ -1375,37 +1469,15 @@ resp_relay(struct conn *c, const char *method, int client_minor,
     struct proxy_scan *scan, struct proxy_record *rec, const char **why)
 {
 	struct proxy_http_head *rh = NULL;
-	struct proxy_http_body b;
-	size_t hl, used, off, dlen;
-	int r, chunk_out, keep_length, ret = RELAY_BEFORE_HEAD, up_close;
-	int interim = 0;
-	ssize_t n;
+	int chunk_out, keep_length, ret = RELAY_BEFORE_HEAD, up_close;
+	size_t hl;
 
 	if ((rh = malloc(sizeof(*rh))) == NULL) {
 		*why = "out of memory";
 		goto out;
 	}
-	for (;;) {
-		if ((r = read_head(&c->up, &c->uin, &hl, why)) != 0) {
-			if (r == HEAD_EOF)
-				*why = "upstream closed without answering";
-			goto out;
-		}
-		if (proxy_http_response_parse(
-		        (const char *)c->uin.data, hl, method, rh, why) != 0)
-			goto out;
-		if (rh->status == 101) {
-			*why = "upstream switched protocols";
-			goto out;
-		}
-		if (rh->status >= 200)
-			break;
-		if (++interim > 8) {
-			*why = "too many interim responses";
-			goto out;
-		}
-		buf_consume(&c->uin, hl); /* 1xx: drop, read on */
-	}
+	if (resp_head_read(c, method, rh, &hl, why) != 0)
+		goto out;
 	up_close = (rh->flags & PROXY_HTTP_M_CLOSE) ||
 	    rh->framing == PROXY_HTTP_BODY_CLOSE;
 	chunk_out = (rh->framing == PROXY_HTTP_BODY_CHUNKED ||
@@ -1425,53 +1497,10 @@ resp_relay(struct conn *c, const char *method, int client_minor,
 	if (proxy_scan_active(scan))
 		(void)proxy_scan_redact(scan, c->out.data, c->out.len);
 	rec->status = rh->status;
-	proxy_http_body_init(&b, rh);
 	buf_consume(&c->uin, hl);
 	ret = RELAY_AFTER_HEAD;
-	for (;;) {
-		int done = proxy_http_body_done(&b);
-
-		while (!done && c->uin.len > 0) {
-			r = proxy_http_body_feed(&b, c->uin.data, c->uin.len,
-			    &used, &off, &dlen, why);
-			if (r < 0)
-				goto out;
-			done = r == 1;
-			if (resp_body_append(c, scan, chunk_out,
-			        c->uin.data + off, dlen, done) != 0)
-				goto out;
-			buf_consume(&c->uin, used);
-		}
-		if (b.total > PROXY_RESP_BODY_MAX)
-			goto out;
-		if (done && rh->framing == PROXY_HTTP_BODY_NONE &&
-		    resp_body_append(c, scan, 0, NULL, 0, 1) != 0)
-			goto out;
-		rec->bytes_in += c->out.len;
-		if (done) {
-			rec->redactions = scan->redactions;
-			rec_emit(c, rec);
-		}
-		if (io_flush(&c->cli, &c->out) != 0)
-			goto out;
-		if (done)
-			break;
-		if ((n = io_fill(&c->up, &c->uin)) < 0)
-			goto out;
-		if (n == 0) {
-			if (proxy_http_body_eof(&b) != 0)
-				goto out; /* truncated: the client must see it */
-			if (resp_body_append(c, scan, chunk_out, NULL, 0, 1) !=
-			    0)
-				goto out;
-			rec->bytes_in += c->out.len;
-			rec->redactions = scan->redactions;
-			rec_emit(c, rec);
-			if (io_flush(&c->cli, &c->out) != 0)
-				goto out;
-			break;
-		}
-	}
+	if (resp_body_relay(c, rh, chunk_out, scan, rec, why) != 0)
+		goto out;
 	/* Bytes after the response were not asked for: a broken upstream. */
 	if (up_close || c->uin.len > 0)
 		upstream_close(c);
