@@ -1032,6 +1032,91 @@ ph_find(const char *v, size_t len, const char *known, size_t *n)
 }
 
 /*
+ * Finds the placeholder of secret s in its header of the request (sent
+ * once at most): returns 1 with it in ph and its field in *field, 0 when
+ * none is sent, or an error with *why and *status.
+ */
+static int
+creds_placeholder_find(struct conn *c, const struct proxy_http_head *h,
+    const struct proxy_secret_ref *s, int tls, char *ph, int *field,
+    const char **why, int *status)
+{
+	const char *p = (const char *)c->in.data, *t, *found = NULL;
+	size_t n, phlen = 0;
+	int f;
+
+	*field = -1;
+	for (f = proxy_http_field_find(h, p, s->header, 0); f >= 0;
+	     f = proxy_http_field_find(h, p, s->header, (size_t)f + 1)) {
+		t = ph_find(p + h->fields[f].value.off, h->fields[f].value.len,
+		    s->placeholder, &n);
+		if (t == NULL)
+			continue;
+		if (found != NULL || n > PROXY_PLACEHOLDER_MAX) {
+			*why = "placeholder header sent twice";
+			*status = 400;
+			return PETRI_ERR_INVAL;
+		}
+		found = t;
+		phlen = n;
+		*field = f;
+	}
+	if (found == NULL)
+		return 0; /* forwarded as the text it is */
+	if (!tls) {
+		*why = "credentials are never sent over plain http";
+		*status = 403;
+		return PETRI_ERR_PERM;
+	}
+	memcpy(ph, found, phlen);
+	ph[phlen] = '\0';
+	return 1;
+}
+
+/*
+ * Judges the keeper's answer r for secret s: returns 0 to use cred, 1 to
+ * go on without it (not bound to this request), or an error with *why
+ * and *status.  cred is wiped unless it is used.
+ */
+static int
+creds_answer_check(struct conn *c, const struct proxy_http_head *h,
+    struct req_creds *cr, const struct proxy_secret_ref *s,
+    struct proxy_cred *cred, int r, int field, const char **why, int *status)
+{
+	const char *p = (const char *)c->in.data;
+
+	if (r == PETRI_ERR_NOTFOUND || r == PETRI_ERR_PERM) {
+		proxy_cred_wipe(cred);
+		if (field < 0)
+			return 1;
+		*why = "placeholder not valid for this sandbox and destination";
+		*status = 403;
+		return PETRI_ERR_PERM;
+	}
+	if (r == 0 && (!cred_value_ok(cred) || !creds_header_ok(cr, s, cred)))
+		r = PETRI_ERR_INVAL;
+	if (r == 0 && field >= 0 &&
+	    (cred->expect == NULL ||
+	        cred->expect_len != h->fields[field].value.len ||
+	        sodium_memcmp(cred->expect, p + h->fields[field].value.off,
+	            cred->expect_len) != 0)) {
+		proxy_cred_wipe(cred);
+		*why = "placeholder header not in the secret's format";
+		*status = 403;
+		return PETRI_ERR_PERM;
+	}
+	if (r != 0) {
+		proxy_cred_wipe(cred);
+		*why = r == PETRI_ERR_INVAL
+		    ? "credential not valid in a header"
+		    : "the keeper did not release a credential";
+		*status = 502;
+		return r;
+	}
+	return 0;
+}
+
+/*
  * Decides which secrets this request gets and asks the keeper for them.
  * Placeholder secrets: only when a placeholder is in a value of the
  * declared header (cases 11-13: never in a body, the target or another
@@ -1048,12 +1133,11 @@ creds_get(struct conn *c, const struct proxy_http_head *h, int tls,
     const char *path, struct req_creds *cr, const char **why, int *status)
 {
 	const struct proxy_keeper *k = &c->p->cfg->keeper;
-	const char *p = (const char *)c->in.data, *t, *found;
 	char ph[PROXY_PLACEHOLDER_MAX + 1];
 	struct proxy_cred_req req;
 	struct proxy_cred *cred;
-	size_t i, n, phlen = 0;
-	int f, field, r;
+	size_t i;
+	int field, r;
 
 	cr->n = 0;
 	req.sandbox = proxy_ident_sandbox(c->id);
@@ -1069,34 +1153,12 @@ creds_get(struct conn *c, const struct proxy_http_head *h, int tls,
 		req.placeholder = NULL;
 		field = -1;
 		if (s->header[0] != '\0') {
-			found = NULL;
-			for (f = proxy_http_field_find(h, p, s->header, 0);
-			     f >= 0; f = proxy_http_field_find(
-			                 h, p, s->header, (size_t)f + 1)) {
-				t = ph_find(p + h->fields[f].value.off,
-				    h->fields[f].value.len, s->placeholder, &n);
-				if (t == NULL)
-					continue;
-				if (found != NULL ||
-				    n > PROXY_PLACEHOLDER_MAX) {
-					*why = "placeholder header sent twice";
-					*status = 400;
-					return PETRI_ERR_INVAL;
-				}
-				found = t;
-				phlen = n;
-				field = f;
-			}
-			if (found == NULL)
-				continue; /* forwarded as the text it is */
-			if (!tls) {
-				*why = "credentials are never sent over plain "
-				       "http";
-				*status = 403;
-				return PETRI_ERR_PERM;
-			}
-			memcpy(ph, found, phlen);
-			ph[phlen] = '\0';
+			r = creds_placeholder_find(
+			    c, h, s, tls, ph, &field, why, status);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				continue;
 			req.placeholder = ph;
 		} else if (!tls)
 			continue;
@@ -1104,37 +1166,11 @@ creds_get(struct conn *c, const struct proxy_http_head *h, int tls,
 		memset(cred, 0, sizeof(*cred));
 		cred->mem = &c->smem;
 		r = k->cred_get(k->ctx, &req, cred);
-		if (r == PETRI_ERR_NOTFOUND || r == PETRI_ERR_PERM) {
-			proxy_cred_wipe(cred);
-			if (field < 0)
-				continue; /* not bound to this request */
-			*why = "placeholder not valid for this sandbox and "
-			       "destination";
-			*status = 403;
-			return PETRI_ERR_PERM;
-		}
-		if (r == 0 &&
-		    (!cred_value_ok(cred) || !creds_header_ok(cr, s, cred)))
-			r = PETRI_ERR_INVAL;
-		if (r == 0 && field >= 0 &&
-		    (cred->expect == NULL ||
-		        cred->expect_len != h->fields[field].value.len ||
-		        sodium_memcmp(cred->expect,
-		            p + h->fields[field].value.off,
-		            cred->expect_len) != 0)) {
-			proxy_cred_wipe(cred);
-			*why = "placeholder header not in the secret's format";
-			*status = 403;
-			return PETRI_ERR_PERM;
-		}
-		if (r != 0) {
-			proxy_cred_wipe(cred);
-			*why = r == PETRI_ERR_INVAL
-			    ? "credential not valid in a header"
-			    : "the keeper did not release a credential";
-			*status = 502;
+		if ((r = creds_answer_check(
+		         c, h, cr, s, cred, r, field, why, status)) < 0)
 			return r;
-		}
+		if (r == 1)
+			continue;
 		cr->names[cr->n] = s->name;
 		cr->n++;
 	}
