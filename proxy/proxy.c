@@ -1074,21 +1074,24 @@ creds_placeholder_find(struct conn *c, const struct proxy_http_head *h,
 }
 
 /*
- * Judges the keeper's answer r for secret s: returns 0 to use cred, 1 to
- * go on without it (not bound to this request), or an error with *why
- * and *status.  cred is wiped unless it is used.
+ * Judges the keeper's answer r for secret s: returns 0 (with *skip set
+ * when the secret is not bound to this request: go on without it), or
+ * the error with *why and *status.  cred is wiped unless it is used.
  */
 static int
 creds_answer_check(struct conn *c, const struct proxy_http_head *h,
     struct req_creds *cr, const struct proxy_secret_ref *s,
-    struct proxy_cred *cred, int r, int field, const char **why, int *status)
+    struct proxy_cred *cred, int r, int field, int *skip, const char **why,
+    int *status)
 {
 	const char *p = (const char *)c->in.data;
 
+	*skip = 0;
 	if (r == PETRI_ERR_NOTFOUND || r == PETRI_ERR_PERM) {
 		proxy_cred_wipe(cred);
+		*skip = field < 0;
 		if (field < 0)
-			return 1;
+			return 0;
 		*why = "placeholder not valid for this sandbox and destination";
 		*status = 403;
 		return PETRI_ERR_PERM;
@@ -1137,7 +1140,7 @@ creds_get(struct conn *c, const struct proxy_http_head *h, int tls,
 	struct proxy_cred_req req;
 	struct proxy_cred *cred;
 	size_t i;
-	int field, r;
+	int field, r, skip;
 
 	cr->n = 0;
 	req.sandbox = proxy_ident_sandbox(c->id);
@@ -1167,9 +1170,9 @@ creds_get(struct conn *c, const struct proxy_http_head *h, int tls,
 		cred->mem = &c->smem;
 		r = k->cred_get(k->ctx, &req, cred);
 		if ((r = creds_answer_check(
-		         c, h, cr, s, cred, r, field, why, status)) < 0)
+		         c, h, cr, s, cred, r, field, &skip, why, status)) != 0)
 			return r;
-		if (r == 1)
+		if (skip)
 			continue;
 		cr->names[cr->n] = s->name;
 		cr->n++;
