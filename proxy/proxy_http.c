@@ -663,20 +663,134 @@ body_line_byte(struct proxy_http_body *b, int trailer, const char **why)
 	return 0;
 }
 
+/*
+ * One byte of chunked framing around the data: the chunk-size line (with
+ * extensions) and the CRLF after the chunk's data.  Returns 0 or an error.
+ */
+static int
+body_chunk_byte(struct proxy_http_body *b, unsigned char c, const char **why)
+{
+	int v;
+
+	switch (b->state) {
+	case BODY_SIZE:
+		if ((v = http_hexval(c)) >= 0) {
+			if (++b->digits > PROXY_HTTP_CHUNK_DIGITS_MAX)
+				return http_why(why, "chunk size too large",
+				    PETRI_ERR_TOOBIG);
+			b->remaining = b->remaining * 16 + (uint64_t)v;
+			if (b->remaining > PROXY_HTTP_LENGTH_MAX)
+				return http_why(why, "chunk size too large",
+				    PETRI_ERR_TOOBIG);
+		} else if (b->digits == 0)
+			return http_why(
+			    why, "malformed chunk size", PETRI_ERR_INVAL);
+		else if (c == ';')
+			b->state = BODY_EXT;
+		else if (c == ' ' || c == '\t')
+			b->state = BODY_SIZE_WS;
+		else if (c == '\r')
+			b->state = BODY_SIZE_LF;
+		else
+			return http_why(
+			    why, "malformed chunk size", PETRI_ERR_INVAL);
+		return body_line_byte(b, 0, why);
+	case BODY_SIZE_WS:
+		if (c == ';')
+			b->state = BODY_EXT;
+		else if (c != ' ' && c != '\t')
+			return http_why(
+			    why, "malformed chunk size", PETRI_ERR_INVAL);
+		return body_line_byte(b, 0, why);
+	case BODY_EXT:
+		if (c == '\r')
+			b->state = BODY_SIZE_LF;
+		else if (!http_is_vbyte(c))
+			return http_why(why,
+			    "control byte in a chunk extension",
+			    PETRI_ERR_INVAL);
+		return body_line_byte(b, 0, why);
+	case BODY_SIZE_LF:
+		if (c != '\n')
+			return http_why(
+			    why, "bare CR in chunk framing", PETRI_ERR_INVAL);
+		b->line = 0;
+		b->digits = 0;
+		b->state = b->remaining == 0 ? BODY_TRAILER_START : BODY_DATA;
+		return 0;
+	case BODY_DATA_CR:
+		if (c != '\r')
+			return http_why(why, "chunk data longer than its size",
+			    PETRI_ERR_INVAL);
+		b->state = BODY_DATA_LF;
+		return 0;
+	case BODY_DATA_LF:
+		if (c != '\n')
+			return http_why(
+			    why, "bare CR in chunk framing", PETRI_ERR_INVAL);
+		b->state = BODY_SIZE;
+		b->remaining = 0;
+		return 0;
+	}
+	return http_why(why, "bad framing state", PETRI_ERR_INVAL);
+}
+
+/*
+ * One byte of the trailer section after the last chunk; its final CRLF
+ * sets BODY_DONE.  Returns 0 or an error.
+ */
+static int
+body_trailer_byte(struct proxy_http_body *b, unsigned char c, const char **why)
+{
+	switch (b->state) {
+	case BODY_TRAILER_START:
+		if (c == '\r')
+			b->state = BODY_LAST_LF;
+		else if (c == ' ' || c == '\t')
+			return http_why(why,
+			    "obsolete line folding in trailers",
+			    PETRI_ERR_INVAL);
+		else if (!http_is_vbyte(c))
+			return http_why(
+			    why, "control byte in trailers", PETRI_ERR_INVAL);
+		else
+			b->state = BODY_TRAILER_LINE;
+		return body_line_byte(b, 1, why);
+	case BODY_TRAILER_LINE:
+		if (c == '\r')
+			b->state = BODY_TRAILER_LF;
+		else if (!http_is_vbyte(c))
+			return http_why(
+			    why, "control byte in trailers", PETRI_ERR_INVAL);
+		return body_line_byte(b, 1, why);
+	case BODY_TRAILER_LF:
+		if (c != '\n')
+			return http_why(
+			    why, "bare CR in trailers", PETRI_ERR_INVAL);
+		b->state = BODY_TRAILER_START;
+		return body_line_byte(b, 1, why);
+	case BODY_LAST_LF:
+		if (c != '\n')
+			return http_why(
+			    why, "bare CR in trailers", PETRI_ERR_INVAL);
+		b->state = BODY_DONE;
+		return 0;
+	}
+	return http_why(why, "bad framing state", PETRI_ERR_INVAL);
+}
+
 int
 proxy_http_body_feed(struct proxy_http_body *b, const unsigned char *in,
     size_t len, size_t *used, size_t *data_off, size_t *data_len,
     const char **why)
 {
 	size_t i = 0, n;
-	int v, r;
+	int r;
 
 	*used = 0;
 	*data_off = 0;
 	*data_len = 0;
 	while (i < len) {
-		unsigned char c = in[i];
-
 		switch (b->state) {
 		case BODY_DONE:
 			*used = i;
@@ -702,118 +816,23 @@ proxy_http_body_feed(struct proxy_http_body *b, const unsigned char *in,
 			b->total += len - i;
 			*used = len;
 			return 0;
-		case BODY_SIZE:
-			if ((v = http_hexval(c)) >= 0) {
-				if (++b->digits > PROXY_HTTP_CHUNK_DIGITS_MAX)
-					return http_why(why,
-					    "chunk size too large",
-					    PETRI_ERR_TOOBIG);
-				b->remaining = b->remaining * 16 + (uint64_t)v;
-				if (b->remaining > PROXY_HTTP_LENGTH_MAX)
-					return http_why(why,
-					    "chunk size too large",
-					    PETRI_ERR_TOOBIG);
-			} else if (b->digits == 0)
-				return http_why(why, "malformed chunk size",
-				    PETRI_ERR_INVAL);
-			else if (c == ';')
-				b->state = BODY_EXT;
-			else if (c == ' ' || c == '\t')
-				b->state = BODY_SIZE_WS;
-			else if (c == '\r')
-				b->state = BODY_SIZE_LF;
-			else
-				return http_why(why, "malformed chunk size",
-				    PETRI_ERR_INVAL);
-			if ((r = body_line_byte(b, 0, why)) != 0)
-				return r;
-			break;
-		case BODY_SIZE_WS:
-			if (c == ';')
-				b->state = BODY_EXT;
-			else if (c != ' ' && c != '\t')
-				return http_why(why, "malformed chunk size",
-				    PETRI_ERR_INVAL);
-			if ((r = body_line_byte(b, 0, why)) != 0)
-				return r;
-			break;
-		case BODY_EXT:
-			if (c == '\r')
-				b->state = BODY_SIZE_LF;
-			else if (!http_is_vbyte(c))
-				return http_why(why,
-				    "control byte in a chunk extension",
-				    PETRI_ERR_INVAL);
-			if ((r = body_line_byte(b, 0, why)) != 0)
-				return r;
-			break;
-		case BODY_SIZE_LF:
-			if (c != '\n')
-				return http_why(why, "bare CR in chunk framing",
-				    PETRI_ERR_INVAL);
-			b->line = 0;
-			b->digits = 0;
-			b->state =
-			    b->remaining == 0 ? BODY_TRAILER_START : BODY_DATA;
-			break;
-		case BODY_DATA_CR:
-			if (c != '\r')
-				return http_why(why,
-				    "chunk data longer than its size",
-				    PETRI_ERR_INVAL);
-			b->state = BODY_DATA_LF;
-			break;
-		case BODY_DATA_LF:
-			if (c != '\n')
-				return http_why(why, "bare CR in chunk framing",
-				    PETRI_ERR_INVAL);
-			b->state = BODY_SIZE;
-			b->remaining = 0;
-			break;
 		case BODY_TRAILER_START:
-			if (c == '\r')
-				b->state = BODY_LAST_LF;
-			else if (c == ' ' || c == '\t')
-				return http_why(why,
-				    "obsolete line folding in trailers",
-				    PETRI_ERR_INVAL);
-			else if (!http_is_vbyte(c))
-				return http_why(why, "control byte in trailers",
-				    PETRI_ERR_INVAL);
-			else
-				b->state = BODY_TRAILER_LINE;
-			if ((r = body_line_byte(b, 1, why)) != 0)
-				return r;
-			break;
 		case BODY_TRAILER_LINE:
-			if (c == '\r')
-				b->state = BODY_TRAILER_LF;
-			else if (!http_is_vbyte(c))
-				return http_why(why, "control byte in trailers",
-				    PETRI_ERR_INVAL);
-			if ((r = body_line_byte(b, 1, why)) != 0)
-				return r;
-			break;
 		case BODY_TRAILER_LF:
-			if (c != '\n')
-				return http_why(why, "bare CR in trailers",
-				    PETRI_ERR_INVAL);
-			b->state = BODY_TRAILER_START;
-			if ((r = body_line_byte(b, 1, why)) != 0)
-				return r;
-			break;
 		case BODY_LAST_LF:
-			if (c != '\n')
-				return http_why(why, "bare CR in trailers",
-				    PETRI_ERR_INVAL);
-			b->state = BODY_DONE;
-			*used = i + 1;
-			return 1;
+			r = body_trailer_byte(b, in[i], why);
+			break;
 		default:
-			return http_why(
-			    why, "bad framing state", PETRI_ERR_INVAL);
+			r = body_chunk_byte(b, in[i], why);
+			break;
 		}
+		if (r != 0)
+			return r;
 		i++;
+		if (b->state == BODY_DONE) {
+			*used = i;
+			return 1;
+		}
 	}
 	*used = i;
 	return b->state == BODY_DONE;
