@@ -307,21 +307,14 @@ http_fini(struct siem_sink *sk)
 	sk->tpdata = NULL;
 }
 
+/* The sink's secret, client key and URL(s); messages name the sink. */
 static int
-http_init(struct siem_sink *sk, char *err, size_t errlen)
+http_files_load(
+    struct siem_sink *sk, struct http_tp *t, char *err, size_t errlen)
 {
 	const struct siem_sink_cfg *c = &sk->cfg;
-	struct curl_blob blob;
-	struct http_tp *t;
-	char *auth = NULL, h[64 + AUDIT_ORIGIN_MAX];
-	size_t alen;
 	int r;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return PETRI_ERR_NOMEM;
-	sk->tpdata = t;
-	buf_init(&t->reply, SIEM_REPLY_MAX);
-	uuid4(t->channel);
 	if ((r = siem_secret_read(c->secret_file, SIEM_SECRET_MAX, &t->secret,
 	         &t->secret_len)) != 0) {
 		siem_err(err, errlen, "sink %s: cannot read %s %s: %s", c->name,
@@ -354,12 +347,19 @@ http_init(struct siem_sink *sk, char *err, size_t errlen)
 		        sizeof(t->url)
 		    ? PETRI_ERR_TOOBIG
 		    : 0;
-	if (r != 0) {
+	if (r != 0)
 		siem_err(err, errlen, "sink %s: url too long", c->name);
-		return r;
-	}
-	/* fixed headers; the HEC token goes through sodium memory only */
-	if (c->type == SIEM_HEC) {
+	return r;
+}
+
+/* The fixed headers; the HEC token goes through sodium memory only. */
+static int
+http_headers_make(struct siem_sink *sk, struct http_tp *t)
+{
+	char *auth, h[64 + AUDIT_ORIGIN_MAX];
+	size_t alen;
+
+	if (sk->cfg.type == SIEM_HEC) {
 		alen = strlen("Authorization: Splunk ") + t->secret_len + 1;
 		if ((auth = sodium_malloc(alen)) == NULL)
 			return PETRI_ERR_NOMEM;
@@ -378,8 +378,22 @@ http_init(struct siem_sink *sk, char *err, size_t errlen)
 	if (t->hdrs == NULL ||
 	    (t->hdrs = curl_slist_append(
 	         t->hdrs, "Content-Type: application/json")) == NULL ||
-	    (t->hdrs = curl_slist_append(t->hdrs, "Expect:")) == NULL ||
-	    (t->curl = curl_easy_init()) == NULL)
+	    (t->hdrs = curl_slist_append(t->hdrs, "Expect:")) == NULL)
+		return PETRI_ERR_NOMEM;
+	return 0;
+}
+
+/*
+ * The handle: https only, verified, no redirect or proxy, TLS 1.2 or
+ * later, the sink's timeouts, optional client certificate.
+ */
+static int
+http_curl_make(struct siem_sink *sk, struct http_tp *t)
+{
+	const struct siem_sink_cfg *c = &sk->cfg;
+	struct curl_blob blob;
+
+	if ((t->curl = curl_easy_init()) == NULL)
 		return PETRI_ERR_NOMEM;
 	curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "https");
@@ -412,6 +426,23 @@ http_init(struct siem_sink *sk, char *err, size_t errlen)
 	curl_easy_setopt(t->curl, CURLOPT_XFERINFODATA, sk);
 	curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
 	return 0;
+}
+
+static int
+http_init(struct siem_sink *sk, char *err, size_t errlen)
+{
+	struct http_tp *t;
+	int r;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return PETRI_ERR_NOMEM;
+	sk->tpdata = t;
+	buf_init(&t->reply, SIEM_REPLY_MAX);
+	uuid4(t->channel);
+	if ((r = http_files_load(sk, t, err, errlen)) != 0 ||
+	    (r = http_headers_make(sk, t)) != 0)
+		return r;
+	return http_curl_make(sk, t);
 }
 
 const struct siem_transport siem_hec_transport = {
