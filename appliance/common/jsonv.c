@@ -42,6 +42,7 @@ jsonv_doc_load(const char *doc, size_t len, size_t max, const char *what,
     json_t **out, char *err, size_t errlen)
 {
 	json_error_t jerr;
+	const char *nul;
 
 	*out = NULL;
 	if (doc == NULL) {
@@ -52,6 +53,12 @@ jsonv_doc_load(const char *doc, size_t len, size_t max, const char *what,
 		jsonv_err_set(
 		    err, errlen, "%s larger than %zu bytes", what, max);
 		return PETRI_ERR_TOOBIG;
+	}
+	/* jansson passes over a NUL byte after a number: not JSON */
+	if ((nul = memchr(doc, '\0', len)) != NULL) {
+		jsonv_err_set(err, errlen, "JSON error at byte %zu: NUL byte",
+		    (size_t)(nul - doc));
+		return PETRI_ERR_INVAL;
 	}
 	if ((*out = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {

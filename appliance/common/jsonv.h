@@ -74,7 +74,8 @@ void jsonv_err_set(char *err, size_t errlen, const char *fmt, ...)
 
 /*
  * Parses doc[len] (at most max bytes) as one JSON value, refusing
- * duplicate keys and anything after the value.  what names the document
+ * duplicate keys, anything after the value and a raw NUL byte anywhere
+ * (jansson would pass over one after a number).  what names the document
  * in messages ("no binding", "binding larger than N bytes").  On success
  * *out holds a new reference (caller drops it with json_decref()).
  * Returns 0, PETRI_ERR_INVAL (NULL doc, malformed JSON: the message gives

@@ -133,6 +133,12 @@ test_document(void)
 	CHECK_EQ(jsonv_doc_load(
 	             "{\"a\":\"\\u0000\"}", 13, 100, "x", &o, err, sizeof(err)),
 	    PETRI_ERR_INVAL);
+	/* a raw NUL byte, which jansson would pass over after a number */
+	CHECK_EQ(
+	    jsonv_doc_load("{\"a\":6\0}", 8, 100, "x", &o, err, sizeof(err)),
+	    PETRI_ERR_INVAL);
+	CHECK(o == NULL);
+	CHECK_STR(err, "JSON error at byte 6: NUL byte");
 	/* a NULL or empty err is never written */
 	CHECK_EQ(
 	    jsonv_doc_load("[", 1, 100, "x", &o, NULL, 0), PETRI_ERR_INVAL);
