@@ -171,6 +171,68 @@ parent_ws_reply(struct ipc_chan *c, uint32_t id, int e, const char *msg)
 		log_warn("cannot answer the api");
 }
 
+/* MSG_PAR_FIREWALL: closes the host to the sandbox network. */
+static void
+parent_firewall(struct ipc_chan *c, struct ipc_msg *m)
+{
+	const char *br = json_string_value(json_object_get(m->json, "bridge"));
+	const char *gw = json_string_value(json_object_get(m->json, "gateway"));
+	json_int_t port = json_integer_value(json_object_get(m->json, "port"));
+	int e;
+
+	if (geteuid() != 0) {
+		log_warn("development mode: the host is not closed to the "
+		         "sandbox network");
+		e = 0;
+	} else
+		e = br == NULL || gw == NULL || port < 1 || port > 65535
+		    ? PETRI_ERR_INVAL
+		    : hostfw_sandbox_input(br, gw, (int)port);
+	parent_ws_reply(c, m->id, e, "cannot close the host");
+}
+
+/*
+ * MSG_PAR_WS_PREPARE: the sandbox's directory and disk image, made when
+ * "create" is true, then the disk mounted on the directory.
+ */
+static void
+parent_ws_prepare(
+    struct ipc_chan *c, struct ipc_msg *m, const char *dir, const char *img)
+{
+	int create = json_is_true(json_object_get(m->json, "create")), e;
+	json_int_t mb = json_integer_value(json_object_get(m->json, "disk_mb"));
+
+	if (create) {
+		/* the sandbox's directory, the mount point of its disk */
+		if (mkdir(dir, 0700) != 0 ||
+		    chown(dir, pws.uid, pws.gid) != 0) {
+			parent_ws_reply(c, m->id,
+			    errno == EEXIST ? PETRI_ERR_EXISTS : PETRI_ERR_IO,
+			    "cannot create the sandbox directory");
+			return;
+		}
+		if (mb < SB_MIN_DISK_MB || mb > SB_MAX_DISK_MB) {
+			parent_ws_reply(
+			    c, m->id, PETRI_ERR_INVAL, "bad disk size");
+			return;
+		}
+		if ((e = disk_create(img, (int)mb, pws.uid, pws.gid)) != 0) {
+			(void)rmdir(dir);
+			parent_ws_reply(
+			    c, m->id, e, "cannot create the workspace disk");
+			return;
+		}
+	}
+	e = disk_mount(img, dir);
+	if (e == PETRI_ERR_NOTFOUND && !create)
+		e = 0; /* a workspace from before disks: as it is */
+	else if (e != 0 && create) {
+		(void)unlink(img);
+		(void)rmdir(dir);
+	}
+	parent_ws_reply(c, m->id, e, "cannot mount the workspace disk");
+}
+
 /*
  * The api's privileged requests: give a workspace its own file system
  * (created at sandbox creation, mounted again after a reboot) and take
@@ -181,29 +243,13 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
 	const char *sb;
 	char dir[PATH_MAX], img[PATH_MAX], name[64];
-	json_int_t mb;
 	int e;
 
 	(void)arg;
 	if (m == NULL)
 		return; /* the api is gone; SIGCHLD tells the rest */
 	if (m->type == MSG_PAR_FIREWALL) {
-		const char *br =
-		    json_string_value(json_object_get(m->json, "bridge"));
-		const char *gw =
-		    json_string_value(json_object_get(m->json, "gateway"));
-		json_int_t port =
-		    json_integer_value(json_object_get(m->json, "port"));
-
-		if (geteuid() != 0) {
-			log_warn("development mode: the host is not closed to "
-			         "the sandbox network");
-			e = 0;
-		} else
-			e = br == NULL || gw == NULL || port < 1 || port > 65535
-			    ? PETRI_ERR_INVAL
-			    : hostfw_sandbox_input(br, gw, (int)port);
-		parent_ws_reply(c, m->id, e, "cannot close the host");
+		parent_firewall(c, m);
 		goto out;
 	}
 	sb = json_string_value(json_object_get(m->json, "sandbox"));
@@ -224,9 +270,8 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		    json_is_true(json_object_get(m->json, "create")) &&
 		    mkdir(dir, 0700) != 0)
 			e = PETRI_ERR_IO;
-		parent_ws_reply(c, m->id, e,
-		    "cannot create the sandbox "
-		    "directory");
+		parent_ws_reply(
+		    c, m->id, e, "cannot create the sandbox directory");
 		goto out;
 	}
 	if (m->type == MSG_PAR_WS_RELEASE) {
@@ -237,41 +282,7 @@ parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		    c, m->id, e, "cannot release the workspace disk");
 		goto out;
 	}
-	mb = json_integer_value(json_object_get(m->json, "disk_mb"));
-	if (json_is_true(json_object_get(m->json, "create"))) {
-		/* the sandbox's directory, the mount point of its disk */
-		if (mkdir(dir, 0700) != 0 ||
-		    chown(dir, pws.uid, pws.gid) != 0) {
-			parent_ws_reply(c, m->id,
-			    errno == EEXIST ? PETRI_ERR_EXISTS : PETRI_ERR_IO,
-			    "cannot create the "
-			    "sandbox directory");
-			goto out;
-		}
-	}
-	if (json_is_true(json_object_get(m->json, "create"))) {
-		if (mb < SB_MIN_DISK_MB || mb > SB_MAX_DISK_MB) {
-			parent_ws_reply(
-			    c, m->id, PETRI_ERR_INVAL, "bad disk size");
-			goto out;
-		}
-		if ((e = disk_create(img, (int)mb, pws.uid, pws.gid)) != 0) {
-			(void)rmdir(dir);
-			parent_ws_reply(c, m->id, e,
-			    "cannot create the "
-			    "workspace disk");
-			goto out;
-		}
-	}
-	e = disk_mount(img, dir);
-	if (e == PETRI_ERR_NOTFOUND &&
-	    !json_is_true(json_object_get(m->json, "create")))
-		e = 0; /* a workspace from before disks: as it is */
-	else if (e != 0 && json_is_true(json_object_get(m->json, "create"))) {
-		(void)unlink(img);
-		(void)rmdir(dir);
-	}
-	parent_ws_reply(c, m->id, e, "cannot mount the workspace disk");
+	parent_ws_prepare(c, m, dir, img);
 out:
 	ipc_msg_clear(m);
 }
