@@ -469,16 +469,66 @@ scan_key_is(struct scan *sc, size_t off, size_t len, const char *name)
 	return strlen(name) == len && memcmp(sc->s->buf + off, name, len) == 0;
 }
 
+/* The blob reference members of one object, as scan_object meets them. */
+struct scan_blob {
+	int has_blob, blob_true, sha_ok, size_bad;
+	int64_t size;
+	char sha[2 * AUDIT_HASH_LEN + 1];
+};
+
+/* Notes what member key = val means: a blob reference's part, new_key. */
+static void
+scan_member_note(struct scan *sc, int depth, const struct scan_val *key,
+    const struct scan_val *val, struct scan_blob *bl)
+{
+	if (scan_key_is(sc, key->off, key->len, "blob")) {
+		bl->has_blob = 1;
+		bl->blob_true = val->type == ST_TRUE;
+	} else if (scan_key_is(sc, key->off, key->len, "sha256")) {
+		bl->sha_ok = val->type == ST_STRING &&
+		    audit_record_hex64_valid(
+		        (const char *)sc->s->buf + val->off, val->len);
+		if (bl->sha_ok) {
+			memcpy(bl->sha, sc->s->buf + val->off, val->len);
+			bl->sha[val->len] = '\0';
+		}
+		if (depth == 1 && bl->sha_ok &&
+		    petri_unhex(bl->sha, sc->out->sha256, AUDIT_HASH_LEN) == 0)
+			sc->out->has_sha256 = 1;
+	} else if (scan_key_is(sc, key->off, key->len, "size")) {
+		bl->size_bad = val->type != ST_INT || val->i < 0;
+		bl->size = val->i;
+	} else if (depth == 1 && scan_key_is(sc, key->off, key->len, "new_key"))
+		sc->out->has_new_key =
+		    scan_copy(sc, val, sc->out->new_key, AUDIT_VKEY_MAX) == 0;
+}
+
+/* At an object's end: a blob reference is whole, and is reported. */
+static int
+scan_blob_end(struct scan *sc, const struct scan_blob *bl)
+{
+	int r;
+
+	if (!bl->has_blob)
+		return 0;
+	if (!bl->blob_true || !bl->sha_ok || bl->size_bad)
+		return scan_fail(sc, "bad blob reference or nesting");
+	if (sc->ref != NULL && (r = sc->ref(sc->arg, bl->sha, bl->size)) != 0) {
+		sc->err = r;
+		sc->why = "blob reference callback failed";
+		return -1;
+	}
+	return 0;
+}
+
 static int
 scan_object(struct scan *sc, int depth)
 {
 	struct scan_val key, val;
+	struct scan_blob bl = {.size = -1};
 	uint32_t obj = sc->nobj++;
 	size_t nkeys = 0, mark;
-	/* blob reference members of this object */
-	int has_blob = 0, blob_true = 0, sha_ok = 0, size_bad = 0;
-	int64_t size = -1;
-	char sha[2 * AUDIT_HASH_LEN + 1];
+	int want;
 
 	sc->p++;
 	scan_ws(sc);
@@ -487,8 +537,6 @@ scan_object(struct scan *sc, int depth)
 		goto done;
 	}
 	for (;;) {
-		int want;
-
 		scan_ws(sc);
 		if (sc->p >= sc->end || *sc->p != '"')
 			return scan_fail(sc, "object key expected");
@@ -520,29 +568,7 @@ scan_object(struct scan *sc, int depth)
 			if (scan_integrity(sc, nkeys, &val) != 0)
 				return -1;
 		}
-		if (scan_key_is(sc, key.off, key.len, "blob")) {
-			has_blob = 1;
-			blob_true = val.type == ST_TRUE;
-		} else if (scan_key_is(sc, key.off, key.len, "sha256")) {
-			sha_ok = val.type == ST_STRING &&
-			    audit_record_hex64_valid(
-			        (const char *)sc->s->buf + val.off, val.len);
-			if (sha_ok) {
-				memcpy(sha, sc->s->buf + val.off, val.len);
-				sha[val.len] = '\0';
-			}
-			if (depth == 1 && sha_ok &&
-			    petri_unhex(sha, sc->out->sha256, AUDIT_HASH_LEN) ==
-			        0)
-				sc->out->has_sha256 = 1;
-		} else if (scan_key_is(sc, key.off, key.len, "size")) {
-			size_bad = val.type != ST_INT || val.i < 0;
-			size = val.i;
-		} else if (depth == 1 &&
-		    scan_key_is(sc, key.off, key.len, "new_key"))
-			sc->out->has_new_key =
-			    scan_copy(sc, &val, sc->out->new_key,
-			        AUDIT_VKEY_MAX) == 0;
+		scan_member_note(sc, depth, &key, &val, &bl);
 		sc->used = mark; /* the value's text is no longer needed */
 		nkeys++;
 		scan_ws(sc);
@@ -560,18 +586,7 @@ done:
 	if (depth == 1 && nkeys < SCAN_NFIELDS)
 		return scan_fail(
 		    sc, "integrity fields missing or out of order");
-	if (has_blob) {
-		int r;
-
-		if (!blob_true || !sha_ok || size_bad)
-			return scan_fail(sc, "bad blob reference or nesting");
-		if (sc->ref != NULL && (r = sc->ref(sc->arg, sha, size)) != 0) {
-			sc->err = r;
-			sc->why = "blob reference callback failed";
-			return -1;
-		}
-	}
-	return 0;
+	return scan_blob_end(sc, &bl);
 }
 
 static int
