@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +73,6 @@ siem_sleep(const struct siem_sink *sk, int ms)
 		r = PETRI_ERR_STATE;
 	pthread_mutex_unlock(&s->mu);
 	return r;
-}
-
-void
-siem_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 int
@@ -424,7 +411,7 @@ sink_main(void *arg)
 			buf_reset(cur);
 			if ((r = sink_batch(sk, cursor, &scratch, cur, &n)) !=
 			    0) {
-				siem_err(err, sizeof(err),
+				jsonv_err_set(err, sizeof(err),
 				    "cannot read the log: %s",
 				    petri_strerror(r));
 				goto failed;
@@ -461,7 +448,8 @@ sink_main(void *arg)
 		if (siem_stopping(sk))
 			break;
 		if (err[0] == '\0')
-			siem_err(err, sizeof(err), "%s", petri_strerror(r));
+			jsonv_err_set(
+			    err, sizeof(err), "%s", petri_strerror(r));
 		sink_fail(sk, err, &fails);
 		(void)siem_sleep(sk, jitter(backoff));
 		backoff = backoff > sk->cfg.retry_max_ms / 2
@@ -511,7 +499,7 @@ sink_cursor_init(struct siem_sink *sk, char *err, size_t errlen)
 
 	r = cursor_load(sk, &next);
 	if (r == PETRI_ERR_IO) {
-		siem_err(err, errlen,
+		jsonv_err_set(err, errlen,
 		    "sink %s: cannot read its cursor %s (remove it to start "
 		    "over from \"start\")",
 		    sk->cfg.name, sk->cursor_path);
@@ -531,8 +519,9 @@ sink_cursor_init(struct siem_sink *sk, char *err, size_t errlen)
 	sk->saved = next;
 	sk->saved_ms = petri_mono_ms();
 	if ((r = cursor_save(sk, next)) != 0) {
-		siem_err(err, errlen, "sink %s: cannot write its cursor %s: %s",
-		    sk->cfg.name, sk->cursor_path, petri_strerror(r));
+		jsonv_err_set(err, errlen,
+		    "sink %s: cannot write its cursor %s: %s", sk->cfg.name,
+		    sk->cursor_path, petri_strerror(r));
 		return r;
 	}
 	return 0;
@@ -616,7 +605,8 @@ siem_new(struct audit_log *log, const char *dir, const char *origin,
 	if (petri_strlcpy(s->origin, origin, sizeof(s->origin)) >=
 	        sizeof(s->origin) ||
 	    petri_path_join(s->dir, sizeof(s->dir), dir, "sinks") != 0) {
-		siem_err(err, errlen, "sinks: origin or directory too long");
+		jsonv_err_set(
+		    err, errlen, "sinks: origin or directory too long");
 		siem_free(s);
 		return PETRI_ERR_INVAL;
 	}
@@ -660,7 +650,7 @@ siem_sinks_load(struct siem *s, json_t *sinks, char *err, size_t errlen)
 	int r;
 
 	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
-		siem_err(err, errlen, "sinks: cannot create %s", s->dir);
+		jsonv_err_set(err, errlen, "sinks: cannot create %s", s->dir);
 		return PETRI_ERR_IO;
 	}
 	if (gethostname(hostname, sizeof(hostname)) != 0)
@@ -668,7 +658,8 @@ siem_sinks_load(struct siem *s, json_t *sinks, char *err, size_t errlen)
 	hostname[sizeof(hostname) - 1] = '\0';
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-			siem_err(err, errlen, "sinks: libcurl init failed");
+			jsonv_err_set(
+			    err, errlen, "sinks: libcurl init failed");
 			return PETRI_ERR_NOMEM;
 		}
 		curl_ready = 1;
@@ -707,7 +698,8 @@ siem_open(json_t *sinks, struct audit_log *log, const char *dir,
 	for (i = 0; i < s->n; i++) {
 		sk = &s->sinks[i];
 		if (pthread_create(&sk->thread, NULL, sink_main, sk) != 0) {
-			siem_err(err, errlen, "sinks: cannot start a thread");
+			jsonv_err_set(
+			    err, errlen, "sinks: cannot start a thread");
 			siem_close(s);
 			return PETRI_ERR_NOMEM;
 		}
