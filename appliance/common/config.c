@@ -33,6 +33,7 @@ enum {
 	CT_SINKS,
 	CT_REGISTRIES,
 	CT_POOL,
+	CT_SYNC_TTL,
 	CT_N
 };
 
@@ -79,6 +80,10 @@ static const struct jsonv_field config_top_fields[CT_N] = {
     [CT_SINKS] = {.name = "sinks", .type = JSONV_ANY},
     [CT_REGISTRIES] = {.name = "registries", .type = JSONV_ANY},
     [CT_POOL] = {.name = "pool", .type = JSONV_OBJECT},
+    [CT_SYNC_TTL] = {.name = "sync_ttl_seconds",
+        .type = JSONV_INT,
+        .min = 1,
+        .max = API_SYNC_TTL_SEC},
 };
 
 static const struct jsonv_object config_top_spec = {
@@ -291,6 +296,7 @@ config_parse_scalars(
 	cfg->output_max = (size_t)outmax;
 	config_int_copy(f[CT_TTL], &cfg->ttl_seconds);
 	config_int_copy(f[CT_REAPER], &cfg->reaper_interval);
+	config_int_copy(f[CT_SYNC_TTL], &cfg->sync_ttl);
 	if (f[CT_DEBUG] != NULL)
 		cfg->debug = json_is_true(f[CT_DEBUG]);
 	return 0;
@@ -351,6 +357,7 @@ config_defaults_set(struct petri_config *cfg)
 	cfg->pool[2] = 1; /* go */
 	cfg->pool[3] = 1; /* java */
 	cfg->reaper_interval = 10;
+	cfg->sync_ttl = API_SYNC_TTL_SEC;
 }
 
 int
@@ -440,6 +447,7 @@ config_to_json(const struct petri_config *cfg)
 	json_object_set_new(j, "ttl_seconds", json_integer(cfg->ttl_seconds));
 	json_object_set_new(
 	    j, "reaper_interval_seconds", json_integer(cfg->reaper_interval));
+	json_object_set_new(j, "sync_ttl_seconds", json_integer(cfg->sync_ttl));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
 	json_object_set_new(j, "pool",
 	    json_pack("{s:i, s:i, s:i, s:i}", config_languages[0], cfg->pool[0],
