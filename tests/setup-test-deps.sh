@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # What the test suites need beyond `make run`'s host set-up: Debian's
 # Chromium (browser tests), Node.js and npm (TypeScript client, MCP client,
-# browser driver), and the npm dev dependencies of each package.json the
-# suites use, installed from their committed lock files.  Idempotent.
+# browser driver), python3-venv (the Python SDK is installed into a fresh
+# venv), python3-yaml and python3-jsonschema (docs/openapi.yaml checked
+# against real answers), and the npm dev dependencies of each package.json
+# the suites use, installed from their committed lock files.  Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,9 @@ want=()
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
 command -v node >/dev/null 2>&1 || want+=(nodejs)
 command -v npm >/dev/null 2>&1 || want+=(npm)
+for pkg in python3-venv python3-yaml python3-jsonschema; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || want+=("$pkg")
+done
 if ((${#want[@]} > 0)); then
 	echo "setup-test-deps: installing ${want[*]}"
 	log=$(mktemp /tmp/petri-test-apt.XXXXXX)
