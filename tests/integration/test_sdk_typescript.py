@@ -1,0 +1,85 @@
+"""The TypeScript SDK (clients/typescript): its node:test suite against
+the shared petrid, and `npm pack` producing a package that installs into
+an empty project and runs the README's example."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+
+import harness
+from harness import check
+
+TS = os.path.join(harness.ROOT, "clients", "typescript")
+
+
+def npm(*args, cwd=TS, env=None, timeout=600):
+    return subprocess.run(["npm", "--no-audit", "--no-fund", "--loglevel=error"] + list(args),
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _env(p):
+    env = dict(os.environ)
+    env.update(PETRI_URL="http://127.0.0.1:%d" % p.port, PETRI_API_KEY=p.token)
+    return env
+
+
+def _build():
+    check(os.path.isdir(os.path.join(TS, "node_modules", "typescript")),
+          "clients/typescript/node_modules missing: run tests/setup-test-deps.sh")
+    for script in ("build", "build:test"):
+        r = npm("run", script)
+        check(r.returncode == 0, r.stdout + r.stderr)
+
+
+def test_sdk_typescript_suite(p):
+    _build()
+    r = subprocess.run(["node", "--test", "--test-reporter=tap", "build-test/test/"], cwd=TS,
+                       env=_env(p), capture_output=True, text=True, timeout=900)
+    out = r.stdout + r.stderr
+    passed = re.search(r"^# pass (\d+)$", out, re.M)
+    failed = re.search(r"^# fail (\d+)$", out, re.M)
+    check(passed and failed, out[-4000:])
+    print("  typescript: %s passed, %s failed" % (passed.group(1), failed.group(1)))
+    check(r.returncode == 0 and failed.group(1) == "0" and int(passed.group(1)) >= 10,
+          out[-6000:])
+
+
+def test_sdk_typescript_pack(p):
+    tmp = tempfile.mkdtemp(prefix="petri-npm-")
+    try:
+        r = npm("pack", "--pack-destination", tmp)
+        check(r.returncode == 0, r.stdout + r.stderr)
+        tgz = os.path.join(tmp, "petri-sdk-0.1.0.tgz")
+        with tarfile.open(tgz) as t:
+            names = set(t.getnames())
+            meta = json.load(t.extractfile("package/package.json"))
+        for n in ("package/package.json", "package/README.md", "package/dist/index.js",
+                  "package/dist/index.d.ts", "package/dist/sandbox.d.ts"):
+            check(n in names, "%s not in the package: %s" % (n, sorted(names)))
+        check(not any(n.startswith(("package/src/", "package/test/", "package/node_modules/"))
+                      for n in names), sorted(names))
+        check(meta["name"] == "@petri/sdk" and meta["type"] == "module" and
+              "dependencies" not in meta, meta)
+        app = os.path.join(tmp, "app")
+        os.mkdir(app)
+        with open(os.path.join(app, "package.json"), "w") as f:
+            json.dump({"name": "app", "private": True, "type": "module"}, f)
+        r = npm("install", "--offline", tgz, cwd=app)
+        check(r.returncode == 0, r.stdout + r.stderr)
+        with open(os.path.join(app, "main.mjs"), "w") as f:
+            f.write("import { Sandbox } from '@petri/sdk';\n"
+                    "const sb = await Sandbox.create({ language: 'node' });\n"
+                    "try {\n"
+                    "  const r = await sb.exec({ code: \"console.log('hello from isolation')\" });\n"
+                    "  console.log(r.output.trim(), r.exitCode);\n"
+                    "} finally {\n"
+                    "  await sb.delete();\n"
+                    "}\n")
+        r = subprocess.run(["node", "main.mjs"], cwd=app, env=_env(p), capture_output=True,
+                           text=True, timeout=300)
+        check(r.returncode == 0 and r.stdout == "hello from isolation 0\n", r.stdout + r.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
