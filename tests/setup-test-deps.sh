@@ -2,8 +2,8 @@
 # What the test suites need beyond `make run`'s host set-up: Debian's
 # Chromium (browser tests), Node.js and npm (TypeScript client, MCP client,
 # browser driver), python3-venv (the Python SDK is installed into a fresh
-# venv), python3-yaml and python3-jsonschema (docs/openapi.yaml checked
-# against real answers), and the npm dev dependencies of each package.json
+# venv), python3-yaml (docs/openapi.yaml, the Kubernetes manifests) and
+# python3-jsonschema (the spec checked against real answers), and the npm dev dependencies of each package.json
 # the suites use, installed from their committed lock files.  Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
