@@ -479,3 +479,110 @@ def test_sdk_python_old_pythons(p):
             check(r.returncode == 0 and r.stdout.strip().endswith(".whl"), r.stdout + r.stderr)
         finally:
             shutil.rmtree(out, ignore_errors=True)
+
+
+class _SyncStub:
+    """A loopback server speaking the delta sync contract (POST .../sync,
+    PUT .../sync/{id}) over an in-memory workspace, so the SDK's side of
+    the protocol is checked whatever the petrid under test has.  The first
+    commit answers 409 sync_conflict once when asked to."""
+
+    def __init__(self, conflict_once=False):
+        import hashlib
+        import http.server
+        import threading
+        self.ws = {"old.txt": b"old", "keep.py": b"K = 1\n"}
+        self.plans, self.bodies = {}, []
+        self.conflict_once = conflict_once
+        stub = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _send(self, status, doc):
+                raw = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _body(self):
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def do_GET(self):
+                self._send(200, {"id": "sb_stub", "language": "python"})
+
+            def do_POST(self):
+                req = json.loads(self._body())
+                files = {f["path"]: (f["sha256"], f["size"]) for f in req["files"]}
+                for path, (sha, size) in files.items():
+                    check(len(sha) == 64 and isinstance(size, int), (path, sha, size))
+                up = [p for p, (sha, _) in sorted(files.items())
+                      if p not in stub.ws or hashlib.sha256(stub.ws[p]).hexdigest() != sha]
+                extra = sorted(p for p in stub.ws if p not in files)
+                sid = "sy_%d" % len(stub.plans)
+                stub.plans[sid] = (req, up, extra, len(files) - len(up))
+                self._send(200, {"sync": sid, "upload": up, "extra": extra,
+                                 "unchanged": len(files) - len(up),
+                                 "expires_at": "2026-01-01T00:00:00.000000Z"})
+
+            def do_PUT(self):
+                sid = self.path.rsplit("/", 1)[1]
+                body = self._body()
+                stub.bodies.append(body)
+                req, up, extra, unchanged = stub.plans.pop(sid)
+                if stub.conflict_once:
+                    stub.conflict_once = False
+                    stub.ws["keep.py"] = b"changed meanwhile"
+                    return self._send(409, {"error": {"code": "sync_conflict",
+                                                      "message": "the workspace changed",
+                                                      "request_id": "req_x"}})
+                got = {}
+                if body:
+                    with tarfile.open(fileobj=io.BytesIO(body)) as t:
+                        for m in t.getmembers():
+                            got[m.name] = t.extractfile(m).read()
+                check(sorted(got) == up, (sorted(got), up))
+                sent = {f["path"]: f for f in req["files"]}
+                for name, data in got.items():
+                    check(hashlib.sha256(data).hexdigest() == sent[name]["sha256"], name)
+                stub.ws.update(got)
+                if req["delete"]:
+                    for p in extra:
+                        del stub.ws[p]
+                self._send(200, {"uploaded": len(got), "deleted": len(extra) if req["delete"]
+                                 else 0, "unchanged": unchanged, "bytes": len(body)})
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_sdk_python_sync_protocol(p):
+    tmp = tempfile.mkdtemp(prefix="petri-sync-")
+    stub = _SyncStub(conflict_once=True)
+    try:
+        with open(os.path.join(tmp, "keep.py"), "w") as f:
+            f.write("K = 1\n")
+        os.makedirs(os.path.join(tmp, "pkg"))
+        with open(os.path.join(tmp, "pkg", "new.py"), "w") as f:
+            f.write("N = 2\n")
+        c = petri.Petri(url=stub.url, api_key="petri_stub")
+        sb = petri.Sandbox.connect("sb_stub", client=c)
+        # the first commit meets a conflict: the SDK plans and sends again
+        r = sb.upload(tmp, delete=True)
+        check(r.method == "sync" and r.uploaded == 2 and r.deleted == 1, r)
+        check(stub.ws == {"keep.py": b"K = 1\n", "pkg/new.py": b"N = 2\n"}, stub.ws)
+        check(len(stub.bodies) == 2, len(stub.bodies))
+        # nothing changed: an empty commit, nothing sent
+        r = sb.upload(tmp)
+        check(r.uploaded == 0 and r.unchanged == 2 and r.bytes == 0 and stub.bodies[-1] == b"", r)
+    finally:
+        stub.close()
+        shutil.rmtree(tmp, ignore_errors=True)
