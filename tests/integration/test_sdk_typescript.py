@@ -83,3 +83,40 @@ def test_sdk_typescript_pack(p):
         check(r.returncode == 0 and r.stdout == "hello from isolation 0\n", r.stdout + r.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_sdk_typescript_sync_protocol(p):
+    """The SDK's half of delta sync against the contract stub of
+    test_sdk_python (manifest, the asked files only, delete, one re-plan
+    after sync_conflict, an empty commit)."""
+    from test_sdk_python import _SyncStub
+    if not os.path.exists(os.path.join(TS, "dist", "index.js")):
+        _build()
+    stub = _SyncStub(conflict_once=True)
+    tmp = tempfile.mkdtemp(prefix="petri-tsync-")
+    try:
+        os.makedirs(os.path.join(tmp, "proj", "pkg"))
+        with open(os.path.join(tmp, "proj", "keep.py"), "w") as f:
+            f.write("K = 1\n")
+        with open(os.path.join(tmp, "proj", "pkg", "new.py"), "w") as f:
+            f.write("N = 2\n")
+        script = os.path.join(tmp, "sync.mjs")
+        with open(script, "w") as f:
+            f.write("import { Sandbox } from %s;\n"
+                    "const sb = await Sandbox.connect('sb_stub');\n"
+                    "const a = await sb.upload(%s, { delete: true });\n"
+                    "const b = await sb.upload(%s);\n"
+                    "console.log(JSON.stringify([a.method, a.uploaded, a.deleted,"
+                    " b.uploaded, b.unchanged, b.bytes]));\n" % (
+                        json.dumps("file://" + os.path.join(TS, "dist", "index.js")),
+                        json.dumps(os.path.join(tmp, "proj")),
+                        json.dumps(os.path.join(tmp, "proj"))))
+        env = dict(os.environ, PETRI_URL=stub.url, PETRI_API_KEY="petri_stub")
+        r = subprocess.run(["node", script], env=env, capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, r.stdout + r.stderr)
+        check(json.loads(r.stdout) == ["sync", 2, 1, 0, 2, 0], r.stdout)
+        check(stub.ws == {"keep.py": b"K = 1\n", "pkg/new.py": b"N = 2\n"}, stub.ws)
+        check(len(stub.bodies) == 3 and stub.bodies[-1] == b"", len(stub.bodies))
+    finally:
+        stub.close()
+        shutil.rmtree(tmp, ignore_errors=True)
