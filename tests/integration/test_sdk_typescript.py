@@ -120,3 +120,88 @@ def test_sdk_typescript_sync_protocol(p):
     finally:
         stub.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_sdk_typescript_browser(p):
+    """The built SDK in Debian's Chromium: a page served on loopback, with
+    /v1/ passed to petrid from the same origin (petrid sends no CORS
+    headers), creates a sandbox, runs code, streams, writes and reads a
+    file (a file map upload) and deletes the sandbox."""
+    import http.client
+    import http.server
+    import threading
+    if not os.path.exists(os.path.join(TS, "dist", "index.js")):
+        _build()
+    page = ("<!doctype html><title>sdk</title><pre id=out></pre><script type=module>\n"
+            "import { Sandbox } from '/dist/index.js';\n"
+            "const key = new URLSearchParams(location.search).get('key');\n"
+            "const out = document.getElementById('out');\n"
+            "try {\n"
+            "  const sb = await Sandbox.create({ language: 'node', url: location.origin, apiKey: key });\n"
+            "  const r = await sb.exec({ code: \"console.log('hello from isolation')\" });\n"
+            "  let ev = [];\n"
+            "  for await (const e of sb.stream({ command: 'echo a; echo b >&2' })) ev.push(e.event);\n"
+            "  const u = await sb.upload({ 'm.txt': 'from the browser' });\n"
+            "  const t = await sb.files.readText('m.txt');\n"
+            "  await sb.delete();\n"
+            "  out.textContent = JSON.stringify([r.output, r.exitCode, ev.filter(x => x !== 'install'),"
+            " u.uploaded, t]);\n"
+            "} catch (e) { out.textContent = 'ERROR ' + e.name + ': ' + e.message; }\n"
+            "out.id = 'done';\n"
+            "</script>")
+    backend = p.port
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def _relay(self):
+            if self.path.startswith("/v1/"):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                c = http.client.HTTPConnection("127.0.0.1", backend, timeout=120)
+                hdrs = {k: v for k, v in self.headers.items()
+                        if k.lower() in ("authorization", "content-type", "accept")}
+                c.request(self.command, self.path, body=body, headers=hdrs)
+                r = c.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() in ("content-type", "retry-after", "x-request-id"):
+                        self.send_header(k, v)
+                status = r.status
+                c.close()
+            elif self.path.startswith("/dist/") and ".." not in self.path:
+                with open(os.path.join(TS, self.path.lstrip("/").split("?")[0]), "rb") as f:
+                    data = f.read()
+                status = 200
+                self.send_response(200)
+                self.send_header("Content-Type", "text/javascript")
+            else:
+                data, status = page.encode(), 200
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+            if status != 204:
+                self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if status != 204:
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _relay
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    tmp = tempfile.mkdtemp(prefix="petri-browser-")
+    try:
+        url = "http://127.0.0.1:%d/?key=%s" % (srv.server_address[1], p.token)
+        shot = os.path.join(harness.ROOT, "tests", "browser", "shot.mjs")
+        r = subprocess.run(["node", shot, url, os.path.join(tmp, "page.png"), "#done"],
+                           cwd=os.path.dirname(shot), capture_output=True, text=True, timeout=180)
+        check(r.returncode == 0, r.stdout + r.stderr)
+        text = json.loads(r.stdout)["text"].strip()
+        check(json.loads(text) == ["hello from isolation\n", 0, ["stdout", "stderr", "exit"], 1,
+                                   "from the browser"], text)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        shutil.rmtree(tmp, ignore_errors=True)

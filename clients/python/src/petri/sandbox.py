@@ -303,7 +303,9 @@ class Sandbox:
         workspace files not in the directory are removed, all in one atomic
         commit.  On a server without the sync routes the whole directory is
         sent as one archive.  .git, node_modules and __pycache__ are not
-        sent; symbolic links are skipped.  An archive is unpacked at the
-        workspace root (strip: leading path components to drop; delete:
-        replace the workspace)."""
+        sent; symbolic links are skipped.  (In that fallback, delete with a
+        target other than the root removes the target directory first: two
+        steps, not one commit.)  An archive is unpacked at the workspace
+        root (strip: leading path components to drop; delete: replace the
+        workspace)."""
         return _sync.upload(self, path, target=target, delete=delete, strip=strip)
