@@ -443,6 +443,16 @@ def test_sdk_python_venv_install(p):
         r = subprocess.run([py, "-c", "import petri, os; print(petri.__file__)"],
                            capture_output=True, text=True, env=env, cwd=tmp)
         check(r.stdout.startswith(venv), r.stdout)
+        # mypy finds the installed package's types only through py.typed
+        prog = os.path.join(tmp, "prog.py")
+        with open(prog, "w") as f:
+            f.write("from petri import Sandbox\n"
+                    "def out(sb: Sandbox) -> str:\n"
+                    "    return sb.exec('print(1)').output\n")
+        r = subprocess.run(["mypy", "--strict", "--python-executable", py, "--cache-dir",
+                            os.path.join(tmp, "cache"), prog], capture_output=True, text=True,
+                           timeout=600, cwd=tmp)
+        check(r.returncode == 0 and "Success" in r.stdout, r.stdout + r.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -585,4 +595,38 @@ def test_sdk_python_sync_protocol(p):
         check(r.uploaded == 0 and r.unchanged == 2 and r.bytes == 0 and stub.bodies[-1] == b"", r)
     finally:
         stub.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_sdk_python_types(p):
+    """mypy --strict (Debian's) passes on the SDK for Python 3.9 and on a
+    program using it, and catches a misuse (the installed package's
+    py.typed is checked by test_sdk_python_venv_install)."""
+    tmp = tempfile.mkdtemp(prefix="petri-mypy-")
+    try:
+        good = os.path.join(tmp, "good.py")
+        with open(good, "w") as f:
+            f.write("from typing import List\n"
+                    "from petri import Sandbox, ExecResult, FileEntry, Petri\n"
+                    "def run(p: Petri) -> int:\n"
+                    "    with Sandbox(language='python', client=p) as sb:\n"
+                    "        r: ExecResult = sb.exec('print(1)')\n"
+                    "        files: List[FileEntry] = sb.files.list()\n"
+                    "        code = r.exit_code if r.exit_code is not None else -1\n"
+                    "        return code + len(files) + (r.audit.seq if r.audit else 0)\n")
+        bad = os.path.join(tmp, "bad.py")
+        with open(bad, "w") as f:
+            f.write("from petri import Sandbox\n"
+                    "def run(sb: Sandbox) -> str:\n"
+                    "    return sb.exec(42).exit_code\n")
+        env = dict(os.environ, MYPYPATH=os.path.join(SDK, "src"),
+                   MYPY_CACHE_DIR=os.path.join(tmp, "cache"))
+        base = ["mypy", "--strict", "--python-version", "3.9", "--no-error-summary"]
+        r = subprocess.run(base + [os.path.join(SDK, "src", "petri"), good], env=env,
+                           capture_output=True, text=True, timeout=600)
+        check(r.returncode == 0, r.stdout + r.stderr)
+        r = subprocess.run(base + [bad], env=env, capture_output=True, text=True, timeout=600)
+        check(r.returncode == 1 and 'incompatible type "int"' in r.stdout and
+              "Incompatible return value" in r.stdout, r.stdout + r.stderr)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)

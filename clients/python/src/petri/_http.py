@@ -11,7 +11,7 @@ import json
 import os
 import ssl
 import urllib.parse
-from typing import IO, Any, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from .errors import ConnectionFailed, PetriError, error_from_answer
 
@@ -86,7 +86,8 @@ class Transport:
                 q = "?" + urllib.parse.urlencode(items)
         return self._prefix + path + q
 
-    def open(self, method: str, path: str, *, query=None, json_body: Any = None,
+    def open(self, method: str, path: str, *, query: Optional[Mapping[str, Any]] = None,
+             json_body: Any = None,
              body: Body = None, headers: Optional[Mapping[str, str]] = None,
              timeout: Optional[float] = None
              ) -> Tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
@@ -158,7 +159,8 @@ def sse_parse(stream: IO[bytes]) -> Iterator[Tuple[str, str]]:
     """Parses a text/event-stream: yields (event, data) per event, data
     lines joined by newlines.  Comments and ids are skipped; a line longer
     than MAX_SSE_LINE raises PetriError."""
-    event, data = "message", []  # type: str, list
+    event = "message"
+    data: List[str] = []
     while True:
         line = stream.readline(MAX_SSE_LINE + 1)
         if not line:

@@ -13,7 +13,7 @@ import os
 import stat
 import tarfile
 import tempfile
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, AbstractSet, Any, Dict, List, Optional, Tuple
 
 from .errors import NotFound, SyncConflict
 from .models import FileEntry, UploadResult, build
@@ -33,7 +33,7 @@ SKIP_DIRS = frozenset((".git", "__pycache__", "node_modules", ".petri"))
 CHUNK = 1 << 20
 
 
-def scan(root: str, skip=SKIP_DIRS) -> Dict[str, Tuple[str, int]]:
+def scan(root: str, skip: AbstractSet[str] = SKIP_DIRS) -> Dict[str, Tuple[str, int]]:
     """Maps each regular file below root (relative path, '/'-separated) to
     (sha256 hex, size).  Symbolic links and special files are skipped;
     directories named in skip are not entered."""
@@ -71,9 +71,9 @@ def _tar(root: str, names: List[str], prefix: str, gz: bool) -> "tempfile.Spoole
     return spool
 
 
-def _size(f) -> int:
+def _size(f: IO[bytes]) -> int:
     f.seek(0, os.SEEK_END)
-    n = f.tell()
+    n = int(f.tell())
     f.seek(0)
     return n
 
@@ -101,7 +101,7 @@ def _sync(sb: "Sandbox", root: str, target: str, delete: bool) -> UploadResult:
     if len(want) != len(plan.get("upload") or []):
         raise SyncConflict(message="the server asked for files not in the manifest",
                            code="sync_conflict")
-    body: object = b""
+    body: Any = b""
     sent = 0
     if want:
         spool = _tar(root, want, "", gz=False)
@@ -113,7 +113,7 @@ def _sync(sb: "Sandbox", root: str, target: str, delete: bool) -> UploadResult:
                                               "Content-Length": str(sent)})
     finally:
         if hasattr(body, "close"):
-            body.close()  # type: ignore[union-attr]
+            body.close()
     return UploadResult(method="sync", uploaded=int(done.get("uploaded", 0)),
                         deleted=int(done.get("deleted", 0)),
                         unchanged=int(done.get("unchanged", 0)), bytes=sent, raw=done)

@@ -12,6 +12,10 @@ from .models import (ApiKey, AuditRecord, PolicyInfo, SandboxInfo, SecretInfo,
 from .sandbox import Sandbox
 
 
+def _obj(v: Any) -> Dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
 class Sandboxes:
     def __init__(self, client: "Petri"):
         self._c = client
@@ -148,18 +152,18 @@ class Audit:
                                   headers={"Accept": "text/plain"}).body.decode("utf-8")
 
     def consistency(self, from_size: int, to_size: int) -> Dict[str, Any]:
-        return self._c._t.json("GET", "/v1/audit/proof/consistency",
-                               query={"from": from_size, "to": to_size})
+        return _obj(self._c._t.json("GET", "/v1/audit/proof/consistency",
+                                    query={"from": from_size, "to": to_size}))
 
     def blob(self, sha256: str) -> bytes:
         return self._c._t.request("GET", "/v1/audit/blobs/%s" % quote_path(sha256),
                                   headers={"Accept": "*/*"}).body
 
     def public_key(self) -> Dict[str, Any]:
-        return self._c._t.json("GET", "/v1/audit/public-key")
+        return _obj(self._c._t.json("GET", "/v1/audit/public-key"))
 
     def sinks(self) -> Dict[str, Any]:
-        return self._c._t.json("GET", "/v1/audit/sinks")
+        return _obj(self._c._t.json("GET", "/v1/audit/sinks"))
 
     def export(self, path: str, from_seq: Optional[int] = None,
                to_seq: Optional[int] = None) -> int:
@@ -212,9 +216,9 @@ class Petri:
         return Sandbox(language, client=self, **kw)
 
     def health(self) -> Dict[str, Any]:
-        return self._t.json("GET", "/healthz")
+        return _obj(self._t.json("GET", "/healthz"))
 
     def ready(self) -> Dict[str, Any]:
         """/readyz: Unavailable (503) when Docker or the keeper does not
         answer."""
-        return self._t.json("GET", "/readyz")
+        return _obj(self._t.json("GET", "/readyz"))

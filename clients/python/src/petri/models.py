@@ -12,9 +12,9 @@ T = TypeVar("T")
 
 def _build(cls: Type[T], d: Optional[Dict[str, Any]]) -> T:
     d = d or {}
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    names = {f.name for f in fields(cls)}
     kw = {k: v for k, v in d.items() if k in names and k != "raw"}
-    obj = cls(**kw)  # type: ignore[call-arg]
+    obj = cls(**kw)
     if "raw" in names:
         object.__setattr__(obj, "raw", dict(d))
     return obj
@@ -260,7 +260,8 @@ class AuditRecord:
     def fields(self) -> Dict[str, Any]:
         """The record parsed from its stored bytes."""
         import json
-        return json.loads(self.record)
+        doc = json.loads(self.record)
+        return doc if isinstance(doc, dict) else {}
 
 
 def build(cls: Type[T], d: Optional[Dict[str, Any]]) -> T:

@@ -184,7 +184,7 @@ class Sandbox:
             _info = SandboxInfo.from_json(self._t.json("POST", "/v1/sandboxes", json_body=body))
         self._info = _info
         self.id: str = _info.id
-        self.files = Files(self)
+        self.files: Files = Files(self)
         self._deleted = False
 
     @classmethod
