@@ -210,7 +210,8 @@ class Sandbox:
         except PetriError:
             if exc_type is None:
                 raise
-            # the body's exception is the one that matters; ours is chained
+            # the body's exception is the one the caller must see; a
+            # sandbox left behind expires with its TTL
 
     # --- lifetime -------------------------------------------------------
 
