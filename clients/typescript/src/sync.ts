@@ -82,10 +82,15 @@ export async function scanDir(root: string): Promise<Map<string, Entry>> {
   return out;
 }
 
-async function pack(files: Map<string, Entry>, names: string[], prefix: string): Promise<Uint8Array> {
+/** A tar of the named files, gzipped where the runtime has CompressionStream. */
+async function pack(files: Map<string, Entry>, names: string[], prefix: string):
+    Promise<{ body: Uint8Array; type: string }> {
   const list = [];
   for (const n of names) list.push({ name: prefix + n, data: await files.get(n)!.load() });
-  return tarPack(list);
+  const tar = tarPack(list);
+  if (typeof CompressionStream === "undefined") return { body: tar, type: "application/x-tar" };
+  const gz = new Blob([tar as unknown as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
+  return { body: new Uint8Array(await new Response(gz).arrayBuffer()), type: "application/gzip" };
 }
 
 function prefixOf(target: string): string {
@@ -103,10 +108,11 @@ async function sync(t: Transport, id: string, files: Map<string, Entry>, target:
   const want = plan.upload ?? [];
   if (want.some((p) => !files.has(p)))
     throw new SyncConflict("the server asked for files not in the manifest", 409, "sync_conflict");
-  const body = want.length ? await pack(files, want, "") : new Uint8Array(0);
+  const { body, type } = want.length ? await pack(files, want, "")
+                                     : { body: new Uint8Array(0), type: "application/x-tar" };
   const done = await t.json<Record<string, number>>(
     "PUT", `/v1/sandboxes/${id}/sync/${encodeURIComponent(plan.sync)}`,
-    { body, headers: { "Content-Type": "application/x-tar" } });
+    { body, headers: { "Content-Type": type } });
   return { method: "sync", uploaded: done.uploaded ?? 0, deleted: done.deleted ?? 0,
            unchanged: done.unchanged ?? 0, bytes: body.length, files: [], raw: done };
 }
@@ -163,8 +169,7 @@ export async function upload(t: Transport, id: string, src: UploadSource, o: Upl
     await exists(); // NotFound itself when the sandbox is gone
     const prefix = prefixOf(target);
     if (del && prefix) await removeDir(prefix.slice(0, -1));
-    const body = await pack(files, [...files.keys()], prefix);
-    return archive(t, id, body, "application/x-tar",
-                   { replace: del && !prefix ? "true" : undefined });
+    const { body, type } = await pack(files, [...files.keys()], prefix);
+    return archive(t, id, body, type, { replace: del && !prefix ? "true" : undefined });
   }
 }

@@ -104,12 +104,13 @@ def _sync(sb: "Sandbox", root: str, target: str, delete: bool) -> UploadResult:
     body: Any = b""
     sent = 0
     if want:
-        spool = _tar(root, want, "", gz=False)
+        spool = _tar(root, want, "", gz=True)
         sent = _size(spool)
         body = spool
     try:
         done = sb._t.json("PUT", "/v1/sandboxes/%s/sync/%s" % (sb.id, plan["sync"]),
-                          body=body, headers={"Content-Type": "application/x-tar",
+                          body=body, headers={"Content-Type": "application/gzip" if sent
+                                              else "application/x-tar",
                                               "Content-Length": str(sent)})
     finally:
         if hasattr(body, "close"):
