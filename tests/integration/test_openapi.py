@@ -3,6 +3,7 @@ paths are the same set (read from the route table in appliance/api/ and
 probed on a running petrid), and real answers validate against the spec's
 schemas.  Needs Debian's python3-yaml and python3-jsonschema."""
 import glob
+import hashlib
 import io
 import json
 import os
@@ -174,6 +175,25 @@ class Checker:
         return evs
 
 
+def _exercise_sync(c, base):
+    """Delta sync (documented once the sync routes exist)."""
+    data = b"print('synced')\n"
+    man = {"path": "synced", "delete": True, "files": [
+        {"path": "s.py", "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}]}
+    plan = c.call("POST", base + "/sync", man, expect=200).json()
+    check(plan["upload"] == ["s.py"], plan)
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode="w") as t:
+        ti = tarfile.TarInfo("s.py")
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+    c.call("PUT", "%s/sync/%s" % (base, plan["sync"]), raw=bio.getvalue(),
+           headers={"Content-Type": "application/x-tar"}, expect=200)
+    c.call("PUT", "%s/sync/%s" % (base, plan["sync"]), raw=b"", expect=404)
+    c.call("POST", base + "/sync", {"files": [{"path": "../x", "sha256": "0" * 64,
+                                              "size": 1}]}, expect=422, bad=True)
+
+
 def test_openapi_answers_validate(p):
     spec = load_spec()
     import jsonschema
@@ -252,6 +272,8 @@ def test_openapi_answers_validate(p):
                   raw=b"import unittest\nclass T(unittest.TestCase):\n"
                       b"    def test_a(self): pass\n")
         c.call("POST", base + "/exec", {"test": True}, expect=200)
+        if "/v1/sandboxes/{id}/sync" in spec["paths"]:
+            _exercise_sync(c, base)
     finally:
         c.call("DELETE", base, expect=204)
     # keys
