@@ -317,6 +317,10 @@ def test_openapi_answers_validate(p):
     c.call("GET", "/v1/audit/public-key", token=aud, expect=200)
     c.call("GET", "/v1/audit/sinks", token=aud, expect=200)
     c.call("GET", "/v1/audit/sinks", token=p.key("agent"), expect=403)
+    c.call("GET", "/v1/audit/witnesses", token=aud, expect=200)
+    c.call("GET", "/console/", token=None, expect=200)
+    c.call("GET", "/console/console.js", token=None, expect=200)
+    c.call("GET", "/console/nothing-here.js", token=None, expect=404)
     missing = {(m.upper(), path) for path, item in spec["paths"].items()
                for m in item if m in METHODS} - c.seen
     check(not missing, "operations the test did not exercise: %s" % sorted(missing))
