@@ -282,6 +282,9 @@ run_doc(struct run *run, json_t *res, int with_output)
 		if (json_object_get(res, "usage") != NULL)
 			json_object_set(
 			    d, "usage", json_object_get(res, "usage"));
+		if (json_object_get(res, "path") != NULL) /* which way ran */
+			json_object_set(
+			    d, "path", json_object_get(res, "path"));
 	} else {
 		json_object_set_new(d, "exit_code", json_null());
 		json_object_set_new(d, "signal", json_null());
@@ -498,6 +501,8 @@ run_finish(struct run *run, json_t *res, unsigned int status,
 	        : json_integer(ms));
 	if ((x = json_object_get(res, "usage")) != NULL)
 		json_object_set(ev, "usage", x);
+	if ((x = json_object_get(res, "path")) != NULL)
+		json_object_set(ev, "path", x);
 	json_object_set_new(ev, "stdout",
 	    run_stream_ref(a, &run->out[0], run->truncated, &err));
 	json_object_set_new(ev, "stderr",
@@ -763,6 +768,9 @@ run_main(void *arg)
 		else if (e == PETRI_ERR_NOTFOUND)
 			run_finish(run, NULL, MHD_HTTP_CONFLICT, "conflict",
 			    "the sandbox container is gone");
+		else if (e == PETRI_ERR_EXHAUSTED)
+			run_finish(run, NULL, MHD_HTTP_CONFLICT,
+			    "sandbox_exhausted", msg);
 		else
 			run_finish(run, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "internal", msg);

@@ -15,7 +15,7 @@ const char *const config_languages[CONFIG_NLANG] = {
 static const char *const config_top_keys[] = {"listen", "data_dir",
     "workspace_root", "docker_socket", "images", "network", "runtime", "limits",
     "output_max_bytes", "ttl_seconds", "reaper_interval_seconds", "debug",
-    "egress", "sinks", "registries", "pool", NULL};
+    "egress", "sinks", "registries", "pool", "supervisor", NULL};
 
 int
 config_language_index(const char *name)
@@ -168,6 +168,7 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	cfg->limits.disk_mb = SB_DEFAULT_DISK_MB;
 	cfg->limits.tmp_mb = SB_DEFAULT_TMP_MB;
 	cfg->ttl_seconds = SB_DEFAULT_TTL_SEC;
+	cfg->supervisor = 1; /* petri-init in new sandboxes */
 	cfg->pool[0] = 2; /* python */
 	cfg->pool[1] = 2; /* node */
 	cfg->pool[2] = 1; /* go */
@@ -284,6 +285,14 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 		}
 		cfg->debug = json_is_true(v);
 	}
+	if ((v = json_object_get(doc, "supervisor")) != NULL) {
+		if (!json_is_boolean(v)) {
+			snprintf(
+			    err, errlen, "supervisor: must be true or false");
+			return PETRI_ERR_INVAL;
+		}
+		cfg->supervisor = json_is_true(v);
+	}
 	if (siem_config_check(json_object_get(doc, "sinks"), err, errlen) != 0)
 		return PETRI_ERR_INVAL;
 	{
@@ -379,6 +388,7 @@ config_to_json(const struct petri_config *cfg)
 	json_object_set_new(
 	    j, "reaper_interval_seconds", json_integer(cfg->reaper_interval));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
+	json_object_set_new(j, "supervisor", json_boolean(cfg->supervisor));
 	json_object_set_new(j, "pool",
 	    json_pack("{s:i, s:i, s:i, s:i}", config_languages[0], cfg->pool[0],
 	        config_languages[1], cfg->pool[1], config_languages[2],

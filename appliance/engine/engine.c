@@ -8,8 +8,10 @@
  * api runs on its own thread.
  */
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,9 +27,13 @@
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
+#include "supervisor.h"
 #include "util.h"
 
 #define SPAWN_PATH "/usr/local/bin/petri-spawn"
+#define INIT_PATH "/usr/local/bin/petri-init"
+#define SUP_READ_CHUNK 65536 /* one read of a pipe */
+#define SUP_DRAIN_MS 300 /* output after a foreground exit */
 #define ENGINE_MAX_EXECS 1024
 #define STDIN_MAX (4UL << 20)
 
@@ -41,6 +47,7 @@ struct engine {
 	struct xexec *execs;
 	int nexecs;
 	int net_ready;
+	struct sup_hub *sup; /* NULL: every execution through docker exec */
 };
 
 /* One execution in flight. */
@@ -247,6 +254,39 @@ container_ip(struct engine *e, const char *cid, char ip[64])
 	return r;
 }
 
+/*
+ * Whether a sandbox of this spec gets petri-init as its PID 1.  gVisor
+ * (runsc) does not: a unix socket bind-mounted from the host cannot be
+ * dialled from inside it without the runtime's host-UDS option, so its
+ * executions take docker exec (docs/architecture.md).
+ */
+static int
+engine_supervised(struct engine *e, json_t *spec)
+{
+	const char *runtime = str(spec, "runtime");
+
+	return e->sup != NULL &&
+	    (runtime == NULL || strcmp(runtime, "runsc") != 0);
+}
+
+/* The binds of a supervised sandbox: petri-init and its socket's dir. */
+static int
+container_config_sup(struct engine *e, const char *sandbox, json_t *binds)
+{
+	char bind[8192], dir[4096];
+
+	if (sup_sandbox_dir(e->sup, sandbox, dir, sizeof(dir)) != 0 ||
+	    (size_t)snprintf(bind, sizeof(bind), "%s/petri-init:%s:ro",
+	        e->ctx->exe_dir, INIT_PATH) >= sizeof(bind))
+		return PETRI_ERR_TOOBIG;
+	json_array_append_new(binds, json_string(bind));
+	if ((size_t)snprintf(bind, sizeof(bind), "%s:%s:ro", dir,
+	        SUP_MOUNT_DIR) >= sizeof(bind))
+		return PETRI_ERR_TOOBIG;
+	json_array_append_new(binds, json_string(bind));
+	return 0;
+}
+
 /* The create body shared by sandbox and one-shot containers. */
 static json_t *
 container_config(struct engine *e, json_t *spec, const char *sandbox,
@@ -261,6 +301,7 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 	const char *runtime = str(spec, "runtime");
 	char bind[8192], user[64], tmpfs[128];
 	const char *ws = str(spec, "workspace");
+	int supervised = !oneshot && engine_supervised(e, spec);
 
 	if (mem <= 0 || pids <= 0 || cpus <= 0 || ws == NULL)
 		return NULL;
@@ -302,6 +343,10 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 		}
 		json_array_append_new(binds, json_string(bind));
 	}
+	if (supervised && container_config_sup(e, sandbox, binds) != 0) {
+		json_decref(binds);
+		return NULL;
+	}
 	hc = json_pack("{s:o, s:s, s:[s], s:[s], s:b, s:{s:s}, s:I, s:I, s:I, "
 	               "s:I, s:b, s:s, s:[s], s:{s:s}, s:[{s:s, s:i, s:i}]}",
 	    "Binds", binds, "NetworkMode", oneshot ? "none" : e->network,
@@ -318,6 +363,8 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 		    json_pack("{s:s}", "Name", "unless-stopped"));
 	if (runtime != NULL && strcmp(runtime, "runsc") == 0)
 		json_object_set_new(hc, "Runtime", json_string("runsc"));
+	if (supervised) /* petri-init is the init: no docker-init */
+		json_object_set_new(hc, "Init", json_false());
 	cfg = json_pack("{s:s, s:O, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:b, "
 	                "s:b, s:b, s:b, s:b, s:b}",
 	    "Image", str(spec, "image"), "Cmd", cmd, "User", user, "WorkingDir",
@@ -329,6 +376,11 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 	if (cfg != NULL && json_object_get(spec, "env") != NULL)
 		json_object_set_new(
 		    cfg, "Env", env_array(json_object_get(spec, "env")));
+	if (cfg != NULL && supervised) {
+		json_object_set_new(cfg, "Cmd", json_pack("[s]", INIT_PATH));
+		json_object_set_new(json_object_get(cfg, "Labels"),
+		    "petri.init", json_string("1"));
+	}
 	return cfg;
 }
 
@@ -390,6 +442,13 @@ sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
 	if ((r = check_image(e, spec, image_id, msg, msglen)) != 0)
 		return r;
 	snprintf(name, sizeof(name), "petri-%.8s-%s", e->ctx->instance, sb);
+	/* the supervisor's socket exists before its container starts */
+	if (engine_supervised(e, spec) &&
+	    (r = sup_sandbox_listen(e->sup, sb, NULL)) != 0) {
+		snprintf(
+		    msg, msglen, "supervisor socket: %s", petri_strerror(r));
+		return r;
+	}
 	cmd = json_pack("[s, s]", "sleep", "infinity");
 	cfg = container_config(e, spec, sb, cmd, 0, 0);
 	json_decref(cmd);
@@ -417,6 +476,8 @@ sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
 		}
 		return r;
 	}
+	if (engine_supervised(e, spec))
+		(void)sup_sandbox_listen(e->sup, sb, id);
 	if ((r = docker_container_start(e->docker, id)) != 0) {
 		snprintf(msg, msglen, "start: %s", docker_errmsg());
 		(void)docker_container_remove(e->docker, id, 1, 1);
@@ -462,6 +523,8 @@ do_sb_delete(struct engine *e, struct ipc_msg *m)
 		(void)reply_err(e, m->id, r, "remove: %s", docker_errmsg());
 		return;
 	}
+	if (e->sup != NULL && str(m->json, "sandbox") != NULL)
+		sup_sandbox_forget(e->sup, str(m->json, "sandbox"));
 	reply_ok(e, m->id, json_object());
 }
 
@@ -544,6 +607,20 @@ do_info(struct engine *e, struct ipc_msg *m)
 	json_decref(net);
 }
 
+/* Whether container kc of the list carries petri-init (label petri.init). */
+static int
+kc_supervised(json_t *list, const char *kc)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach (list, i, c)
+		if (str(c, "Id") != NULL && strcmp(str(c, "Id"), kc) == 0)
+			return str(json_object_get(c, "Labels"),
+			           "petri.init") != NULL;
+	return 0;
+}
+
 static void
 do_reconcile(struct engine *e, struct ipc_msg *m)
 {
@@ -597,6 +674,9 @@ do_reconcile(struct engine *e, struct ipc_msg *m)
 			    strcmp(str(c, "Id"), kc) == 0)
 				found = 1;
 		if (found) {
+			if (e->sup != NULL && kc_supervised(list, kc))
+				(void)sup_sandbox_listen(
+				    e->sup, str(spec, "sandbox"), kc);
 			if (docker_container_start(e->docker, kc) == 0)
 				adopted++;
 			else
@@ -969,7 +1049,9 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 		    json_object_get(ins, "State"), "OOMKilled"));
 		json_decref(ins);
 	}
-	reply_ok(e, m->id, exec_result(&xr, code, oom, started));
+	ins = exec_result(&xr, code, oom, started);
+	json_object_set_new(ins, "path", json_string("docker_run"));
+	reply_ok(e, m->id, ins);
 	goto out;
 fail:
 	(void)reply_err(e, m->id, r == 0 ? PETRI_ERR_IO : r, "%s",
@@ -982,12 +1064,379 @@ out:
 	json_decref(spec);
 }
 
+/* --- executions through the supervisor ---------------------------------------- */
+
+/* The state of one execution over pipes. */
+struct spipe {
+	int out[2]; /* read ends of stdout, stderr; -1 at EOF */
+	int in; /* write end of stdin, -1 once closed */
+	int exited;
+	int code;
+	int64_t drain_until; /* after the exit: stop waiting for EOF */
+};
+
+/* Reads what one pipe has and forwards it under the output cap. */
+static void
+spipe_read(struct xrun *xr, struct spipe *sp, int k, uint8_t *chunk)
+{
+	ssize_t got = read(sp->out[k], chunk, SUP_READ_CHUNK);
+	size_t n;
+
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got <= 0) {
+		close(sp->out[k]);
+		sp->out[k] = -1;
+		return;
+	}
+	n = (size_t)got;
+	if (xr->sent[k] + n > xr->out_max) {
+		n = xr->out_max - xr->sent[k];
+		xr->truncated = 1;
+		xr->flood = 1;
+	}
+	if (n > 0) {
+		json_t *j = json_pack("{s:i}", "stream", k + 1);
+
+		if (ipc_send(xr->e->api, MSG_ENG_OUTPUT, xr->reply_id, j, chunk,
+		        n) != 0)
+			log_warn("cannot stream output");
+		json_decref(j);
+		xr->sent[k] += n;
+	}
+}
+
+/* Writes queued stdin; closes it at its end or when the reader left. */
+static void
+spipe_write(struct xrun *xr, struct spipe *sp)
+{
+	struct xexec *x = xr->x;
+	ssize_t n;
+
+	pthread_mutex_lock(&xr->e->lock);
+	if (sp->in >= 0 && x->in.len > 0) {
+		n = write(sp->in, x->in.data, x->in.len);
+		if (n > 0)
+			buf_consume(&x->in, (size_t)n);
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			buf_reset(&x->in); /* EPIPE: nobody reads it */
+	}
+	if (sp->in >= 0 && x->in_eof && x->in.len == 0) {
+		close(sp->in);
+		sp->in = -1;
+	}
+	pthread_mutex_unlock(&xr->e->lock);
+}
+
+/*
+ * Pumps the pipes until the program exited and its output ended (or its
+ * drain time passed).  Kills go through the supervisor first, through
+ * Docker (the container, as a last resort) when it does not answer.
+ * Returns 0, or PETRI_ERR_UNAVAIL when the supervisor went away first.
+ */
+static int
+spipe_pump(struct xrun *xr, struct sup_call *call, struct spipe *sp,
+    int64_t deadline_ms, int background)
+{
+	struct xexec *x = xr->x;
+	struct sup_call_state st;
+	struct pollfd pfd[5];
+	uint8_t *chunk;
+	int64_t now, hard = 0;
+	int stopping = 0, i, r = 0;
+
+	if ((chunk = malloc(SUP_READ_CHUNK)) == NULL)
+		return PETRI_ERR_NOMEM;
+	for (;;) {
+		int want_in, tmo = 1000, np = 0;
+
+		now = petri_mono_ms();
+		sup_call_get(call, &st);
+		if (st.exited && !sp->exited) {
+			sp->exited = 1;
+			sp->code = st.code;
+			sp->drain_until = now + (background ? 0 : SUP_DRAIN_MS);
+		}
+		if (sp->exited &&
+		    ((sp->out[0] < 0 && sp->out[1] < 0) ||
+		        (!background && now >= sp->drain_until)))
+			break;
+		if (st.lost && !sp->exited) {
+			r = PETRI_ERR_UNAVAIL;
+			break;
+		}
+		pthread_mutex_lock(&xr->e->lock);
+		if (!stopping &&
+		    (x->kill || xr->flood ||
+		        (deadline_ms > 0 && now >= deadline_ms))) {
+			xr->timed_out = !x->kill && !xr->flood;
+			xr->killed = x->kill;
+			stopping = 1;
+		}
+		want_in = sp->in >= 0 && (x->in.len > 0 || x->in_eof);
+		pthread_mutex_unlock(&xr->e->lock);
+		if (stopping == 1) {
+			stopping = 2;
+			if (sup_call_signal(call, SIGKILL) != 0)
+				log_warn("exec %s: the supervisor did not take "
+				         "the kill",
+				    x->id);
+			hard = now + EXEC_KILL_GRACE_MS;
+		}
+		if (stopping && now > hard) {
+			if (!sp->exited) {
+				/* the tree would not die: stop the sandbox's
+				 * container; Docker restarts it */
+				log_warn("exec %s did not stop after a kill; "
+				         "restarting %.12s",
+				    x->id, x->container);
+				(void)docker_container_kill(
+				    xr->e->docker, x->container, "KILL");
+				sp->code = -1;
+			}
+			break;
+		}
+		if (want_in)
+			spipe_write(xr, sp);
+		for (i = 0; i < 2; i++)
+			if (sp->out[i] >= 0) {
+				pfd[np].fd = sp->out[i];
+				pfd[np++].events = POLLIN;
+			}
+		pfd[np].fd = x->evfd;
+		pfd[np++].events = POLLIN;
+		pfd[np].fd = sup_call_fd(call);
+		pfd[np++].events = POLLIN;
+		pthread_mutex_lock(&xr->e->lock);
+		if (sp->in >= 0 && x->in.len > 0) {
+			pfd[np].fd = sp->in;
+			pfd[np++].events = POLLOUT;
+		}
+		pthread_mutex_unlock(&xr->e->lock);
+		if (deadline_ms > 0 && !stopping && deadline_ms - now < tmo)
+			tmo = (int)(deadline_ms - now) + 1;
+		if (sp->exited && !background && sp->drain_until - now < tmo)
+			tmo = (int)(sp->drain_until - now) + 1;
+		if (stopping && hard - now < tmo)
+			tmo = (int)(hard - now) + 1;
+		if (poll(pfd, (nfds_t)np, tmo < 0 ? 0 : tmo) < 0 &&
+		    errno != EINTR) {
+			r = PETRI_ERR_IO;
+			break;
+		}
+		for (i = 0; i < np; i++) {
+			if (pfd[i].fd == x->evfd && (pfd[i].revents & POLLIN)) {
+				uint64_t v;
+
+				if (read(x->evfd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
+					log_warn("eventfd read");
+			}
+		}
+		for (i = 0; i < 2; i++)
+			if (sp->out[i] >= 0)
+				spipe_read(xr, sp, i, chunk);
+	}
+	free(chunk);
+	return r;
+}
+
+static void
+spipe_close(struct spipe *sp)
+{
+	if (sp->out[0] >= 0)
+		close(sp->out[0]);
+	if (sp->out[1] >= 0)
+		close(sp->out[1]);
+	if (sp->in >= 0)
+		close(sp->in);
+	sp->out[0] = sp->out[1] = sp->in = -1;
+}
+
+/*
+ * Makes the pipes of an execution: ours non-blocking in sp, the child's
+ * ends in child[3].  Returns 0 or PETRI_ERR_IO.
+ */
+static int
+spipe_open(struct spipe *sp, int child[3])
+{
+	int p[3][2], i, k;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->out[0] = sp->out[1] = sp->in = -1;
+	for (i = 0; i < 3; i++)
+		if (pipe2(p[i], O_CLOEXEC) != 0) {
+			for (k = 0; k < i; k++) {
+				close(p[k][0]);
+				close(p[k][1]);
+			}
+			return PETRI_ERR_IO;
+		}
+	sp->in = p[0][1];
+	child[0] = p[0][0];
+	sp->out[0] = p[1][0];
+	child[1] = p[1][1];
+	sp->out[1] = p[2][0];
+	child[2] = p[2][1];
+	for (i = 0; i < 3; i++)
+		(void)fcntl(
+		    i == 0 ? sp->in : sp->out[i - 1], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* The pids limit of a container, for the exhausted answer; -1 unknown. */
+static long long
+container_pids_limit(struct engine *e, const char *cid)
+{
+	json_t *ins = NULL;
+	long long n = -1;
+
+	if (docker_container_inspect(e->docker, cid, &ins) == 0) {
+		n = json_integer_value(json_object_get(
+		    json_object_get(ins, "HostConfig"), "PidsLimit"));
+		json_decref(ins);
+	}
+	return n;
+}
+
+/*
+ * Sends START and waits for STARTED (a kill request meanwhile is kept for
+ * the pump).  Returns 0 when the program runs; 1 when the caller should
+ * take docker exec (no supervisor, or nothing reached it); or a
+ * PETRI_ERR_* already answered to the api.
+ */
+static int
+exec_sup_start(struct engine *e, struct ipc_msg *m, struct xexec *x,
+    struct spipe *sp, struct sup_call **call)
+{
+	json_t *argv = json_object_get(m->json, "argv"), *env, *v;
+	const char *av[API_MAX_ARGV + 1], *ev[API_MAX_ENV + 64];
+	struct sup_call_state st;
+	struct pollfd pfd;
+	int64_t until = petri_mono_ms() + SUP_START_TIMEOUT_MS;
+	int child[3], r, i;
+	size_t k, na = 0, ne = 0;
+
+	env = env_array(json_object_get(m->json, "env"));
+	json_array_foreach (argv, k, v)
+		if (na < API_MAX_ARGV && json_is_string(v))
+			av[na++] = json_string_value(v);
+	json_array_foreach (env, k, v)
+		if (ne < sizeof(ev) / sizeof(ev[0]))
+			ev[ne++] = json_string_value(v);
+	if (na != json_array_size(argv) || ne != json_array_size(env) ||
+	    str(m->json, "cwd") == NULL || spipe_open(sp, child) != 0) {
+		json_decref(env);
+		return 1;
+	}
+	r = sup_call_start(e->sup, str(m->json, "sandbox"), x->container,
+	    json_is_true(json_object_get(m->json, "background"))
+	        ? SUP_START_BACKGROUND
+	        : 0,
+	    str(m->json, "cwd"), av, na, ev, ne, child, call);
+	json_decref(env);
+	for (i = 0; i < 3; i++)
+		close(child[i]);
+	if (r != 0) {
+		spipe_close(sp);
+		return 1; /* not started: docker exec runs it */
+	}
+	for (;;) {
+		sup_call_get(*call, &st);
+		if (st.started || st.lost || petri_mono_ms() >= until)
+			break;
+		pfd.fd = sup_call_fd(*call);
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, 100);
+	}
+	if (st.started && st.err == 0)
+		return 0;
+	if (st.started && (st.err == EAGAIN || st.err == ENOMEM)) {
+		long long lim = container_pids_limit(e, x->container);
+
+		r = PETRI_ERR_EXHAUSTED;
+		(void)reply_err(e, m->id, r,
+		    "the sandbox cannot start a process: its %s (%lld "
+		    "processes) is reached; kill its background executions "
+		    "or POST /v1/sandboxes/%s/recover",
+		    st.err == EAGAIN ? "pids limit" : "memory limit", lim,
+		    str(m->json, "sandbox"));
+	} else {
+		r = PETRI_ERR_UNAVAIL;
+		(void)reply_err(e, m->id, r, "the sandbox's supervisor %s",
+		    st.started ? "could not start the program"
+		               : "did not answer; retry");
+	}
+	sup_call_free(*call);
+	*call = NULL;
+	spipe_close(sp);
+	return r;
+}
+
+/*
+ * Runs an execution through the sandbox's supervisor.  Returns 1 when it
+ * answered the api (result or error), 0 when docker exec should run it.
+ */
+static int
+exec_sup(struct engine *e, struct ipc_msg *m, struct xexec *x)
+{
+	struct sup_call *call = NULL;
+	struct spipe sp;
+	struct xrun xr;
+	json_t *res;
+	int64_t started = petri_mono_ms();
+	json_int_t tmo =
+	    json_integer_value(json_object_get(m->json, "timeout_ms"));
+	int background = json_is_true(json_object_get(m->json, "background"));
+	int r;
+	long oom0, oom1;
+
+	if (e->sup == NULL || str(m->json, "sandbox") == NULL)
+		return 0;
+	oom0 = oom_kills(x->container);
+	r = exec_sup_start(e, m, x, &sp, &call);
+	if (r == 1)
+		return 0;
+	if (r != 0)
+		return 1;
+	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
+		log_warn("cannot tell the api that %s started", x->id);
+	memset(&xr, 0, sizeof(xr));
+	xr.e = e;
+	xr.x = x;
+	xr.reply_id = m->id;
+	xr.out_max =
+	    (size_t)json_integer_value(json_object_get(m->json, "output_max"));
+	if (exec_feed_initial_stdin(e, x, m, background) != 0) {
+		(void)sup_call_signal(call, SIGKILL);
+		(void)reply_err(e, m->id, PETRI_ERR_TOOBIG, "stdin too large");
+		goto out;
+	}
+	r = spipe_pump(&xr, call, &sp, tmo > 0 ? started + tmo : 0, background);
+	if (r != 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL,
+		    "the sandbox's supervisor went away during the execution");
+		goto out;
+	}
+	oom1 = oom_kills(x->container);
+	res = exec_result(
+	    &xr, sp.code, oom0 >= 0 && oom1 > oom0 && sp.code == 137, started);
+	json_object_set_new(res, "path", json_string("supervisor"));
+	log_debug("exec %s: done through the supervisor in %lld ms", x->id,
+	    (long long)(petri_mono_ms() - started));
+	reply_ok(e, m->id, res);
+out:
+	spipe_close(&sp);
+	sup_call_free(call);
+	return 1;
+}
+
 static void
 do_exec(struct engine *e, struct ipc_msg *m)
 {
 	const char *id = str(m->json, "exec"),
 	           *container = str(m->json, "container");
-	json_t *argv = json_object_get(m->json, "argv"), *cmd, *spec, *a;
+	json_t *argv = json_object_get(m->json, "argv"), *cmd, *spec, *a, *res;
 	char xid[DOCKER_ID_MAX], user[64], msg[512] = "";
 	struct xexec *x;
 	struct xrun xr;
@@ -1012,6 +1461,10 @@ do_exec(struct engine *e, struct ipc_msg *m)
 	}
 	if (json_is_true(json_object_get(m->json, "fresh"))) {
 		do_exec_fresh(e, m, x);
+		xexec_remove(e, x);
+		return;
+	}
+	if (exec_sup(e, m, x)) {
 		xexec_remove(e, x);
 		return;
 	}
@@ -1076,9 +1529,10 @@ do_exec(struct engine *e, struct ipc_msg *m)
 	oom1 = oom_kills(container);
 	log_debug("exec %s: inspected after %lld ms (%d polls)", id,
 	    (long long)(petri_mono_ms() - started), i);
-	reply_ok(e, m->id,
-	    exec_result(&xr, running ? -1 : code,
-	        oom0 >= 0 && oom1 > oom0 && code == 137, started));
+	res = exec_result(&xr, running ? -1 : code,
+	    oom0 >= 0 && oom1 > oom0 && code == 137, started);
+	json_object_set_new(res, "path", json_string("docker_exec"));
+	reply_ok(e, m->id, res);
 	goto out;
 fail:
 	if (r == PETRI_ERR_NOTFOUND)
@@ -1209,6 +1663,42 @@ engine_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	pthread_attr_destroy(&at);
 }
 
+/* The hub's peer check: the host pid of the container's init. */
+static int
+engine_init_pid(void *arg, const char *container, long *pid)
+{
+	struct engine *e = arg;
+	json_t *ins = NULL;
+	int r;
+
+	*pid = 0;
+	if ((r = docker_container_inspect(e->docker, container, &ins)) != 0)
+		return r;
+	*pid = (long)json_integer_value(
+	    json_object_get(json_object_get(ins, "State"), "Pid"));
+	json_decref(ins);
+	return *pid > 0 ? 0 : PETRI_ERR_STATE;
+}
+
+/* Starts the supervisor hub unless the configuration turned it off. */
+static void
+engine_sup_init(struct engine *e)
+{
+	char dir[4096];
+
+	if (!e->ctx->cfg.supervisor) {
+		log_info("the sandbox supervisor is off: executions take "
+		         "docker exec");
+		return;
+	}
+	if (petri_path_join(
+	        dir, sizeof(dir), e->ctx->cfg.data_dir, "engine/sup") != 0 ||
+	    sup_hub_new(dir, engine_init_pid, e, &e->sup) != 0) {
+		log_warn("no sandbox supervisor: executions take docker exec");
+		e->sup = NULL;
+	}
+}
+
 int
 engine_main(struct proc_ctx *ctx)
 {
@@ -1228,6 +1718,7 @@ engine_main(struct proc_ctx *ctx)
 	if (engine_network(&e) != 0)
 		log_warn("Docker is not reachable yet (%s); will retry",
 		    docker_errmsg());
+	engine_sup_init(&e);
 	e.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_engine_from_api,
 	    proto_engine_from_api_n, engine_request, &e);
 	if (e.api == NULL || ipc_chan_start(e.api) != 0)
