@@ -129,8 +129,8 @@ sup_str_put(uint8_t *out, size_t cap, size_t *off, const char *s)
 
 int
 sup_start_encode(uint32_t seq, uint32_t flags, const char *cwd,
-    const char *const *argv, size_t nargv, const char *const *env,
-    size_t nenv, uint8_t *out, size_t cap, size_t *len)
+    const char *const *argv, size_t nargv, const char *const *env, size_t nenv,
+    uint8_t *out, size_t cap, size_t *len)
 {
 	size_t off = SUP_HDR_LEN + 12, i;
 	int r;
@@ -192,8 +192,8 @@ sup_str_get(const struct sup_frame *f, size_t *off, char *arena,
 }
 
 int
-sup_start_decode(const struct sup_frame *f, struct sup_start *s,
-    char *arena, size_t arenalen)
+sup_start_decode(const struct sup_frame *f, struct sup_start *s, char *arena,
+    size_t arenalen)
 {
 	size_t off = 12, aoff = 0, i;
 	uint32_t counts;

@@ -113,8 +113,8 @@ size_t sup_words_count(int type);
  * (a string over SUP_MAX_STR, or the frame over cap or SUP_FRAME_MAX).
  */
 int sup_start_encode(uint32_t seq, uint32_t flags, const char *cwd,
-    const char *const *argv, size_t nargv, const char *const *env,
-    size_t nenv, uint8_t *out, size_t cap, size_t *len);
+    const char *const *argv, size_t nargv, const char *const *env, size_t nenv,
+    uint8_t *out, size_t cap, size_t *len);
 
 /*
  * Decodes a START frame into *s, copying its strings NUL-terminated into

@@ -558,6 +558,47 @@ do_sb_update(struct engine *e, struct ipc_msg *m)
 	reply_ok(e, m->id, json_object());
 }
 
+/*
+ * Kills every process of an exhausted sandbox, its workspace kept: through
+ * its supervisor, or by restarting its container when it has none (or the
+ * supervisor does not answer).
+ */
+static void
+do_sb_recover(struct engine *e, struct ipc_msg *m)
+{
+	const char *sb = str(m->json, "sandbox"),
+	           *c = str(m->json, "container");
+	int killed = 0, r = PETRI_ERR_NOTFOUND;
+
+	if (sb == NULL || c == NULL) {
+		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad recover");
+		return;
+	}
+	if (e->sup != NULL)
+		r = sup_kill_all(e->sup, sb, SUP_KILL_TIMEOUT_MS, &killed);
+	if (r == 0) {
+		log_info("recovered %s: %d processes killed by its supervisor",
+		    sb, killed);
+		reply_ok(e, m->id,
+		    json_pack("{s:i, s:s}", "killed", killed, "method",
+		        "supervisor"));
+		return;
+	}
+	/* no supervisor: the container restarts, its processes with it */
+	if ((r = docker_container_kill(e->docker, c, "KILL")) != 0 &&
+	    r != PETRI_ERR_STATE) {
+		(void)reply_err(e, m->id, r, "recover: %s", docker_errmsg());
+		return;
+	}
+	if ((r = docker_container_start(e->docker, c)) != 0) {
+		(void)reply_err(e, m->id, r, "recover: %s", docker_errmsg());
+		return;
+	}
+	log_info("recovered %s by restarting its container", sb);
+	reply_ok(e, m->id,
+	    json_pack("{s:i, s:s}", "killed", -1, "method", "restart"));
+}
+
 static void
 do_ping(struct engine *e, struct ipc_msg *m)
 {
@@ -1616,6 +1657,9 @@ job_main(void *arg)
 		break;
 	case MSG_ENG_SB_UPDATE:
 		do_sb_update(e, &j->msg);
+		break;
+	case MSG_ENG_SB_RECOVER:
+		do_sb_recover(e, &j->msg);
 		break;
 	default:
 		break;

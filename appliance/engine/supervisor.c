@@ -177,8 +177,8 @@ sup_listen_fd(struct sup_hub *h, const char *sandbox)
 		snprintf(sa.sun_path, sizeof(sa.sun_path),
 		    "/proc/self/fd/%d/sock", dfd);
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	         0)) < 0)
+	if ((fd = socket(
+	         AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		goto out;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    chmod(path, 0666) != 0 || listen(fd, 8) != 0)
@@ -186,8 +186,8 @@ sup_listen_fd(struct sup_hub *h, const char *sandbox)
 	ok = 1;
 out:
 	if (!ok) {
-		log_warn("supervisor socket of %s: %s", sandbox,
-		    strerror(errno));
+		log_warn(
+		    "supervisor socket of %s: %s", sandbox, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -198,7 +198,8 @@ out:
 }
 
 int
-sup_sandbox_listen(struct sup_hub *h, const char *sandbox, const char *container)
+sup_sandbox_listen(
+    struct sup_hub *h, const char *sandbox, const char *container)
 {
 	struct epoll_event ev;
 	struct sup_box *b;
@@ -208,8 +209,7 @@ sup_sandbox_listen(struct sup_hub *h, const char *sandbox, const char *container
 		return PETRI_ERR_INVAL;
 	pthread_mutex_lock(&h->lock);
 	if ((b = sup_box_find(h, sandbox)) != NULL) {
-		if (container != NULL &&
-		    strcmp(b->container, container) != 0) {
+		if (container != NULL && strcmp(b->container, container) != 0) {
 			petri_strlcpy(
 			    b->container, container, sizeof(b->container));
 			b->init_pid = 0;
@@ -439,8 +439,8 @@ sup_readable(struct sup_hub *h, uint64_t id)
 	/* the loop went one past the box */
 	for (b = h->boxes; b->link != l && b->pending != l; b = b->next)
 		;
-	n = recv(l->fd, l->in + l->inlen, sizeof(l->in) - l->inlen,
-	    MSG_DONTWAIT);
+	n = recv(
+	    l->fd, l->in + l->inlen, sizeof(l->in) - l->inlen, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -648,10 +648,10 @@ sup_link_get(struct sup_hub *h, const char *sandbox, const char *container)
 }
 
 int
-sup_call_start(struct sup_hub *h, const char *sandbox,
-    const char *container, uint32_t flags, const char *cwd,
-    const char *const *argv, size_t nargv, const char *const *env,
-    size_t nenv, const int fds[3], struct sup_call **out)
+sup_call_start(struct sup_hub *h, const char *sandbox, const char *container,
+    uint32_t flags, const char *cwd, const char *const *argv, size_t nargv,
+    const char *const *env, size_t nenv, const int fds[3],
+    struct sup_call **out)
 {
 	struct sup_call *c = NULL;
 	struct sup_link *l;
@@ -743,8 +743,8 @@ sup_call_signal(struct sup_call *c, int sig)
 	pthread_mutex_lock(&c->h->lock);
 	dead = c->link->dead;
 	pthread_mutex_unlock(&c->h->lock);
-	if (dead || sup_words_encode(SUP_SIGNAL, v, 2, frame, sizeof(frame),
-	                &len) != 0)
+	if (dead ||
+	    sup_words_encode(SUP_SIGNAL, v, 2, frame, sizeof(frame), &len) != 0)
 		return PETRI_ERR_UNAVAIL;
 	return sup_send(c->link, frame, len, NULL) == 0 ? 0 : PETRI_ERR_UNAVAIL;
 }

@@ -99,8 +99,8 @@ int sup_sandbox_connected(struct sup_hub *h, const char *sandbox);
  */
 int sup_call_start(struct sup_hub *h, const char *sandbox,
     const char *container, uint32_t flags, const char *cwd,
-    const char *const *argv, size_t nargv, const char *const *env,
-    size_t nenv, const int fds[3], struct sup_call **out);
+    const char *const *argv, size_t nargv, const char *const *env, size_t nenv,
+    const int fds[3], struct sup_call **out);
 
 /* An eventfd that turns readable when the call's state changes. */
 int sup_call_fd(const struct sup_call *c);

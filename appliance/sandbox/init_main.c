@@ -276,8 +276,8 @@ init_child(const struct sup_start *s, const int fds[3])
 		if (putenv(s->env[i]) != 0)
 			_exit(126);
 	execvp(s->argv[0], s->argv);
-	fprintf(stderr, "petri: cannot run %s: %s\n", s->argv[0],
-	    strerror(errno));
+	fprintf(
+	    stderr, "petri: cannot run %s: %s\n", s->argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
@@ -397,8 +397,7 @@ init_read(void)
 		return;
 	}
 	rlen += (size_t)n;
-	while (sock >= 0 &&
-	    (r = sup_frame_parse(rbuf, rlen, &f, &used)) == 1) {
+	while (sock >= 0 && (r = sup_frame_parse(rbuf, rlen, &f, &used)) == 1) {
 		if (f.type == SUP_START)
 			init_start(&f);
 		else if (f.type == SUP_SIGNAL)
@@ -511,7 +510,8 @@ main(void)
 				;
 			init_reap();
 		}
-		if (sock >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+		if (sock >= 0 &&
+		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			init_read();
 	}
 }
