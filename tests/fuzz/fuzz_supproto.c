@@ -24,10 +24,9 @@ fuzz_start(const struct sup_frame *f)
 
 	if (sup_start_decode(f, &s, arena, sizeof(arena)) != 0)
 		return;
-	if (sup_start_encode(s.seq, s.flags, s.cwd,
-	        (const char *const *)s.argv, s.nargv,
-	        (const char *const *)s.env, s.nenv, again, sizeof(again),
-	        &len) != 0)
+	if (sup_start_encode(s.seq, s.flags, s.cwd, (const char *const *)s.argv,
+	        s.nargv, (const char *const *)s.env, s.nenv, again,
+	        sizeof(again), &len) != 0)
 		__builtin_trap();
 	if (sup_frame_parse(again, len, &f2, &used) != 1 || used != len ||
 	    sup_start_decode(&f2, &s2, arena2, sizeof(arena2)) != 0 ||

@@ -17,9 +17,8 @@ test_words_roundtrip(void)
 	struct sup_frame f;
 	size_t len, used;
 
-	CHECK_EQ(sup_words_encode(SUP_STARTED, v, 3, frame, sizeof(frame),
-	             &len),
-	    0);
+	CHECK_EQ(
+	    sup_words_encode(SUP_STARTED, v, 3, frame, sizeof(frame), &len), 0);
 	CHECK_EQ(len, (size_t)SUP_HDR_LEN + 12);
 	CHECK_EQ(frame[0], SUP_PROTO_VERSION);
 	CHECK_EQ(sup_frame_parse(frame, len, &f, &used), 1);
@@ -29,13 +28,12 @@ test_words_roundtrip(void)
 	CHECK(memcmp(v, w, sizeof(v)) == 0);
 	/* the wrong count for the type */
 	CHECK_EQ(sup_words_decode(&f, w, 2), SUP_ERR_PROTO);
-	CHECK_EQ(sup_words_encode(SUP_EXITED, v, 3, frame, sizeof(frame),
-	             &len),
+	CHECK_EQ(sup_words_encode(SUP_EXITED, v, 3, frame, sizeof(frame), &len),
 	    SUP_ERR_INVAL);
 	CHECK_EQ(sup_words_encode(SUP_START, v, 2, frame, sizeof(frame), &len),
 	    SUP_ERR_INVAL);
-	CHECK_EQ(sup_words_encode(SUP_EXITED, v, 2, frame, 9, &len),
-	    SUP_ERR_TOOBIG);
+	CHECK_EQ(
+	    sup_words_encode(SUP_EXITED, v, 2, frame, 9, &len), SUP_ERR_TOOBIG);
 }
 
 static void
@@ -45,9 +43,8 @@ test_parse_incomplete_and_bad(void)
 	struct sup_frame f;
 	size_t len, used, i;
 
-	CHECK_EQ(sup_words_encode(SUP_SIGNAL, v, 2, frame, sizeof(frame),
-	             &len),
-	    0);
+	CHECK_EQ(
+	    sup_words_encode(SUP_SIGNAL, v, 2, frame, sizeof(frame), &len), 0);
 	for (i = 0; i < len; i++)
 		CHECK_EQ(sup_frame_parse(frame, i, &f, &used), 0);
 	frame[0] = 2; /* another version */
@@ -103,8 +100,8 @@ test_start_rejects(void)
 	size_t len, used;
 	char *big;
 
-	CHECK_EQ(sup_start_encode(1, 0, "/", argv, 0, NULL, 0, frame,
-	             sizeof(frame), &len),
+	CHECK_EQ(sup_start_encode(
+	             1, 0, "/", argv, 0, NULL, 0, frame, sizeof(frame), &len),
 	    SUP_ERR_INVAL);
 	CHECK_EQ(sup_start_encode(1, 0x80, "/", argv, 1, NULL, 0, frame,
 	             sizeof(frame), &len),
@@ -123,26 +120,30 @@ test_start_rejects(void)
 		    SUP_ERR_TOOBIG);
 		free(big);
 	}
-	CHECK_EQ(sup_start_encode(1, 0, "/", argv, 1, NULL, 0, frame,
-	             sizeof(frame), &len),
+	CHECK_EQ(sup_start_encode(
+	             1, 0, "/", argv, 1, NULL, 0, frame, sizeof(frame), &len),
 	    0);
 	CHECK_EQ(sup_frame_parse(frame, len, &f, &used), 1);
 	/* a NUL inside a string */
 	frame[len - 2] = '\0';
-	CHECK_EQ(sup_start_decode(&f, &st, arena, sizeof(arena)), SUP_ERR_PROTO);
+	CHECK_EQ(
+	    sup_start_decode(&f, &st, arena, sizeof(arena)), SUP_ERR_PROTO);
 	frame[len - 2] = 'u';
 	/* a string length past the end */
 	frame[SUP_HDR_LEN + 12 + 3] = 9;
-	CHECK_EQ(sup_start_decode(&f, &st, arena, sizeof(arena)), SUP_ERR_PROTO);
+	CHECK_EQ(
+	    sup_start_decode(&f, &st, arena, sizeof(arena)), SUP_ERR_PROTO);
 	frame[SUP_HDR_LEN + 12 + 3] = 1;
 	/* trailing bytes: one string fewer announced */
 	frame[SUP_HDR_LEN + 9] = 0;
-	CHECK_EQ(sup_start_decode(&f, &st, arena, sizeof(arena)), SUP_ERR_PROTO);
+	CHECK_EQ(
+	    sup_start_decode(&f, &st, arena, sizeof(arena)), SUP_ERR_PROTO);
 	frame[SUP_HDR_LEN + 9] = 1;
 	CHECK_EQ(sup_start_decode(&f, &st, arena, sizeof(arena)), 0);
 	/* not a START */
 	f.type = SUP_EXITED;
-	CHECK_EQ(sup_start_decode(&f, &st, arena, sizeof(arena)), SUP_ERR_PROTO);
+	CHECK_EQ(
+	    sup_start_decode(&f, &st, arena, sizeof(arena)), SUP_ERR_PROTO);
 }
 
 int
