@@ -1,11 +1,13 @@
 /*
  * engine.c: the engine process, the only one that talks to Docker.
  *
- * It creates, adopts and removes sandbox containers, runs executions in
- * them (through petri-spawn, so a timeout or a kill takes the whole process
- * tree) and streams their output back to the api.  Docker's replies are
- * untrusted input: docker.c bounds and parses them.  Each request from the
- * api runs on its own thread.
+ * It creates, adopts and removes sandbox containers through the container
+ * backend (backend.h; Docker today), runs executions in them through their
+ * supervisor (petri-init, supervisor.h) or else through the backend's exec
+ * and petri-spawn (so a timeout or a kill takes the whole process tree),
+ * and streams their output back to the api.  The backend's replies and
+ * the supervisors' frames are untrusted input.  Each request from the api
+ * runs on its own thread.
  */
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -23,7 +25,7 @@
 
 #include "bounds.h"
 #include "buf.h"
-#include "docker.h"
+#include "backend.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
@@ -39,10 +41,10 @@
 
 struct engine {
 	struct proc_ctx *ctx;
-	struct docker *docker;
+	struct backend *be; /* the container backend (Docker today) */
 	struct ipc_chan *api;
 	char network[64];
-	char net_id[DOCKER_ID_MAX];
+	char net_id[BACKEND_ID_MAX];
 	pthread_mutex_t lock;
 	struct xexec *execs;
 	int nexecs;
@@ -54,7 +56,7 @@ struct engine {
 struct xexec {
 	struct xexec *next;
 	char id[PETRI_ID_MAX];
-	char container[DOCKER_ID_MAX];
+	char container[BACKEND_ID_MAX];
 	int evfd; /* wakes the exec's poll loop */
 	int kill; /* asked to stop */
 	struct buf in; /* stdin waiting to be written */
@@ -181,7 +183,7 @@ engine_network(struct engine *e)
 
 	if (e->net_ready)
 		return 0;
-	r = docker_network_inspect(e->docker, e->network, &net);
+	r = backend_network_inspect(e->be, e->network, &net);
 	if (r == 0) {
 		const char *id = str(net, "Id");
 
@@ -216,7 +218,7 @@ engine_network(struct engine *e)
 	    "Driver", "bridge", "Labels", "petri.instance", e->ctx->instance,
 	    "Options", "com.docker.network.bridge.enable_ip_masquerade",
 	    "false", "com.docker.network.bridge.enable_icc", "false");
-	r = docker_network_create(e->docker, e->network, cfg, e->net_id);
+	r = backend_network_create(e->be, e->network, cfg, e->net_id);
 	json_decref(cfg);
 	if (r == PETRI_ERR_EXISTS)
 		r = 0;
@@ -240,7 +242,7 @@ container_ip(struct engine *e, const char *cid, char ip[64])
 	int r;
 
 	ip[0] = '\0';
-	if ((r = docker_container_inspect(e->docker, cid, &ins)) != 0)
+	if ((r = backend_container_inspect(e->be, cid, &ins)) != 0)
 		return r;
 	a = str(json_object_get(
 	            json_object_get(
@@ -385,7 +387,7 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 }
 
 static int
-check_image(struct engine *e, json_t *spec, char image_id[DOCKER_IMAGE_ID_MAX],
+check_image(struct engine *e, json_t *spec, char image_id[BACKEND_IMAGE_ID_MAX],
     char *msg, size_t msglen)
 {
 	const char *img = str(spec, "image");
@@ -393,7 +395,7 @@ check_image(struct engine *e, json_t *spec, char image_id[DOCKER_IMAGE_ID_MAX],
 
 	if (img == NULL)
 		return PETRI_ERR_INVAL;
-	r = docker_image_id(e->docker, img, image_id);
+	r = backend_image_id(e->be, img, image_id);
 	if (r == PETRI_ERR_NOTFOUND) {
 		snprintf(msg, msglen,
 		    "image %s is not built on this host "
@@ -402,7 +404,8 @@ check_image(struct engine *e, json_t *spec, char image_id[DOCKER_IMAGE_ID_MAX],
 		return PETRI_ERR_UNSUPPORTED;
 	}
 	if (r != 0)
-		snprintf(msg, msglen, "image %s: %s", img, docker_errmsg());
+		snprintf(
+		    msg, msglen, "image %s: %s", img, backend_errmsg(e->be));
 	return r;
 }
 
@@ -415,8 +418,7 @@ runtime_available(struct engine *e, const char *runtime)
 
 	if (runtime == NULL || strcmp(runtime, "runc") == 0)
 		return 1;
-	if (docker_request(e->docker, "GET", "/info", NULL, 0, NULL, &info) !=
-	    0)
+	if (backend_info(e->be, &info) != 0)
 		return 1; /* cannot tell: keep Docker's own error */
 	ok =
 	    json_object_get(json_object_get(info, "Runtimes"), runtime) != NULL;
@@ -425,18 +427,19 @@ runtime_available(struct engine *e, const char *runtime)
 }
 
 static int
-sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
-    char image_id[DOCKER_IMAGE_ID_MAX], char *msg, size_t msglen)
+sandbox_create(struct engine *e, json_t *spec, char id[BACKEND_ID_MAX],
+    char image_id[BACKEND_IMAGE_ID_MAX], char *msg, size_t msglen)
 {
 	const char *sb = str(spec, "sandbox");
-	char name[DOCKER_NAME_MAX];
+	char name[128];
 	json_t *cfg, *cmd;
 	int r;
 
 	if (sb == NULL || !petri_id_valid(sb, "sb_"))
 		return PETRI_ERR_INVAL;
 	if ((r = engine_network(e)) != 0) {
-		snprintf(msg, msglen, "sandbox network: %s", docker_errmsg());
+		snprintf(
+		    msg, msglen, "sandbox network: %s", backend_errmsg(e->be));
 		return r;
 	}
 	if ((r = check_image(e, spec, image_id, msg, msglen)) != 0)
@@ -454,19 +457,19 @@ sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
 	json_decref(cmd);
 	if (cfg == NULL)
 		return PETRI_ERR_INVAL;
-	r = docker_container_create(e->docker, name, cfg, id);
+	r = backend_container_create(e->be, name, cfg, id);
 	json_decref(cfg);
 	if (r == PETRI_ERR_EXISTS) {
 		/* a leftover of ours with this name: replace it */
-		(void)docker_container_remove(e->docker, name, 1, 1);
+		(void)backend_container_remove(e->be, name, 1, 1);
 		cmd = json_pack("[s, s]", "sleep", "infinity");
 		cfg = container_config(e, spec, sb, cmd, 0, 0);
 		json_decref(cmd);
-		r = docker_container_create(e->docker, name, cfg, id);
+		r = backend_container_create(e->be, name, cfg, id);
 		json_decref(cfg);
 	}
 	if (r != 0) {
-		snprintf(msg, msglen, "create: %s", docker_errmsg());
+		snprintf(msg, msglen, "create: %s", backend_errmsg(e->be));
 		if (!runtime_available(e, str(spec, "runtime"))) {
 			snprintf(msg, msglen,
 			    "runtime %s is not installed on "
@@ -478,9 +481,9 @@ sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
 	}
 	if (engine_supervised(e, spec))
 		(void)sup_sandbox_listen(e->sup, sb, id);
-	if ((r = docker_container_start(e->docker, id)) != 0) {
-		snprintf(msg, msglen, "start: %s", docker_errmsg());
-		(void)docker_container_remove(e->docker, id, 1, 1);
+	if ((r = backend_container_start(e->be, id)) != 0) {
+		snprintf(msg, msglen, "start: %s", backend_errmsg(e->be));
+		(void)backend_container_remove(e->be, id, 1, 1);
 		return r;
 	}
 	return 0;
@@ -489,7 +492,7 @@ sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
 static void
 do_sb_create(struct engine *e, struct ipc_msg *m)
 {
-	char id[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX], msg[512] = "";
+	char id[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX], msg[512] = "";
 	char ip[64];
 	int r;
 
@@ -514,13 +517,14 @@ do_sb_delete(struct engine *e, struct ipc_msg *m)
 	int r;
 
 	if (c == NULL ||
-	    (r = docker_container_remove(e->docker, c, 1, 1)) ==
+	    (r = backend_container_remove(e->be, c, 1, 1)) ==
 	        PETRI_ERR_NOTFOUND) {
 		(void)reply_err(e, m->id, PETRI_ERR_NOTFOUND, "no container");
 		return;
 	}
 	if (r != 0) {
-		(void)reply_err(e, m->id, r, "remove: %s", docker_errmsg());
+		(void)reply_err(
+		    e, m->id, r, "remove: %s", backend_errmsg(e->be));
 		return;
 	}
 	if (e->sup != NULL && str(m->json, "sandbox") != NULL)
@@ -537,22 +541,20 @@ do_sb_update(struct engine *e, struct ipc_msg *m)
 	json_int_t mem = json_integer_value(json_object_get(l, "memory_mb"));
 	json_int_t pids = json_integer_value(json_object_get(l, "pids"));
 	double cpus = json_number_value(json_object_get(l, "cpus"));
-	char path[256];
 	int r;
 
-	if (c == NULL || mem <= 0 || pids <= 0 || cpus <= 0 ||
-	    (size_t)snprintf(path, sizeof(path), "/containers/%s/update", c) >=
-	        sizeof(path)) {
+	if (c == NULL || mem <= 0 || pids <= 0 || cpus <= 0) {
 		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad update");
 		return;
 	}
 	body = json_pack("{s:I, s:I, s:I, s:I}", "Memory", mem * 1024 * 1024,
 	    "MemorySwap", mem * 1024 * 1024, "PidsLimit", pids, "NanoCpus",
 	    (json_int_t)(cpus * 1e9));
-	r = docker_request(e->docker, "POST", path, body, 0, NULL, NULL);
+	r = backend_container_update(e->be, c, body);
 	json_decref(body);
 	if (r != 0) {
-		(void)reply_err(e, m->id, r, "update: %s", docker_errmsg());
+		(void)reply_err(
+		    e, m->id, r, "update: %s", backend_errmsg(e->be));
 		return;
 	}
 	reply_ok(e, m->id, json_object());
@@ -585,13 +587,15 @@ do_sb_recover(struct engine *e, struct ipc_msg *m)
 		return;
 	}
 	/* no supervisor: the container restarts, its processes with it */
-	if ((r = docker_container_kill(e->docker, c, "KILL")) != 0 &&
+	if ((r = backend_container_kill(e->be, c, "KILL")) != 0 &&
 	    r != PETRI_ERR_STATE) {
-		(void)reply_err(e, m->id, r, "recover: %s", docker_errmsg());
+		(void)reply_err(
+		    e, m->id, r, "recover: %s", backend_errmsg(e->be));
 		return;
 	}
-	if ((r = docker_container_start(e->docker, c)) != 0) {
-		(void)reply_err(e, m->id, r, "recover: %s", docker_errmsg());
+	if ((r = backend_container_start(e->be, c)) != 0) {
+		(void)reply_err(
+		    e, m->id, r, "recover: %s", backend_errmsg(e->be));
 		return;
 	}
 	log_info("recovered %s by restarting its container", sb);
@@ -605,10 +609,10 @@ do_ping(struct engine *e, struct ipc_msg *m)
 	json_t *v = NULL;
 	int r;
 
-	if ((r = docker_ping(e->docker)) != 0 ||
-	    (r = docker_version(e->docker, &v)) != 0) {
-		(void)reply_err(
-		    e, m->id, PETRI_ERR_UNAVAIL, "docker: %s", docker_errmsg());
+	if ((r = backend_ping(e->be)) != 0 ||
+	    (r = backend_version(e->be, &v)) != 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
+		    backend_errmsg(e->be));
 		return;
 	}
 	reply_ok(e, m->id,
@@ -626,8 +630,9 @@ do_info(struct engine *e, struct ipc_msg *m)
 	int r;
 
 	if ((r = engine_network(e)) != 0 ||
-	    (r = docker_network_inspect(e->docker, e->network, &net)) != 0) {
-		(void)reply_err(e, m->id, r, "network: %s", docker_errmsg());
+	    (r = backend_network_inspect(e->be, e->network, &net)) != 0) {
+		(void)reply_err(
+		    e, m->id, r, "network: %s", backend_errmsg(e->be));
 		return;
 	}
 	cfg = json_array_get(
@@ -667,15 +672,15 @@ do_reconcile(struct engine *e, struct ipc_msg *m)
 {
 	json_t *known = json_object_get(m->json, "sandboxes"), *list = NULL;
 	json_t *recreated = json_object(), *ips = json_object(), *c, *spec;
-	char label[128], id[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX];
+	char label[128], id[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX];
 	char msg[256], ip[64];
 	size_t i, j;
 	int adopted = 0, removed = 0, r;
 
 	snprintf(label, sizeof(label), "petri.instance=%s", e->ctx->instance);
-	if ((r = docker_container_list(e->docker, label, &list)) != 0) {
-		(void)reply_err(
-		    e, m->id, PETRI_ERR_UNAVAIL, "docker: %s", docker_errmsg());
+	if ((r = backend_container_list(e->be, label, &list)) != 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
+		    backend_errmsg(e->be));
 		json_decref(recreated);
 		json_decref(ips);
 		return;
@@ -702,7 +707,7 @@ do_reconcile(struct engine *e, struct ipc_msg *m)
 			continue;
 		log_info("removing orphan container %.12s (sandbox %s)", cid,
 		    sb != NULL ? sb : "?");
-		if (docker_container_remove(e->docker, cid, 1, 1) == 0)
+		if (backend_container_remove(e->be, cid, 1, 1) == 0)
 			removed++;
 	}
 	/* known: adopt (start if needed), or re-create when gone */
@@ -718,11 +723,11 @@ do_reconcile(struct engine *e, struct ipc_msg *m)
 			if (e->sup != NULL && kc_supervised(list, kc))
 				(void)sup_sandbox_listen(
 				    e->sup, str(spec, "sandbox"), kc);
-			if (docker_container_start(e->docker, kc) == 0)
+			if (backend_container_start(e->be, kc) == 0)
 				adopted++;
 			else
 				log_warn("cannot start container %.12s: %s", kc,
-				    docker_errmsg());
+				    backend_errmsg(e->be));
 			if (container_ip(e, kc, ip) == 0)
 				json_object_set_new(
 				    ips, str(spec, "sandbox"), json_string(ip));
@@ -819,8 +824,8 @@ static void
 kill_tree(
     struct engine *e, const char *container, const char *id, const char *user)
 {
-	char xid[DOCKER_ID_MAX];
-	struct docker_stream *s = NULL;
+	char xid[BACKEND_ID_MAX];
+	struct backend_stream *s = NULL;
 	struct buf junk;
 	json_t *spec;
 	int64_t deadline;
@@ -828,27 +833,27 @@ kill_tree(
 
 	spec = json_pack("{s:[s, s, s], s:s, s:b, s:b}", "Cmd", SPAWN_PATH,
 	    "--kill", id, "User", user, "AttachStdout", 1, "AttachStderr", 1);
-	r = docker_exec_create(e->docker, container, spec, xid);
+	r = backend_exec_create(e->be, container, spec, xid);
 	json_decref(spec);
-	if (r != 0 || docker_exec_start(e->docker, xid, 0, &s) != 0) {
-		log_warn("cannot kill exec %s: %s", id, docker_errmsg());
+	if (r != 0 || backend_exec_start(e->be, xid, 0, &s) != 0) {
+		log_warn("cannot kill exec %s: %s", id, backend_errmsg(e->be));
 		return;
 	}
 	buf_init(&junk, 4096);
 	deadline = petri_mono_ms() + EXEC_KILL_GRACE_MS;
 	while (petri_mono_ms() < deadline) {
-		r = docker_stream_read(s, 200, &which, &junk);
+		r = backend_stream_read(e->be, s, 200, &which, &junk);
 		if (r != 1 && r != PETRI_ERR_TIMEOUT)
 			break;
 	}
 	buf_free(&junk);
-	docker_stream_free(s);
+	backend_stream_free(e->be, s);
 }
 
 struct xrun {
 	struct engine *e;
 	struct xexec *x;
-	struct docker_stream *s;
+	struct backend_stream *s;
 	uint32_t reply_id;
 	size_t out_max;
 	size_t sent[2];
@@ -874,7 +879,7 @@ pump(struct xrun *xr, int64_t deadline_ms,
 	int64_t now, hard = 0;
 	int which, r, stopping = 0, in_open = 1;
 
-	buf_init(&chunk, DOCKER_MAX_FRAME);
+	buf_init(&chunk, xr->e->be->max_chunk);
 	for (;;) {
 		int want_out;
 
@@ -901,12 +906,13 @@ pump(struct xrun *xr, int64_t deadline_ms,
 			break;
 		}
 		/* output already buffered inside the stream first */
-		if (docker_stream_pending(xr->s)) {
-			r = docker_stream_read(xr->s, 0, &which, &chunk);
+		if (backend_stream_pending(xr->e->be, xr->s)) {
+			r = backend_stream_read(
+			    xr->e->be, xr->s, 0, &which, &chunk);
 		} else {
 			int tmo = 1000;
 
-			pfd[0].fd = docker_stream_fd(xr->s);
+			pfd[0].fd = backend_stream_fd(xr->e->be, xr->s);
 			pfd[0].events = POLLIN | (want_out ? POLLOUT : 0);
 			pfd[1].fd = x->evfd;
 			pfd[1].events = POLLIN;
@@ -928,8 +934,8 @@ pump(struct xrun *xr, int64_t deadline_ms,
 				size_t done = 0;
 
 				pthread_mutex_lock(&xr->e->lock);
-				if (docker_stream_write_some(xr->s, x->in.data,
-				        x->in.len, &done) == 0)
+				if (backend_stream_write_some(xr->e->be, xr->s,
+				        x->in.data, x->in.len, &done) == 0)
 					buf_consume(&x->in, done);
 				else
 					buf_reset(&x->in);
@@ -938,22 +944,24 @@ pump(struct xrun *xr, int64_t deadline_ms,
 			pthread_mutex_lock(&xr->e->lock);
 			if (in_open && x->in_eof && x->in.len == 0) {
 				in_open = 0;
-				if (docker_stream_close_write(xr->s) != 0)
+				if (backend_stream_close_write(
+				        xr->e->be, xr->s) != 0)
 					log_warn("stdin close failed");
 			}
 			pthread_mutex_unlock(&xr->e->lock);
 			if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			r = docker_stream_read(xr->s, 0, &which, &chunk);
+			r = backend_stream_read(
+			    xr->e->be, xr->s, 0, &which, &chunk);
 		}
 		if (r == PETRI_ERR_TIMEOUT)
 			continue;
 		if (r <= 0)
 			break;
-		if (which == DOCKER_STREAM_STDOUT ||
-		    which == DOCKER_STREAM_STDERR ||
-		    which == DOCKER_STREAM_SYSERR) {
-			int k = which == DOCKER_STREAM_STDOUT ? 0 : 1;
+		if (which == BACKEND_STREAM_STDOUT ||
+		    which == BACKEND_STREAM_STDERR ||
+		    which == BACKEND_STREAM_SYSERR) {
+			int k = which == BACKEND_STREAM_STDOUT ? 0 : 1;
 			size_t n = chunk.len;
 
 			if (xr->sent[k] + n > xr->out_max) {
@@ -988,7 +996,7 @@ static void
 oneshot_kill_cb(struct xrun *xr, void *arg)
 {
 	(void)arg;
-	(void)docker_container_kill(xr->e->docker, xr->x->container, "KILL");
+	(void)backend_container_kill(xr->e->be, xr->x->container, "KILL");
 }
 
 /* Fills the common result fields. */
@@ -1024,7 +1032,7 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 {
 	json_t *spec = json_deep_copy(json_object_get(m->json, "spec"));
 	json_t *cfg = NULL, *ins = NULL;
-	char cid[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX], msg[512] = "";
+	char cid[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX], msg[512] = "";
 	struct xrun xr;
 	int64_t started = petri_mono_ms();
 	json_int_t tmo =
@@ -1060,15 +1068,14 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 		goto fail;
 	}
 	json_object_set(cfg, "WorkingDir", json_object_get(m->json, "cwd"));
-	if ((r = docker_container_create(e->docker, NULL, cfg, cid)) != 0) {
-		snprintf(msg, sizeof(msg), "create: %s", docker_errmsg());
+	if ((r = backend_container_create(e->be, NULL, cfg, cid)) != 0) {
+		snprintf(msg, sizeof(msg), "create: %s", backend_errmsg(e->be));
 		goto fail;
 	}
 	petri_strlcpy(x->container, cid, sizeof(x->container));
-	if ((r = docker_container_attach(e->docker, cid, has_stdin, &xr.s)) !=
-	        0 ||
-	    (r = docker_container_start(e->docker, cid)) != 0) {
-		snprintf(msg, sizeof(msg), "start: %s", docker_errmsg());
+	if ((r = backend_container_attach(e->be, cid, has_stdin, &xr.s)) != 0 ||
+	    (r = backend_container_start(e->be, cid)) != 0) {
+		snprintf(msg, sizeof(msg), "start: %s", backend_errmsg(e->be));
 		goto fail;
 	}
 	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
@@ -1083,9 +1090,9 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 		goto fail;
 	}
 	(void)pump(&xr, tmo > 0 ? started + tmo : 0, oneshot_kill_cb, NULL);
-	if (docker_container_wait(e->docker, cid, NULL, 10000, &code) != 0)
+	if (backend_container_wait(e->be, cid, 10000, &code) != 0)
 		code = -1;
-	if (docker_container_inspect(e->docker, cid, &ins) == 0) {
+	if (backend_container_inspect(e->be, cid, &ins) == 0) {
 		oom = json_is_true(json_object_get(
 		    json_object_get(ins, "State"), "OOMKilled"));
 		json_decref(ins);
@@ -1098,9 +1105,9 @@ fail:
 	(void)reply_err(e, m->id, r == 0 ? PETRI_ERR_IO : r, "%s",
 	    msg[0] ? msg : petri_strerror(r));
 out:
-	docker_stream_free(xr.s);
+	backend_stream_free(e->be, xr.s);
 	if (cid[0] != '\0')
-		(void)docker_container_remove(e->docker, cid, 1, 1);
+		(void)backend_container_remove(e->be, cid, 1, 1);
 	json_decref(cfg);
 	json_decref(spec);
 }
@@ -1231,8 +1238,8 @@ spipe_pump(struct xrun *xr, struct sup_call *call, struct spipe *sp,
 				log_warn("exec %s did not stop after a kill; "
 				         "restarting %.12s",
 				    x->id, x->container);
-				(void)docker_container_kill(
-				    xr->e->docker, x->container, "KILL");
+				(void)backend_container_kill(
+				    xr->e->be, x->container, "KILL");
 				sp->code = -1;
 			}
 			break;
@@ -1332,7 +1339,7 @@ container_pids_limit(struct engine *e, const char *cid)
 	json_t *ins = NULL;
 	long long n = -1;
 
-	if (docker_container_inspect(e->docker, cid, &ins) == 0) {
+	if (backend_container_inspect(e->be, cid, &ins) == 0) {
 		n = json_integer_value(json_object_get(
 		    json_object_get(ins, "HostConfig"), "PidsLimit"));
 		json_decref(ins);
@@ -1478,7 +1485,7 @@ do_exec(struct engine *e, struct ipc_msg *m)
 	const char *id = str(m->json, "exec"),
 	           *container = str(m->json, "container");
 	json_t *argv = json_object_get(m->json, "argv"), *cmd, *spec, *a, *res;
-	char xid[DOCKER_ID_MAX], user[64], msg[512] = "";
+	char xid[BACKEND_ID_MAX], user[64], msg[512] = "";
 	struct xexec *x;
 	struct xrun xr;
 	int64_t started = petri_mono_ms();
@@ -1520,19 +1527,19 @@ do_exec(struct engine *e, struct ipc_msg *m)
 	    "WorkingDir", json_object_get(m->json, "cwd"), "AttachStdin",
 	    has_stdin, "AttachStdout", 1, "AttachStderr", 1, "Tty", 0);
 	oom0 = oom_kills(container);
-	r = docker_exec_create(e->docker, container, spec, xid);
+	r = backend_exec_create(e->be, container, spec, xid);
 	if (r == PETRI_ERR_STATE) {
 		/* stopped (Docker restarted?): bring it back once */
-		if (docker_container_start(e->docker, container) == 0)
-			r = docker_exec_create(e->docker, container, spec, xid);
+		if (backend_container_start(e->be, container) == 0)
+			r = backend_exec_create(e->be, container, spec, xid);
 	}
 	json_decref(spec);
 	if (r != 0) {
-		snprintf(msg, sizeof(msg), "%s", docker_errmsg());
+		snprintf(msg, sizeof(msg), "%s", backend_errmsg(e->be));
 		goto fail;
 	}
-	if ((r = docker_exec_start(e->docker, xid, has_stdin, &xr.s)) != 0) {
-		snprintf(msg, sizeof(msg), "%s", docker_errmsg());
+	if ((r = backend_exec_start(e->be, xid, has_stdin, &xr.s)) != 0) {
+		snprintf(msg, sizeof(msg), "%s", backend_errmsg(e->be));
 		goto fail;
 	}
 	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
@@ -1557,12 +1564,12 @@ do_exec(struct engine *e, struct ipc_msg *m)
 		 * container as a last resort; Docker restarts it */
 		log_warn("exec %s did not stop after a kill; restarting %.12s",
 		    id, container);
-		(void)docker_container_kill(e->docker, container, "KILL");
+		(void)backend_container_kill(e->be, container, "KILL");
 	}
 	/* the stream ended: the exit code follows shortly */
 	for (i = 0; i < 50; i++) {
-		if (docker_exec_inspect(
-		        e->docker, xid, &running, &code, NULL) != 0 ||
+		if (backend_exec_inspect(e->be, xid, &running, &code, NULL) !=
+		        0 ||
 		    !running)
 			break;
 		usleep(20000);
@@ -1583,7 +1590,7 @@ fail:
 		    r == PETRI_ERR_STATE ? PETRI_ERR_UNAVAIL : r, "%s",
 		    msg[0] ? msg : petri_strerror(r));
 out:
-	docker_stream_free(xr.s);
+	backend_stream_free(e->be, xr.s);
 	xexec_remove(e, x);
 }
 
@@ -1716,7 +1723,7 @@ engine_init_pid(void *arg, const char *container, long *pid)
 	int r;
 
 	*pid = 0;
-	if ((r = docker_container_inspect(e->docker, container, &ins)) != 0)
+	if ((r = backend_container_inspect(e->be, container, &ins)) != 0)
 		return r;
 	*pid = (long)json_integer_value(
 	    json_object_get(json_object_get(ins, "State"), "Pid"));
@@ -1757,11 +1764,11 @@ engine_main(struct proc_ctx *ctx)
 	else
 		snprintf(
 		    e.network, sizeof(e.network), "petri-%.8s", ctx->instance);
-	if (docker_new(ctx->cfg.docker_socket, NULL, &e.docker) != 0)
+	if (backend_docker_new(ctx->cfg.docker_socket, &e.be) != 0)
 		fatal("cannot set up the Docker client");
 	if (engine_network(&e) != 0)
 		log_warn("Docker is not reachable yet (%s); will retry",
-		    docker_errmsg());
+		    backend_errmsg(e.be));
 	engine_sup_init(&e);
 	e.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_engine_from_api,
 	    proto_engine_from_api_n, engine_request, &e);
