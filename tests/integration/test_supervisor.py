@@ -200,3 +200,34 @@ def test_supervisor_recover(p):
     check(d["stdout"] == "kept\n" and d["path"] == "supervisor", d)
     check(p.request("POST", "/v1/sandboxes/%s/recover" % sb["id"], {"x": 1}).status == 422)
     p.delete(sb)
+
+
+def test_supervisor_exhausted(p):
+    sb = p.sandbox("python", limits={"pids": 40})
+    # a program that takes every process slot and keeps taking freed ones
+    bomb = ("import os, time\n"
+            "while True:\n"
+            "    try:\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(1000)\n"
+            "            os._exit(0)\n"
+            "    except OSError:\n"
+            "        time.sleep(0.005)\n")
+    r = p.exec(sb, argv=["python3", "-c", bomb], background=True)
+    check(r.status == 202, r)
+    for _ in range(100):
+        r = p.exec(sb, command="true")
+        if r.status == 409:
+            break
+        time.sleep(0.1)
+    d = r.json()
+    check(r.status == 409 and d["error"]["code"] == "sandbox_exhausted", d)
+    check("pids limit (40 processes)" in d["error"]["message"] and
+          "OCI" not in d["error"]["message"], d)
+    r = p.request("POST", "/v1/sandboxes/%s/recover" % sb["id"], {})
+    check(r.status == 200 and r.json()["killed"] >= 30, r)
+    d = p.exec(sb, command="echo back").json()
+    check(d["stdout"] == "back\n" and d["path"] == "supervisor", d)
+    recs = p.request("GET", "/v1/audit/records?from=0&limit=1000").json()["records"]
+    check(any(json.loads(x["record"])["type"] == "sandbox.recovered" for x in recs), "no record")
+    p.delete(sb)
