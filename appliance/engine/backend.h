@@ -73,10 +73,10 @@ struct backend_ops {
 	int (*image_id)(void *impl, const char *ref, char *id);
 	int (*stream_fd)(const struct backend_stream *s);
 	int (*stream_pending)(const struct backend_stream *s);
-	int (*stream_read)(struct backend_stream *s, int timeout_ms,
-	    int *which, struct buf *out);
-	int (*stream_write_some)(struct backend_stream *s, const void *p,
-	    size_t n, size_t *done);
+	int (*stream_read)(struct backend_stream *s, int timeout_ms, int *which,
+	    struct buf *out);
+	int (*stream_write_some)(
+	    struct backend_stream *s, const void *p, size_t n, size_t *done);
 	int (*stream_close_write)(struct backend_stream *s);
 	void (*stream_free)(struct backend_stream *s);
 };
@@ -237,8 +237,7 @@ backend_stream_fd(const struct backend *b, const struct backend_stream *s)
 }
 
 static inline int
-backend_stream_pending(
-    const struct backend *b, const struct backend_stream *s)
+backend_stream_pending(const struct backend *b, const struct backend_stream *s)
 {
 	return b->ops->stream_pending(s);
 }

@@ -95,8 +95,8 @@ bd_container_wait(void *impl, const char *ref, int timeout_ms, int *exit_code)
 }
 
 static int
-bd_container_attach(void *impl, const char *ref, int with_stdin,
-    struct backend_stream **out)
+bd_container_attach(
+    void *impl, const char *ref, int with_stdin, struct backend_stream **out)
 {
 	struct docker_stream *s = NULL;
 	int r = docker_container_attach(impl, ref, with_stdin, &s);

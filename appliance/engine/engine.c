@@ -1410,6 +1410,13 @@ exec_sup_start(struct engine *e, struct ipc_msg *m, struct xexec *x,
 		    st.err == EAGAIN ? "pids limit" : "memory limit", lim,
 		    str(m->json, "sandbox"));
 	} else {
+		if (!st.started && !st.lost) {
+			log_warn(
+			    "the supervisor of %s did not answer in %d ms: "
+			    "disconnected",
+			    str(m->json, "sandbox"), SUP_START_TIMEOUT_MS);
+			sup_call_abandon(*call);
+		}
 		r = PETRI_ERR_UNAVAIL;
 		(void)reply_err(e, m->id, r, "the sandbox's supervisor %s",
 		    st.started ? "could not start the program"

@@ -61,6 +61,7 @@ struct sup_call {
 
 struct sup_hub {
 	pthread_mutex_t lock;
+	pthread_mutex_t mk; /* one sup_sandbox_listen() at a time */
 	pthread_cond_t cond;
 	char dir[SUP_PATH_MAX];
 	sup_pid_fn pid_of;
@@ -197,16 +198,15 @@ out:
 	return fd;
 }
 
-int
-sup_sandbox_listen(
+/* sup_sandbox_listen() with h->mk held. */
+static int
+sup_sandbox_listen_locked(
     struct sup_hub *h, const char *sandbox, const char *container)
 {
 	struct epoll_event ev;
 	struct sup_box *b;
 	int fd;
 
-	if (!petri_id_valid(sandbox, "sb_"))
-		return PETRI_ERR_INVAL;
 	pthread_mutex_lock(&h->lock);
 	if ((b = sup_box_find(h, sandbox)) != NULL) {
 		if (container != NULL && strcmp(b->container, container) != 0) {
@@ -245,6 +245,21 @@ sup_sandbox_listen(
 	h->boxes = b;
 	pthread_mutex_unlock(&h->lock);
 	return 0;
+}
+
+int
+sup_sandbox_listen(
+    struct sup_hub *h, const char *sandbox, const char *container)
+{
+	int r;
+
+	if (!petri_id_valid(sandbox, "sb_"))
+		return PETRI_ERR_INVAL;
+	/* two callers must not both replace the socket file */
+	pthread_mutex_lock(&h->mk);
+	r = sup_sandbox_listen_locked(h, sandbox, container);
+	pthread_mutex_unlock(&h->mk);
+	return r;
 }
 
 void
@@ -503,6 +518,7 @@ sup_hub_new(const char *dir, sup_pid_fn pid_of, void *arg, struct sup_hub **out)
 		return PETRI_ERR_NOMEM;
 	h->epfd = h->stopfd = -1;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->mk, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	h->pid_of = pid_of;
 	h->arg = arg;
@@ -747,6 +763,13 @@ sup_call_signal(struct sup_call *c, int sig)
 	    sup_words_encode(SUP_SIGNAL, v, 2, frame, sizeof(frame), &len) != 0)
 		return PETRI_ERR_UNAVAIL;
 	return sup_send(c->link, frame, len, NULL) == 0 ? 0 : PETRI_ERR_UNAVAIL;
+}
+
+void
+sup_call_abandon(struct sup_call *c)
+{
+	/* the hub's thread sees the end and drops the link */
+	(void)shutdown(c->link->fd, SHUT_RDWR);
 }
 
 void

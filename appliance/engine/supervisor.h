@@ -114,6 +114,13 @@ void sup_call_get(struct sup_call *c, struct sup_call_state *st);
  */
 int sup_call_signal(struct sup_call *c, int sig);
 
+/*
+ * Gives up on the call's supervisor, which did not answer in time: its
+ * connection is closed, so later executions take another path until it
+ * reconnects.
+ */
+void sup_call_abandon(struct sup_call *c);
+
 /* Forgets the call.  NULL is a no-op. */
 void sup_call_free(struct sup_call *c);
 
