@@ -526,7 +526,9 @@ sup_hub_new(const char *dir, sup_pid_fn pid_of, void *arg, struct sup_hub **out)
 		sup_hub_free(h);
 		return PETRI_ERR_TOOBIG;
 	}
-	if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
+	/* traversable, not listable: the sandbox ids stay private */
+	if ((mkdir(dir, 0711) != 0 && errno != EEXIST) ||
+	    chmod(dir, 0711) != 0 ||
 	    (h->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (h->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		goto fail;

@@ -53,7 +53,8 @@ struct sup_call_state {
 };
 
 /*
- * Creates the hub for sockets under dir (created 0755 when missing) and
+ * Creates the hub for sockets under dir (made 0711: traversable, not
+ * listable) and
  * starts its thread.  pid_of (with arg) checks peers.  *out: caller frees
  * with sup_hub_free().  Returns 0, PETRI_ERR_IO, PETRI_ERR_NOMEM or
  * PETRI_ERR_TOOBIG (dir too long).

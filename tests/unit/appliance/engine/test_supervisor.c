@@ -56,8 +56,8 @@ send_words(int fd, int type, uint32_t a, uint32_t b, uint32_t c)
 	uint8_t out[32];
 	size_t len;
 
-	if (sup_words_encode(type, v, sup_words_count(type), out, sizeof(out),
-	        &len) == 0)
+	if (sup_words_encode(
+	        type, v, sup_words_count(type), out, sizeof(out), &len) == 0)
 		CHECK_EQ(write(fd, out, len), (ssize_t)len);
 }
 
@@ -88,7 +88,8 @@ recv_frame(int fd, uint8_t *buf, size_t cap, struct sup_frame *f, int fds[3])
 		if ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) <= 0)
 			return -1;
 		if (!got && CMSG_FIRSTHDR(&mh) != NULL && fds != NULL) {
-			memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&mh)), 3 * sizeof(int));
+			memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&mh)),
+			    3 * sizeof(int));
 			got = 1;
 		}
 		have += (size_t)n;
@@ -157,11 +158,11 @@ test_hub(void)
 	child[0] = p[0][0];
 	child[1] = p[1][1];
 	child[2] = p[2][1];
-	CHECK_EQ(sup_call_start(h, SB, "c2", 0, "/", argv, 2, env, 1, child,
-	             &call),
+	CHECK_EQ(
+	    sup_call_start(h, SB, "c2", 0, "/", argv, 2, env, 1, child, &call),
 	    PETRI_ERR_NOTFOUND); /* another container */
-	CHECK_EQ(sup_call_start(h, SB, "c1", 0, "/sandbox", argv, 2, env, 1,
-	             child, &call),
+	CHECK_EQ(sup_call_start(
+	             h, SB, "c1", 0, "/sandbox", argv, 2, env, 1, child, &call),
 	    0);
 	if (call == NULL || recv_frame(sup, buf, sizeof(buf), &f, got) != 0 ||
 	    f.type != SUP_START ||
@@ -182,7 +183,7 @@ test_hub(void)
 	CHECK_EQ(sup_call_signal(call, 9), 0);
 	CHECK_EQ(recv_frame(sup, buf, sizeof(buf), &f, NULL), 0);
 	CHECK(f.type == SUP_SIGNAL && sup_words_decode(&f, v, 2) == 0 &&
-	      v[0] == st.seq && v[1] == 9);
+	    v[0] == st.seq && v[1] == 9);
 	send_words(sup, SUP_EXITED, st.seq, 137, 0);
 	wait_state(call, &cs, 1);
 	CHECK(cs.exited && cs.code == 137 && !cs.lost);
