@@ -861,7 +861,51 @@ struct xrun {
 	int timed_out;
 	int killed;
 	int flood;
+	/* docker exec: a first chunk that may be the sandbox failing to
+	 * start a process (not program output), held until the exit */
+	char held[512];
+	size_t heldlen;
+	int heldk;
+	int hold; /* look for them (docker exec of a sandbox) */
 };
+
+/* The texts of a sandbox that cannot start a process, docker exec path:
+ * runc's (exit 126, on stdout) and petri-spawn's (exit 127, on stderr). */
+#define EXHAUSTED_RUNC "OCI runtime exec failed"
+#define EXHAUSTED_SPAWN "petri: cannot start (fork: "
+
+/* Whether this would be the run's first output and looks like one. */
+static int
+xrun_hold(struct xrun *xr, int k, const void *p, size_t n)
+{
+	const char *want = k == 0 ? EXHAUSTED_RUNC : EXHAUSTED_SPAWN;
+	size_t wl = strlen(want);
+
+	if (xr->sent[0] != 0 || xr->sent[1] != 0 || xr->heldlen != 0 ||
+	    n < wl || n > sizeof(xr->held) || memcmp(p, want, wl) != 0)
+		return 0;
+	memcpy(xr->held, p, n);
+	xr->heldlen = n;
+	xr->heldk = k;
+	return 1;
+}
+
+/* Sends held output on as the program's after all. */
+static void
+xrun_flush(struct xrun *xr)
+{
+	json_t *j;
+
+	if (xr->heldlen == 0)
+		return;
+	j = json_pack("{s:i}", "stream", xr->heldk + 1);
+	if (ipc_send(xr->e->api, MSG_ENG_OUTPUT, xr->reply_id, j, xr->held,
+	        xr->heldlen) != 0)
+		log_warn("cannot stream output");
+	json_decref(j);
+	xr->sent[xr->heldk] += xr->heldlen;
+	xr->heldlen = 0;
+}
 
 /*
  * Pumps output to the api and stdin into the process until the stream
@@ -964,6 +1008,10 @@ pump(struct xrun *xr, int64_t deadline_ms,
 			int k = which == BACKEND_STREAM_STDOUT ? 0 : 1;
 			size_t n = chunk.len;
 
+			if (xr->s != NULL && xr->hold &&
+			    xrun_hold(xr, k, chunk.data, n))
+				continue;
+			xrun_flush(xr);
 			if (xr->sent[k] + n > xr->out_max) {
 				n = xr->out_max - xr->sent[k];
 				xr->truncated = 1;
@@ -1560,6 +1608,7 @@ do_exec(struct engine *e, struct ipc_msg *m)
 		r = PETRI_ERR_TOOBIG;
 		goto fail;
 	}
+	xr.hold = 1;
 	xexec_wake(x);
 	log_debug("exec %s: started after %lld ms", id,
 	    (long long)(petri_mono_ms() - started));
@@ -1584,6 +1633,20 @@ do_exec(struct engine *e, struct ipc_msg *m)
 	oom1 = oom_kills(container);
 	log_debug("exec %s: inspected after %lld ms (%d polls)", id,
 	    (long long)(petri_mono_ms() - started), i);
+	if (xr.heldlen > 0 && !running &&
+	    ((xr.heldk == 0 && code == 126) ||
+	        (xr.heldk == 1 && code == 127))) {
+		/* not the program's output: the sandbox is full */
+		r = PETRI_ERR_EXHAUSTED;
+		(void)reply_err(e, m->id, r,
+		    "the sandbox cannot start a process: its pids limit "
+		    "(%lld processes) or memory limit is reached; kill its "
+		    "background executions or POST /v1/sandboxes/%s/recover",
+		    container_pids_limit(e, container),
+		    str(m->json, "sandbox"));
+		goto out;
+	}
+	xrun_flush(&xr);
 	res = exec_result(&xr, running ? -1 : code,
 	    oom0 >= 0 && oom1 > oom0 && code == 137, started);
 	json_object_set_new(res, "path", json_string("docker_exec"));

@@ -202,18 +202,20 @@ def test_supervisor_recover(p):
     p.delete(sb)
 
 
+# a program that takes every process slot and keeps taking freed ones
+BOMB = ("import os, time\n"
+        "while True:\n"
+        "    try:\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(1000)\n"
+        "            os._exit(0)\n"
+        "    except OSError:\n"
+        "        time.sleep(0.005)\n")
+
+
 def test_supervisor_exhausted(p):
     sb = p.sandbox("python", limits={"pids": 40})
-    # a program that takes every process slot and keeps taking freed ones
-    bomb = ("import os, time\n"
-            "while True:\n"
-            "    try:\n"
-            "        if os.fork() == 0:\n"
-            "            time.sleep(1000)\n"
-            "            os._exit(0)\n"
-            "    except OSError:\n"
-            "        time.sleep(0.005)\n")
-    r = p.exec(sb, argv=["python3", "-c", bomb], background=True)
+    r = p.exec(sb, argv=["python3", "-c", BOMB], background=True)
     check(r.status == 202, r)
     for _ in range(100):
         r = p.exec(sb, command="true")
@@ -231,3 +233,32 @@ def test_supervisor_exhausted(p):
     recs = p.request("GET", "/v1/audit/records?from=0&limit=1000").json()["records"]
     check(any(json.loads(x["record"])["type"] == "sandbox.recovered" for x in recs), "no record")
     p.delete(sb)
+
+
+def test_docker_exec_exhausted_recover_own():
+    """Without a supervisor: the same answer, and recover restarts the
+    container."""
+    p = harness.Petri(config={"supervisor": False}).start()
+    try:
+        sb = p.sandbox("python", limits={"pids": 40})
+        p.exec(sb, command="echo kept > w")
+        r = p.exec(sb, argv=["python3", "-c", BOMB], background=True)
+        check(r.status == 202, r)
+        for _ in range(100):
+            r = p.exec(sb, command="true")
+            if r.status == 409:
+                break
+            time.sleep(0.1)
+        d = r.json()
+        check(r.status == 409 and d["error"]["code"] == "sandbox_exhausted", d)
+        check("pids limit (40 processes)" in d["error"]["message"], d)
+        r = p.request("POST", "/v1/sandboxes/%s/recover" % sb["id"], {})
+        check(r.status == 200 and r.json()["method"] == "restart", r)
+        d = p.exec(sb, command="cat w").json()
+        check(d["stdout"] == "kept\n" and d["path"] == "docker_exec", d)
+        # a program that prints the same text is still a program
+        d = p.exec(sb, command="echo 'petri: cannot start (fork: x)' >&2; exit 3").json()
+        check(d["exit_code"] == 3 and "cannot start" in d["stderr"], d)
+        p.delete(sb)
+    finally:
+        p.cleanup()
