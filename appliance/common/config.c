@@ -15,7 +15,8 @@ const char *const config_languages[CONFIG_NLANG] = {
 static const char *const config_top_keys[] = {"listen", "data_dir",
     "workspace_root", "docker_socket", "images", "network", "runtime", "limits",
     "output_max_bytes", "ttl_seconds", "reaper_interval_seconds", "debug",
-    "egress", "sinks", "registries", "pool", "supervisor", NULL};
+    "egress", "sinks", "registries", "pool", "sync_ttl_seconds", "supervisor",
+    NULL};
 
 int
 config_language_index(const char *name)
@@ -174,6 +175,7 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	cfg->pool[2] = 1; /* go */
 	cfg->pool[3] = 1; /* java */
 	cfg->reaper_interval = 10;
+	cfg->sync_ttl = API_SYNC_TTL_SEC;
 
 	if (doc == NULL) {
 		cfg->raw = json_object();
@@ -275,7 +277,9 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	    config_int(doc, "ttl_seconds", 10, SB_MAX_TTL_SEC,
 	        &cfg->ttl_seconds, err, errlen) != 0 ||
 	    config_int(doc, "reaper_interval_seconds", 1, 3600,
-	        &cfg->reaper_interval, err, errlen) != 0)
+	        &cfg->reaper_interval, err, errlen) != 0 ||
+	    config_int(doc, "sync_ttl_seconds", 1, API_SYNC_TTL_SEC,
+	        &cfg->sync_ttl, err, errlen) != 0)
 		return PETRI_ERR_INVAL;
 	cfg->output_max = (size_t)outmax;
 	if ((v = json_object_get(doc, "debug")) != NULL) {
@@ -387,6 +391,7 @@ config_to_json(const struct petri_config *cfg)
 	json_object_set_new(j, "ttl_seconds", json_integer(cfg->ttl_seconds));
 	json_object_set_new(
 	    j, "reaper_interval_seconds", json_integer(cfg->reaper_interval));
+	json_object_set_new(j, "sync_ttl_seconds", json_integer(cfg->sync_ttl));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
 	json_object_set_new(j, "supervisor", json_boolean(cfg->supervisor));
 	json_object_set_new(j, "pool",
