@@ -221,6 +221,7 @@ def test_openapi_answers_validate(p):
         c.call("GET", "/v1/sandboxes?label=api:spec", expect=200)
         c.call("GET", base, expect=200)
         c.call("POST", base + "/keepalive", {"ttl_seconds": 600}, expect=200)
+        c.call("POST", base + "/recover", {}, expect=200)
         # files
         r = p.upload(sb, [("a.py", b"print(1)\n")], path="d")
         c.seen.add(("POST", "/v1/sandboxes/{id}/files"))
