@@ -65,7 +65,10 @@ if [ "$port" -eq 0 ]; then
 	else
 		echo "petri: the app did not listen within $wait s" >&2
 	fi
-	kill -TERM "$pid" 2>/dev/null
+	# the app and whatever it started: this execution's process group
+	# (petri-spawn and the supervisor start each in a session of its own)
+	trap '' TERM
+	kill -TERM 0 2>/dev/null
 	exit 70
 fi
 echo "@@PETRI-SERVE@@ port=$port" >&2
