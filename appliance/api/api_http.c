@@ -658,6 +658,7 @@ api_main(struct proc_ctx *ctx)
 		        json_object_get(ctx->cfg.raw, "registries"),
 		        a.registries, err, sizeof(err)) != 0)
 			fatal("registries: bad configuration");
+		api_deps_registries_log(&a);
 	}
 
 	api_sb_reconcile(&a);
