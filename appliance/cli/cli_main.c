@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "cli_admin.h"
 #include "util.h"
 
 #define CLI_MAX_REPLY (256UL << 20)
@@ -65,7 +66,9 @@ static void __attribute__((noreturn)) usage(void)
 	    "  secret ls   secret get NAME   secret rm NAME\n"
 	    "  keys create ROLE [--tenant T] [--name N]\n"
 	    "  keys ls\n"
-	    "  keys rm ID\n");
+	    "  keys rm ID\n"
+	    "  admin backup|restore|purge-instance|rotate-signing-key|"
+	    "blob-retention ...\n");
 	exit(2);
 }
 
@@ -686,6 +689,10 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
+	if (strcmp(argv[0], "admin") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "rotate-signing-key") != 0 &&
+	    strcmp(argv[1], "blob-retention") != 0)
+		return cli_admin_main(argc - 1, argv + 1);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	load_key(&c, keyfile);
 	if (strcmp(argv[0], "sandbox") == 0 && argc >= 2) {

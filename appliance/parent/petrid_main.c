@@ -33,6 +33,7 @@
 
 #include "bounds.h"
 #include "config.h"
+#include "datadir.h"
 #include "hostfw.h"
 #include "log.h"
 #include "procs.h"
@@ -470,7 +471,7 @@ main(int argc, char **argv)
 	const char *listen_arg = NULL, *data_arg = NULL, *config_arg = NULL;
 	char err[512], path[PATH_MAX], dd[PATH_MAX], instance[33];
 	char token[128], hash[65], exe[PATH_MAX], exe_dir[PATH_MAX];
-	int debug = 0, ch, i, lfd, all[16], nall = 0;
+	int debug = 0, ch, i, lfd, all[16], nall = 0, lockfd = -1;
 	int api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api;
 	int api_prx, prx_api, kpr_prx, prx_kpr;
 	uid_t sb_uid;
@@ -531,6 +532,10 @@ main(int argc, char **argv)
 	if (realpath(cfg.data_dir, dd) == NULL)
 		fatal("%s: %s", cfg.data_dir, strerror(errno));
 	petri_strlcpy(cfg.data_dir, dd, sizeof(cfg.data_dir));
+	/* one petrid per data directory; petri admin restore waits for none */
+	if (datadir_lock(dd, &lockfd) != 0)
+		fatal("%s: another petrid runs on it (%s is locked)", dd,
+		    DATADIR_LOCK_NAME);
 	if (chmod(dd, 0755) != 0)
 		fatal("chmod %s: %s", dd, strerror(errno));
 	join(path, sizeof(path), dd, "api");
