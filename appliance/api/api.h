@@ -278,6 +278,14 @@ int api_egress_exec_begin(struct api *a, json_t *sb) PETRI_WUR;
 /* Returns once every report the proxy sent so far has been handled. */
 void api_egress_sync(struct api *a);
 
+/* --- the operator's audit routes (api_admin.c) ----------------------------- */
+
+/* POST /v1/audit/rotate-key: the keeper rotates the signing key. */
+enum MHD_Result api_admin_rotate_key(struct api_req *r);
+
+/* POST /v1/audit/retention: erases blobs older than N days (recorded). */
+enum MHD_Result api_admin_retention(struct api_req *r);
+
 /* --- dependencies (api_deps.c) -------------------------------------------------- */
 
 /*

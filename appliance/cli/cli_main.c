@@ -816,6 +816,25 @@ main(int argc, char **argv)
 			json_decref(call_json(&c, "DELETE", path, NULL, 204));
 		} else
 			usage();
+	} else if (strcmp(argv[0], "admin") == 0 && argc == 2 &&
+	    strcmp(argv[1], "rotate-signing-key") == 0) {
+		body = json_object();
+		j = call_json(&c, "POST", "/v1/audit/rotate-key", body, 200);
+		print_json(j);
+		json_decref(j);
+		json_decref(body);
+	} else if (strcmp(argv[0], "admin") == 0 && argc == 4 &&
+	    strcmp(argv[1], "blob-retention") == 0 &&
+	    strcmp(argv[2], "--older-than-days") == 0) {
+		long long days;
+
+		if (petri_strtonum(argv[3], 1, 36500, &days) != 0)
+			usage();
+		body = json_pack("{s:I}", "older_than_days", (json_int_t)days);
+		j = call_json(&c, "POST", "/v1/audit/retention", body, 200);
+		print_json(j);
+		json_decref(j);
+		json_decref(body);
 	} else
 		usage();
 	curl_global_cleanup();
