@@ -1,6 +1,6 @@
 /*
- * policy.h: egress policies: parse a policy document (EGRESS.md, "Policies";
- * docs/policies.md for operators), evaluate a request against it.
+ * policy.h: egress policies (docs/policies.md): parse a policy document,
+ * evaluate a request against it.
  *
  * Pure: no I/O, no globals, no DNS.  An "allow" decision is necessary, not
  * sufficient: the proxy still checks every address it dials with

@@ -1,5 +1,5 @@
 /*
- * proxy.h: the egress proxy engine (EGRESS.md): the only way out of a
+ * proxy.h: the egress proxy engine (docs/egress.md): the only way out of a
  * sandbox.  It listens on the sandbox network's gateway address, identifies
  * each caller (source address + proxy token, proxy_ident.h), decides every
  * request with the sandbox's policy, resolves names itself and dials only

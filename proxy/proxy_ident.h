@@ -2,8 +2,9 @@
  * proxy_ident.h: who is calling the proxy.  A sandbox is known by its source
  * address on the sandbox network and by its proxy token (the password of
  * the proxy URL, "http://sb:<token>@gateway:port"); both must agree
- * (EGRESS.md, "Network boundary"; case 18).  An identity also carries the
- * sandbox's policy, the secrets bound to it and its live accounting:
+ * (docs/egress.md, "Who is calling"; attack case 18).  An identity also
+ * carries the sandbox's policy, the secrets bound to it and its live
+ * accounting:
  * requests and bytes sent in the current execution, requests per second per
  * host.
  *
@@ -30,7 +31,7 @@
 /*
  * A secret bound to a sandbox, as the proxy sees it: a name (the keeper
  * holds the value and the binding, and decides every release) and, for a
- * placeholder injection (EGRESS.md, "Vault"), the header the placeholder
+ * placeholder injection (docs/egress.md, "Vault"), the header the placeholder
  * must be sent in.  header empty: a header or basic injection, which the
  * proxy asks the keeper for on every request over verified TLS.  header
  * set: a placeholder injection, asked for only when a value of that header

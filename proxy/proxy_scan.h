@@ -1,6 +1,6 @@
 /*
- * proxy_scan.h: finds a secret in bytes an upstream sends back (EGRESS.md
- * case 14) and masks it, in a stream, across any read or chunk boundary.
+ * proxy_scan.h: finds a secret in bytes an upstream sends back (attack
+ * case 14, docs/egress-attacks.md) and masks it, in a stream, across any read or chunk boundary.
  *
  * For each secret the scanner looks for its raw bytes, its base64 forms
  * (standard and URL-safe alphabets, at each of the three byte alignments, so

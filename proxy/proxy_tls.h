@@ -1,5 +1,6 @@
 /*
- * proxy_tls.h: the proxy's two TLS roles (EGRESS.md, "TLS").
+ * proxy_tls.h: the proxy's two TLS roles (docs/egress.md, "TLS
+ * interception CA").
  *  - Toward upstreams, a client that always verifies: system roots and/or a
  *    configured CA file, host name (or IP) checked, SNI = the canonical
  *    host, TLS >= 1.2, ALPN "http/1.1" only.

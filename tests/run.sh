@@ -68,6 +68,12 @@ else
 	failed=$((failed + 1)); head -20 "$log/format.txt"
 fi
 
+step "Kubernetes manifests (structure)"
+out="$log/manifests.txt"
+/usr/bin/python3 tests/check-manifests.py >"$out" 2>&1
+grep -v '^PASS' "$out"
+tally "$out"
+
 step "integration (real Docker engine)"
 out="$log/integration.txt"
 tests/run-integration.sh 2>&1 | tee "$out"

@@ -1,5 +1,5 @@
 /*
- * test_addr.c: IP literal parsing and classification (EGRESS.md attack
+ * test_addr.c: IP literal parsing and classification (docs/egress-attacks.md:
  * catalogue cases 21 to 24, 26): pure parsing, no packet is sent.
  */
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
- * test_host.c: host canonicalisation, authorities and patterns (EGRESS.md
- * attack catalogue case 7: look-alike hosts match canonically only).
+ * test_host.c: host canonicalisation, authorities and patterns (attack
+ * case 7 of docs/egress-attacks.md: look-alike hosts match canonically only).
  */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /*
- * test_path.c: request path normalisation and prefix matching (EGRESS.md
- * attack catalogue case 8: path tricks are normalised before matching).
+ * test_path.c: request path normalisation and prefix matching (attack
+ * case 8 of docs/egress-attacks.md: path tricks are normalised before matching).
  */
 #include <string.h>
 

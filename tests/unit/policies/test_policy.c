@@ -1,7 +1,7 @@
 /*
  * test_policy.c: policy documents (strict parsing, clear errors, over-broad
  * patterns, registry presets, limits, hash and canonical form), evaluation
- * (EGRESS.md attack catalogue cases 7, 8, 10, 21, 28) and the shipped
+ * (docs/egress-attacks.md, cases 7, 8, 10, 21, 28) and the shipped
  * example policies.
  */
 #include <stdlib.h>
@@ -29,7 +29,7 @@ static const struct policy_registry test_regs[] = {
 };
 static const struct policy_registry_map test_map = {test_regs, 4};
 
-/* The EGRESS.md example. */
+/* The example of docs/policies.md. */
 static const char egress_example[] =
     "{ \"name\": \"payments-agent\", \"default\": \"deny\",\n"
     "  \"allow\": [\n"

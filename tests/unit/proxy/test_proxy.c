@@ -4,8 +4,9 @@
  * issued in-process, canary secrets), a counting resolver that maps test
  * names and a counting dialer that refuses anything but 127.0.0.1: no
  * packet can leave the machine even if the proxy had a bug.  Each case of
- * the EGRESS.md attack catalogue that can be exercised without containers
- * is its own test_caseNN function (19, 20 in full, and 27 need containers).
+ * the attack catalogue (docs/egress-attacks.md) that can be exercised
+ * without containers is its own test_caseNN function (19, 20 in full, and
+ * 27 need containers).
  *
  * Upstreams: a TLS server (its own test CA) that echoes the request it
  * received and answers a few special paths (/v1/redirect, /v1/leak,

@@ -1,7 +1,7 @@
 /*
  * test_proxy_http.c: the proxy's HTTP/1.1 head parser and body framer:
  * grammar, bounds, target forms, field roles, and the smuggling cases of
- * the EGRESS.md attack catalogue (29 request smuggling, 30 Upgrade/h2c,
+ * docs/egress-attacks.md (29 request smuggling, 30 Upgrade/h2c,
  * 32 huge heads) at the parser level.  test_proxy.c runs the same cases
  * through the proxy.
  */

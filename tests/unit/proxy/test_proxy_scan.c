@@ -1,6 +1,6 @@
 /*
  * test_proxy_scan.c: the scanner that masks a secret an upstream echoes
- * (EGRESS.md attack case 14): every form, across any read boundary, with
+ * (docs/egress-attacks.md, case 14): every form, across any read boundary, with
  * lengths kept, and no delay for bytes that cannot begin a secret.
  */
 #include <stdlib.h>
