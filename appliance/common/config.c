@@ -6,6 +6,7 @@
 #include "bounds.h"
 #include "config.h"
 #include "egress_conf.h"
+#include "log.h"
 #include "siem.h"
 #include "util.h"
 
@@ -15,7 +16,7 @@ const char *const config_languages[CONFIG_NLANG] = {
 static const char *const config_top_keys[] = {"listen", "data_dir",
     "workspace_root", "docker_socket", "images", "network", "runtime", "limits",
     "output_max_bytes", "ttl_seconds", "reaper_interval_seconds", "debug",
-    "egress", "sinks", "registries", "pool", NULL};
+    "egress", "sinks", "registries", "pool", "log", NULL};
 
 int
 config_language_index(const char *name)
@@ -141,6 +142,43 @@ config_parse_limits(
 		lim->cpus = json_number_value(v);
 	}
 	return 0;
+}
+
+/* "log": {"format": "text" | "kv" | "json"} (docs/operations.md). */
+static int
+config_parse_log(
+    json_t *v, struct petri_config *cfg, char *err, size_t errlen)
+{
+	static const char *const names[] = {"text", "kv", "json"};
+	const char *f;
+	void *it;
+	int i;
+
+	cfg->log_format = LOG_FORMAT_TEXT;
+	if (v == NULL)
+		return 0;
+	if (!json_is_object(v))
+		goto bad;
+	for (it = json_object_iter(v); it != NULL;
+	     it = json_object_iter_next(v, it))
+		if (strcmp(json_object_iter_key(it), "format") != 0) {
+			snprintf(err, errlen, "log.%s: unknown key",
+			    json_object_iter_key(it));
+			return PETRI_ERR_INVAL;
+		}
+	if ((v = json_object_get(v, "format")) == NULL)
+		return 0;
+	if ((f = json_string_value(v)) == NULL)
+		goto bad;
+	for (i = 0; i < 3; i++)
+		if (strcmp(f, names[i]) == 0) {
+			cfg->log_format = i;
+			return 0;
+		}
+bad:
+	snprintf(err, errlen, "log.format: must be \"text\", \"kv\" or "
+	                      "\"json\"");
+	return PETRI_ERR_INVAL;
 }
 
 int
@@ -284,6 +322,9 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 		}
 		cfg->debug = json_is_true(v);
 	}
+	if (config_parse_log(json_object_get(doc, "log"), cfg, err, errlen) !=
+	    0)
+		return PETRI_ERR_INVAL;
 	if (siem_config_check(json_object_get(doc, "sinks"), err, errlen) != 0)
 		return PETRI_ERR_INVAL;
 	{
@@ -379,6 +420,12 @@ config_to_json(const struct petri_config *cfg)
 	json_object_set_new(
 	    j, "reaper_interval_seconds", json_integer(cfg->reaper_interval));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
+	json_object_set_new(j, "log",
+	    json_pack("{s:s}", "format",
+	        cfg->log_format == LOG_FORMAT_JSON ? "json"
+	            : cfg->log_format == LOG_FORMAT_KV
+	            ? "kv"
+	            : "text"));
 	json_object_set_new(j, "pool",
 	    json_pack("{s:i, s:i, s:i, s:i}", config_languages[0], cfg->pool[0],
 	        config_languages[1], cfg->pool[1], config_languages[2],

@@ -39,6 +39,7 @@ struct petri_config {
 	int reaper_interval;
 	int pool[CONFIG_NLANG]; /* warm sandboxes kept per language */
 	int debug;
+	int log_format; /* LOG_FORMAT_* (log.h) */
 	json_t *raw; /* the whole document, for modules */
 };
 

@@ -120,6 +120,7 @@ child_run(const char *name)
 	    config_parse(cj, &ctx.cfg, err, sizeof(err)) != 0)
 		fatal("bad configuration from the parent");
 	log_init(name, ctx.cfg.debug);
+	log_format_set(ctx.cfg.log_format);
 	if ((s = json_string_value(json_object_get(msg.json, "instance"))) ==
 	        NULL ||
 	    petri_strlcpy(ctx.instance, s, sizeof(ctx.instance)) >=
@@ -525,6 +526,7 @@ main(int argc, char **argv)
 		petri_strlcpy(cfg.data_dir, data_arg, sizeof(cfg.data_dir));
 	cfg.debug |= debug;
 	log_init("parent", cfg.debug);
+	log_format_set(cfg.log_format);
 
 	/* The data directory and who owns what in it. */
 	if (mkdir(cfg.data_dir, 0755) != 0 && errno != EEXIST)
