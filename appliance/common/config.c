@@ -16,7 +16,7 @@ const char *const config_languages[CONFIG_NLANG] = {
 static const char *const config_top_keys[] = {"listen", "data_dir",
     "workspace_root", "docker_socket", "images", "network", "runtime", "limits",
     "output_max_bytes", "ttl_seconds", "reaper_interval_seconds", "debug",
-    "egress", "sinks", "registries", "pool", "log", NULL};
+    "egress", "sinks", "registries", "pool", "log", "helpers_dir", NULL};
 
 int
 config_language_index(const char *name)
@@ -245,6 +245,8 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	        sizeof(cfg->workspace_root), err, errlen) != 0 ||
 	    config_str(doc, "docker_socket", cfg->docker_socket,
 	        sizeof(cfg->docker_socket), err, errlen) != 0 ||
+	    config_str(doc, "helpers_dir", cfg->helpers_dir,
+	        sizeof(cfg->helpers_dir), err, errlen) != 0 ||
 	    config_str(doc, "network", cfg->network, sizeof(cfg->network), err,
 	        errlen) != 0 ||
 	    config_str(doc, "runtime", cfg->default_runtime,
@@ -404,6 +406,9 @@ config_to_json(const struct petri_config *cfg)
 	    j, "workspace_root", json_string(cfg->workspace_root));
 	json_object_set_new(
 	    j, "docker_socket", json_string(cfg->docker_socket));
+	if (cfg->helpers_dir[0] != '\0')
+		json_object_set_new(
+		    j, "helpers_dir", json_string(cfg->helpers_dir));
 	json_object_set_new(j, "images", images);
 	if (cfg->network[0] != '\0')
 		json_object_set_new(j, "network", json_string(cfg->network));

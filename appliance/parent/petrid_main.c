@@ -35,11 +35,17 @@
 #include "config.h"
 #include "datadir.h"
 #include "hostfw.h"
+#include "notify.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
 #include "util.h"
 #include "disk.h"
+
+/* Where a package installs petri-spawn and petri-deps/ (docs/operations.md). */
+#ifndef PETRI_HELPERS_DIR
+#define PETRI_HELPERS_DIR "/usr/lib/petri"
+#endif
 
 #define NPROCS 5
 
@@ -485,6 +491,7 @@ main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--proc") == 0)
 		child_run(argv[2]);
+	notify_init();
 	log_init("parent", 0);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -577,6 +584,15 @@ main(int argc, char **argv)
 		fatal("readlink /proc/self/exe: %s", strerror(errno));
 	exe[n] = '\0';
 	petri_strlcpy(exe_dir, dirname(exe), sizeof(exe_dir));
+	/* the in-sandbox helpers: beside petrid (a build), else packaged */
+	join(path, sizeof(path), exe_dir, "petri-spawn");
+	if (cfg.helpers_dir[0] != '\0')
+		petri_strlcpy(exe_dir, cfg.helpers_dir, sizeof(exe_dir));
+	else if (access(path, R_OK) != 0)
+		petri_strlcpy(exe_dir, PETRI_HELPERS_DIR, sizeof(exe_dir));
+	join(path, sizeof(path), exe_dir, "petri-spawn");
+	if (access(path, R_OK) != 0)
+		fatal("%s: missing (helpers_dir)", path);
 
 	/* Sockets: one listening, one pair per channel. */
 	lfd = listen_on(cfg.listen_host, cfg.listen_port);
@@ -657,6 +673,10 @@ main(int argc, char **argv)
 	         "-d '{\"language\":\"python\"}' http://%s:%d/v1/sandboxes",
 	    dd, cfg.listen_host, cfg.listen_port);
 
+	/* systemd (Type=notify): the API socket accepts from now on */
+	if (notify_send("READY=1") != 0)
+		log_warn("cannot notify systemd of readiness");
+
 	for (;;) {
 		int sig, wst;
 		pid_t p;
@@ -665,6 +685,7 @@ main(int argc, char **argv)
 			continue;
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("shutting down");
+			(void)notify_send("STOPPING=1");
 			break;
 		}
 		if (sig != SIGCHLD)
