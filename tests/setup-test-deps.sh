@@ -11,6 +11,8 @@ command -v chromium >/dev/null 2>&1 || want+=(chromium)
 command -v node >/dev/null 2>&1 || want+=(nodejs)
 command -v npm >/dev/null 2>&1 || want+=(npm)
 /usr/bin/python3 -c 'import yaml' 2>/dev/null || want+=(python3-yaml)
+# the compose file's check (packaging/compose/)
+command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose)
 if ((${#want[@]} > 0)); then
 	echo "setup-test-deps: installing ${want[*]}"
 	log=$(mktemp /tmp/petri-test-apt.XXXXXX)
