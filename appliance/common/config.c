@@ -146,8 +146,7 @@ config_parse_limits(
 
 /* "log": {"format": "text" | "kv" | "json"} (docs/operations.md). */
 static int
-config_parse_log(
-    json_t *v, struct petri_config *cfg, char *err, size_t errlen)
+config_parse_log(json_t *v, struct petri_config *cfg, char *err, size_t errlen)
 {
 	static const char *const names[] = {"text", "kv", "json"};
 	const char *f;
@@ -176,8 +175,9 @@ config_parse_log(
 			return 0;
 		}
 bad:
-	snprintf(err, errlen, "log.format: must be \"text\", \"kv\" or "
-	                      "\"json\"");
+	snprintf(err, errlen,
+	    "log.format: must be \"text\", \"kv\" or "
+	    "\"json\"");
 	return PETRI_ERR_INVAL;
 }
 
@@ -427,10 +427,9 @@ config_to_json(const struct petri_config *cfg)
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
 	json_object_set_new(j, "log",
 	    json_pack("{s:s}", "format",
-	        cfg->log_format == LOG_FORMAT_JSON ? "json"
-	            : cfg->log_format == LOG_FORMAT_KV
-	            ? "kv"
-	            : "text"));
+	        cfg->log_format == LOG_FORMAT_JSON     ? "json"
+	            : cfg->log_format == LOG_FORMAT_KV ? "kv"
+	                                               : "text"));
 	json_object_set_new(j, "pool",
 	    json_pack("{s:i, s:i, s:i, s:i}", config_languages[0], cfg->pool[0],
 	        config_languages[1], cfg->pool[1], config_languages[2],
