@@ -67,6 +67,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test unit fuzz-replay fuzz run images setup format format-check \
+	layers-check \
 	tidy clean bench integration deb
 .DEFAULT_GOAL := all
 
@@ -181,6 +182,11 @@ format:
 format-check:
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') && \
 		echo "format-check: clean"
+
+# The api's handler files call no other handler file, and no two api files
+# call each other (tools/api-callgraph.sh draws the whole graph).
+layers-check:
+	@tools/api-callgraph.sh --check
 
 tidy:
 	clang-tidy --quiet $(COMMON_SRCS) $(wildcard appliance/*/*.c) -- \

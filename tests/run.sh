@@ -68,6 +68,13 @@ else
 	failed=$((failed + 1)); head -20 "$log/format.txt"
 fi
 
+step "api layering (make layers-check)"
+if make -s layers-check >"$log/layers.txt" 2>&1; then
+	passed=$((passed + 1)); echo "layers-check: clean"
+else
+	failed=$((failed + 1)); cat "$log/layers.txt"
+fi
+
 step "Kubernetes manifests (structure)"
 out="$log/manifests.txt"
 /usr/bin/python3 tests/check-manifests.py >"$out" 2>&1

@@ -20,55 +20,7 @@
 #include "egress_conf.h"
 #include "ipc.h"
 #include "procs.h"
-
-struct api;
-
-/* What a request is allowed to carry and how its body is collected. */
-enum api_body {
-	API_BODY_NONE,
-	API_BODY_JSON, /* buffered, API_MAX_JSON_BODY */
-	API_BODY_FILE, /* spooled to an unlinked temp file */
-};
-
-struct api_auth {
-	char key_id[48];
-	char tenant[64];
-	char role[16];
-};
-
-struct api_req {
-	struct api *api;
-	struct MHD_Connection *conn;
-	char method[12];
-	char path[API_MAX_URL + 1];
-	char request_id[48];
-	char source_ip[64];
-	const struct api_route *route;
-	char *segs[8]; /* path segments (point into segbuf) */
-	int nsegs;
-	char segbuf[API_MAX_URL + 1];
-	struct api_auth auth;
-	int authed;
-	enum api_body body_kind;
-	size_t body_max;
-	struct buf body; /* API_BODY_JSON */
-	int body_fd; /* API_BODY_FILE */
-	size_t body_len;
-	int too_big;
-	struct MHD_PostProcessor *pp; /* multipart uploads */
-	struct api_upload *upload;
-	int answered;
-};
-
-typedef enum MHD_Result (*api_handler_fn)(struct api_req *);
-
-struct api_route {
-	const char *method;
-	const char *pattern; /* "/v1/sandboxes/{}/files/{*}" */
-	const char *roles; /* "admin,agent" or "" for public */
-	enum api_body body;
-	api_handler_fn fn;
-};
+#include "api_req.h"
 
 struct api_metrics {
 	pthread_mutex_t lock;
@@ -101,48 +53,6 @@ struct api {
 	struct run *runs; /* executions in flight (api_exec.c) */
 	pthread_mutex_t sb_lock; /* serialises sandbox state changes */
 };
-
-/* --- api_http.c: responses ----------------------------------------------- */
-
-/* Queues a JSON answer (steals a reference to body). */
-enum MHD_Result api_reply_json(
-    struct api_req *r, unsigned int status, json_t *body);
-
-/* Queues {"error": {code, message, request_id}}. */
-enum MHD_Result api_reply_error(struct api_req *r, unsigned int status,
-    const char *code, const char *fmt, ...) PETRI_PRINTF(4, 5);
-
-/* Maps a PETRI_ERR_* from a peer or module to an HTTP error answer. */
-enum MHD_Result api_reply_err(struct api_req *r, int err, const char *what);
-
-/* Queues raw bytes with a content type (copied). */
-enum MHD_Result api_reply_bytes(struct api_req *r, unsigned int status,
-    const char *ctype, const void *p, size_t n);
-
-/* Queues an empty answer (204). */
-enum MHD_Result api_reply_empty(struct api_req *r, unsigned int status);
-
-/*
- * Parses the JSON body: an object, duplicate keys refused.  On failure
- * queues 400 invalid_json and returns NULL.
- */
-json_t *api_body_json(struct api_req *r);
-
-/* A query argument, or NULL. */
-const char *api_query(struct api_req *r, const char *key);
-
-/* A request header, or NULL. */
-const char *api_header(struct api_req *r, const char *key);
-
-/*
- * One request to a peer and its answer, taking the reference to req (and
- * json_decref()ing it); returns 0 or the PETRI_ERR_* of the answer, with
- * its message in msg (may be NULL) and, on success, *reply (may be NULL;
- * caller json_decref()s it).
- */
-int api_ask(struct ipc_chan *c, uint32_t type, json_t *req, const void *data,
-    size_t datalen, int timeout_ms, json_t **reply, char *msg,
-    size_t msglen) PETRI_WUR;
 
 /* --- strict validation helpers (api_valid.c) ------------------------------ */
 
@@ -177,13 +87,14 @@ enum MHD_Result api_files_put(struct api_req *r);
 enum MHD_Result api_files_list(struct api_req *r);
 enum MHD_Result api_files_get(struct api_req *r);
 enum MHD_Result api_files_delete(struct api_req *r);
-enum MHD_Result api_upload(struct api_req *r);
+enum MHD_Result api_files_upload(struct api_req *r);
 enum MHD_Result api_exec(struct api_req *r);
 enum MHD_Result api_exec_list(struct api_req *r);
 enum MHD_Result api_exec_get(struct api_req *r);
 enum MHD_Result api_exec_stream(struct api_req *r);
 enum MHD_Result api_exec_kill(struct api_req *r);
 enum MHD_Result api_exec_stdin(struct api_req *r);
+enum MHD_Result api_exec_sbom(struct api_req *r);
 enum MHD_Result api_keys_create(struct api_req *r);
 enum MHD_Result api_keys_list(struct api_req *r);
 enum MHD_Result api_keys_delete(struct api_req *r);
@@ -194,6 +105,8 @@ enum MHD_Result api_audit_route(struct api_req *r);
 
 /* --- shared services --------------------------------------------------------- */
 
+/* sb_store.c */
+
 /*
  * Loads the caller's live sandbox named by segment i of the path.  On
  * failure queues 404 and returns NULL.  Caller releases with json_decref.
@@ -202,6 +115,16 @@ json_t *api_sb_load(struct api_req *r, int seg);
 
 /* Marks sandbox activity now: pushes expires_at out by its TTL. */
 void api_sb_touch(struct api *a, json_t *sb);
+
+/* runs.c: the executions in flight */
+
+/* A call the proxy reported, for the executions running in sandbox. */
+void api_runs_network(struct api *a, const char *sandbox, json_t *call);
+
+/* In-flight executions end when their sandbox goes. */
+void api_runs_kill_sandbox(struct api *a, const char *sandbox);
+
+/* --- the keeper's calling side (wrap_keeper.c) ----------------------------- */
 
 /*
  * Appends an audit record of type with event fields (steals event) for the
@@ -221,14 +144,7 @@ int api_audit_as(struct api *a, const struct api_auth *auth,
 int api_audit_blob(
     struct api *a, const void *p, size_t n, char sha[65]) PETRI_WUR;
 
-/* Removes a sandbox: container, workspace, registry row, audit record. */
-int api_sb_remove(
-    struct api *a, json_t *sb, const char *reason, struct api_req *r) PETRI_WUR;
-
-/* {"name", "sha256", "version"} of a sandbox's policy, for records. */
-json_t *api_policy_ref(json_t *sb);
-
-/* --- egress (api_egress.c) ----------------------------------------------------- */
+/* --- egress (api_egress.c: routes; egress.c: the service below them) --- */
 
 enum MHD_Result api_policies_list(struct api_req *r);
 enum MHD_Result api_policies_get(struct api_req *r);
@@ -239,6 +155,9 @@ enum MHD_Result api_secrets_rotate(struct api_req *r);
 enum MHD_Result api_secrets_list(struct api_req *r);
 enum MHD_Result api_secrets_delete(struct api_req *r);
 
+/* The built-in policy, which needs no storing. */
+#define POLICY_BUILTIN "deny-all"
+
 /*
  * The policy named name for tenant ("deny-all" is built in): *ref
  * {name, sha256, version} and *canon, its canonical text (caller frees
@@ -246,6 +165,9 @@ enum MHD_Result api_secrets_delete(struct api_req *r);
  */
 int api_policy_lookup(struct api *a, const char *tenant, const char *name,
     json_t **ref, char **canon) PETRI_WUR;
+
+/* {"name", "sha256", "version"} of a sandbox's policy, for records. */
+json_t *api_policy_ref(json_t *sb);
 
 /* Opens the proxy channel and the denial writer; stops the writer. */
 int api_egress_open(struct api *a) PETRI_WUR;
@@ -286,7 +208,7 @@ enum MHD_Result api_admin_rotate_key(struct api_req *r);
 /* POST /v1/audit/retention: erases blobs older than N days (recorded). */
 enum MHD_Result api_admin_retention(struct api_req *r);
 
-/* --- dependencies (api_deps.c) -------------------------------------------------- */
+/* --- dependencies, the install step's service (api_deps.c) -------------------------------------------------- */
 
 /*
  * The key of what an execution's install step depends on: the language,
@@ -339,12 +261,11 @@ int api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
     const struct buf *tail, int script_exit, int64_t ms,
     json_t **result) PETRI_WUR;
 
-enum MHD_Result api_exec_sbom(struct api_req *r);
-
-/* A call the proxy reported, for the executions running in sandbox. */
-void api_exec_network(struct api *a, const char *sandbox, json_t *call);
-
 /* Reaper and reconciliation (api_sandbox.c). */
+/* Removes a sandbox: container, workspace, registry row, audit record. */
+int api_sb_remove(
+    struct api *a, json_t *sb, const char *reason, struct api_req *r) PETRI_WUR;
+
 void api_sb_reconcile(struct api *a);
 int api_reaper_start(struct api *a) PETRI_WUR;
 
@@ -353,9 +274,6 @@ void api_background_stop(struct api *a);
 
 /* Starts keeping warm sandboxes (config "pool"); 0 when none are wanted. */
 int api_pool_start(struct api *a) PETRI_WUR;
-
-/* In-flight executions end when their sandbox goes (api_exec.c). */
-void api_exec_kill_sandbox(struct api *a, const char *sandbox);
 
 /* Metrics. */
 void api_metrics_exec(struct api *a, int64_t ms, int failed);

@@ -499,38 +499,3 @@ api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 	    "missing_imports", missing, "sbom", summary);
 	return 0;
 }
-
-enum MHD_Result
-api_exec_sbom(struct api_req *r)
-{
-	json_t *doc = NULL, *req;
-	const char *sha;
-	struct ipc_msg m;
-	int e;
-	enum MHD_Result ret;
-
-	if ((e = db_exec_get(r->api->db, r->segs[0], r->auth.tenant, &doc)) !=
-	    0)
-		return api_reply_err(r, e, "execution");
-	sha = dstr(json_object_get(doc, "sbom"), "sha256");
-	if (sha == NULL) {
-		json_decref(doc);
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "this execution has no SBOM");
-	}
-	req = json_pack("{s:s}", "sha256", sha);
-	e = ipc_request(
-	    r->api->keeper, MSG_KPR_BLOB_GET, req, NULL, 0, 60000, &m);
-	json_decref(req);
-	json_decref(doc);
-	if (e != 0)
-		return api_reply_err(r, e, "SBOM");
-	if ((e = proto_result(&m, NULL, 0)) != 0) {
-		ipc_msg_clear(&m);
-		return api_reply_err(r, e, "SBOM");
-	}
-	ret = api_reply_bytes(r, MHD_HTTP_OK, "application/vnd.cyclonedx+json",
-	    m.data, m.datalen);
-	ipc_msg_clear(&m);
-	return ret;
-}

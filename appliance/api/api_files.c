@@ -428,7 +428,7 @@ arc_entry(void *arg, const struct upload_archive_entry *en,
 }
 
 enum MHD_Result
-api_upload(struct api_req *r)
+api_files_upload(struct api_req *r)
 {
 	struct stager st;
 	struct arc_ctx ac;
