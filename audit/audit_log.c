@@ -99,6 +99,7 @@ struct audit_log {
 	int excl;
 	int group;
 	int broken;
+	int64_t schema_from; /* the version this open migrated from, or 0 */
 	uint64_t cp_size;
 	int64_t cp_ms;
 };
@@ -257,6 +258,8 @@ log_db_setup(struct audit_log *log)
 		return r;
 	if (ver < 0 || ver > LOG_SCHEMA_VERSION)
 		return PETRI_ERR_UNSUPPORTED;
+	/* an existing log of an older schema: log.started says so */
+	log->schema_from = ver > 0 && ver < LOG_SCHEMA_VERSION ? ver : 0;
 	for (; ver < LOG_SCHEMA_VERSION; ver++) {
 		const char *const *step = log_migrations[ver];
 
@@ -1089,6 +1092,11 @@ log_started(struct audit_log *log)
 	if ((ev = json_pack("{s:s, s:s, s:I, s:b}", "key", vkey, "key_id", id,
 	         "size", (json_int_t)size, "genesis", size == 0)) == NULL)
 		return PETRI_ERR_NOMEM;
+	if (log->schema_from > 0)
+		json_object_set_new(ev, "schema",
+		    json_pack("{s:I, s:I}", "from",
+		        (json_int_t)log->schema_from, "to",
+		        (json_int_t)LOG_SCHEMA_VERSION));
 	pthread_mutex_lock(&log->mu);
 	r = log_append_event(log, AUDIT_TYPE_LOG_STARTED, ev, NULL, NULL);
 	pthread_mutex_unlock(&log->mu);

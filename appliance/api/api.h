@@ -208,6 +208,12 @@ enum MHD_Result api_admin_rotate_key(struct api_req *r);
 /* POST /v1/audit/retention: erases blobs older than N days (recorded). */
 enum MHD_Result api_admin_retention(struct api_req *r);
 
+/*
+ * At start: when opening state.db migrated its schema, an
+ * api.schema_migrated record {db, from, to} (keeper channel up).
+ */
+void api_admin_record_migration(struct api *a);
+
 /* --- dependencies, the install step's service (api_deps.c) -------------------------------------------------- */
 
 /*

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "db.h"
+#include "log.h"
 #include "proto.h"
 #include "util.h"
 
@@ -94,4 +96,19 @@ api_admin_retention(struct api_req *r)
 	}
 	json_object_set_new(ans, "audit", rec);
 	return api_reply_json(r, MHD_HTTP_OK, ans);
+}
+
+void
+api_admin_record_migration(struct api *a)
+{
+	int from, to;
+
+	if (!db_schema_migrated(a->db, &from, &to))
+		return;
+	log_info("state.db: schema migrated from %d to %d", from, to);
+	if (api_audit_as(a, NULL, NULL, "api.schema_migrated",
+	        json_pack("{s:s, s:i, s:i}", "db", "state.db", "from", from,
+	            "to", to),
+	        NULL) != 0)
+		log_warn("state.db: the migration was not recorded");
 }

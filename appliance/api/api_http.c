@@ -462,6 +462,7 @@ api_main(struct proc_ctx *ctx)
 		        a.registries, err, sizeof(err)) != 0)
 			fatal("registries: bad configuration");
 		api_deps_registries_log(&a);
+		api_admin_record_migration(&a);
 	}
 
 	api_sb_reconcile(&a);

@@ -63,3 +63,44 @@ def test_opens_previous_release_data_own():
         check(all(after[n] >= before[n] for n in before), (before, after))
     finally:
         p.cleanup()
+
+
+def test_migrates_older_schemas_own():
+    """The fixture taken back one schema version (state.db before the
+    policies table, audit.db before the leaf index): this petrid migrates
+    both and records each migration."""
+    import sqlite3
+    p = Petri()
+    try:
+        os.makedirs(p.data)
+        with tarfile.open(os.path.join(FIXTURE, "data.tar.gz")) as t:
+            t.extractall(p.data)
+        for path, sql in (("api/state.db", "DROP TABLE policies; PRAGMA user_version = 1"),
+                          ("keeper/audit.db", "DROP INDEX records_leaf; PRAGMA user_version = 1")):
+            db = sqlite3.connect(os.path.join(p.data, path))
+            db.executescript(sql)
+            db.close()
+        _chown_tree(os.path.join(p.data, "api"), "_petri_api")
+        _chown_tree(os.path.join(p.data, "keeper"), "_petri_kpr")
+        p.start()
+        recs = [json.loads(x["record"]) for x in
+                p.request("GET", "/v1/audit/records?from=0&limit=1000").json()["records"]]
+        started = [r for r in recs if r["type"] == "log.started"]
+        check(started[-1].get("schema") == {"from": 1, "to": 2}, started[-1])
+        check(all("schema" not in r for r in started[:-1]), started)
+        mig = [r for r in recs if r["type"] == "api.schema_migrated"]
+        check(len(mig) == 1 and mig[0]["db"] == "state.db" and mig[0]["from"] == 1 and
+              mig[0]["to"] == 2, mig)
+        # the migrated tables work
+        check(p.request("PUT", "/v1/policies/again", {"default": "deny", "allow": []}).status
+              == 201)
+        code, out = p.verify(p.request("GET", "/v1/audit/export").body)
+        check(code == 0, out)
+        # the next start migrates nothing and records nothing more
+        p.restart()
+        recs = [json.loads(x["record"]) for x in
+                p.request("GET", "/v1/audit/records?from=0&limit=1000").json()["records"]]
+        check(len([r for r in recs if r["type"] == "api.schema_migrated"]) == 1)
+        check("schema" not in [r for r in recs if r["type"] == "log.started"][-1])
+    finally:
+        p.cleanup()
