@@ -212,6 +212,8 @@ api_audit_route(struct api_req *r)
 	}
 	if (strcmp(sub, "sinks") == 0)
 		return audit_sinks(r);
+	if (strcmp(sub, "witnesses") == 0)
+		return api_audit_witnesses(r);
 	if (strcmp(sub, "public-key") == 0)
 		return audit_forward(r, MSG_KPR_PUBKEY, json_object(), NULL);
 	return api_reply_error(

@@ -132,6 +132,7 @@ api_metrics(struct api_req *r)
 		    (long long)json_integer_value(json_object_get(kpr, "size")),
 		    (long long)json_integer_value(
 		        json_object_get(kpr, "checkpoint_size")));
+		e |= api_witness_metrics(&b, kpr);
 		if (json_object_get(kpr, "sinks") != NULL) {
 			json_t *s;
 			size_t k;

@@ -38,6 +38,7 @@ struct petri_config {
 	size_t output_max; /* bytes kept per stream */
 	int ttl_seconds;
 	int reaper_interval;
+	int sync_ttl; /* seconds a planned delta sync is kept */
 	int pool[CONFIG_NLANG]; /* warm sandboxes kept per language */
 	int debug;
 	int log_format; /* LOG_FORMAT_* (log.h) */

@@ -252,6 +252,10 @@ do_stage_op(struct ws *w, struct ipc_msg *m)
 			e = wsfs_stage_symlink(
 			    s->st, path, jstr(m->json, "target"));
 		break;
+	case MSG_WS_STAGE_REMOVE:
+		e = path == NULL ? PETRI_ERR_PATH
+		                 : wsfs_stage_remove(s->st, path);
+		break;
 	case MSG_WS_STAGE_COMMIT:
 		e = wsfs_stage_commit(
 		    s->st, json_is_true(json_object_get(m->json, "replace")));
@@ -634,6 +638,7 @@ ws_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	case MSG_WS_STAGE_SYMLINK:
 	case MSG_WS_STAGE_COMMIT:
 	case MSG_WS_STAGE_ABORT:
+	case MSG_WS_STAGE_REMOVE:
 		do_stage_op(w, m);
 		break;
 	case MSG_WS_LIST:

@@ -86,11 +86,12 @@ def test_migrates_older_schemas_own():
         recs = [json.loads(x["record"]) for x in
                 p.request("GET", "/v1/audit/records?from=0&limit=1000").json()["records"]]
         started = [r for r in recs if r["type"] == "log.started"]
-        check(started[-1].get("schema") == {"from": 1, "to": 2}, started[-1])
+        sc = started[-1].get("schema") or {}
+        check(sc.get("from") == 1 and sc.get("to", 0) >= 2, started[-1])
         check(all("schema" not in r for r in started[:-1]), started)
         mig = [r for r in recs if r["type"] == "api.schema_migrated"]
         check(len(mig) == 1 and mig[0]["db"] == "state.db" and mig[0]["from"] == 1 and
-              mig[0]["to"] == 2, mig)
+              mig[0]["to"] >= 2, mig)
         # the migrated tables work
         check(p.request("PUT", "/v1/policies/again", {"default": "deny", "allow": []}).status
               == 201)
