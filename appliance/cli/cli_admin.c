@@ -187,9 +187,9 @@ out:
 
 /*
  * Copies the tree src to dst (created, with src's mode and owner).  dbs:
- * 1 copies each *.db with admin_db_copy() and skips its side files (the
- * live data directory), 0 copies them as files (a quiescent backup);
- * 2 skips databases (they were copied before).  Temporary files (.tmp.)
+ * 1 copies only the databases (*.db, with admin_db_copy(): the live data
+ * directory), 2 only the other files (skipping databases and their side
+ * files), 0 everything as files (a quiescent backup).  Temporary files (.tmp.)
  * and anything but directories and regular files are left out.
  */
 static int
@@ -229,7 +229,9 @@ admin_tree_copy(const char *src, const char *dst, int dbs, int depth)
 				    "petri admin: %s: cannot copy\n", s);
 				goto out;
 			}
-		} else if (cli_admin_copy_file(s, d) != 0) {
+		} else if (dbs == 1)
+			continue; /* the other files come in the second pass */
+		else if (cli_admin_copy_file(s, d) != 0) {
 			fprintf(stderr, "petri admin: %s: cannot copy\n", s);
 			goto out;
 		}
@@ -269,12 +271,11 @@ static int
 admin_backup(int argc, char **argv)
 {
 	static const char *const files[] = {"instance", "admin.token", NULL};
-	static const char *const dbs[] = {
-	    "api/state.db", "keeper/audit.db", "keeper/vault/vault.db", NULL};
 	static const char *const trees[] = {"api", "keeper", NULL};
 	const char *data, *dir;
 	char s[PATH_MAX], d[PATH_MAX];
 	size_t i;
+	int pass;
 
 	if (admin_args(argc, argv, &data, NULL, &dir) != 0)
 		return admin_usage();
@@ -286,30 +287,15 @@ admin_backup(int argc, char **argv)
 		    petri_path_join(d, sizeof(d), dir, files[i]) != 0 ||
 		    cli_admin_copy_file(s, d) != 0)
 			return admin_fail("%s: cannot copy", s);
-	/* the databases first (their directories with them), then the rest */
-	for (i = 0; trees[i] != NULL; i++)
-		if (petri_path_join(s, sizeof(s), data, trees[i]) != 0 ||
-		    petri_path_join(d, sizeof(d), dir, trees[i]) != 0 ||
-		    mkdir(d, 0700) != 0)
-			return admin_fail("%s: cannot create", d);
-	for (i = 0; dbs[i] != NULL; i++) {
-		char sub[PATH_MAX];
-		struct stat st;
-
-		if (petri_path_join(s, sizeof(s), data, dbs[i]) != 0 ||
-		    petri_path_join(d, sizeof(d), dir, dbs[i]) != 0)
-			return admin_fail("%s: path too long", dbs[i]);
-		petri_strlcpy(sub, d, sizeof(sub));
-		if (stat(dirname(sub), &st) != 0 && mkdir(sub, 0700) != 0)
-			return admin_fail("%s: %s", sub, strerror(errno));
-		if (admin_db_copy(s, d) != 0)
-			return admin_fail("%s: the online backup failed", s);
-	}
-	for (i = 0; trees[i] != NULL; i++)
-		if (petri_path_join(s, sizeof(s), data, trees[i]) != 0 ||
-		    petri_path_join(d, sizeof(d), dir, trees[i]) != 0 ||
-		    admin_tree_copy(s, d, 2, 0) != 0)
-			return admin_fail("%s: cannot copy", s);
+	/* every database first (a consistent snapshot each), then the rest:
+	 * a record names only blobs stored before it */
+	for (pass = 1; pass <= 2; pass++)
+		for (i = 0; trees[i] != NULL; i++)
+			if (petri_path_join(s, sizeof(s), data, trees[i]) !=
+			        0 ||
+			    petri_path_join(d, sizeof(d), dir, trees[i]) != 0 ||
+			    admin_tree_copy(s, d, pass, 0) != 0)
+				return admin_fail("%s: cannot copy", s);
 	printf("backup of %s written to %s\n", data, dir);
 	return 0;
 }
