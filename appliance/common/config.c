@@ -37,6 +37,7 @@ enum {
 	CT_POOL,
 	CT_SYNC_TTL,
 	CT_AUDIT,
+	CT_SUPERVISOR,
 	CT_HELPERS_DIR,
 	CT_LOG,
 	CT_N
@@ -90,6 +91,7 @@ static const struct jsonv_field config_top_fields[CT_N] = {
         .min = 1,
         .max = API_SYNC_TTL_SEC},
     [CT_AUDIT] = {.name = "audit", .type = JSONV_ANY},
+    [CT_SUPERVISOR] = {.name = "supervisor", .type = JSONV_BOOL},
     [CT_HELPERS_DIR] = {.name = "helpers_dir",
         .type = JSONV_STRING,
         .min = 1,
@@ -312,6 +314,8 @@ config_parse_scalars(
 	config_int_copy(f[CT_SYNC_TTL], &cfg->sync_ttl);
 	if (f[CT_DEBUG] != NULL)
 		cfg->debug = json_is_true(f[CT_DEBUG]);
+	if (f[CT_SUPERVISOR] != NULL)
+		cfg->supervisor = json_is_true(f[CT_SUPERVISOR]);
 	return 0;
 }
 
@@ -399,6 +403,7 @@ config_defaults_set(struct petri_config *cfg)
 	cfg->limits.tmp_mb = SB_DEFAULT_TMP_MB;
 	cfg->output_max = EXEC_DEFAULT_OUTPUT_MAX;
 	cfg->ttl_seconds = SB_DEFAULT_TTL_SEC;
+	cfg->supervisor = 1; /* petri-init in new sandboxes */
 	cfg->pool[0] = 2; /* python */
 	cfg->pool[1] = 2; /* node */
 	cfg->pool[2] = 1; /* go */
@@ -500,6 +505,7 @@ config_to_json(const struct petri_config *cfg)
 	    j, "reaper_interval_seconds", json_integer(cfg->reaper_interval));
 	json_object_set_new(j, "sync_ttl_seconds", json_integer(cfg->sync_ttl));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
+	json_object_set_new(j, "supervisor", json_boolean(cfg->supervisor));
 	json_object_set_new(j, "log",
 	    json_pack("{s:s}", "format",
 	        cfg->log_format == LOG_FORMAT_JSON     ? "json"
