@@ -8,5 +8,5 @@ shared=${PETRI_SHARED:?}
 gid=$(stat -c %g /var/run/docker.sock)
 groupmod -o -g "$gid" docker
 mkdir -p "$shared/data" "$shared/helpers"
-cp -a /usr/lib/petri/petri-spawn /usr/lib/petri/petri-deps "$shared/helpers/"
+cp -a /usr/lib/petri/petri-spawn /usr/lib/petri/petri-init /usr/lib/petri/petri-deps "$shared/helpers/"
 exec /usr/bin/petrid --config /etc/petri/petri.json

@@ -113,6 +113,7 @@ def test_debian_package_own():
         r = ex("dpkg", "-i", "--force-confold", "/tmp/petri.deb")
         check("sandbox images missing" not in r.stdout, r.stdout)  # the host has them
         ex("sh", "-c", "test -f /usr/bin/petrid && test -f /usr/lib/petri/petri-spawn && "
+                       "test -f /usr/lib/petri/petri-init && test -f /usr/bin/petri-witness && "
                        "test -f /usr/share/man/man8/petrid.8.gz && "
                        "id _petri_api && id _petri_eng && id -u _petri_sb | grep -qx 61000")
         ex("sh", "-c", "mkdir -p %s/helpers && cp -a /usr/lib/petri/. %s/helpers/ && "
