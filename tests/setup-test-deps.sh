@@ -16,6 +16,8 @@ command -v npm >/dev/null 2>&1 || want+=(npm)
 for pkg in python3-venv python3-yaml python3-jsonschema mypy; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || want+=("$pkg")
 done
+# the compose file's check (packaging/compose/)
+command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose)
 if ((${#want[@]} > 0)); then
 	echo "setup-test-deps: installing ${want[*]}"
 	log=$(mktemp /tmp/petri-test-apt.XXXXXX)
