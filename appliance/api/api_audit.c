@@ -39,13 +39,8 @@ audit_forward(
 	int e;
 	enum MHD_Result ret;
 
-	e = ipc_request(
-	    r->api->keeper, type, req, NULL, 0, AUDIT_TIMEOUT_MS, &m);
-	json_decref(req);
-	if (e != 0)
-		return api_reply_err(r, e, "audit log");
-	if ((e = proto_result(&m, msg, sizeof(msg))) != 0) {
-		ipc_msg_clear(&m);
+	if ((e = wrap_keeper_audit_read(
+	         r->api, type, req, &m, msg, sizeof(msg))) != 0) {
 		if (e == PETRI_ERR_NOTFOUND)
 			return api_reply_error(
 			    r, MHD_HTTP_NOT_FOUND, "not_found", "%s", msg);
@@ -71,7 +66,6 @@ audit_export(struct api_req *r, long long from, long long to)
 	struct ipc_call *call;
 	struct MHD_Response *resp;
 	struct ipc_msg m;
-	json_t *req;
 	char msg[256];
 	off_t size = 0;
 	int fd, e, more = 1;
@@ -79,22 +73,17 @@ audit_export(struct api_req *r, long long from, long long to)
 
 	if ((fd = open(a->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
 		return api_reply_err(r, PETRI_ERR_IO, "export");
-	req = json_pack("{s:I, s:I, s:s, s:s}", "from", (json_int_t)from, "to",
-	    (json_int_t)to, "actor", r->auth.key_id, "tenant", r->auth.tenant);
-	call = ipc_call_start(a->keeper, MSG_KPR_EXPORT, req, NULL, 0, &e);
-	json_decref(req);
+	msg[0] = '\0';
+	call = wrap_keeper_export_start(
+	    a, from, to, r->auth.key_id, r->auth.tenant, &e);
 	if (call == NULL) {
 		close(fd);
 		return api_reply_err(r, e, "audit log");
 	}
 	while (more) {
-		if ((e = ipc_call_next(call, AUDIT_TIMEOUT_MS, &m)) != 0)
+		if ((e = wrap_keeper_export_next(
+		         call, &m, &more, msg, sizeof(msg))) != 0)
 			break;
-		if ((e = proto_result(&m, msg, sizeof(msg))) != 0) {
-			ipc_msg_clear(&m);
-			break;
-		}
-		more = json_is_true(json_object_get(m.json, "more"));
 		if (m.datalen > 0 &&
 		    (e = petri_write_all(fd, m.data, m.datalen)) != 0) {
 			ipc_msg_clear(&m);
@@ -132,23 +121,15 @@ audit_export(struct api_req *r, long long from, long long to)
 static enum MHD_Result
 audit_sinks(struct api_req *r)
 {
-	struct ipc_msg m;
-	json_t *req = json_object(), *sinks, *ans;
+	json_t *st = NULL, *sinks, *ans;
 	int e;
 
-	e = ipc_request(
-	    r->api->keeper, MSG_KPR_STATUS, req, NULL, 0, AUDIT_TIMEOUT_MS, &m);
-	json_decref(req);
-	if (e != 0)
+	if ((e = wrap_keeper_status(r->api, AUDIT_TIMEOUT_MS, &st)) != 0)
 		return api_reply_err(r, e, "audit log");
-	if ((e = proto_result(&m, NULL, 0)) != 0) {
-		ipc_msg_clear(&m);
-		return api_reply_err(r, e, "audit log");
-	}
-	sinks = json_object_get(m.json, "sinks");
-	ans = json_pack("{s:O, s:o}", "size", json_object_get(m.json, "size"),
+	sinks = json_object_get(st, "sinks");
+	ans = json_pack("{s:O, s:o}", "size", json_object_get(st, "size"),
 	    "sinks", json_is_array(sinks) ? json_incref(sinks) : json_array());
-	ipc_msg_clear(&m);
+	json_decref(st);
 	if (ans == NULL)
 		return api_reply_err(r, PETRI_ERR_NOMEM, "audit log");
 	return api_reply_json(r, MHD_HTTP_OK, ans);

@@ -330,7 +330,7 @@ api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 	code = json_integer_value(json_object_get(report, "exit_code"));
 	if (script_exit != 0 && code == 0)
 		code = script_exit;
-	if ((e = api_audit_blob(a, text, loglen, logsha)) != 0) {
+	if ((e = wrap_keeper_blob_put(a, text, loglen, logsha)) != 0) {
 		json_decref(report);
 		return e;
 	}
@@ -383,7 +383,7 @@ api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 		log_info(
 		    "%s: %zu SBOM entries refused", dstr(sb, "id"), st.dropped);
 	if ((text = json_dumps(sbom, JSON_COMPACT)) == NULL ||
-	    (e = api_audit_blob(a, text, strlen(text), bomsha)) != 0) {
+	    (e = wrap_keeper_blob_put(a, text, strlen(text), bomsha)) != 0) {
 		free(text);
 		json_decref(sbom);
 		json_decref(install);

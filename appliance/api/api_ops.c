@@ -16,32 +16,14 @@ api_healthz(struct api_req *r)
 	    r, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
 }
 
-static int
-ops_ask(struct ipc_chan *c, uint32_t type, json_t **out)
-{
-	struct ipc_msg m;
-	json_t *req = json_object();
-	int e;
-
-	*out = NULL;
-	e = ipc_request(c, type, req, NULL, 0, OPS_PEER_TIMEOUT_MS, &m);
-	json_decref(req);
-	if (e != 0)
-		return e;
-	if ((e = proto_result(&m, NULL, 0)) == 0)
-		*out = json_incref(m.json);
-	ipc_msg_clear(&m);
-	return e;
-}
-
 enum MHD_Result
 api_readyz(struct api_req *r)
 {
 	json_t *eng = NULL, *kpr = NULL, *ans;
 	int de, ke;
 
-	de = ops_ask(r->api->engine, MSG_ENG_PING, &eng);
-	ke = ops_ask(r->api->keeper, MSG_KPR_STATUS, &kpr);
+	de = wrap_engine_ping(r->api, &eng);
+	ke = wrap_keeper_status(r->api, OPS_PEER_TIMEOUT_MS, &kpr);
 	ans = json_pack("{s:s, s:b, s:b}", "status",
 	    de == 0 && ke == 0 ? "ready" : "not_ready", "docker", de == 0,
 	    "keeper", ke == 0);
@@ -121,7 +103,7 @@ api_metrics(struct api_req *r)
 	    "petri_exec_duration_ms_count %llu\n",
 	    (unsigned long long)m->exec_ms_sum, (unsigned long long)m->execs);
 	pthread_mutex_unlock(&m->lock);
-	if (ops_ask(r->api->keeper, MSG_KPR_STATUS, &kpr) == 0) {
+	if (wrap_keeper_status(r->api, OPS_PEER_TIMEOUT_MS, &kpr) == 0) {
 		e |= buf_printf(&b,
 		    "# HELP petri_audit_size Records in the "
 		    "audit log.\n# TYPE petri_audit_size gauge\n"

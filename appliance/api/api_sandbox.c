@@ -16,8 +16,6 @@
 #include "proto.h"
 #include "util.h"
 
-#define PEER_TIMEOUT_MS 120000
-
 static const char *const sb_create_keys[] = {"language", "policy",
     "ttl_seconds", "limits", "env", "secrets", "labels", "runtime", NULL};
 static const char *const sb_limit_keys[] = {
@@ -125,15 +123,6 @@ sb_limits(struct api *a, json_t *in, char *msg, size_t msglen)
 	    cpus, "pids", pids, "timeout_ms", tmo, "disk_mb", disk);
 }
 
-/* Asks a peer (api_ask()) with the sandbox routes' timeout. */
-static int
-sb_ask(struct ipc_chan *c, uint32_t type, json_t *req, json_t **reply,
-    char *msg, size_t msglen)
-{
-	return api_ask(
-	    c, type, req, NULL, 0, PEER_TIMEOUT_MS, reply, msg, msglen);
-}
-
 /* The engine's view of a sandbox: what it needs to (re)create it. */
 static json_t *
 sb_engine_spec(struct api *a, json_t *sb)
@@ -159,21 +148,15 @@ sb_engine_spec(struct api *a, json_t *sb)
 
 /* Takes a provisioned sandbox apart again (disk, workspace, container). */
 static void
-sb_unprovision(struct api *a, const char *id, json_t *container)
+sb_unprovision(struct api *a, const char *id, const char *container)
 {
-	json_t *d;
-
 	if (container != NULL) {
-		d = json_pack(
-		    "{s:s, s:O}", "sandbox", id, "container", container);
-		if (sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, NULL, 0) != 0)
+		if (wrap_engine_sb_delete(a, id, container, NULL, 0) != 0)
 			log_warn("could not remove the container of %s", id);
 	}
-	if (sb_ask(a->parent, MSG_PAR_WS_RELEASE,
-	        json_pack("{s:s}", "sandbox", id), NULL, NULL, 0) != 0)
+	if (wrap_parent_ws_release(a, id, NULL, 0) != 0)
 		log_warn("could not release the disk of %s", id);
-	if (sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox", id),
-	        NULL, NULL, 0) != 0)
+	if (wrap_ws_remove(a, id, NULL, 0) != 0)
 		log_warn("could not remove the workspace of %s", id);
 }
 
@@ -187,18 +170,17 @@ static int
 sb_provision(struct api *a, json_t *sb, char *msg, size_t msglen)
 {
 	const char *id = json_string_value(json_object_get(sb, "id"));
-	json_t *spec, *rep = NULL;
+	json_t *spec;
+	struct wrap_container c;
 	int e;
 
 	msg[0] = '\0';
-	if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE,
-	         json_pack("{s:s, s:O, s:b}", "sandbox", id, "disk_mb",
-	             json_object_get(json_object_get(sb, "limits"), "disk_mb"),
-	             "create", 1),
-	         NULL, msg, msglen)) != 0)
+	if ((e = wrap_parent_ws_prepare(a, id,
+	         json_integer_value(
+	             json_object_get(json_object_get(sb, "limits"), "disk_mb")),
+	         1, msg, msglen)) != 0)
 		return e;
-	if ((e = sb_ask(a->ws, MSG_WS_CREATE, json_pack("{s:s}", "sandbox", id),
-	         NULL, msg, msglen)) != 0) {
+	if ((e = wrap_ws_create(a, id, msg, msglen)) != 0) {
 		sb_unprovision(a, id, NULL);
 		return e;
 	}
@@ -206,15 +188,15 @@ sb_provision(struct api *a, json_t *sb, char *msg, size_t msglen)
 		sb_unprovision(a, id, NULL);
 		return PETRI_ERR_NOMEM;
 	}
-	e = sb_ask(a->engine, MSG_ENG_SB_CREATE, spec, &rep, msg, msglen);
-	if (e != 0) {
+	if ((e = wrap_engine_sb_create(a, spec, &c, msg, msglen)) != 0) {
 		sb_unprovision(a, id, NULL);
 		return e;
 	}
-	json_object_set(sb, "container", json_object_get(rep, "container"));
-	json_object_set(sb, "image_id", json_object_get(rep, "image_id"));
-	json_object_set(sb, "ip", json_object_get(rep, "ip"));
-	json_decref(rep);
+	json_object_set_new(sb, "container", json_string(c.container));
+	if (c.image_id[0] != '\0')
+		json_object_set_new(sb, "image_id", json_string(c.image_id));
+	if (c.ip[0] != '\0')
+		json_object_set_new(sb, "ip", json_string(c.ip));
 	return 0;
 }
 
@@ -335,7 +317,8 @@ pool_filler(void *arg)
 					failures = 0;
 				} else
 					sb_unprovision(a, id,
-					    json_object_get(sb, "container"));
+					    json_string_value(json_object_get(
+					        sb, "container")));
 			} else if (failures++ < 3 || failures % 60 == 0)
 				log_warn("warm pool: cannot make a %s sandbox: "
 				         "%s",
@@ -519,11 +502,9 @@ api_sb_create(struct api_req *r)
 	    (pooled = pool_claim(a, lang, r->auth.tenant, sb)) != NULL) {
 		x = json_object_get(pooled, "limits");
 		if (!json_equal(x, limits)) {
-			json_t *u = json_pack("{s:O, s:O}", "container",
-			    json_object_get(sb, "container"), "limits", limits);
-
-			if ((e = sb_ask(a->engine, MSG_ENG_SB_UPDATE, u, NULL,
-			         msg, sizeof(msg))) != 0)
+			if ((e = wrap_engine_sb_update(a,
+			         sb_str(sb, "container"), limits, msg,
+			         sizeof(msg))) != 0)
 				log_warn(
 				    "claimed %s: cannot set its limits: %s",
 				    sb_str(sb, "id"), msg);
@@ -605,8 +586,8 @@ out:
 		if (pooled != NULL &&
 		    db_sandbox_delete(a->db, sb_str(sb, "id")) != 0)
 			log_warn("state.db: cannot drop %s", sb_str(sb, "id"));
-		sb_unprovision(
-		    a, sb_str(sb, "id"), json_object_get(sb, "container"));
+		sb_unprovision(a, sb_str(sb, "id"),
+		    json_string_value(json_object_get(sb, "container")));
 	}
 	json_decref(pooled);
 	json_decref(sb);
@@ -669,27 +650,24 @@ int
 api_sb_remove(struct api *a, json_t *sb, const char *reason, struct api_req *r)
 {
 	const char *id = json_string_value(json_object_get(sb, "id"));
-	json_t *d, *ev;
+	json_t *ev;
 	char msg[256];
 	int e;
 
 	api_runs_kill_sandbox(a, id);
 	api_egress_detach(a, id);
-	d = json_pack("{s:s, s:O}", "sandbox", id, "container",
-	    json_object_get(sb, "container"));
-	e = sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, msg, sizeof(msg));
+	e = wrap_engine_sb_delete(a, id,
+	    json_string_value(json_object_get(sb, "container")), msg,
+	    sizeof(msg));
 	if (e != 0 && e != PETRI_ERR_NOTFOUND) {
 		log_warn("cannot remove the container of %s: %s", id, msg);
 		return e;
 	}
-	if ((e = sb_ask(a->parent, MSG_PAR_WS_RELEASE,
-	         json_pack("{s:s}", "sandbox", id), NULL, msg, sizeof(msg))) !=
-	    0) {
+	if ((e = wrap_parent_ws_release(a, id, msg, sizeof(msg))) != 0) {
 		log_warn("cannot release the disk of %s: %s", id, msg);
 		return e;
 	}
-	if ((e = sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox", id),
-	         NULL, msg, sizeof(msg))) != 0 &&
+	if ((e = wrap_ws_remove(a, id, msg, sizeof(msg))) != 0 &&
 	    e != PETRI_ERR_NOTFOUND) {
 		log_warn("cannot remove the workspace of %s: %s", id, msg);
 		return e;
@@ -783,11 +761,9 @@ api_sb_reconcile(struct api *a)
 		json_t *spec = sb_engine_spec(a, sb);
 
 		/* after a reboot the workspace file systems are unmounted */
-		if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE,
-		         json_pack("{s:O, "
-		                   "s:b}",
-		             "sandbox", json_object_get(sb, "id"), "create", 0),
-		         NULL, msg, sizeof(msg))) != 0)
+		if (sb_str(sb, "id")[0] != '\0' &&
+		    (e = wrap_parent_ws_prepare(
+		         a, sb_str(sb, "id"), -1, 0, msg, sizeof(msg))) != 0)
 			log_warn("cannot mount the workspace of %s: %s",
 			    json_string_value(json_object_get(sb, "id")), msg);
 
@@ -797,8 +773,7 @@ api_sb_reconcile(struct api *a)
 		    spec, "container", json_object_get(sb, "container"));
 		json_array_append_new(known, spec);
 	}
-	e = sb_ask(a->engine, MSG_ENG_RECONCILE,
-	    json_pack("{s:o}", "sandboxes", known), &rep, msg, sizeof(msg));
+	e = wrap_engine_reconcile(a, known, &rep, msg, sizeof(msg));
 	if (e != 0) {
 		log_warn("reconciliation with Docker postponed: %s",
 		    msg[0] ? msg : petri_strerror(e));
@@ -839,11 +814,10 @@ api_sb_reconcile(struct api *a)
 	    (int)json_object_size(x),
 	    (int)json_integer_value(json_object_get(rep, "removed")));
 	/* workspaces without a live sandbox are orphans */
-	if (sb_ask(a->ws, MSG_WS_INVENTORY, json_object(), &inv, msg,
-	        sizeof(msg)) == 0) {
-		json_t *names = json_object_get(inv, "sandboxes"), *n;
+	if (wrap_ws_inventory(a, &inv) == 0) {
+		json_t *n;
 
-		json_array_foreach (names, i, n) {
+		json_array_foreach (inv, i, n) {
 			json_t *found = NULL;
 
 			if (db_sandbox_get(a->db, json_string_value(n), NULL,
@@ -853,8 +827,12 @@ api_sb_reconcile(struct api *a)
 			}
 			log_info("removing orphan workspace %s",
 			    json_string_value(n));
-			(void)sb_ask(a->ws, MSG_WS_REMOVE,
-			    json_pack("{s:O}", "sandbox", n), NULL, NULL, 0);
+			if (json_is_string(n) &&
+			    wrap_ws_remove(a, json_string_value(n), NULL, 0) !=
+			        0)
+				log_warn("cannot remove the orphan workspace "
+				         "%s",
+				    json_string_value(n));
 		}
 	}
 	reconciled = 1;
