@@ -99,8 +99,8 @@ json_t *wrap_engine_install_req(
 
 /* Starts an execution (req from wrap_engine_exec_req()) with its first
  * stdin; NULL and *err when it could not be sent. */
-struct ipc_call *wrap_engine_exec_start(struct api *a, json_t *req,
-    const void *in, size_t inlen, int *err);
+struct ipc_call *wrap_engine_exec_start(
+    struct api *a, json_t *req, const void *in, size_t inlen, int *err);
 
 /* What one frame of an execution's answer is. */
 enum wrap_exec_frame {
@@ -155,8 +155,8 @@ int wrap_ws_list(struct api *a, const char *sandbox, const char *path,
  * holds them (m->data, m->datalen; caller clears), *size the file's
  * size. */
 int wrap_ws_read(struct api *a, const char *sandbox, const char *path,
-    int internal, uint64_t offset, uint64_t length, struct ipc_msg *m, uint64_t *size,
-    char *msg, size_t msglen) PETRI_WUR;
+    int internal, uint64_t offset, uint64_t length, struct ipc_msg *m,
+    uint64_t *size, char *msg, size_t msglen) PETRI_WUR;
 
 /* Removes path (internal: a path under .petri/). */
 int wrap_ws_delete(struct api *a, const char *sandbox, const char *path,
@@ -205,8 +205,8 @@ struct ipc_call *wrap_keeper_export_start(struct api *a, long long from,
 
 /* The next frame of an export: m holds its bytes (caller clears), *more
  * whether frames follow. */
-int wrap_keeper_export_next(struct ipc_call *call, struct ipc_msg *m,
-    int *more, char *msg, size_t msglen) PETRI_WUR;
+int wrap_keeper_export_next(struct ipc_call *call, struct ipc_msg *m, int *more,
+    char *msg, size_t msglen) PETRI_WUR;
 
 /* Stores (or, rotate, replaces) tenant's secret name: its value (a
  * string, may be NULL on rotate) and binding (may be NULL); *meta the
@@ -214,8 +214,8 @@ int wrap_keeper_export_next(struct ipc_call *call, struct ipc_msg *m,
 int wrap_keeper_secret_put(struct api *a, const char *tenant, const char *name,
     int rotate, json_t *value, json_t *binding, json_t **meta, char *msg,
     size_t msglen) PETRI_WUR;
-int wrap_keeper_secret_list(struct api *a, const char *tenant,
-    const char *name, json_t **reply, char *msg, size_t msglen) PETRI_WUR;
+int wrap_keeper_secret_list(struct api *a, const char *tenant, const char *name,
+    json_t **reply, char *msg, size_t msglen) PETRI_WUR;
 int wrap_keeper_secret_del(struct api *a, const char *tenant, const char *name,
     char *msg, size_t msglen) PETRI_WUR;
 

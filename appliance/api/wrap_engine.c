@@ -80,8 +80,8 @@ wrap_engine_sb_create(struct api *a, json_t *spec, struct wrap_container *out,
 		return e;
 	if ((e = eng_str(rep, "container", out->container,
 	         sizeof(out->container))) == 0 &&
-	    (e = eng_str(rep, "image_id", out->image_id,
-	         sizeof(out->image_id))) == 0)
+	    (e = eng_str(
+	         rep, "image_id", out->image_id, sizeof(out->image_id))) == 0)
 		e = eng_str(rep, "ip", out->ip, sizeof(out->ip));
 	if (e == 0 && out->container[0] == '\0')
 		e = PETRI_ERR_PROTO;
@@ -90,8 +90,8 @@ wrap_engine_sb_create(struct api *a, json_t *spec, struct wrap_container *out,
 }
 
 int
-wrap_engine_sb_delete(struct api *a, const char *sandbox,
-    const char *container, char *msg, size_t msglen)
+wrap_engine_sb_delete(struct api *a, const char *sandbox, const char *container,
+    char *msg, size_t msglen)
 {
 	json_t *req = json_pack("{s:s}", "sandbox", sandbox);
 

@@ -12,8 +12,8 @@ int
 wrap_parent_ws_prepare(struct api *a, const char *sandbox, long long disk_mb,
     int create, char *msg, size_t msglen)
 {
-	json_t *req = json_pack("{s:s, s:b}", "sandbox", sandbox, "create",
-	    create != 0);
+	json_t *req =
+	    json_pack("{s:s, s:b}", "sandbox", sandbox, "create", create != 0);
 
 	if (req != NULL && disk_mb >= 0)
 		json_object_set_new(

@@ -12,11 +12,11 @@
 #define PROXY_TIMEOUT_MS 15000
 
 static int
-proxy_ask(struct api *a, uint32_t type, json_t *req, const void *data,
-    size_t n, json_t **reply, char *msg, size_t msglen)
+proxy_ask(struct api *a, uint32_t type, json_t *req, const void *data, size_t n,
+    json_t **reply, char *msg, size_t msglen)
 {
-	return api_ask(a->proxy, type, req, data, n, PROXY_TIMEOUT_MS, reply,
-	    msg, msglen);
+	return api_ask(
+	    a->proxy, type, req, data, n, PROXY_TIMEOUT_MS, reply, msg, msglen);
 }
 
 int

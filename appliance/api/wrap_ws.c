@@ -33,8 +33,8 @@ wrap_ws_remove(struct api *a, const char *sandbox, char *msg, size_t msglen)
 }
 
 int
-wrap_ws_stage_open(struct api *a, const char *sandbox, int internal,
-    int *stage, char *msg, size_t msglen)
+wrap_ws_stage_open(struct api *a, const char *sandbox, int internal, int *stage,
+    char *msg, size_t msglen)
 {
 	json_t *req, *rep = NULL;
 	int e;
@@ -42,8 +42,8 @@ wrap_ws_stage_open(struct api *a, const char *sandbox, int internal,
 	req = json_pack("{s:s}", "sandbox", sandbox);
 	if (req != NULL && internal)
 		json_object_set_new(req, "internal", json_true());
-	if ((e = ws_ask(a, MSG_WS_STAGE_OPEN, req, NULL, 0, &rep, msg,
-	         msglen)) != 0)
+	if ((e = ws_ask(
+	         a, MSG_WS_STAGE_OPEN, req, NULL, 0, &rep, msg, msglen)) != 0)
 		return e;
 	if (json_unpack(rep, "{s:i}", "stage", stage) != 0)
 		e = PETRI_ERR_PROTO;
@@ -79,8 +79,8 @@ wrap_ws_stage_symlink(struct api *a, int stage, const char *path,
     const char *target, char *msg, size_t msglen)
 {
 	return ws_ask(a, MSG_WS_STAGE_SYMLINK,
-	    json_pack("{s:i, s:s, s:s}", "stage", stage, "path", path,
-	        "target", target),
+	    json_pack("{s:i, s:s, s:s}", "stage", stage, "path", path, "target",
+	        target),
 	    NULL, 0, NULL, msg, msglen);
 }
 
@@ -111,8 +111,8 @@ wrap_ws_list(struct api *a, const char *sandbox, const char *path,
 }
 
 int
-wrap_ws_read(struct api *a, const char *sandbox, const char *path,
-    int internal, uint64_t offset, uint64_t length, struct ipc_msg *m, uint64_t *size,
+wrap_ws_read(struct api *a, const char *sandbox, const char *path, int internal,
+    uint64_t offset, uint64_t length, struct ipc_msg *m, uint64_t *size,
     char *msg, size_t msglen)
 {
 	json_t *req;
@@ -160,8 +160,8 @@ wrap_ws_inventory(struct api *a, json_t **names)
 	int e;
 
 	*names = NULL;
-	if ((e = ws_ask(a, MSG_WS_INVENTORY, json_object(), NULL, 0, &rep,
-	         NULL, 0)) != 0)
+	if ((e = ws_ask(a, MSG_WS_INVENTORY, json_object(), NULL, 0, &rep, NULL,
+	         0)) != 0)
 		return e;
 	if (json_unpack(rep, "{s:o}", "sandboxes", &n) != 0 ||
 	    !json_is_array(n))
