@@ -22,6 +22,7 @@
 #include "binding.h"
 #include "bounds.h"
 #include "ca.h"
+#include "dispatch.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
@@ -114,8 +115,9 @@ proof_json(const struct audit_merkle_proof *p)
 }
 
 static void
-do_append(struct keeper *k, struct ipc_msg *m)
+do_append(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *type = json_string_value(json_object_get(m->json, "type"));
 	json_t *ev = json_object_get(m->json, "event");
 	struct audit_appended out;
@@ -138,8 +140,9 @@ do_append(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_blob_put(struct keeper *k, struct ipc_msg *m)
+do_blob_put(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	char sha[PETRI_SHA256_HEX];
 	int e;
 
@@ -157,8 +160,9 @@ do_blob_put(struct keeper *k, struct ipc_msg *m)
  * Looks at the store's layout, blobs/<2 hex>/<64 hex> (audit_log.h).
  */
 static void
-do_blob_missing(struct keeper *k, struct ipc_msg *m)
+do_blob_missing(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	json_t *want = json_object_get(m->json, "sha256"), *missing, *x;
 	char path[4096];
 	struct stat st;
@@ -188,8 +192,9 @@ do_blob_missing(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_blob_get(struct keeper *k, struct ipc_msg *m)
+do_blob_get(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *sha = json_string_value(json_object_get(m->json, "sha256"));
 	unsigned char *p = NULL;
 	size_t n = 0;
@@ -216,8 +221,10 @@ do_blob_get(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_records(struct keeper *k, struct ipc_msg *m)
+do_records(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
+
 	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
 	json_int_t limit =
 	    json_integer_value(json_object_get(m->json, "limit"));
@@ -246,8 +253,10 @@ do_records(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_record(struct keeper *k, struct ipc_msg *m)
+do_record(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
+
 	json_int_t seq = json_integer_value(json_object_get(m->json, "seq"));
 	struct audit_merkle_proof proof;
 	struct audit_entry ent;
@@ -287,8 +296,9 @@ do_record(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_checkpoint(struct keeper *k, struct ipc_msg *m)
+do_checkpoint(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	char *text = NULL;
 	size_t len = 0;
 	int e;
@@ -308,8 +318,10 @@ do_checkpoint(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_consistency(struct keeper *k, struct ipc_msg *m)
+do_consistency(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
+
 	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
 	json_int_t to = json_integer_value(json_object_get(m->json, "to"));
 	struct audit_merkle_proof proof;
@@ -330,8 +342,10 @@ do_consistency(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_export(struct keeper *k, struct ipc_msg *m)
+do_export(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
+
 	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
 	json_int_t to = json_integer_value(json_object_get(m->json, "to"));
 	const char *actor =
@@ -403,8 +417,9 @@ out:
 }
 
 static void
-do_pubkey(struct keeper *k, struct ipc_msg *m)
+do_pubkey(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	struct audit_log_key *keys = NULL;
 	struct audit_key cur;
 	char vkey[AUDIT_VKEY_MAX + 1], hex[2 * AUDIT_PUBKEY_LEN + 1];
@@ -439,8 +454,9 @@ do_pubkey(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_status(struct keeper *k, struct ipc_msg *m)
+do_status(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	struct audit_checkpoint cp;
 	uint64_t cps = 0;
 
@@ -472,8 +488,9 @@ k_wipe_string(json_t *v)
 }
 
 static void
-do_secret_put(struct keeper *k, struct ipc_msg *m)
+do_secret_put(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *tenant = k_str(m->json, "tenant");
 	const char *name = k_str(m->json, "name");
 	json_t *value = json_object_get(m->json, "value");
@@ -521,8 +538,9 @@ do_secret_put(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_secret_del(struct keeper *k, struct ipc_msg *m)
+do_secret_del(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *tenant = k_str(m->json, "tenant");
 	const char *name = k_str(m->json, "name");
 	int e;
@@ -539,8 +557,9 @@ do_secret_del(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_secret_list(struct keeper *k, struct ipc_msg *m)
+do_secret_list(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *tenant = k_str(m->json, "tenant");
 	const char *name = k_str(m->json, "name");
 	struct vault_meta one, *list = NULL;
@@ -607,8 +626,9 @@ grant_json(struct keeper *k, const char *tenant, const char *name,
 }
 
 static void
-do_grant(struct keeper *k, struct ipc_msg *m)
+do_grant(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *tenant = k_str(m->json, "tenant");
 	const char *sandbox = k_str(m->json, "sandbox");
 	json_t *names = json_object_get(m->json, "names"), *v, *out, *g;
@@ -652,8 +672,9 @@ do_grant(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_revoke(struct keeper *k, struct ipc_msg *m)
+do_revoke(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *sandbox = k_str(m->json, "sandbox");
 	int e;
 
@@ -671,8 +692,9 @@ do_revoke(struct keeper *k, struct ipc_msg *m)
 /* --- the proxy ------------------------------------------------------------ */
 
 static void
-do_leaf(struct keeper *k, struct ipc_msg *m)
+do_leaf(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *host = k_str(m->json, "host");
 	unsigned char *der = NULL;
 	size_t len = 0;
@@ -697,8 +719,9 @@ do_leaf(struct keeper *k, struct ipc_msg *m)
  * log cannot hold is refused.
  */
 static void
-do_cred(struct keeper *k, struct ipc_msg *m)
+do_cred(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *sandbox = k_str(m->json, "sandbox");
 	const char *secret = k_str(m->json, "secret");
 	const char *ph = k_str(m->json, "placeholder");
@@ -768,80 +791,41 @@ do_cred(struct keeper *k, struct ipc_msg *m)
 	vault_credential_free(c);
 }
 
+/* What the keeper does, for whom: the api and the proxy. */
+static const struct dispatch_entry keeper_handlers[] = {
+    {MSG_KPR_APPEND, PEER_API, do_append, 0},
+    {MSG_KPR_BLOB_PUT, PEER_API, do_blob_put, 0},
+    {MSG_KPR_BLOB_GET, PEER_API, do_blob_get, 0},
+    {MSG_KPR_RECORDS, PEER_API, do_records, 0},
+    {MSG_KPR_RECORD, PEER_API, do_record, 0},
+    {MSG_KPR_CHECKPOINT, PEER_API, do_checkpoint, 0},
+    {MSG_KPR_CONSISTENCY, PEER_API, do_consistency, 0},
+    {MSG_KPR_EXPORT, PEER_API, do_export, 0},
+    {MSG_KPR_PUBKEY, PEER_API, do_pubkey, 0},
+    {MSG_KPR_STATUS, PEER_API, do_status, 0},
+    {MSG_KPR_BLOB_MISSING, PEER_API, do_blob_missing, 0},
+    {MSG_KPR_SECRET_PUT, PEER_API, do_secret_put, 0},
+    {MSG_KPR_SECRET_DEL, PEER_API, do_secret_del, 0},
+    {MSG_KPR_SECRET_LIST, PEER_API, do_secret_list, 0},
+    {MSG_KPR_GRANT, PEER_API, do_grant, 0},
+    {MSG_KPR_REVOKE, PEER_API, do_revoke, 0},
+    {MSG_KPR_LEAF, PEER_PROXY, do_leaf, 0},
+    {MSG_KPR_CRED, PEER_PROXY, do_cred, 0},
+};
+#define KEEPER_NHANDLERS (sizeof(keeper_handlers) / sizeof(keeper_handlers[0]))
+
 static void *
 kjob_main(void *arg)
 {
 	struct kjob *j = arg;
 	struct keeper *k = j->k;
 	struct ipc_msg *m = &j->msg;
+	int proxy = j->from == k->proxy;
 
 	k_from = j->from;
-	if (j->from == k->proxy) {
-		switch (m->type) {
-		case MSG_KPR_LEAF:
-			do_leaf(k, m);
-			break;
-		case MSG_KPR_CRED:
-			do_cred(k, m);
-			break;
-		default:
-			k_err(k, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
-		}
-		goto done;
-	}
-	switch (m->type) {
-	case MSG_KPR_APPEND:
-		do_append(k, m);
-		break;
-	case MSG_KPR_BLOB_PUT:
-		do_blob_put(k, m);
-		break;
-	case MSG_KPR_BLOB_GET:
-		do_blob_get(k, m);
-		break;
-	case MSG_KPR_RECORDS:
-		do_records(k, m);
-		break;
-	case MSG_KPR_RECORD:
-		do_record(k, m);
-		break;
-	case MSG_KPR_CHECKPOINT:
-		do_checkpoint(k, m);
-		break;
-	case MSG_KPR_CONSISTENCY:
-		do_consistency(k, m);
-		break;
-	case MSG_KPR_EXPORT:
-		do_export(k, m);
-		break;
-	case MSG_KPR_PUBKEY:
-		do_pubkey(k, m);
-		break;
-	case MSG_KPR_STATUS:
-		do_status(k, m);
-		break;
-	case MSG_KPR_BLOB_MISSING:
-		do_blob_missing(k, m);
-		break;
-	case MSG_KPR_SECRET_PUT:
-		do_secret_put(k, m);
-		break;
-	case MSG_KPR_SECRET_DEL:
-		do_secret_del(k, m);
-		break;
-	case MSG_KPR_SECRET_LIST:
-		do_secret_list(k, m);
-		break;
-	case MSG_KPR_GRANT:
-		do_grant(k, m);
-		break;
-	case MSG_KPR_REVOKE:
-		do_revoke(k, m);
-		break;
-	default:
-		k_err(k, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
-	}
-done:
+	dispatch_get(keeper_handlers, KEEPER_NHANDLERS, "keeper",
+	    proxy ? "proxy" : "api", proxy ? PEER_PROXY : PEER_API, m)
+	    ->fn(k, m);
 	k_from = NULL;
 	if (m->data != NULL)
 		sodium_memzero(m->data, m->datalen);
@@ -968,6 +952,10 @@ keeper_main(struct proc_ctx *ctx)
 	keeper_egress_open(&k);
 	if (pthread_create(&sealer, NULL, keeper_sealer, &k) != 0)
 		fatal("cannot start the checkpoint timer");
+	dispatch_require(keeper_handlers, KEEPER_NHANDLERS, "keeper", "api",
+	    PEER_API, proto_keeper_from_api, proto_keeper_from_api_n);
+	dispatch_require(keeper_handlers, KEEPER_NHANDLERS, "keeper", "proxy",
+	    PEER_PROXY, proto_keeper_from_proxy, proto_keeper_from_proxy_n);
 	k.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_keeper_from_api,
 	    proto_keeper_from_api_n, keeper_request, &k);
 	if (k.api == NULL || ipc_chan_start(k.api) != 0)
