@@ -4,8 +4,8 @@
 #include "petri_err.h"
 
 const struct dispatch_entry *
-dispatch_find(const struct dispatch_entry *t, size_t n, uint32_t type,
-    unsigned int peer)
+dispatch_find(
+    const struct dispatch_entry *t, size_t n, uint32_t type, unsigned int peer)
 {
 	size_t i;
 
@@ -53,9 +53,9 @@ dispatch_check(const struct dispatch_entry *t, size_t n, unsigned int peer,
 }
 
 void
-dispatch_require(const struct dispatch_entry *t, size_t n,
-    const char *receiver, const char *peer_name, unsigned int peer,
-    const struct ipc_permit *permits, size_t npermits)
+dispatch_require(const struct dispatch_entry *t, size_t n, const char *receiver,
+    const char *peer_name, unsigned int peer, const struct ipc_permit *permits,
+    size_t npermits)
 {
 	uint32_t bad = 0;
 

@@ -37,8 +37,8 @@ struct dispatch_entry {
 };
 
 /* The entry for type from peer (one PEER_* bit), or NULL.  Pure. */
-const struct dispatch_entry *dispatch_find(const struct dispatch_entry *t,
-    size_t n, uint32_t type, unsigned int peer);
+const struct dispatch_entry *dispatch_find(
+    const struct dispatch_entry *t, size_t n, uint32_t type, unsigned int peer);
 
 /*
  * The entry for m from peer; fatal() when there is none (receiver and
