@@ -177,9 +177,8 @@ static void
 parent_firewall(void *arg, struct ipc_msg *m)
 {
 	struct ipc_chan *c = arg;
-	const char *br = json_string_value(json_object_get(m->json, "bridge"));
-	const char *gw = json_string_value(json_object_get(m->json, "gateway"));
-	json_int_t port = json_integer_value(json_object_get(m->json, "port"));
+	const char *br = NULL, *gw = NULL;
+	json_int_t port = 0;
 	int e;
 
 	if (geteuid() != 0) {
@@ -187,7 +186,9 @@ parent_firewall(void *arg, struct ipc_msg *m)
 		         "the sandbox network");
 		e = 0;
 	} else
-		e = br == NULL || gw == NULL || port < 1 || port > 65535
+		e = json_unpack(m->json, "{s:s, s:s, s:I}", "bridge", &br,
+		        "gateway", &gw, "port", &port) != 0 ||
+		        port < 1 || port > 65535
 		    ? PETRI_ERR_INVAL
 		    : hostfw_sandbox_input(br, gw, (int)port);
 	parent_ws_reply(c, m->id, e, "cannot close the host");
@@ -201,10 +202,11 @@ static int
 parent_ws_paths(struct ipc_chan *c, struct ipc_msg *m, char dir[PATH_MAX],
     char img[PATH_MAX])
 {
-	const char *sb = json_string_value(json_object_get(m->json, "sandbox"));
+	const char *sb = NULL;
 	char name[64];
 
-	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
+	if (json_unpack(m->json, "{s:s}", "sandbox", &sb) != 0 ||
+	    !petri_id_valid(sb, "sb_")) {
 		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad sandbox id");
 		return -1;
 	}
@@ -274,9 +276,14 @@ parent_ws_prepare(void *arg, struct ipc_msg *m)
 {
 	struct ipc_chan *c = arg;
 	char dir[PATH_MAX], img[PATH_MAX];
-	int create = json_is_true(json_object_get(m->json, "create"));
-	int e;
+	json_int_t mb = -1;
+	int create = 0, e;
 
+	if (json_unpack(m->json, "{s?b, s?I}", "create", &create, "disk_mb",
+	        &mb) != 0) {
+		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad request");
+		return;
+	}
 	if (parent_ws_paths(c, m, dir, img) != 0)
 		return;
 	if (geteuid() != 0) {
@@ -286,9 +293,7 @@ parent_ws_prepare(void *arg, struct ipc_msg *m)
 		    c, m->id, e, "cannot create the sandbox directory");
 		return;
 	}
-	if (create &&
-	    parent_ws_create(c, m, dir, img,
-	        json_integer_value(json_object_get(m->json, "disk_mb"))) != 0)
+	if (create && parent_ws_create(c, m, dir, img, mb) != 0)
 		return;
 	e = disk_mount(img, dir);
 	if (e == PETRI_ERR_NOTFOUND && !create)

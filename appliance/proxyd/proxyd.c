@@ -290,9 +290,10 @@ static void
 do_ident_del(void *arg, struct ipc_msg *m)
 {
 	struct prx *x = arg;
-	const char *sb = json_string_value(json_object_get(m->json, "sandbox"));
+	const char *sb = NULL;
 
-	if (sb == NULL || proxy_ident_table_remove(x->idents, sb) != 0)
+	if (json_unpack(m->json, "{s:s}", "sandbox", &sb) != 0 ||
+	    proxy_ident_table_remove(x->idents, sb) != 0)
 		prx_err(x, m->id, PETRI_ERR_NOTFOUND, "no identity");
 	else
 		prx_ok(x, m->id, json_object());
@@ -302,9 +303,10 @@ static void
 do_exec_begin(void *arg, struct ipc_msg *m)
 {
 	struct prx *x = arg;
-	const char *sb = json_string_value(json_object_get(m->json, "sandbox"));
+	const char *sb = NULL;
 
-	if (sb == NULL || proxy_ident_table_exec_begin(x->idents, sb) != 0)
+	if (json_unpack(m->json, "{s:s}", "sandbox", &sb) != 0 ||
+	    proxy_ident_table_exec_begin(x->idents, sb) != 0)
 		prx_err(x, m->id, PETRI_ERR_NOTFOUND, "no identity");
 	else
 		prx_ok(x, m->id, json_object());
