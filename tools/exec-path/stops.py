@@ -1,8 +1,9 @@
-"""stops.py HITS: the path of one request (its connection thread, then the
-runner thread it starts) as a sequence of files: stops (runs of calls in
-one file), distinct files, and returns to a file the path had left."""
+"""stops.py HITS [HANDLER_FILES]: the path of one request (its connection
+thread, then the runner thread it starts; trace.py wrote HITS) as a
+sequence of files: stops (runs of calls in one file), distinct files, and
+returns to a file the path had left; with HANDLER_FILES (comma-separated)
+also the path seen at the level of the files that hold route handlers."""
 import sys
-from collections import OrderedDict
 
 hits = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 3]
 lib = {"util.c", "buf.c", "log.c", "petri_err.c"}
