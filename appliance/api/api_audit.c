@@ -30,17 +30,15 @@ audit_arg(struct api_req *r, const char *key, long long def, long long max,
 	return petri_strtonum(s, 0, max, v);
 }
 
+/* Answers with what a read-only audit request (e, m, msg) gave: m's JSON,
+ * or its bytes as raw_ctype. */
 static enum MHD_Result
-audit_forward(
-    struct api_req *r, uint32_t type, json_t *req, const char *raw_ctype)
+audit_answer(struct api_req *r, int e, struct ipc_msg *m, const char *msg,
+    const char *raw_ctype)
 {
-	struct ipc_msg m;
-	char msg[256];
-	int e;
 	enum MHD_Result ret;
 
-	if ((e = wrap_keeper_audit_read(
-	         r->api, type, req, &m, msg, sizeof(msg))) != 0) {
+	if (e != 0) {
 		if (e == PETRI_ERR_NOTFOUND)
 			return api_reply_error(
 			    r, MHD_HTTP_NOT_FOUND, "not_found", "%s", msg);
@@ -51,10 +49,10 @@ audit_forward(
 	}
 	if (raw_ctype != NULL)
 		ret = api_reply_bytes(r, MHD_HTTP_OK, raw_ctype,
-		    m.data != NULL ? (const void *)m.data : "", m.datalen);
+		    m->data != NULL ? (const void *)m->data : "", m->datalen);
 	else
-		ret = api_reply_json(r, MHD_HTTP_OK, json_incref(m.json));
-	ipc_msg_clear(&m);
+		ret = api_reply_json(r, MHD_HTTP_OK, json_incref(m->json));
+	ipc_msg_clear(m);
 	return ret;
 }
 
@@ -140,39 +138,39 @@ api_audit_route(struct api_req *r)
 {
 	const char *sub = r->segs[0];
 	long long from, to, limit, seq;
-	char sha[65];
+	struct ipc_msg m;
+	char sha[65], msg[256];
+	int e;
 
 	if (strcmp(sub, "records") == 0) {
 		if (audit_arg(r, "from", 0, INT64_MAX, &from) != 0 ||
 		    audit_arg(r, "limit", 100, 1000, &limit) != 0 || limit == 0)
 			return api_reply_error(r, 422, "invalid_request",
 			    "from: a sequence number; limit: 1 to 1000");
-		return audit_forward(r, MSG_KPR_RECORDS,
-		    json_pack("{s:I, s:I}", "from", (json_int_t)from, "limit",
-		        (json_int_t)limit),
-		    NULL);
+		e = wrap_keeper_records(
+		    r->api, from, limit, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, NULL);
 	}
 	if (strncmp(sub, "records/", 8) == 0) {
 		if (petri_strtonum(sub + 8, 0, INT64_MAX, &seq) != 0)
 			return api_reply_error(r, MHD_HTTP_NOT_FOUND,
 			    "not_found", "no such record");
-		return audit_forward(r, MSG_KPR_RECORD,
-		    json_pack("{s:I}", "seq", (json_int_t)seq), NULL);
+		e = wrap_keeper_record(r->api, seq, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, NULL);
 	}
-	if (strcmp(sub, "checkpoint") == 0)
-		return audit_forward(r, MSG_KPR_CHECKPOINT, json_object(),
-		    "text/plain; charset=utf-8");
+	if (strcmp(sub, "checkpoint") == 0) {
+		e = wrap_keeper_checkpoint(r->api, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, "text/plain; charset=utf-8");
+	}
 	if (strcmp(sub, "proof/consistency") == 0) {
 		if (audit_arg(r, "from", -1, INT64_MAX, &from) != 0 ||
 		    audit_arg(r, "to", -1, INT64_MAX, &to) != 0 || from < 1 ||
 		    to < from)
 			return api_reply_error(r, 422, "invalid_request",
 			    "from and to: tree sizes with 1 <= from <= to");
-		return audit_forward(r, MSG_KPR_CONSISTENCY,
-		    json_pack("{s:I, "
-		              "s:I}",
-		        "from", (json_int_t)from, "to", (json_int_t)to),
-		    NULL);
+		e = wrap_keeper_consistency(
+		    r->api, from, to, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, NULL);
 	}
 	if (strncmp(sub, "blobs/", 6) == 0) {
 		if (strlen(sub + 6) != 64 ||
@@ -180,9 +178,8 @@ api_audit_route(struct api_req *r)
 			return api_reply_error(
 			    r, MHD_HTTP_NOT_FOUND, "not_found", "no such blob");
 		petri_strlcpy(sha, sub + 6, sizeof(sha));
-		return audit_forward(r, MSG_KPR_BLOB_GET,
-		    json_pack("{s:s}", "sha256", sha),
-		    "application/octet-stream");
+		e = wrap_keeper_blob_get(r->api, sha, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, "application/octet-stream");
 	}
 	if (strcmp(sub, "export") == 0) {
 		if (audit_arg(r, "from", 0, INT64_MAX, &from) != 0 ||
@@ -193,8 +190,10 @@ api_audit_route(struct api_req *r)
 	}
 	if (strcmp(sub, "sinks") == 0)
 		return audit_sinks(r);
-	if (strcmp(sub, "public-key") == 0)
-		return audit_forward(r, MSG_KPR_PUBKEY, json_object(), NULL);
+	if (strcmp(sub, "public-key") == 0) {
+		e = wrap_keeper_pubkey(r->api, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, NULL);
+	}
 	return api_reply_error(
 	    r, MHD_HTTP_NOT_FOUND, "not_found", "no such audit route");
 }

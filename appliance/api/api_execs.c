@@ -228,7 +228,7 @@ api_exec_sbom(struct api_req *r)
 		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
 		    "this execution has no SBOM");
 	}
-	e = wrap_keeper_blob_get(r->api, sha, &m);
+	e = wrap_keeper_blob_get(r->api, sha, &m, NULL, 0);
 	json_decref(doc);
 	if (e != 0)
 		return api_reply_err(r, e, "SBOM");

@@ -184,8 +184,8 @@ int wrap_keeper_blob_put(
     struct api *a, const void *p, size_t n, char sha[65]) PETRI_WUR;
 
 /* A blob by hash: m holds it (caller clears). */
-int wrap_keeper_blob_get(
-    struct api *a, const char *sha, struct ipc_msg *m) PETRI_WUR;
+int wrap_keeper_blob_get(struct api *a, const char *sha, struct ipc_msg *m,
+    char *msg, size_t msglen) PETRI_WUR;
 
 /* Which of shas (array, stolen) the audit store lacks (*missing). */
 int wrap_keeper_blob_missing(
@@ -194,10 +194,22 @@ int wrap_keeper_blob_missing(
 /* The keeper's status ({size, sinks, ...}) within timeout_ms. */
 int wrap_keeper_status(struct api *a, int timeout_ms, json_t **st) PETRI_WUR;
 
-/* A read-only audit request (records, record, checkpoint, consistency,
- * pubkey, blob: req stolen); m holds the answer (caller clears). */
-int wrap_keeper_audit_read(struct api *a, uint32_t type, json_t *req,
+/*
+ * The read-only audit requests: m holds the answer (caller clears): up to
+ * limit records from seq from, one record, the latest checkpoint (its
+ * text in m->data), a consistency proof between tree sizes, the log's
+ * public key.
+ */
+int wrap_keeper_records(struct api *a, long long from, long long limit,
     struct ipc_msg *m, char *msg, size_t msglen) PETRI_WUR;
+int wrap_keeper_record(struct api *a, long long seq, struct ipc_msg *m,
+    char *msg, size_t msglen) PETRI_WUR;
+int wrap_keeper_checkpoint(
+    struct api *a, struct ipc_msg *m, char *msg, size_t msglen) PETRI_WUR;
+int wrap_keeper_consistency(struct api *a, long long from, long long to,
+    struct ipc_msg *m, char *msg, size_t msglen) PETRI_WUR;
+int wrap_keeper_pubkey(
+    struct api *a, struct ipc_msg *m, char *msg, size_t msglen) PETRI_WUR;
 
 /* Starts an export of records from..to for the actor; frames follow. */
 struct ipc_call *wrap_keeper_export_start(struct api *a, long long from,

@@ -127,10 +127,11 @@ kpr_ask_msg(struct api *a, uint32_t type, json_t *req, struct ipc_msg *m,
 }
 
 int
-wrap_keeper_blob_get(struct api *a, const char *sha, struct ipc_msg *m)
+wrap_keeper_blob_get(
+    struct api *a, const char *sha, struct ipc_msg *m, char *msg, size_t msglen)
 {
-	return kpr_ask_msg(
-	    a, MSG_KPR_BLOB_GET, json_pack("{s:s}", "sha256", sha), m, NULL, 0);
+	return kpr_ask_msg(a, MSG_KPR_BLOB_GET,
+	    json_pack("{s:s}", "sha256", sha), m, msg, msglen);
 }
 
 int
@@ -159,21 +160,45 @@ wrap_keeper_status(struct api *a, int timeout_ms, json_t **st)
 }
 
 int
-wrap_keeper_audit_read(struct api *a, uint32_t type, json_t *req,
+wrap_keeper_records(struct api *a, long long from, long long limit,
     struct ipc_msg *m, char *msg, size_t msglen)
 {
-	switch (type) {
-	case MSG_KPR_RECORDS:
-	case MSG_KPR_RECORD:
-	case MSG_KPR_CHECKPOINT:
-	case MSG_KPR_CONSISTENCY:
-	case MSG_KPR_PUBKEY:
-	case MSG_KPR_BLOB_GET:
-		return kpr_ask_msg(a, type, req, m, msg, msglen);
-	default:
-		json_decref(req);
-		return PETRI_ERR_INVAL;
-	}
+	return kpr_ask_msg(a, MSG_KPR_RECORDS,
+	    json_pack("{s:I, s:I}", "from", (json_int_t)from, "limit",
+	        (json_int_t)limit),
+	    m, msg, msglen);
+}
+
+int
+wrap_keeper_record(
+    struct api *a, long long seq, struct ipc_msg *m, char *msg, size_t msglen)
+{
+	return kpr_ask_msg(a, MSG_KPR_RECORD,
+	    json_pack("{s:I}", "seq", (json_int_t)seq), m, msg, msglen);
+}
+
+int
+wrap_keeper_checkpoint(
+    struct api *a, struct ipc_msg *m, char *msg, size_t msglen)
+{
+	return kpr_ask_msg(
+	    a, MSG_KPR_CHECKPOINT, json_object(), m, msg, msglen);
+}
+
+int
+wrap_keeper_consistency(struct api *a, long long from, long long to,
+    struct ipc_msg *m, char *msg, size_t msglen)
+{
+	return kpr_ask_msg(a, MSG_KPR_CONSISTENCY,
+	    json_pack(
+	        "{s:I, s:I}", "from", (json_int_t)from, "to", (json_int_t)to),
+	    m, msg, msglen);
+}
+
+int
+wrap_keeper_pubkey(struct api *a, struct ipc_msg *m, char *msg, size_t msglen)
+{
+	return kpr_ask_msg(a, MSG_KPR_PUBKEY, json_object(), m, msg, msglen);
 }
 
 struct ipc_call *
