@@ -298,6 +298,9 @@ audit_record_parse(
 		return record_fail(err, "not a JSON object");
 	if (memchr(b, '\n', len) != NULL || memchr(b, '\r', len) != NULL)
 		return record_fail(err, "raw line break in record");
+	/* jansson passes over a NUL byte after a number; the scanner does not */
+	if (memchr(b, '\0', len) != NULL)
+		return record_fail(err, "NUL byte in record");
 	if ((j = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
 		return record_fail(err, "invalid JSON or duplicate key");
 	rec->json = j;

@@ -124,6 +124,111 @@ scan_put_utf8(unsigned char **w, uint32_t cp)
 	*w = o;
 }
 
+/* The byte a one-letter escape stands for, or -1 ('u' and bad ones). */
+static int
+scan_escape_char(unsigned char e)
+{
+	switch (e) {
+	case '"':
+	case '\\':
+	case '/':
+		return e;
+	case 'b':
+		return '\b';
+	case 'f':
+		return '\f';
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	}
+	return -1;
+}
+
+/*
+ * Decodes the escape at *pp (its backslash) to *wp, a \u one with its
+ * surrogate pair; advances both.  Returns 0 or scan_fail().
+ */
+static int
+scan_escape(struct scan *sc, const unsigned char **pp, const unsigned char *end,
+    unsigned char **wp)
+{
+	const unsigned char *p = *pp;
+	long u, lo;
+	int ch;
+
+	if (end - p < 2)
+		return scan_fail(sc, "bad escape");
+	if ((ch = scan_escape_char(p[1])) >= 0) {
+		*(*wp)++ = (unsigned char)ch;
+		*pp = p + 2;
+		return 0;
+	}
+	if (p[1] != 'u')
+		return scan_fail(sc, "bad escape");
+	if ((u = scan_u4(p + 2, end)) < 0)
+		return scan_fail(sc, "bad \\u escape");
+	p += 6;
+	if (u == 0)
+		return scan_fail(sc, "\\u0000 in string");
+	if (u >= 0xdc00 && u <= 0xdfff)
+		return scan_fail(sc, "lone low surrogate");
+	if (u >= 0xd800 && u <= 0xdbff) {
+		if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+		    (lo = scan_u4(p + 2, end)) < 0 || lo < 0xdc00 ||
+		    lo > 0xdfff)
+			return scan_fail(sc, "unpaired surrogate");
+		p += 6;
+		u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+	}
+	scan_put_utf8(wp, (uint32_t)u);
+	*pp = p;
+	return 0;
+}
+
+/*
+ * Copies the UTF-8 sequence at *pp (a lead byte >= 0x80) to *wp, checked
+ * as jansson does: no overlong form, surrogate or code point past
+ * U+10FFFF.  Advances both.  Returns 0 or scan_fail().
+ */
+static int
+scan_utf8_seq(struct scan *sc, const unsigned char **pp,
+    const unsigned char *end, unsigned char **wp)
+{
+	const unsigned char *p = *pp;
+	unsigned char c = *p;
+	size_t need, j;
+	uint32_t cp;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		cp = c & 0x07;
+	} else
+		return scan_fail(sc, "invalid UTF-8");
+	if ((size_t)(end - p) <= need)
+		return scan_fail(sc, "invalid UTF-8");
+	for (j = 1; j <= need; j++) {
+		if ((p[j] & 0xc0) != 0x80)
+			return scan_fail(sc, "invalid UTF-8");
+		cp = cp << 6 | (p[j] & 0x3f);
+	}
+	if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+		return scan_fail(sc, "invalid UTF-8");
+	memcpy(*wp, p, need + 1);
+	*wp += need + 1;
+	*pp = p + need + 1;
+	return 0;
+}
+
 /*
  * Scans a string (p at its opening quote) and decodes it into the scratch
  * buffer at sc->used; keep advances sc->used past it.  The rules are
@@ -135,10 +240,9 @@ scan_string(struct scan *sc, int keep, struct scan_val *v)
 {
 	unsigned char *w = sc->s->buf + sc->used, *start = w;
 	const unsigned char *p = sc->p + 1, *end = sc->end;
+	unsigned char c;
 
 	for (;;) {
-		unsigned char c;
-
 		if (p >= end)
 			return scan_fail(sc, "unterminated string");
 		c = *p;
@@ -147,100 +251,13 @@ scan_string(struct scan *sc, int keep, struct scan_val *v)
 		if (c < 0x20)
 			return scan_fail(sc, "control character in string");
 		if (c == '\\') {
-			long u, lo;
-
-			if (end - p < 2)
-				return scan_fail(sc, "bad escape");
-			switch (p[1]) {
-			case '"':
-			case '\\':
-			case '/':
-				*w++ = p[1];
-				p += 2;
-				continue;
-			case 'b':
-				*w++ = '\b';
-				p += 2;
-				continue;
-			case 'f':
-				*w++ = '\f';
-				p += 2;
-				continue;
-			case 'n':
-				*w++ = '\n';
-				p += 2;
-				continue;
-			case 'r':
-				*w++ = '\r';
-				p += 2;
-				continue;
-			case 't':
-				*w++ = '\t';
-				p += 2;
-				continue;
-			case 'u':
-				break;
-			default:
-				return scan_fail(sc, "bad escape");
-			}
-			if ((u = scan_u4(p + 2, end)) < 0)
-				return scan_fail(sc, "bad \\u escape");
-			p += 6;
-			if (u == 0)
-				return scan_fail(sc, "\\u0000 in string");
-			if (u >= 0xdc00 && u <= 0xdfff)
-				return scan_fail(sc, "lone low surrogate");
-			if (u >= 0xd800 && u <= 0xdbff) {
-				if (end - p < 6 || p[0] != '\\' ||
-				    p[1] != 'u' ||
-				    (lo = scan_u4(p + 2, end)) < 0 ||
-				    lo < 0xdc00 || lo > 0xdfff)
-					return scan_fail(
-					    sc, "unpaired surrogate");
-				p += 6;
-				u = 0x10000 + ((u - 0xd800) << 10) +
-				    (lo - 0xdc00);
-			}
-			scan_put_utf8(&w, (uint32_t)u);
-			continue;
-		}
-		if (c < 0x80) {
+			if (scan_escape(sc, &p, end, &w) != 0)
+				return -1;
+		} else if (c < 0x80) {
 			*w++ = c;
 			p++;
-			continue;
-		}
-		/* a UTF-8 sequence, checked as jansson does */
-		{
-			size_t need, j;
-			uint32_t cp;
-
-			if (c >= 0xc2 && c <= 0xdf) {
-				need = 1;
-				cp = c & 0x1f;
-			} else if (c >= 0xe0 && c <= 0xef) {
-				need = 2;
-				cp = c & 0x0f;
-			} else if (c >= 0xf0 && c <= 0xf4) {
-				need = 3;
-				cp = c & 0x07;
-			} else
-				return scan_fail(sc, "invalid UTF-8");
-			if ((size_t)(end - p) <= need)
-				return scan_fail(sc, "invalid UTF-8");
-			for (j = 1; j <= need; j++) {
-				if ((p[j] & 0xc0) != 0x80)
-					return scan_fail(sc, "invalid UTF-8");
-				cp = cp << 6 | (p[j] & 0x3f);
-			}
-			if ((need == 2 &&
-			        (cp < 0x800 ||
-			            (cp >= 0xd800 && cp <= 0xdfff))) ||
-			    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-				return scan_fail(sc, "invalid UTF-8");
-			memcpy(w, p, need + 1);
-			w += need + 1;
-			p += need + 1;
-		}
+		} else if (scan_utf8_seq(sc, &p, end, &w) != 0)
+			return -1;
 	}
 	sc->p = p + 1;
 	if (v != NULL) {
@@ -452,16 +469,66 @@ scan_key_is(struct scan *sc, size_t off, size_t len, const char *name)
 	return strlen(name) == len && memcmp(sc->s->buf + off, name, len) == 0;
 }
 
+/* The blob reference members of one object, as scan_object meets them. */
+struct scan_blob {
+	int has_blob, blob_true, sha_ok, size_bad;
+	int64_t size;
+	char sha[2 * AUDIT_HASH_LEN + 1];
+};
+
+/* Notes what member key = val means: a blob reference's part, new_key. */
+static void
+scan_member_note(struct scan *sc, int depth, const struct scan_val *key,
+    const struct scan_val *val, struct scan_blob *bl)
+{
+	if (scan_key_is(sc, key->off, key->len, "blob")) {
+		bl->has_blob = 1;
+		bl->blob_true = val->type == ST_TRUE;
+	} else if (scan_key_is(sc, key->off, key->len, "sha256")) {
+		bl->sha_ok = val->type == ST_STRING &&
+		    audit_record_hex64_valid(
+		        (const char *)sc->s->buf + val->off, val->len);
+		if (bl->sha_ok) {
+			memcpy(bl->sha, sc->s->buf + val->off, val->len);
+			bl->sha[val->len] = '\0';
+		}
+		if (depth == 1 && bl->sha_ok &&
+		    petri_unhex(bl->sha, sc->out->sha256, AUDIT_HASH_LEN) == 0)
+			sc->out->has_sha256 = 1;
+	} else if (scan_key_is(sc, key->off, key->len, "size")) {
+		bl->size_bad = val->type != ST_INT || val->i < 0;
+		bl->size = val->i;
+	} else if (depth == 1 && scan_key_is(sc, key->off, key->len, "new_key"))
+		sc->out->has_new_key =
+		    scan_copy(sc, val, sc->out->new_key, AUDIT_VKEY_MAX) == 0;
+}
+
+/* At an object's end: a blob reference is whole, and is reported. */
+static int
+scan_blob_end(struct scan *sc, const struct scan_blob *bl)
+{
+	int r;
+
+	if (!bl->has_blob)
+		return 0;
+	if (!bl->blob_true || !bl->sha_ok || bl->size_bad)
+		return scan_fail(sc, "bad blob reference or nesting");
+	if (sc->ref != NULL && (r = sc->ref(sc->arg, bl->sha, bl->size)) != 0) {
+		sc->err = r;
+		sc->why = "blob reference callback failed";
+		return -1;
+	}
+	return 0;
+}
+
 static int
 scan_object(struct scan *sc, int depth)
 {
 	struct scan_val key, val;
+	struct scan_blob bl = {.size = -1};
 	uint32_t obj = sc->nobj++;
 	size_t nkeys = 0, mark;
-	/* blob reference members of this object */
-	int has_blob = 0, blob_true = 0, sha_ok = 0, size_bad = 0;
-	int64_t size = -1;
-	char sha[2 * AUDIT_HASH_LEN + 1];
+	int want;
 
 	sc->p++;
 	scan_ws(sc);
@@ -470,8 +537,6 @@ scan_object(struct scan *sc, int depth)
 		goto done;
 	}
 	for (;;) {
-		int want;
-
 		scan_ws(sc);
 		if (sc->p >= sc->end || *sc->p != '"')
 			return scan_fail(sc, "object key expected");
@@ -503,29 +568,7 @@ scan_object(struct scan *sc, int depth)
 			if (scan_integrity(sc, nkeys, &val) != 0)
 				return -1;
 		}
-		if (scan_key_is(sc, key.off, key.len, "blob")) {
-			has_blob = 1;
-			blob_true = val.type == ST_TRUE;
-		} else if (scan_key_is(sc, key.off, key.len, "sha256")) {
-			sha_ok = val.type == ST_STRING &&
-			    audit_record_hex64_valid(
-			        (const char *)sc->s->buf + val.off, val.len);
-			if (sha_ok) {
-				memcpy(sha, sc->s->buf + val.off, val.len);
-				sha[val.len] = '\0';
-			}
-			if (depth == 1 && sha_ok &&
-			    petri_unhex(sha, sc->out->sha256, AUDIT_HASH_LEN) ==
-			        0)
-				sc->out->has_sha256 = 1;
-		} else if (scan_key_is(sc, key.off, key.len, "size")) {
-			size_bad = val.type != ST_INT || val.i < 0;
-			size = val.i;
-		} else if (depth == 1 &&
-		    scan_key_is(sc, key.off, key.len, "new_key"))
-			sc->out->has_new_key =
-			    scan_copy(sc, &val, sc->out->new_key,
-			        AUDIT_VKEY_MAX) == 0;
+		scan_member_note(sc, depth, &key, &val, &bl);
 		sc->used = mark; /* the value's text is no longer needed */
 		nkeys++;
 		scan_ws(sc);
@@ -543,18 +586,7 @@ done:
 	if (depth == 1 && nkeys < SCAN_NFIELDS)
 		return scan_fail(
 		    sc, "integrity fields missing or out of order");
-	if (has_blob) {
-		int r;
-
-		if (!blob_true || !sha_ok || size_bad)
-			return scan_fail(sc, "bad blob reference or nesting");
-		if (sc->ref != NULL && (r = sc->ref(sc->arg, sha, size)) != 0) {
-			sc->err = r;
-			sc->why = "blob reference callback failed";
-			return -1;
-		}
-	}
-	return 0;
+	return scan_blob_end(sc, &bl);
 }
 
 static int

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +73,6 @@ siem_sleep(const struct siem_sink *sk, int ms)
 		r = PETRI_ERR_STATE;
 	pthread_mutex_unlock(&s->mu);
 	return r;
-}
-
-void
-siem_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 int
@@ -424,7 +411,7 @@ sink_main(void *arg)
 			buf_reset(cur);
 			if ((r = sink_batch(sk, cursor, &scratch, cur, &n)) !=
 			    0) {
-				siem_err(err, sizeof(err),
+				jsonv_err_set(err, sizeof(err),
 				    "cannot read the log: %s",
 				    petri_strerror(r));
 				goto failed;
@@ -461,7 +448,8 @@ sink_main(void *arg)
 		if (siem_stopping(sk))
 			break;
 		if (err[0] == '\0')
-			siem_err(err, sizeof(err), "%s", petri_strerror(r));
+			jsonv_err_set(
+			    err, sizeof(err), "%s", petri_strerror(r));
 		sink_fail(sk, err, &fails);
 		(void)siem_sleep(sk, jitter(backoff));
 		backoff = backoff > sk->cfg.retry_max_ms / 2
@@ -511,7 +499,7 @@ sink_cursor_init(struct siem_sink *sk, char *err, size_t errlen)
 
 	r = cursor_load(sk, &next);
 	if (r == PETRI_ERR_IO) {
-		siem_err(err, errlen,
+		jsonv_err_set(err, errlen,
 		    "sink %s: cannot read its cursor %s (remove it to start "
 		    "over from \"start\")",
 		    sk->cfg.name, sk->cursor_path);
@@ -531,8 +519,9 @@ sink_cursor_init(struct siem_sink *sk, char *err, size_t errlen)
 	sk->saved = next;
 	sk->saved_ms = petri_mono_ms();
 	if ((r = cursor_save(sk, next)) != 0) {
-		siem_err(err, errlen, "sink %s: cannot write its cursor %s: %s",
-		    sk->cfg.name, sk->cursor_path, petri_strerror(r));
+		jsonv_err_set(err, errlen,
+		    "sink %s: cannot write its cursor %s: %s", sk->cfg.name,
+		    sk->cursor_path, petri_strerror(r));
 		return r;
 	}
 	return 0;
@@ -596,22 +585,15 @@ siem_free(struct siem *s)
 	free(s);
 }
 
-int
-siem_open(json_t *sinks, struct audit_log *log, const char *dir,
-    const char *origin, struct siem **out, char *err, size_t errlen)
+/* A siem with no sink yet: its lock, clock, origin and cursor folder. */
+static int
+siem_new(struct audit_log *log, const char *dir, const char *origin,
+    struct siem **out, char *err, size_t errlen)
 {
-	static int curl_ready;
-	struct siem *s = NULL;
-	struct siem_sink *sk;
+	struct siem *s;
 	pthread_condattr_t ca;
-	char hostname[SIEM_HOSTNAME_MAX + 1], name[SIEM_NAME_MAX + 16];
-	json_t *o;
-	size_t i;
-	int r;
 
 	*out = NULL;
-	if ((r = siem_config_check(sinks, err, errlen)) != 0)
-		return r;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return PETRI_ERR_NOMEM;
 	pthread_mutex_init(&s->mu, NULL);
@@ -623,62 +605,103 @@ siem_open(json_t *sinks, struct audit_log *log, const char *dir,
 	if (petri_strlcpy(s->origin, origin, sizeof(s->origin)) >=
 	        sizeof(s->origin) ||
 	    petri_path_join(s->dir, sizeof(s->dir), dir, "sinks") != 0) {
-		siem_err(err, errlen, "sinks: origin or directory too long");
-		r = PETRI_ERR_INVAL;
-		goto fail;
+		jsonv_err_set(
+		    err, errlen, "sinks: origin or directory too long");
+		siem_free(s);
+		return PETRI_ERR_INVAL;
 	}
-	if (json_array_size(sinks) == 0) {
-		*out = s;
-		return 0;
-	}
+	*out = s;
+	return 0;
+}
+
+/* One sink of the configuration: its settings, transport and cursor. */
+static int
+siem_sink_load(struct siem *s, struct siem_sink *sk, json_t *o,
+    const char *hostname, char *err, size_t errlen)
+{
+	char name[SIEM_NAME_MAX + 16];
+	int r;
+
+	pthread_mutex_init(&sk->mu, NULL);
+	s->n++;
+	sk->siem = s;
+	sk->state = "starting";
+	if ((r = siem_sink_cfg_parse(o, &sk->cfg, err, errlen)) != 0)
+		return r;
+	sink_fmt_init(sk, hostname);
+	snprintf(name, sizeof(name), "%s.cursor", sk->cfg.name);
+	if (petri_path_join(
+	        sk->cursor_path, sizeof(sk->cursor_path), s->dir, name) != 0)
+		return PETRI_ERR_TOOBIG;
+	sk->tp = transport_of(sk->cfg.type);
+	if ((r = sk->tp->init(sk, err, errlen)) != 0)
+		return r;
+	return sink_cursor_init(sk, err, errlen);
+}
+
+/* The sinks of a non-empty configuration, loaded but not started. */
+static int
+siem_sinks_load(struct siem *s, json_t *sinks, char *err, size_t errlen)
+{
+	static int curl_ready;
+	char hostname[SIEM_HOSTNAME_MAX + 1];
+	json_t *o;
+	size_t i;
+	int r;
+
 	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
-		siem_err(err, errlen, "sinks: cannot create %s", s->dir);
-		r = PETRI_ERR_IO;
-		goto fail;
+		jsonv_err_set(err, errlen, "sinks: cannot create %s", s->dir);
+		return PETRI_ERR_IO;
 	}
 	if (gethostname(hostname, sizeof(hostname)) != 0)
 		petri_strlcpy(hostname, "-", sizeof(hostname));
 	hostname[sizeof(hostname) - 1] = '\0';
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-			siem_err(err, errlen, "sinks: libcurl init failed");
-			r = PETRI_ERR_NOMEM;
-			goto fail;
+			jsonv_err_set(
+			    err, errlen, "sinks: libcurl init failed");
+			return PETRI_ERR_NOMEM;
 		}
 		curl_ready = 1;
 	}
 	if ((s->sinks = calloc(json_array_size(sinks), sizeof(*s->sinks))) ==
-	    NULL) {
-		r = PETRI_ERR_NOMEM;
-		goto fail;
+	    NULL)
+		return PETRI_ERR_NOMEM;
+	json_array_foreach (sinks, i, o)
+		if ((r = siem_sink_load(
+		         s, &s->sinks[i], o, hostname, err, errlen)) != 0)
+			return r;
+	return 0;
+}
+
+int
+siem_open(json_t *sinks, struct audit_log *log, const char *dir,
+    const char *origin, struct siem **out, char *err, size_t errlen)
+{
+	struct siem *s = NULL;
+	struct siem_sink *sk;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if ((r = siem_config_check(sinks, err, errlen)) != 0 ||
+	    (r = siem_new(log, dir, origin, &s, err, errlen)) != 0)
+		return r;
+	if (json_array_size(sinks) == 0) {
+		*out = s;
+		return 0;
 	}
-	json_array_foreach (sinks, i, o) {
-		sk = &s->sinks[i];
-		pthread_mutex_init(&sk->mu, NULL);
-		s->n++;
-		sk->siem = s;
-		sk->state = "starting";
-		if ((r = siem_sink_cfg_parse(o, &sk->cfg, err, errlen)) != 0)
-			goto fail;
-		sink_fmt_init(sk, hostname);
-		snprintf(name, sizeof(name), "%s.cursor", sk->cfg.name);
-		if (petri_path_join(sk->cursor_path, sizeof(sk->cursor_path),
-		        s->dir, name) != 0) {
-			r = PETRI_ERR_TOOBIG;
-			goto fail;
-		}
-		sk->tp = transport_of(sk->cfg.type);
-		if ((r = sk->tp->init(sk, err, errlen)) != 0 ||
-		    (r = sink_cursor_init(sk, err, errlen)) != 0)
-			goto fail;
+	if ((r = siem_sinks_load(s, sinks, err, errlen)) != 0) {
+		siem_free(s);
+		return r;
 	}
 	for (i = 0; i < s->n; i++) {
 		sk = &s->sinks[i];
 		if (pthread_create(&sk->thread, NULL, sink_main, sk) != 0) {
-			siem_err(err, errlen, "sinks: cannot start a thread");
-			r = PETRI_ERR_NOMEM;
+			jsonv_err_set(
+			    err, errlen, "sinks: cannot start a thread");
 			siem_close(s);
-			return r;
+			return PETRI_ERR_NOMEM;
 		}
 		sk->running = 1;
 		log_info("sink %s: %s %s to %s from seq %llu", sk->cfg.name,
@@ -687,9 +710,6 @@ siem_open(json_t *sinks, struct audit_log *log, const char *dir,
 	}
 	*out = s;
 	return 0;
-fail:
-	siem_free(s);
-	return r;
 }
 
 void

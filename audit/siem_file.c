@@ -43,13 +43,13 @@ file_open(struct siem_sink *sk, char *err, size_t errlen)
 	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
 	    sk->cfg.mode);
 	if (fd < 0) {
-		siem_err(
+		jsonv_err_set(
 		    err, errlen, "open %s: %s", sk->cfg.path, strerror(errno));
 		return PETRI_ERR_IO;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    fchmod(fd, (mode_t)sk->cfg.mode) != 0) {
-		siem_err(
+		jsonv_err_set(
 		    err, errlen, "%s: not a regular file I own", sk->cfg.path);
 		close(fd);
 		return PETRI_ERR_IO;
@@ -92,7 +92,7 @@ file_rotate(struct siem_sink *sk, char *err, size_t errlen)
 	int k;
 
 	if (sk->cfg.fsync && fdatasync(t->fd) != 0) {
-		siem_err(
+		jsonv_err_set(
 		    err, errlen, "fsync %s: %s", sk->cfg.path, strerror(errno));
 		return PETRI_ERR_IO;
 	}
@@ -101,14 +101,14 @@ file_rotate(struct siem_sink *sk, char *err, size_t errlen)
 		snprintf(from, sizeof(from), "%s.%d", sk->cfg.path, k);
 		snprintf(to, sizeof(to), "%s.%d", sk->cfg.path, k + 1);
 		if (rename(from, to) != 0 && errno != ENOENT) {
-			siem_err(err, errlen, "rotate %s: %s", from,
+			jsonv_err_set(err, errlen, "rotate %s: %s", from,
 			    strerror(errno));
 			return PETRI_ERR_IO;
 		}
 	}
 	snprintf(to, sizeof(to), "%s.1", sk->cfg.path);
 	if (rename(sk->cfg.path, to) != 0 && errno != ENOENT) {
-		siem_err(err, errlen, "rotate %s: %s", sk->cfg.path,
+		jsonv_err_set(err, errlen, "rotate %s: %s", sk->cfg.path,
 		    strerror(errno));
 		return PETRI_ERR_IO;
 	}
@@ -177,7 +177,7 @@ file_send(struct siem_sink *sk, const unsigned char *p, size_t len,
 		}
 		if (petri_write_all(t->fd, p + off, n) != 0 ||
 		    (sk->cfg.fsync && fdatasync(t->fd) != 0)) {
-			siem_err(err, errlen, "write %s: %s", sk->cfg.path,
+			jsonv_err_set(err, errlen, "write %s: %s", sk->cfg.path,
 			    strerror(errno));
 			/* no half line: cut back to what was there */
 			if (ftruncate(t->fd, (off_t)t->size) != 0)

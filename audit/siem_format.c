@@ -1275,22 +1275,19 @@ ocsf_http(struct jw *w, const struct view *v)
 	}
 }
 
+/* The OCSF base attributes: activity, category, class, type, severity. */
 static void
-render_ocsf(struct jw *w, const struct view *v)
+ocsf_base(struct jw *w, const struct view *v)
 {
 	static const char *const sevname[4] = {
 	    "Unknown", "Informational", "Low", "Medium"};
 	struct ocsf_act act = ocsf_activity(v);
-	struct buf tmp;
-	const char *catname, *clsname, *s;
+	const char *catname, *clsname;
 	char tname[96 + 64];
 	int cat, sev = v->severity <= 4 ? 3 : v->severity == 5 ? 2 : 1;
-	long long n;
 
-	buf_init(&tmp, CMDLINE_MAX);
 	ocsf_class_names(v->ocsf_class, &cat, &catname, &clsname);
 	snprintf(tname, sizeof(tname), "%s: %s", clsname, act.name);
-	jw_open(w, NULL, '{');
 	jw_int(w, "activity_id", act.id);
 	jw_str(w, "activity_name", act.name);
 	jw_int(w, "category_uid", cat);
@@ -1308,7 +1305,12 @@ render_ocsf(struct jw *w, const struct view *v)
 	                     : "Failure");
 	jw_int(w, "time", v->valid ? (long long)(v->usec / 1000) : 0);
 	jw_strfull(w, "message", v->type);
+}
 
+/* "metadata": the product, the log and the event's place in it. */
+static void
+ocsf_metadata(struct jw *w, const struct view *v)
+{
 	jw_open(w, "metadata", '{');
 	jw_str(w, "version", SIEM_OCSF_VERSION);
 	jw_open(w, "product", '{');
@@ -1322,10 +1324,16 @@ render_ocsf(struct jw *w, const struct view *v)
 	jw_strfull(w, "event_code", v->type);
 	jw_strfull(w, "original_time", v->time);
 	jw_close(w, '}');
+}
+
+/* "actor" (the API key and its tenant) and "device" (the appliance). */
+static void
+ocsf_actor_device(struct jw *w, const struct view *v)
+{
+	const char *s = vstr(v, "actor.key");
 
 	jw_open(w, "actor", '{');
 	jw_open(w, "user", '{');
-	s = vstr(v, "actor.key");
 	jw_str(w, "uid", s != NULL ? s : "system");
 	jw_str(w, "type", vstr(v, "actor.role"));
 	if (vstr(v, "tenant") != NULL) {
@@ -1342,6 +1350,13 @@ render_ocsf(struct jw *w, const struct view *v)
 	jw_str(w, "type", "Server");
 	jw_str(w, "uid", vstr(v, "appliance.instance"));
 	jw_close(w, '}');
+}
+
+/* "http_request"... for HTTP Activity; else where the request came from. */
+static void
+ocsf_source(struct jw *w, const struct view *v)
+{
+	const char *s;
 
 	if (v->ocsf_class == 4002) {
 		ocsf_http(w, v);
@@ -1350,71 +1365,78 @@ render_ocsf(struct jw *w, const struct view *v)
 			jw_str(w, "uid", vstr(v, "sandbox"));
 			jw_close(w, '}');
 		}
-	} else {
-		s = vstr(v, "source_ip");
-		jw_open(w, "src_endpoint", '{');
-		if (is_ip(s))
-			jw_str(w, "ip", s);
-		else
-			jw_str(w, "name", s != NULL ? s : "local");
-		jw_close(w, '}');
+		return;
 	}
-	if (v->ocsf_class == 1007 || v->ocsf_class == 1009) {
-		ocsf_process(w, v, &tmp);
-		if (vint(v, "exit_code", &n) == 0)
-			jw_int(w, "exit_code", n);
-		if (vint(v, "duration_ms", &n) == 0)
-			jw_int(w, "duration", n);
-	}
-	if (v->ocsf_class == 1009) {
-		/*
-		 * The code itself stays in the appliance's blob store:
-		 * script_content names it ("petri-blob:sha256:<hex>").
-		 */
-		s = vstr(v, "language");
-		jw_open(w, "script", '{');
-		jw_int(w, "type_id", ocsf_script_type(s));
-		jw_str(w, "type", s != NULL ? s : "Other");
-		jw_str(w, "uid", vstr(v, "exec"));
-		s = vstr(v, "program.sha256");
-		snprintf(tname, sizeof(tname), "petri-blob:sha256:%.64s",
-		    s != NULL ? s : "");
-		jw_str(w, "script_content", tname);
-		if (s != NULL) {
-			jw_open(w, "hashes", '[');
-			jw_open(w, NULL, '{');
-			jw_int(w, "algorithm_id", 3);
-			jw_str(w, "algorithm", "SHA-256");
-			jw_str(w, "value", s);
-			jw_close(w, '}');
-			jw_close(w, ']');
-		}
-		jw_close(w, '}');
-	}
-	if (v->ocsf_class == 6003) {
-		jw_open(w, "api", '{');
-		jw_strfull(w, "operation", v->type);
-		jw_open(w, "service", '{');
-		jw_str(w, "name", "petri");
-		jw_close(w, '}');
-		jw_open(w, "request", '{');
-		jw_str(w, "uid", vstr(v, "id") != NULL ? vstr(v, "id") : "");
-		jw_close(w, '}');
-		jw_close(w, '}');
-		if (vstr(v, "sandbox") != NULL) {
-			jw_open(w, "resources", '[');
-			jw_open(w, NULL, '{');
-			jw_str(w, "type", "sandbox");
-			jw_str(w, "uid", vstr(v, "sandbox"));
-			jw_close(w, '}');
-			jw_close(w, ']');
-		}
-	}
-	if (v->ocsf_class != 4002 && v->tier != T_MINIMAL)
-		ocsf_container(w, v);
+	s = vstr(v, "source_ip");
+	jw_open(w, "src_endpoint", '{');
+	if (is_ip(s))
+		jw_str(w, "ip", s);
+	else
+		jw_str(w, "name", s != NULL ? s : "local");
+	jw_close(w, '}');
+}
 
-	jw_open(w, "unmapped", '{');
-	jw_open(w, "petri", '{');
+/*
+ * "script" of an execution.  The code itself stays in the appliance's
+ * blob store: script_content names it ("petri-blob:sha256:<hex>").
+ */
+static void
+ocsf_script(struct jw *w, const struct view *v)
+{
+	const char *s = vstr(v, "language");
+	char content[96];
+
+	jw_open(w, "script", '{');
+	jw_int(w, "type_id", ocsf_script_type(s));
+	jw_str(w, "type", s != NULL ? s : "Other");
+	jw_str(w, "uid", vstr(v, "exec"));
+	s = vstr(v, "program.sha256");
+	snprintf(content, sizeof(content), "petri-blob:sha256:%.64s",
+	    s != NULL ? s : "");
+	jw_str(w, "script_content", content);
+	if (s != NULL) {
+		jw_open(w, "hashes", '[');
+		jw_open(w, NULL, '{');
+		jw_int(w, "algorithm_id", 3);
+		jw_str(w, "algorithm", "SHA-256");
+		jw_str(w, "value", s);
+		jw_close(w, '}');
+		jw_close(w, ']');
+	}
+	jw_close(w, '}');
+}
+
+/* "api" and "resources" of API Activity. */
+static void
+ocsf_api(struct jw *w, const struct view *v)
+{
+	jw_open(w, "api", '{');
+	jw_strfull(w, "operation", v->type);
+	jw_open(w, "service", '{');
+	jw_str(w, "name", "petri");
+	jw_close(w, '}');
+	jw_open(w, "request", '{');
+	jw_str(w, "uid", vstr(v, "id") != NULL ? vstr(v, "id") : "");
+	jw_close(w, '}');
+	jw_close(w, '}');
+	if (vstr(v, "sandbox") != NULL) {
+		jw_open(w, "resources", '[');
+		jw_open(w, NULL, '{');
+		jw_str(w, "type", "sandbox");
+		jw_str(w, "uid", vstr(v, "sandbox"));
+		jw_close(w, '}');
+		jw_close(w, ']');
+	}
+}
+
+/*
+ * The "petri" object of ECS and OCSF (under key): integrity, tenant,
+ * sandbox, and whether the event was invalid or cut.
+ */
+static void
+petri_block(struct jw *w, const struct view *v, const char *key)
+{
+	jw_open(w, key, '{');
 	json_integrity(w, v);
 	jw_str(w, "tenant", vstr(v, "tenant"));
 	jw_str(w, "sandbox", vstr(v, "sandbox"));
@@ -1423,7 +1445,43 @@ render_ocsf(struct jw *w, const struct view *v)
 	if (v->tier != T_FULL)
 		jw_bool(w, "truncated", 1);
 	jw_close(w, '}');
+}
+
+/* "unmapped.petri": integrity and what OCSF has no place for. */
+static void
+ocsf_unmapped(struct jw *w, const struct view *v)
+{
+	jw_open(w, "unmapped", '{');
+	petri_block(w, v, "petri");
 	jw_close(w, '}');
+}
+
+static void
+render_ocsf(struct jw *w, const struct view *v)
+{
+	struct buf tmp;
+	long long n;
+
+	buf_init(&tmp, CMDLINE_MAX);
+	jw_open(w, NULL, '{');
+	ocsf_base(w, v);
+	ocsf_metadata(w, v);
+	ocsf_actor_device(w, v);
+	ocsf_source(w, v);
+	if (v->ocsf_class == 1007 || v->ocsf_class == 1009) {
+		ocsf_process(w, v, &tmp);
+		if (vint(v, "exit_code", &n) == 0)
+			jw_int(w, "exit_code", n);
+		if (vint(v, "duration_ms", &n) == 0)
+			jw_int(w, "duration", n);
+	}
+	if (v->ocsf_class == 1009)
+		ocsf_script(w, v);
+	if (v->ocsf_class == 6003)
+		ocsf_api(w, v);
+	if (v->ocsf_class != 4002 && v->tier != T_MINIMAL)
+		ocsf_container(w, v);
+	ocsf_unmapped(w, v);
 	if (v->tier == T_FULL && v->valid)
 		jw_rawstr(w, "raw_data", v->ev);
 	jw_close(w, '}');
@@ -1483,19 +1541,15 @@ ecs_category(
 	}
 }
 
+/* "@timestamp", "ecs", "message" and "event". */
 static void
-render_ecs(struct jw *w, const struct view *v)
+ecs_event(struct jw *w, const struct view *v)
 {
 	static const int cefsev[8] = {10, 10, 9, 8, 7, 5, 3, 1};
-	const char *cat, *typ, *typ2, *s, *pname = NULL;
-	struct buf tmp;
-	json_t *argv, *x;
+	const char *cat, *typ, *typ2;
 	long long n;
-	size_t i;
 
-	buf_init(&tmp, CMDLINE_MAX);
 	ecs_category(v, &cat, &typ, &typ2);
-	jw_open(w, NULL, '{');
 	jw_strfull(w, "@timestamp",
 	    v->time != NULL ? v->time : "1970-01-01T00:00:00.000000Z");
 	jw_open(w, "ecs", '{');
@@ -1529,6 +1583,13 @@ render_ecs(struct jw *w, const struct view *v)
 	if (v->tier == T_FULL && v->valid)
 		jw_rawstr(w, "original", v->ev);
 	jw_close(w, '}');
+}
+
+/* "observer", "user"; past the minimal tier its organization, host, source. */
+static void
+ecs_who(struct jw *w, const struct view *v)
+{
+	const char *s;
 
 	jw_open(w, "observer", '{');
 	jw_str(w, "vendor", "Petri");
@@ -1545,111 +1606,137 @@ render_ecs(struct jw *w, const struct view *v)
 		jw_close(w, ']');
 	}
 	jw_close(w, '}');
-	if (v->tier != T_MINIMAL) {
-		if (vstr(v, "tenant") != NULL) {
-			jw_open(w, "organization", '{');
-			jw_str(w, "id", vstr(v, "tenant"));
-			jw_close(w, '}');
-		}
-		if (vstr(v, "appliance.instance") != NULL) {
-			jw_open(w, "host", '{');
-			jw_str(w, "id", vstr(v, "appliance.instance"));
-			jw_close(w, '}');
-		}
-		s = vstr(v, "source_ip");
-		if (s != NULL && !type_network(v->type)) {
-			jw_open(w, "source", '{');
-			jw_str(w, is_ip(s) ? "ip" : "address", s);
-			jw_close(w, '}');
-		}
-	}
-	if (v->tier != T_MINIMAL && type_process(v->type)) {
-		jw_open(w, "process", '{');
-		jw_str(w, "entity_id", vstr(v, "exec"));
-		if (view_cmdline(v, &tmp, &pname) == 0) {
-			jw_str(w, "name", pname);
-			if (tmp.len > 0)
-				jw_strn(w, "command_line",
-				    (const char *)tmp.data, tmp.len);
-		}
-		argv = json_object_get(v->j, "argv");
-		if (json_is_array(argv)) {
-			jw_open(w, "args", '[');
-			json_array_foreach (argv, i, x) {
-				if (i >= (v->tier == T_FULL
-				                 ? SIEM_FULL_ARGV
-				                 : SIEM_SUMMARY_ARGV))
-					break;
-				if (json_is_string(x))
-					jw_strn(w, NULL, json_string_value(x),
-					    json_string_length(x));
-			}
-			jw_close(w, ']');
-			jw_int(
-			    w, "args_count", (long long)json_array_size(argv));
-		}
-		jw_str(w, "working_directory", vstr(v, "cwd"));
-		if (vint(v, "exit_code", &n) == 0)
-			jw_int(w, "exit_code", n);
+	if (v->tier == T_MINIMAL)
+		return;
+	if (vstr(v, "tenant") != NULL) {
+		jw_open(w, "organization", '{');
+		jw_str(w, "id", vstr(v, "tenant"));
 		jw_close(w, '}');
 	}
-	if (v->tier != T_MINIMAL && vstr(v, "sandbox") != NULL) {
-		jw_open(w, "container", '{');
-		jw_str(w, "id", vstr(v, "sandbox"));
-		jw_str(w, "runtime", vstr(v, "runtime"));
-		if (vstr(v, "image") != NULL) {
-			jw_open(w, "image", '{');
-			jw_str(w, "name", vstr(v, "image"));
-			jw_close(w, '}');
-		}
+	if (vstr(v, "appliance.instance") != NULL) {
+		jw_open(w, "host", '{');
+		jw_str(w, "id", vstr(v, "appliance.instance"));
 		jw_close(w, '}');
 	}
-	if (v->tier != T_MINIMAL && type_network(v->type)) {
-		if (vstr(v, "host") != NULL) {
-			jw_open(w, "url", '{');
-			jw_str(w, "scheme", vstr(v, "scheme"));
-			jw_str(w, "domain", vstr(v, "host"));
-			if (vint(v, "port", &n) == 0)
-				jw_int(w, "port", n);
-			jw_str(w, "path", vstr(v, "path"));
-			jw_close(w, '}');
-			jw_open(w, "destination", '{');
-			jw_str(w, "domain", vstr(v, "host"));
-			if (vint(v, "port", &n) == 0)
-				jw_int(w, "port", n);
-			if (vint(v, "bytes_in", &n) == 0)
-				jw_int(w, "bytes", n);
-			jw_close(w, '}');
-		}
-		if (vstr(v, "method") != NULL || vint(v, "status", &n) == 0) {
-			jw_open(w, "http", '{');
-			if (vstr(v, "method") != NULL) {
-				jw_open(w, "request", '{');
-				jw_str(w, "method", vstr(v, "method"));
-				jw_close(w, '}');
-			}
-			if (vint(v, "status", &n) == 0) {
-				jw_open(w, "response", '{');
-				jw_int(w, "status_code", n);
-				jw_close(w, '}');
-			}
-			jw_close(w, '}');
-		}
-		if (vstr(v, "rule") != NULL) {
-			jw_open(w, "rule", '{');
-			jw_str(w, "name", vstr(v, "rule"));
-			jw_close(w, '}');
-		}
+	s = vstr(v, "source_ip");
+	if (s != NULL && !type_network(v->type)) {
+		jw_open(w, "source", '{');
+		jw_str(w, is_ip(s) ? "ip" : "address", s);
+		jw_close(w, '}');
 	}
-	jw_open(w, "petri", '{');
-	json_integrity(w, v);
-	jw_str(w, "tenant", vstr(v, "tenant"));
-	jw_str(w, "sandbox", vstr(v, "sandbox"));
-	if (!v->valid)
-		jw_bool(w, "invalid", 1);
-	if (v->tier != T_FULL)
-		jw_bool(w, "truncated", 1);
+}
+
+/* "process" of an execution: command line, arguments (bounded), exit. */
+static void
+ecs_process(struct jw *w, const struct view *v, struct buf *tmp)
+{
+	const char *pname = NULL;
+	json_t *argv, *x;
+	long long n;
+	size_t i;
+
+	jw_open(w, "process", '{');
+	jw_str(w, "entity_id", vstr(v, "exec"));
+	if (view_cmdline(v, tmp, &pname) == 0) {
+		jw_str(w, "name", pname);
+		if (tmp->len > 0)
+			jw_strn(w, "command_line", (const char *)tmp->data,
+			    tmp->len);
+	}
+	argv = json_object_get(v->j, "argv");
+	if (json_is_array(argv)) {
+		jw_open(w, "args", '[');
+		json_array_foreach (argv, i, x) {
+			if (i >= (v->tier == T_FULL ? SIEM_FULL_ARGV
+			                            : SIEM_SUMMARY_ARGV))
+				break;
+			if (json_is_string(x))
+				jw_strn(w, NULL, json_string_value(x),
+				    json_string_length(x));
+		}
+		jw_close(w, ']');
+		jw_int(w, "args_count", (long long)json_array_size(argv));
+	}
+	jw_str(w, "working_directory", vstr(v, "cwd"));
+	if (vint(v, "exit_code", &n) == 0)
+		jw_int(w, "exit_code", n);
 	jw_close(w, '}');
+}
+
+/* "container": the sandbox. */
+static void
+ecs_container(struct jw *w, const struct view *v)
+{
+	jw_open(w, "container", '{');
+	jw_str(w, "id", vstr(v, "sandbox"));
+	jw_str(w, "runtime", vstr(v, "runtime"));
+	if (vstr(v, "image") != NULL) {
+		jw_open(w, "image", '{');
+		jw_str(w, "name", vstr(v, "image"));
+		jw_close(w, '}');
+	}
+	jw_close(w, '}');
+}
+
+/* "url", "destination", "http", "rule" of an egress request. */
+static void
+ecs_network(struct jw *w, const struct view *v)
+{
+	long long n;
+
+	if (vstr(v, "host") != NULL) {
+		jw_open(w, "url", '{');
+		jw_str(w, "scheme", vstr(v, "scheme"));
+		jw_str(w, "domain", vstr(v, "host"));
+		if (vint(v, "port", &n) == 0)
+			jw_int(w, "port", n);
+		jw_str(w, "path", vstr(v, "path"));
+		jw_close(w, '}');
+		jw_open(w, "destination", '{');
+		jw_str(w, "domain", vstr(v, "host"));
+		if (vint(v, "port", &n) == 0)
+			jw_int(w, "port", n);
+		if (vint(v, "bytes_in", &n) == 0)
+			jw_int(w, "bytes", n);
+		jw_close(w, '}');
+	}
+	if (vstr(v, "method") != NULL || vint(v, "status", &n) == 0) {
+		jw_open(w, "http", '{');
+		if (vstr(v, "method") != NULL) {
+			jw_open(w, "request", '{');
+			jw_str(w, "method", vstr(v, "method"));
+			jw_close(w, '}');
+		}
+		if (vint(v, "status", &n) == 0) {
+			jw_open(w, "response", '{');
+			jw_int(w, "status_code", n);
+			jw_close(w, '}');
+		}
+		jw_close(w, '}');
+	}
+	if (vstr(v, "rule") != NULL) {
+		jw_open(w, "rule", '{');
+		jw_str(w, "name", vstr(v, "rule"));
+		jw_close(w, '}');
+	}
+}
+
+static void
+render_ecs(struct jw *w, const struct view *v)
+{
+	struct buf tmp;
+
+	buf_init(&tmp, CMDLINE_MAX);
+	jw_open(w, NULL, '{');
+	ecs_event(w, v);
+	ecs_who(w, v);
+	if (v->tier != T_MINIMAL && type_process(v->type))
+		ecs_process(w, v, &tmp);
+	if (v->tier != T_MINIMAL && vstr(v, "sandbox") != NULL)
+		ecs_container(w, v);
+	if (v->tier != T_MINIMAL && type_network(v->type))
+		ecs_network(w, v);
+	petri_block(w, v, "petri");
 	jw_close(w, '}');
 	buf_free(&tmp);
 }

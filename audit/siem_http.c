@@ -95,7 +95,7 @@ http_post(struct siem_sink *sk, const char *url, struct curl_slist *hdrs,
 	if (rc != CURLE_OK) {
 		if (siem_stopping(sk))
 			return PETRI_ERR_STATE;
-		siem_err(err, errlen, "POST %s: %s", sk->target,
+		jsonv_err_set(err, errlen, "POST %s: %s", sk->target,
 		    t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(rc));
 		return rc == CURLE_OPERATION_TIMEDOUT ? PETRI_ERR_TIMEOUT
 		                                      : PETRI_ERR_UNAVAIL;
@@ -126,20 +126,20 @@ hec_ack_wait(struct siem_sink *sk, int64_t ack_id, char *err, size_t errlen)
 			return r;
 		if (status != 200) {
 			reply_text(&t->reply, text, sizeof(text));
-			siem_err(err, errlen, "HEC ack query answered %ld: %s",
-			    status, text);
+			jsonv_err_set(err, errlen,
+			    "HEC ack query answered %ld: %s", status, text);
 			return PETRI_ERR_UNAVAIL;
 		}
 		if (siem_hec_ack_parse(
 		        t->reply.data, t->reply.len, ack_id, &acked) != 0) {
-			siem_err(
+			jsonv_err_set(
 			    err, errlen, "HEC ack query: unexpected answer");
 			return PETRI_ERR_PROTO;
 		}
 		if (acked)
 			return 0;
 		if (petri_mono_ms() + wait > deadline) {
-			siem_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "HEC: ackId %lld not acknowledged within %d ms",
 			    (long long)ack_id, sk->cfg.ack_timeout_ms);
 			return PETRI_ERR_TIMEOUT;
@@ -168,15 +168,15 @@ hec_send(struct siem_sink *sk, const unsigned char *p, size_t len,
 		code = -1;
 	if (status != 200 || code != 0) {
 		reply_text(&t->reply, text, sizeof(text));
-		siem_err(err, errlen, "HEC answered %ld (code %d): %s", status,
-		    code, text);
+		jsonv_err_set(err, errlen, "HEC answered %ld (code %d): %s",
+		    status, code, text);
 		return status == 429 || status >= 500 ? PETRI_ERR_UNAVAIL
 		                                      : PETRI_ERR_PROTO;
 	}
 	if (!sk->cfg.ack)
 		return 0;
 	if (ack_id < 0) {
-		siem_err(err, errlen,
+		jsonv_err_set(err, errlen,
 		    "HEC gave no ackId: is indexer acknowledgement enabled "
 		    "on the token?");
 		return PETRI_ERR_PROTO;
@@ -213,7 +213,7 @@ webhook_send(struct siem_sink *sk, const unsigned char *p, size_t len,
 	    (unsigned long long)first, (unsigned long long)(first + count - 1));
 	x = x != NULL ? curl_slist_append(x, h) : NULL;
 	if (x == NULL) {
-		siem_err(err, errlen, "webhook: out of memory");
+		jsonv_err_set(err, errlen, "webhook: out of memory");
 		return PETRI_ERR_NOMEM;
 	}
 	/* chain the fixed headers behind the per-request ones */
@@ -231,7 +231,8 @@ webhook_send(struct siem_sink *sk, const unsigned char *p, size_t len,
 		return r;
 	if (status < 200 || status > 299) {
 		reply_text(&t->reply, text, sizeof(text));
-		siem_err(err, errlen, "webhook answered %ld: %s", status, text);
+		jsonv_err_set(
+		    err, errlen, "webhook answered %ld: %s", status, text);
 		return status == 429 || status >= 500 ? PETRI_ERR_UNAVAIL
 		                                      : PETRI_ERR_PROTO;
 	}
@@ -307,30 +308,24 @@ http_fini(struct siem_sink *sk)
 	sk->tpdata = NULL;
 }
 
+/* The sink's secret, client key and URL(s); messages name the sink. */
 static int
-http_init(struct siem_sink *sk, char *err, size_t errlen)
+http_files_load(
+    struct siem_sink *sk, struct http_tp *t, char *err, size_t errlen)
 {
 	const struct siem_sink_cfg *c = &sk->cfg;
-	struct curl_blob blob;
-	struct http_tp *t;
-	char *auth = NULL, h[64 + AUDIT_ORIGIN_MAX];
-	size_t alen;
 	int r;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return PETRI_ERR_NOMEM;
-	sk->tpdata = t;
-	buf_init(&t->reply, SIEM_REPLY_MAX);
-	uuid4(t->channel);
 	if ((r = siem_secret_read(c->secret_file, SIEM_SECRET_MAX, &t->secret,
 	         &t->secret_len)) != 0) {
-		siem_err(err, errlen, "sink %s: cannot read %s %s: %s", c->name,
+		jsonv_err_set(err, errlen, "sink %s: cannot read %s %s: %s",
+		    c->name,
 		    c->type == SIEM_HEC ? "token_file" : "hmac_key_file",
 		    c->secret_file, petri_strerror(r));
 		return r;
 	}
 	if (c->type == SIEM_WEBHOOK && t->secret_len < SIEM_HMAC_MIN) {
-		siem_err(err, errlen,
+		jsonv_err_set(err, errlen,
 		    "sink %s: hmac_key_file must hold at least %d bytes",
 		    c->name, SIEM_HMAC_MIN);
 		return PETRI_ERR_INVAL;
@@ -338,13 +333,14 @@ http_init(struct siem_sink *sk, char *err, size_t errlen)
 	if (c->key_file[0] != '\0' &&
 	    (r = siem_secret_read(
 	         c->key_file, SIEM_KEYFILE_MAX, &t->keypem, &t->keylen)) != 0) {
-		siem_err(err, errlen, "sink %s: cannot read key_file %s: %s",
-		    c->name, c->key_file, petri_strerror(r));
+		jsonv_err_set(err, errlen,
+		    "sink %s: cannot read key_file %s: %s", c->name,
+		    c->key_file, petri_strerror(r));
 		return r;
 	}
 	if (c->type == SIEM_HEC) {
 		if (strpbrk((const char *)t->secret, "\r\n") != NULL) {
-			siem_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "sink %s: token_file must hold one line", c->name);
 			return PETRI_ERR_INVAL;
 		}
@@ -354,12 +350,19 @@ http_init(struct siem_sink *sk, char *err, size_t errlen)
 		        sizeof(t->url)
 		    ? PETRI_ERR_TOOBIG
 		    : 0;
-	if (r != 0) {
-		siem_err(err, errlen, "sink %s: url too long", c->name);
-		return r;
-	}
-	/* fixed headers; the HEC token goes through sodium memory only */
-	if (c->type == SIEM_HEC) {
+	if (r != 0)
+		jsonv_err_set(err, errlen, "sink %s: url too long", c->name);
+	return r;
+}
+
+/* The fixed headers; the HEC token goes through sodium memory only. */
+static int
+http_headers_make(struct siem_sink *sk, struct http_tp *t)
+{
+	char *auth, h[64 + AUDIT_ORIGIN_MAX];
+	size_t alen;
+
+	if (sk->cfg.type == SIEM_HEC) {
 		alen = strlen("Authorization: Splunk ") + t->secret_len + 1;
 		if ((auth = sodium_malloc(alen)) == NULL)
 			return PETRI_ERR_NOMEM;
@@ -378,8 +381,22 @@ http_init(struct siem_sink *sk, char *err, size_t errlen)
 	if (t->hdrs == NULL ||
 	    (t->hdrs = curl_slist_append(
 	         t->hdrs, "Content-Type: application/json")) == NULL ||
-	    (t->hdrs = curl_slist_append(t->hdrs, "Expect:")) == NULL ||
-	    (t->curl = curl_easy_init()) == NULL)
+	    (t->hdrs = curl_slist_append(t->hdrs, "Expect:")) == NULL)
+		return PETRI_ERR_NOMEM;
+	return 0;
+}
+
+/*
+ * The handle: https only, verified, no redirect or proxy, TLS 1.2 or
+ * later, the sink's timeouts, optional client certificate.
+ */
+static int
+http_curl_make(struct siem_sink *sk, struct http_tp *t)
+{
+	const struct siem_sink_cfg *c = &sk->cfg;
+	struct curl_blob blob;
+
+	if ((t->curl = curl_easy_init()) == NULL)
 		return PETRI_ERR_NOMEM;
 	curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "https");
@@ -412,6 +429,23 @@ http_init(struct siem_sink *sk, char *err, size_t errlen)
 	curl_easy_setopt(t->curl, CURLOPT_XFERINFODATA, sk);
 	curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
 	return 0;
+}
+
+static int
+http_init(struct siem_sink *sk, char *err, size_t errlen)
+{
+	struct http_tp *t;
+	int r;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return PETRI_ERR_NOMEM;
+	sk->tpdata = t;
+	buf_init(&t->reply, SIEM_REPLY_MAX);
+	uuid4(t->channel);
+	if ((r = http_files_load(sk, t, err, errlen)) != 0 ||
+	    (r = http_headers_make(sk, t)) != 0)
+		return r;
+	return http_curl_make(sk, t);
 }
 
 const struct siem_transport siem_hec_transport = {

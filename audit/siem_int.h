@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "jsonv.h" /* jsonv_err_set(): messages say "what: detail" */
 #include "siem.h"
 #include "siem_format.h"
 
@@ -165,9 +166,5 @@ const char *siem_origin(const struct siem_sink *sk);
  */
 int siem_secret_read(
     const char *path, size_t max, unsigned char **out, size_t *lenp) PETRI_WUR;
-
-/* Formats err as "what: detail" (detail never holds a secret). */
-void siem_err(char *err, size_t errlen, const char *fmt, ...)
-    PETRI_PRINTF(3, 4);
 
 #endif /* PETRI_SIEM_INT_H */

@@ -75,7 +75,7 @@ tcp_connect(
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((r = getaddrinfo(c->host, c->port, &hints, &res)) != 0) {
-		siem_err(err, errlen, "cannot resolve %s: %s", c->host,
+		jsonv_err_set(err, errlen, "cannot resolve %s: %s", c->host,
 		    gai_strerror(r));
 		return -1;
 	}
@@ -109,7 +109,7 @@ tcp_connect(
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		siem_err(
+		jsonv_err_set(
 		    err, errlen, "connect to %s: %s", sk->target, strerror(e));
 	return fd;
 }
@@ -160,7 +160,7 @@ tls_start(const struct siem_sink *sk, SSL_CTX *ctx, int fd, SSL **sslp,
 	ERR_clear_error();
 	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
 		SSL_free(ssl);
-		siem_err(err, errlen, "TLS: out of memory");
+		jsonv_err_set(err, errlen, "TLS: out of memory");
 		return PETRI_ERR_NOMEM;
 	}
 	ip = inet_pton(AF_INET, c->server_name, addr) == 1 ||
@@ -179,12 +179,12 @@ tls_start(const struct siem_sink *sk, SSL_CTX *ctx, int fd, SSL **sslp,
 		if ((r = tls_wait(sk, ssl, fd, rc, deadline)) != 0) {
 			if (r == PETRI_ERR_IO) {
 				tls_reason(ssl, why, sizeof(why));
-				siem_err(err, errlen,
+				jsonv_err_set(err, errlen,
 				    "TLS handshake with %s: %s", sk->target,
 				    why);
 				r = PETRI_ERR_CRYPTO;
 			} else
-				siem_err(err, errlen,
+				jsonv_err_set(err, errlen,
 				    "TLS handshake with %s: %s", sk->target,
 				    petri_strerror(r));
 			SSL_free(ssl);
@@ -195,7 +195,7 @@ tls_start(const struct siem_sink *sk, SSL_CTX *ctx, int fd, SSL **sslp,
 	return 0;
 bad:
 	SSL_free(ssl);
-	siem_err(
+	jsonv_err_set(
 	    err, errlen, "TLS: cannot set the server name %s", c->server_name);
 	return PETRI_ERR_CRYPTO;
 }
@@ -225,11 +225,12 @@ send_all(const struct siem_sink *sk, int fd, SSL *ssl, const unsigned char *p,
 			if ((r = tls_wait(sk, ssl, fd, rc, deadline)) != 0) {
 				if (r == PETRI_ERR_IO) {
 					tls_reason(ssl, why, sizeof(why));
-					siem_err(err, errlen, "send to %s: %s",
-					    sk->target, why);
+					jsonv_err_set(err, errlen,
+					    "send to %s: %s", sk->target, why);
 				} else
-					siem_err(err, errlen, "send to %s: %s",
-					    sk->target, petri_strerror(r));
+					jsonv_err_set(err, errlen,
+					    "send to %s: %s", sk->target,
+					    petri_strerror(r));
 				return r;
 			}
 			continue;
@@ -244,13 +245,13 @@ send_all(const struct siem_sink *sk, int fd, SSL *ssl, const unsigned char *p,
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if ((r = wait_fd(sk, fd, POLLOUT, deadline)) != 0) {
-				siem_err(err, errlen, "send to %s: %s",
+				jsonv_err_set(err, errlen, "send to %s: %s",
 				    sk->target, petri_strerror(r));
 				return r;
 			}
 			continue;
 		}
-		siem_err(
+		jsonv_err_set(
 		    err, errlen, "send to %s: %s", sk->target, strerror(errno));
 		return PETRI_ERR_IO;
 	}
@@ -280,7 +281,7 @@ session_confirmed(const struct siem_sink *sk, int fd, int64_t deadline,
 		if (ti.tcpi_state == TCP_CLOSE)
 			break;
 		if (siem_stopping(sk) || petri_mono_ms() >= deadline) {
-			siem_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "%s did not acknowledge the end of the session",
 			    sk->target);
 			return PETRI_ERR_TIMEOUT;
@@ -289,7 +290,7 @@ session_confirmed(const struct siem_sink *sk, int fd, int64_t deadline,
 	}
 	len = sizeof(e);
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0 || e != 0) {
-		siem_err(err, errlen,
+		jsonv_err_set(err, errlen,
 		    "%s closed the session before reading all of it: %s",
 		    sk->target, strerror(e != 0 ? e : errno));
 		return PETRI_ERR_IO;
@@ -328,7 +329,7 @@ session_close_write(
 			if (SSL_get_error(ssl, rc) != SSL_ERROR_WANT_WRITE)
 				break; /* the read side is handled by confirm */
 			if ((r = wait_fd(sk, fd, POLLOUT, deadline)) != 0) {
-				siem_err(err, errlen, "close %s: %s",
+				jsonv_err_set(err, errlen, "close %s: %s",
 				    sk->target, petri_strerror(r));
 				return r;
 			}
@@ -336,7 +337,7 @@ session_close_write(
 		ERR_clear_error();
 	}
 	if (shutdown(fd, SHUT_WR) != 0) {
-		siem_err(
+		jsonv_err_set(
 		    err, errlen, "close %s: %s", sk->target, strerror(errno));
 		return PETRI_ERR_IO;
 	}
@@ -364,14 +365,14 @@ session_wait(const struct siem_sink *sk, int fd, char *err, size_t errlen)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			siem_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "%s closed the session before reading all of "
 			    "it: %s",
 			    sk->target, strerror(errno));
 			return PETRI_ERR_IO;
 		}
 		if ((r = wait_fd(sk, fd, POLLIN, deadline)) != 0) {
-			siem_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "%s did not confirm the session: %s", sk->target,
 			    petri_strerror(r));
 			return r;
@@ -417,7 +418,7 @@ syslog_confirm(struct siem_sink *sk, char *err, size_t errlen)
 	int r;
 
 	if (t->fd < 0) {
-		siem_err(err, errlen, "no session to confirm");
+		jsonv_err_set(err, errlen, "no session to confirm");
 		return PETRI_ERR_STATE;
 	}
 	r = session_wait(sk, t->fd, err, errlen);
@@ -458,7 +459,8 @@ syslog_init(struct siem_sink *sk, char *err, size_t errlen)
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-		siem_err(err, errlen, "sink %s: cannot set up TLS", c->name);
+		jsonv_err_set(
+		    err, errlen, "sink %s: cannot set up TLS", c->name);
 		goto out;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
@@ -471,22 +473,23 @@ syslog_init(struct siem_sink *sk, char *err, size_t errlen)
 	        ? SSL_CTX_load_verify_locations(ctx, c->ca_file, NULL) != 1
 	        : SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		tls_reason(NULL, why, sizeof(why));
-		siem_err(err, errlen, "sink %s: cannot load ca_file %s: %s",
-		    c->name, c->ca_file, why);
+		jsonv_err_set(err, errlen,
+		    "sink %s: cannot load ca_file %s: %s", c->name, c->ca_file,
+		    why);
 		goto out;
 	}
 	if (c->cert_file[0] != '\0') {
 		if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) !=
 		    1) {
 			tls_reason(NULL, why, sizeof(why));
-			siem_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "sink %s: cannot load cert_file %s: %s", c->name,
 			    c->cert_file, why);
 			goto out;
 		}
 		if ((r = siem_secret_read(
 		         c->key_file, SIEM_KEYFILE_MAX, &pem, &len)) != 0) {
-			siem_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "sink %s: cannot read key_file %s: %s", c->name,
 			    c->key_file, petri_strerror(r));
 			goto out;
@@ -497,7 +500,7 @@ syslog_init(struct siem_sink *sk, char *err, size_t errlen)
 		         bio, NULL, no_passphrase, NULL)) == NULL ||
 		    SSL_CTX_use_PrivateKey(ctx, pkey) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
-			siem_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "sink %s: key_file %s is not an unencrypted PEM "
 			    "key matching cert_file",
 			    c->name, c->key_file);

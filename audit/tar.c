@@ -124,23 +124,78 @@ tar_entry_cmp(const void *a, const void *b)
 	    ((const struct audit_tar_entry *)b)->name);
 }
 
+/*
+ * Checks one ustar header (checksum, magic, size) and writes its member
+ * name, prefix joined, to full[AUDIT_TAR_NAME_MAX + 3].  Returns 0 or
+ * PETRI_ERR_INVAL.
+ */
+static int
+tar_header_read(const unsigned char *h, char *full, uint64_t *size)
+{
+	char name[101], prefix[156];
+	uint64_t sum, want = 0;
+	size_t nlen, plen, i;
+
+	for (i = 0, sum = 0; i < AUDIT_TAR_BLOCK; i++)
+		sum += (i >= TH_CHKSUM && i < TH_CHKSUM + 8) ? ' ' : h[i];
+	if (tar_octal(h + TH_CHKSUM, 8, &want) != 0 || want != sum)
+		return PETRI_ERR_INVAL;
+	if (memcmp(h + TH_MAGIC,
+	        "ustar\0"
+	        "00",
+	        8) != 0 &&
+	    memcmp(h + TH_MAGIC, "ustar  \0", 8) != 0)
+		return PETRI_ERR_INVAL;
+	if (tar_size(h + TH_SIZE, size) != 0)
+		return PETRI_ERR_INVAL;
+	nlen = tar_field(h + TH_NAME, 100, name);
+	plen =
+	    h[TH_MAGIC + 5] == '\0' ? tar_field(h + TH_PREFIX, 155, prefix) : 0;
+	if (plen > 0)
+		snprintf(full, AUDIT_TAR_NAME_MAX + 3, "%s/%s", prefix, name);
+	else
+		memcpy(full, name, nlen + 1);
+	return 0;
+}
+
+/* Appends a member to e[*n] (growing *cap), at most max_entries. */
+static int
+tar_entry_add(struct audit_tar_entry **e, size_t *n, size_t *cap,
+    size_t max_entries, const char *nm, const unsigned char *data,
+    uint64_t size)
+{
+	struct audit_tar_entry *ne;
+
+	if (*n >= max_entries)
+		return PETRI_ERR_TOOBIG;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		if ((ne = reallocarray(*e, *cap, sizeof(**e))) == NULL)
+			return PETRI_ERR_NOMEM;
+		*e = ne;
+	}
+	petri_strlcpy((*e)[*n].name, nm, sizeof((*e)[*n].name));
+	(*e)[*n].data = data;
+	(*e)[*n].size = size;
+	(*n)++;
+	return 0;
+}
+
 int
 audit_tar_index(
     const void *buf, size_t len, size_t max_entries, struct audit_tar *t)
 {
 	const unsigned char *base = buf, *h;
-	struct audit_tar_entry *e = NULL, *ne;
+	struct audit_tar_entry *e = NULL;
 	size_t off = 0, n = 0, cap = 0, i;
+	char full[AUDIT_TAR_NAME_MAX + 3];
+	const char *nm;
+	uint64_t size;
 	int r = PETRI_ERR_INVAL;
 
 	t->entry = NULL;
 	t->count = 0;
 	for (;;) {
-		char name[101], prefix[156], full[AUDIT_TAR_NAME_MAX + 3];
-		uint64_t size, sum, want = 0;
-		size_t nlen, plen;
-		const char *nm;
-
 		if (len - off < AUDIT_TAR_BLOCK) {
 			r = PETRI_ERR_TRUNCATED;
 			goto out;
@@ -153,27 +208,8 @@ audit_tar_index(
 					goto out;
 			break;
 		}
-		for (i = 0, sum = 0; i < AUDIT_TAR_BLOCK; i++)
-			sum +=
-			    (i >= TH_CHKSUM && i < TH_CHKSUM + 8) ? ' ' : h[i];
-		if (tar_octal(h + TH_CHKSUM, 8, &want) != 0 || want != sum)
+		if (tar_header_read(h, full, &size) != 0)
 			goto out;
-		if (memcmp(h + TH_MAGIC,
-		        "ustar\0"
-		        "00",
-		        8) != 0 &&
-		    memcmp(h + TH_MAGIC, "ustar  \0", 8) != 0)
-			goto out;
-		if (tar_size(h + TH_SIZE, &size) != 0)
-			goto out;
-		nlen = tar_field(h + TH_NAME, 100, name);
-		plen = h[TH_MAGIC + 5] == '\0'
-		    ? tar_field(h + TH_PREFIX, 155, prefix)
-		    : 0;
-		if (plen > 0)
-			snprintf(full, sizeof(full), "%s/%s", prefix, name);
-		else
-			memcpy(full, name, nlen + 1);
 		nm = full;
 		while (nm[0] == '.' && nm[1] == '/')
 			nm += 2;
@@ -192,22 +228,10 @@ audit_tar_index(
 			goto out;
 		if (!tar_name_valid(nm) || strlen(nm) > AUDIT_TAR_NAME_MAX)
 			goto out;
-		if (n >= max_entries) {
-			r = PETRI_ERR_TOOBIG;
+		if ((r = tar_entry_add(
+		         &e, &n, &cap, max_entries, nm, base + off, size)) != 0)
 			goto out;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if ((ne = reallocarray(e, cap, sizeof(*e))) == NULL) {
-				r = PETRI_ERR_NOMEM;
-				goto out;
-			}
-			e = ne;
-		}
-		petri_strlcpy(e[n].name, nm, sizeof(e[n].name));
-		e[n].data = base + off;
-		e[n].size = size;
-		n++;
+		r = PETRI_ERR_INVAL;
 		/* next header after the padded data */
 		size = (size + AUDIT_TAR_BLOCK - 1) / AUDIT_TAR_BLOCK *
 		    AUDIT_TAR_BLOCK;

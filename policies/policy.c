@@ -1,5 +1,4 @@
 /* policy.c: policy documents: strict parsing, canonical form, evaluation. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +6,10 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "jsonv.h"
 #include "path.h"
 #include "policy.h"
+#include "policy_fields.h"
 
 /* Presets every appliance knows; they expand to what the operator set. */
 static const char *const policy_builtin_registries[] = {
@@ -18,70 +19,114 @@ static const char *const policy_builtin_registries[] = {
     "maven",
 };
 
-static const char *const policy_top_keys[] = {
-    "name",
-    "default",
-    "allow",
-    "registries",
-    "limits",
-    NULL,
+/*
+ * The fields of a policy document; what each means is checked by its
+ * parser below.  Item names are the plural nouns of "more than N ...".
+ */
+static const struct jsonv_field policy_method_item = {
+    .name = "methods",
+    .type = JSONV_STRING,
+    .hint = "an upper-case HTTP method token",
 };
 
-static const char *const policy_rule_keys[] = {
-    "host",
-    "scheme",
-    "port",
-    "methods",
-    "paths",
-    NULL,
+static const struct jsonv_field policy_path_item = {
+    .name = "paths",
+    .type = JSONV_STRING,
+    .max = POLICY_PATH_MAX,
 };
 
-static const char *const policy_limit_keys[] = {
-    "max_body_bytes",
-    "max_bytes_out",
-    "max_requests",
-    "rate_per_host",
-    NULL,
+enum { PR_HOST, PR_SCHEME, PR_PORT, PR_METHODS, PR_PATHS, PR_N };
+
+static const struct jsonv_field policy_rule_fields[PR_N] = {
+    [PR_HOST] = {.name = "host", .type = JSONV_STRING, .flags = JSONV_REQUIRED},
+    [PR_SCHEME] = {.name = "scheme",
+        .type = JSONV_STRING,
+        .hint = "\"http\" or \"https\""},
+    [PR_PORT] = {.name = "port", .type = JSONV_INT, .min = 1, .max = 65535},
+    [PR_METHODS] = {.name = "methods",
+        .type = JSONV_ARRAY,
+        .min = 1,
+        .max = POLICY_MAX_METHODS,
+        .items = &policy_method_item,
+        .hint = "a non-empty array (omit it to allow any method)"},
+    [PR_PATHS] = {.name = "paths",
+        .type = JSONV_ARRAY,
+        .min = 1,
+        .max = POLICY_MAX_PATHS,
+        .items = &policy_path_item,
+        .hint = "a non-empty array (omit it to allow any path)"},
 };
 
-static void policy_err(char *err, size_t errlen, const char *fmt, ...)
-    PETRI_PRINTF(3, 4);
+static const struct jsonv_object policy_rule_spec = {
+    .what = "rule",
+    .fields = policy_rule_fields,
+    .nfields = PR_N,
+};
 
-static void
-policy_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
+static const struct jsonv_field policy_rule_item = {
+    .name = "rules",
+    .type = JSONV_OBJECT,
+};
 
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+static const struct jsonv_field policy_registry_item = {
+    .name = "names",
+    .type = JSONV_STRING,
+    .hint = "a registry name",
+};
 
-/* Refuses keys of o that are not in keys[]; names the first one. */
-static int
-policy_keys_check(json_t *o, const char *const *keys, const char *where,
-    char *err, size_t errlen)
-{
-	const char *k;
-	void *it;
-	size_t i;
+enum { PL_BODY, PL_OUT, PL_REQUESTS, PL_RATE, PL_N };
 
-	for (it = json_object_iter(o); it != NULL;
-	     it = json_object_iter_next(o, it)) {
-		k = json_object_iter_key(it);
-		for (i = 0; keys[i] != NULL; i++)
-			if (strcmp(k, keys[i]) == 0)
-				break;
-		if (keys[i] == NULL) {
-			policy_err(err, errlen, "%s: unknown field \"%.64s\"",
-			    where, k);
-			return PETRI_ERR_INVAL;
-		}
-	}
-	return 0;
-}
+static const struct jsonv_field policy_limit_fields[PL_N] = {
+    [PL_BODY] = {.name = "max_body_bytes",
+        .type = JSONV_INT,
+        .max = (long long)POLICY_MAX_MAX_BODY_BYTES},
+    [PL_OUT] = {.name = "max_bytes_out",
+        .type = JSONV_INT,
+        .max = (long long)POLICY_MAX_MAX_BYTES_OUT},
+    [PL_REQUESTS] = {.name = "max_requests",
+        .type = JSONV_INT,
+        .max = (long long)POLICY_MAX_MAX_REQUESTS},
+    [PL_RATE] = {.name = "rate_per_host",
+        .type = JSONV_INT,
+        .min = 1,
+        .max = (long long)POLICY_MAX_RATE_PER_HOST},
+};
+
+static const struct jsonv_object policy_limits_spec = {
+    .what = "limits",
+    .fields = policy_limit_fields,
+    .nfields = PL_N,
+};
+
+enum { PT_NAME, PT_DEFAULT, PT_ALLOW, PT_REGISTRIES, PT_LIMITS, PT_N };
+
+static const struct jsonv_field policy_top_fields[PT_N] = {
+    [PT_NAME] = {.name = "name",
+        .type = JSONV_STRING,
+        .flags = JSONV_REQUIRED,
+        .hint = "1 to " JSONV_XSTR(
+            POLICY_NAME_MAX) " of [A-Za-z0-9._-] "
+                             "starting with a letter or digit"},
+    [PT_DEFAULT] = {.name = "default",
+        .type = JSONV_STRING,
+        .hint = "the string \"deny\""},
+    [PT_ALLOW] = {.name = "allow",
+        .type = JSONV_ARRAY,
+        .max = POLICY_MAX_RULES,
+        .items = &policy_rule_item},
+    [PT_REGISTRIES] = {.name = "registries",
+        .type = JSONV_ARRAY,
+        .max = POLICY_MAX_REGISTRIES,
+        .items = &policy_registry_item,
+        .hint = "an array of names"},
+    [PT_LIMITS] = {.name = "limits", .type = JSONV_OBJECT},
+};
+
+static const struct jsonv_object policy_top_spec = {
+    .what = "policy",
+    .fields = policy_top_fields,
+    .nfields = PT_N,
+};
 
 /* 1 to POLICY_NAME_MAX of [A-Za-z0-9._-], starting with a letter or digit. */
 static int
@@ -119,20 +164,6 @@ policy_registry_name_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* An HTTP method as Petri accepts it in a rule: [A-Z][A-Z-]*. */
-static int
-policy_method_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > POLICY_METHOD_MAX || s[0] < 'A' || s[0] > 'Z')
-		return 0;
-	for (i = 1; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 static const struct policy_registry *
 policy_registry_find(const struct policy_registry_map *regs, const char *name)
 {
@@ -160,137 +191,63 @@ policy_registry_known(const struct policy_registry_map *regs, const char *name)
 	return policy_registry_find(regs, name) != NULL;
 }
 
-/* A JSON integer in [min, max]. */
-static int
-policy_int_get(json_t *v, long long min, long long max, long long *out)
-{
-	long long x;
-
-	if (!json_is_integer(v))
-		return PETRI_ERR_INVAL;
-	x = (long long)json_integer_value(v);
-	if (x < min || x > max)
-		return PETRI_ERR_INVAL;
-	*out = x;
-	return 0;
-}
-
-static int
-policy_methods_parse(json_t *a, struct policy_rule *r, const char *where,
-    char *err, size_t errlen)
-{
-	size_t i, j;
-
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		policy_err(err, errlen,
-		    "%s.methods: must be a non-empty array (omit it to allow "
-		    "any method)",
-		    where);
-		return PETRI_ERR_INVAL;
-	}
-	if (json_array_size(a) > POLICY_MAX_METHODS) {
-		policy_err(err, errlen, "%s.methods: more than %d methods",
-		    where, POLICY_MAX_METHODS);
-		return PETRI_ERR_TOOBIG;
-	}
-	for (i = 0; i < json_array_size(a); i++) {
-		json_t *v = json_array_get(a, i);
-		const char *s = json_string_value(v);
-		size_t len = json_string_length(v);
-
-		if (s == NULL || !policy_method_valid(s, len)) {
-			policy_err(err, errlen,
-			    "%s.methods[%zu]: must be an upper-case HTTP "
-			    "method token",
-			    where, i);
-			return PETRI_ERR_INVAL;
-		}
-		if (strcmp(s, "CONNECT") == 0) {
-			policy_err(err, errlen,
-			    "%s.methods[%zu]: CONNECT is the proxy's own "
-			    "method and cannot be allowed",
-			    where, i);
-			return PETRI_ERR_INVAL;
-		}
-		for (j = 0; j < r->nmethods; j++)
-			if (strcmp(r->methods[j], s) == 0) {
-				policy_err(err, errlen,
-				    "%s.methods[%zu]: duplicate method %s",
-				    where, i, s);
-				return PETRI_ERR_INVAL;
-			}
-		memcpy(r->methods[r->nmethods], s, len + 1);
-		r->nmethods++;
-	}
-	return 0;
-}
-
+/* a: the rule's "paths", 1 to POLICY_MAX_PATHS bounded strings (jsonv). */
 static int
 policy_paths_parse(json_t *a, struct policy_rule *r, const char *where,
     char *err, size_t errlen)
 {
-	char norm[POLICY_PATH_MAX + 1];
+	char item[JSONV_PATH_MAX];
+	const char *s;
 	size_t i, j;
+	json_t *v;
 
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		policy_err(err, errlen,
-		    "%s.paths: must be a non-empty array (omit it to allow any "
-		    "path)",
-		    where);
-		return PETRI_ERR_INVAL;
-	}
-	if (json_array_size(a) > POLICY_MAX_PATHS) {
-		policy_err(err, errlen, "%s.paths: more than %d paths", where,
-		    POLICY_MAX_PATHS);
-		return PETRI_ERR_TOOBIG;
-	}
 	if ((r->paths = calloc(json_array_size(a), sizeof(char *))) == NULL)
 		return PETRI_ERR_NOMEM;
-	for (i = 0; i < json_array_size(a); i++) {
-		json_t *v = json_array_get(a, i);
-		const char *s = json_string_value(v), *why = NULL;
-		size_t len = json_string_length(v);
-
-		if (s == NULL) {
-			policy_err(err, errlen,
-			    "%s.paths[%zu]: must be a string", where, i);
+	json_array_foreach (a, i, v) {
+		s = json_string_value(v);
+		jsonv_path_index(item, sizeof(item), where, i);
+		if (policy_path_prefix_check(
+		        s, json_string_length(v), item, err, errlen) != 0)
 			return PETRI_ERR_INVAL;
-		}
-		if (len > POLICY_PATH_MAX) {
-			policy_err(err, errlen,
-			    "%s.paths[%zu]: longer than %d bytes", where, i,
-			    POLICY_PATH_MAX);
-			return PETRI_ERR_TOOBIG;
-		}
-		if (memchr(s, '?', len) != NULL) {
-			policy_err(err, errlen,
-			    "%s.paths[%zu]: a path prefix cannot hold a query "
-			    "('?')",
-			    where, i);
-			return PETRI_ERR_INVAL;
-		}
-		if (len == 0 ||
-		    path_normalize(s, len, norm, sizeof(norm), &why) != 0) {
-			policy_err(err, errlen, "%s.paths[%zu]: %s", where, i,
-			    why != NULL ? why : "must start with '/'");
-			return PETRI_ERR_INVAL;
-		}
-		if (strlen(norm) != len || memcmp(norm, s, len) != 0) {
-			policy_err(err, errlen,
-			    "%s.paths[%zu]: not in normal form; write "
-			    "\"%.200s\"",
-			    where, i, norm);
-			return PETRI_ERR_INVAL;
-		}
 		for (j = 0; j < r->npaths; j++)
-			if (strcmp(r->paths[j], norm) == 0) {
-				policy_err(err, errlen,
-				    "%s.paths[%zu]: duplicate path", where, i);
+			if (strcmp(r->paths[j], s) == 0) {
+				jsonv_err_set(
+				    err, errlen, "%s: duplicate path", item);
 				return PETRI_ERR_INVAL;
 			}
-		if ((r->paths[r->npaths] = strdup(norm)) == NULL)
+		if ((r->paths[r->npaths] = strdup(s)) == NULL)
 			return PETRI_ERR_NOMEM;
 		r->npaths++;
+	}
+	return 0;
+}
+
+/* "host" and "scheme" of a rule whose fields jsonv has read into f. */
+static int
+policy_rule_target_parse(json_t *const *f, struct policy_rule *r,
+    const char *where, char *err, size_t errlen)
+{
+	const char *s = json_string_value(f[PR_HOST]), *why = NULL;
+	int rv;
+
+	if ((rv = host_pattern_parse(
+	         s, json_string_length(f[PR_HOST]), &r->host, &why)) != 0) {
+		jsonv_err_set(err, errlen, "%s.host: \"%.64s\": %s", where, s,
+		    why != NULL ? why : petri_strerror(rv));
+		return rv;
+	}
+	r->schemes = POLICY_SCHEME_HTTP | POLICY_SCHEME_HTTPS;
+	if (f[PR_SCHEME] == NULL)
+		return 0;
+	s = json_string_value(f[PR_SCHEME]);
+	if (strcmp(s, "http") == 0)
+		r->schemes = POLICY_SCHEME_HTTP;
+	else if (strcmp(s, "https") == 0)
+		r->schemes = POLICY_SCHEME_HTTPS;
+	else {
+		jsonv_err_set(err, errlen,
+		    "%s.scheme: must be \"http\" or \"https\"", where);
+		return PETRI_ERR_INVAL;
 	}
 	return 0;
 }
@@ -299,56 +256,25 @@ static int
 policy_rule_parse(
     json_t *o, size_t idx, struct policy_rule *r, char *err, size_t errlen)
 {
-	char where[32];
-	const char *s, *why = NULL;
-	json_t *v;
-	long long port;
+	char where[JSONV_PATH_MAX], field[JSONV_PATH_MAX];
+	json_t *f[PR_N];
 	int rv;
 
-	(void)snprintf(where, sizeof(where), "allow[%zu]", idx);
-	if (!json_is_object(o)) {
-		policy_err(err, errlen, "%s: must be an object", where);
-		return PETRI_ERR_INVAL;
-	}
-	if ((rv = policy_keys_check(o, policy_rule_keys, where, err, errlen)) !=
-	    0)
+	jsonv_path_index(where, sizeof(where), "allow", idx);
+	if ((rv = jsonv_object_read(
+	         o, &policy_rule_spec, where, f, err, errlen)) != 0 ||
+	    (rv = policy_rule_target_parse(f, r, where, err, errlen)) != 0)
 		return rv;
-	if ((s = json_string_value(v = json_object_get(o, "host"))) == NULL) {
-		policy_err(err, errlen, "%s.host: required string", where);
-		return PETRI_ERR_INVAL;
-	}
-	if ((rv = host_pattern_parse(
-	         s, json_string_length(v), &r->host, &why)) != 0) {
-		policy_err(err, errlen, "%s.host: \"%.64s\": %s", where, s,
-		    why != NULL ? why : petri_strerror(rv));
+	if (f[PR_PORT] != NULL)
+		r->port = (uint16_t)json_integer_value(f[PR_PORT]);
+	jsonv_path_key(field, sizeof(field), where, "methods");
+	if (f[PR_METHODS] != NULL &&
+	    (rv = policy_methods_read(f[PR_METHODS], field, r->methods,
+	         &r->nmethods, err, errlen)) != 0)
 		return rv;
-	}
-	r->schemes = POLICY_SCHEME_HTTP | POLICY_SCHEME_HTTPS;
-	if ((v = json_object_get(o, "scheme")) != NULL) {
-		s = json_string_value(v);
-		if (s != NULL && strcmp(s, "http") == 0)
-			r->schemes = POLICY_SCHEME_HTTP;
-		else if (s != NULL && strcmp(s, "https") == 0)
-			r->schemes = POLICY_SCHEME_HTTPS;
-		else {
-			policy_err(err, errlen,
-			    "%s.scheme: must be \"http\" or \"https\"", where);
-			return PETRI_ERR_INVAL;
-		}
-	}
-	if ((v = json_object_get(o, "port")) != NULL) {
-		if (policy_int_get(v, 1, 65535, &port) != 0) {
-			policy_err(err, errlen,
-			    "%s.port: must be an integer in 1..65535", where);
-			return PETRI_ERR_INVAL;
-		}
-		r->port = (uint16_t)port;
-	}
-	if ((v = json_object_get(o, "methods")) != NULL &&
-	    (rv = policy_methods_parse(v, r, where, err, errlen)) != 0)
-		return rv;
-	if ((v = json_object_get(o, "paths")) != NULL &&
-	    (rv = policy_paths_parse(v, r, where, err, errlen)) != 0)
+	jsonv_path_key(field, sizeof(field), where, "paths");
+	if (f[PR_PATHS] != NULL &&
+	    (rv = policy_paths_parse(f[PR_PATHS], r, field, err, errlen)) != 0)
 		return rv;
 	return 0;
 }
@@ -366,7 +292,7 @@ policy_registry_rule(const char *reg, const char *h, struct policy_rule *r,
 
 	len = strnlen(h, POLICY_HOST_INPUT_MAX + 8);
 	if (len > POLICY_HOST_INPUT_MAX + 7) {
-		policy_err(err, errlen, "registry %s: host too long", reg);
+		jsonv_err_set(err, errlen, "registry %s: host too long", reg);
 		return PETRI_ERR_TOOBIG;
 	}
 	hlen = len;
@@ -388,8 +314,8 @@ policy_registry_rule(const char *reg, const char *h, struct policy_rule *r,
 		r->port = (uint16_t)port;
 	}
 	if ((rv = host_pattern_parse(h, hlen, &r->host, &why)) != 0) {
-		policy_err(err, errlen, "registry %s: host \"%.64s\": %s", reg,
-		    h, why != NULL ? why : petri_strerror(rv));
+		jsonv_err_set(err, errlen, "registry %s: host \"%.64s\": %s",
+		    reg, h, why != NULL ? why : petri_strerror(rv));
 		return rv;
 	}
 	r->schemes = POLICY_SCHEME_HTTP | POLICY_SCHEME_HTTPS;
@@ -399,47 +325,37 @@ policy_registry_rule(const char *reg, const char *h, struct policy_rule *r,
 	(void)petri_strlcpy(r->registry, reg, sizeof(r->registry));
 	return 0;
 badport:
-	policy_err(
+	jsonv_err_set(
 	    err, errlen, "registry %s: host \"%.64s\": invalid port", reg, h);
 	return PETRI_ERR_INVAL;
 }
 
+/* a: "registries", at most POLICY_MAX_REGISTRIES strings (jsonv). */
 static int
 policy_registries_parse(json_t *a, const struct policy_registry_map *regs,
     struct policy *p, size_t *nexp, char *err, size_t errlen)
 {
 	const struct policy_registry *reg;
+	const char *s;
 	size_t i, j;
+	json_t *v;
 
 	*nexp = 0;
-	if (!json_is_array(a)) {
-		policy_err(
-		    err, errlen, "registries: must be an array of names");
-		return PETRI_ERR_INVAL;
-	}
-	if (json_array_size(a) > POLICY_MAX_REGISTRIES) {
-		policy_err(err, errlen, "registries: more than %d names",
-		    POLICY_MAX_REGISTRIES);
-		return PETRI_ERR_TOOBIG;
-	}
-	for (i = 0; i < json_array_size(a); i++) {
-		json_t *v = json_array_get(a, i);
-		const char *s = json_string_value(v);
-
-		if (s == NULL ||
-		    !policy_registry_name_valid(s, json_string_length(v))) {
-			policy_err(err, errlen,
+	json_array_foreach (a, i, v) {
+		s = json_string_value(v);
+		if (!policy_registry_name_valid(s, json_string_length(v))) {
+			jsonv_err_set(err, errlen,
 			    "registries[%zu]: must be a registry name", i);
 			return PETRI_ERR_INVAL;
 		}
 		if (!policy_registry_known(regs, s)) {
-			policy_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "registries[%zu]: unknown registry \"%s\"", i, s);
 			return PETRI_ERR_INVAL;
 		}
 		for (j = 0; j < p->nregistries; j++)
 			if (strcmp(p->registries[j], s) == 0) {
-				policy_err(err, errlen,
+				jsonv_err_set(err, errlen,
 				    "registries[%zu]: duplicate registry "
 				    "\"%s\"",
 				    i, s);
@@ -452,7 +368,7 @@ policy_registries_parse(json_t *a, const struct policy_registry_map *regs,
 			continue;
 		if (reg->nhosts > POLICY_MAX_REGISTRY_HOSTS ||
 		    (reg->nhosts > 0 && reg->hosts == NULL)) {
-			policy_err(err, errlen,
+			jsonv_err_set(err, errlen,
 			    "registry %s: more than %d hosts configured", s,
 			    POLICY_MAX_REGISTRY_HOSTS);
 			return PETRI_ERR_TOOBIG;
@@ -466,40 +382,21 @@ static int
 policy_limits_parse(
     json_t *o, struct policy_limits *l, char *err, size_t errlen)
 {
-	static const long long max[4] = {
-	    (long long)POLICY_MAX_MAX_BODY_BYTES,
-	    (long long)POLICY_MAX_MAX_BYTES_OUT,
-	    (long long)POLICY_MAX_MAX_REQUESTS,
-	    (long long)POLICY_MAX_RATE_PER_HOST,
-	};
-	uint64_t *dst[4];
-	long long x;
-	json_t *v;
+	uint64_t *dst[PL_N];
+	json_t *f[PL_N];
 	size_t i;
 	int rv;
 
-	dst[0] = &l->max_body_bytes;
-	dst[1] = &l->max_bytes_out;
-	dst[2] = &l->max_requests;
-	dst[3] = &l->rate_per_host;
-	if (!json_is_object(o)) {
-		policy_err(err, errlen, "limits: must be an object");
-		return PETRI_ERR_INVAL;
-	}
-	if ((rv = policy_keys_check(
-	         o, policy_limit_keys, "limits", err, errlen)) != 0)
+	dst[PL_BODY] = &l->max_body_bytes;
+	dst[PL_OUT] = &l->max_bytes_out;
+	dst[PL_REQUESTS] = &l->max_requests;
+	dst[PL_RATE] = &l->rate_per_host;
+	if ((rv = jsonv_object_read(
+	         o, &policy_limits_spec, "limits", f, err, errlen)) != 0)
 		return rv;
-	for (i = 0; i < 4; i++) {
-		if ((v = json_object_get(o, policy_limit_keys[i])) == NULL)
-			continue;
-		if (policy_int_get(v, i == 3 ? 1 : 0, max[i], &x) != 0) {
-			policy_err(err, errlen,
-			    "limits.%s: must be an integer in %d..%lld",
-			    policy_limit_keys[i], i == 3 ? 1 : 0, max[i]);
-			return PETRI_ERR_INVAL;
-		}
-		*dst[i] = (uint64_t)x;
-	}
+	for (i = 0; i < PL_N; i++)
+		if (f[i] != NULL)
+			*dst[i] = (uint64_t)json_integer_value(f[i]);
 	return 0;
 }
 
@@ -521,102 +418,50 @@ policy_free(struct policy *p)
 	free(p);
 }
 
-int
-policy_parse(const char *doc, size_t len,
-    const struct policy_registry_map *regs, struct policy **out, char *err,
-    size_t errlen)
+/* "name" and "default" of a document whose fields jsonv has read into f. */
+static int
+policy_head_parse(json_t *const *f, struct policy *p, char *err, size_t errlen)
 {
-	struct policy *p = NULL;
-	json_error_t jerr;
-	json_t *root = NULL, *v, *allow = NULL;
-	const struct policy_registry *reg;
-	const char *s;
-	size_t i, j, nexp = 0, nallow = 0;
-	int r;
+	const char *s = json_string_value(f[PT_NAME]);
 
-	*out = NULL;
-	policy_err(err, errlen, "%s", "");
-	if (doc == NULL) {
-		policy_err(err, errlen, "no document");
+	if (!policy_name_valid(s, json_string_length(f[PT_NAME]))) {
+		jsonv_err_set(err, errlen, "name: must be %s",
+		    policy_top_fields[PT_NAME].hint);
 		return PETRI_ERR_INVAL;
 	}
-	if (len > POLICY_MAX_DOC) {
-		policy_err(err, errlen, "document larger than %d bytes",
-		    POLICY_MAX_DOC);
-		return PETRI_ERR_TOOBIG;
-	}
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return PETRI_ERR_NOMEM;
-	p->limits.max_body_bytes = POLICY_DEFAULT_MAX_BODY_BYTES;
-	p->limits.max_bytes_out = POLICY_DEFAULT_MAX_BYTES_OUT;
-	p->limits.max_requests = POLICY_DEFAULT_MAX_REQUESTS;
-	p->limits.rate_per_host = POLICY_DEFAULT_RATE_PER_HOST;
-	r = PETRI_ERR_INVAL;
-	if ((root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		policy_err(err, errlen, "JSON error at line %d column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
-		goto out;
-	}
-	if (!json_is_object(root)) {
-		policy_err(err, errlen, "a policy must be a JSON object");
-		goto out;
-	}
-	if ((r = policy_keys_check(
-	         root, policy_top_keys, "policy", err, errlen)) != 0)
-		goto out;
-	r = PETRI_ERR_INVAL;
-	if ((s = json_string_value(v = json_object_get(root, "name"))) ==
-	        NULL ||
-	    !policy_name_valid(s, json_string_length(v))) {
-		policy_err(err, errlen,
-		    "name: required, 1 to %d of [A-Za-z0-9._-] starting with a "
-		    "letter or digit",
-		    POLICY_NAME_MAX);
-		goto out;
-	}
 	(void)petri_strlcpy(p->name, s, sizeof(p->name));
-	if ((v = json_object_get(root, "default")) != NULL &&
-	    ((s = json_string_value(v)) == NULL || strcmp(s, "deny") != 0)) {
-		policy_err(err, errlen, "default: only \"deny\" is accepted");
-		goto out;
+	if (f[PT_DEFAULT] != NULL &&
+	    strcmp(json_string_value(f[PT_DEFAULT]), "deny") != 0) {
+		jsonv_err_set(
+		    err, errlen, "default: only \"deny\" is accepted");
+		return PETRI_ERR_INVAL;
 	}
-	if ((allow = json_object_get(root, "allow")) != NULL) {
-		if (!json_is_array(allow)) {
-			policy_err(err, errlen, "allow: must be an array");
-			goto out;
-		}
-		nallow = json_array_size(allow);
-	}
-	if (nallow > POLICY_MAX_RULES) {
-		policy_err(
-		    err, errlen, "allow: more than %d rules", POLICY_MAX_RULES);
-		r = PETRI_ERR_TOOBIG;
-		goto out;
-	}
-	if ((v = json_object_get(root, "registries")) != NULL &&
-	    (r = policy_registries_parse(v, regs, p, &nexp, err, errlen)) != 0)
-		goto out;
+	return 0;
+}
+
+/* The allow rules, then the nexp rules the named registries expand to. */
+static int
+policy_rules_parse(json_t *allow, const struct policy_registry_map *regs,
+    size_t nexp, struct policy *p, char *err, size_t errlen)
+{
+	const struct policy_registry *reg;
+	size_t i, j, nallow = allow != NULL ? json_array_size(allow) : 0;
+	int r;
+
 	if (nexp > POLICY_MAX_RULES - nallow) {
-		policy_err(err, errlen,
+		jsonv_err_set(err, errlen,
 		    "more than %d rules once registries are expanded",
 		    POLICY_MAX_RULES);
-		r = PETRI_ERR_TOOBIG;
-		goto out;
+		return PETRI_ERR_TOOBIG;
 	}
-	if ((v = json_object_get(root, "limits")) != NULL &&
-	    (r = policy_limits_parse(v, &p->limits, err, errlen)) != 0)
-		goto out;
 	if (nallow + nexp > 0 &&
-	    (p->rules = calloc(nallow + nexp, sizeof(*p->rules))) == NULL) {
-		r = PETRI_ERR_NOMEM;
-		goto out;
-	}
+	    (p->rules = calloc(nallow + nexp, sizeof(*p->rules))) == NULL)
+		return PETRI_ERR_NOMEM;
 	for (i = 0; i < nallow; i++) {
 		p->nrules++;
 		if ((r = policy_rule_parse(json_array_get(allow, i), i,
 		         &p->rules[i], err, errlen)) != 0)
-			goto out;
+			return r;
 	}
 	p->nallow = nallow;
 	for (i = 0; i < p->nregistries; i++) {
@@ -625,23 +470,62 @@ policy_parse(const char *doc, size_t len,
 			continue;
 		for (j = 0; j < reg->nhosts; j++) {
 			if (reg->hosts[j] == NULL) {
-				policy_err(err, errlen,
+				jsonv_err_set(err, errlen,
 				    "registry %s: NULL host", reg->name);
-				r = PETRI_ERR_INVAL;
-				goto out;
+				return PETRI_ERR_INVAL;
 			}
 			if ((r = policy_registry_rule(reg->name, reg->hosts[j],
 			         &p->rules[p->nrules++], err, errlen)) != 0)
-				goto out;
+				return r;
 		}
 	}
+	return 0;
+}
+
+int
+policy_parse(const char *doc, size_t len,
+    const struct policy_registry_map *regs, struct policy **out, char *err,
+    size_t errlen)
+{
+	struct policy *p = NULL;
+	json_t *root = NULL, *f[PT_N];
+	size_t nexp = 0;
+	int r;
+
+	*out = NULL;
+	jsonv_err_set(err, errlen, "%s", "");
+	if ((r = jsonv_doc_load(doc, len, POLICY_MAX_DOC, "document", &root,
+	         err, errlen)) != 0)
+		return r;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		r = PETRI_ERR_NOMEM;
+		goto out;
+	}
+	p->limits.max_body_bytes = POLICY_DEFAULT_MAX_BODY_BYTES;
+	p->limits.max_bytes_out = POLICY_DEFAULT_MAX_BYTES_OUT;
+	p->limits.max_requests = POLICY_DEFAULT_MAX_REQUESTS;
+	p->limits.rate_per_host = POLICY_DEFAULT_RATE_PER_HOST;
+	if ((r = jsonv_object_read(
+	         root, &policy_top_spec, NULL, f, err, errlen)) != 0 ||
+	    (r = policy_head_parse(f, p, err, errlen)) != 0)
+		goto out;
+	if (f[PT_REGISTRIES] != NULL &&
+	    (r = policy_registries_parse(
+	         f[PT_REGISTRIES], regs, p, &nexp, err, errlen)) != 0)
+		goto out;
+	if (f[PT_LIMITS] != NULL &&
+	    (r = policy_limits_parse(f[PT_LIMITS], &p->limits, err, errlen)) !=
+	        0)
+		goto out;
+	if ((r = policy_rules_parse(f[PT_ALLOW], regs, nexp, p, err, errlen)) !=
+	    0)
+		goto out;
 	petri_sha256_hex(doc, len, p->hash);
 	*out = p;
 	p = NULL;
-	r = 0;
 out:
 	if (r == PETRI_ERR_NOMEM)
-		policy_err(err, errlen, "out of memory");
+		jsonv_err_set(err, errlen, "out of memory");
 	json_decref(root);
 	policy_free(p);
 	return r;
@@ -655,17 +539,6 @@ policy_default_new(struct policy **out)
 	r = policy_parse(POLICY_DENY_ALL_JSON, sizeof(POLICY_DENY_ALL_JSON) - 1,
 	    NULL, out, NULL, 0);
 	return r == 0 ? 0 : PETRI_ERR_NOMEM;
-}
-
-/* Appends a string to a JSON array; on failure drops the array. */
-static json_t *
-policy_json_push(json_t *a, const char *s)
-{
-	if (a != NULL && json_array_append_new(a, json_string(s)) != 0) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
 }
 
 /* Builds the canonical JSON of one allow rule; NULL on failure. */
@@ -688,13 +561,13 @@ policy_rule_json(const struct policy_rule *r)
 	if (r->nmethods > 0) {
 		a = json_array();
 		for (i = 0; i < r->nmethods; i++)
-			a = policy_json_push(a, r->methods[i]);
+			a = jsonv_array_push_str(a, r->methods[i]);
 		bad |= json_object_set_new(o, "methods", a);
 	}
 	if (r->npaths > 0) {
 		a = json_array();
 		for (i = 0; i < r->npaths; i++)
-			a = policy_json_push(a, r->paths[i]);
+			a = jsonv_array_push_str(a, r->paths[i]);
 		bad |= json_object_set_new(o, "paths", a);
 	}
 	if (bad) {
@@ -732,8 +605,7 @@ int
 policy_canonical(const struct policy *p, char **out, size_t *lenp)
 {
 	json_t *root = NULL, *a = NULL;
-	char *s = NULL;
-	size_t i, n;
+	size_t i;
 	int bad = 0, r = PETRI_ERR_NOMEM;
 
 	*out = NULL;
@@ -750,26 +622,15 @@ policy_canonical(const struct policy *p, char **out, size_t *lenp)
 	bad |= json_object_set_new(root, "default", json_string("deny"));
 	a = json_array();
 	for (i = 0; i < p->nregistries; i++)
-		a = policy_json_push(a, p->registries[i]);
+		a = jsonv_array_push_str(a, p->registries[i]);
 	bad |= json_object_set_new(root, "registries", a);
 	a = NULL;
 	bad |=
 	    json_object_set_new(root, "limits", policy_limits_json(&p->limits));
 	if (bad)
 		goto out;
-	if ((n = json_dumpb(root, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS)) == 0)
-		goto out;
-	if ((s = malloc(n + 1)) == NULL)
-		goto out;
-	if (json_dumpb(root, s, n, JSON_COMPACT | JSON_SORT_KEYS) != n)
-		goto out;
-	s[n] = '\0';
-	*out = s;
-	*lenp = n;
-	s = NULL;
-	r = 0;
+	r = jsonv_canonical_dump(root, out, lenp);
 out:
-	free(s);
 	json_decref(a);
 	json_decref(root);
 	return r;

@@ -1032,6 +1032,94 @@ ph_find(const char *v, size_t len, const char *known, size_t *n)
 }
 
 /*
+ * Finds the placeholder of secret s in its header of the request (sent
+ * once at most): returns 1 with it in ph and its field in *field, 0 when
+ * none is sent, or an error with *why and *status.
+ */
+static int
+creds_placeholder_find(struct conn *c, const struct proxy_http_head *h,
+    const struct proxy_secret_ref *s, int tls, char *ph, int *field,
+    const char **why, int *status)
+{
+	const char *p = (const char *)c->in.data, *t, *found = NULL;
+	size_t n, phlen = 0;
+	int f;
+
+	*field = -1;
+	for (f = proxy_http_field_find(h, p, s->header, 0); f >= 0;
+	     f = proxy_http_field_find(h, p, s->header, (size_t)f + 1)) {
+		t = ph_find(p + h->fields[f].value.off, h->fields[f].value.len,
+		    s->placeholder, &n);
+		if (t == NULL)
+			continue;
+		if (found != NULL || n > PROXY_PLACEHOLDER_MAX) {
+			*why = "placeholder header sent twice";
+			*status = 400;
+			return PETRI_ERR_INVAL;
+		}
+		found = t;
+		phlen = n;
+		*field = f;
+	}
+	if (found == NULL)
+		return 0; /* forwarded as the text it is */
+	if (!tls) {
+		*why = "credentials are never sent over plain http";
+		*status = 403;
+		return PETRI_ERR_PERM;
+	}
+	memcpy(ph, found, phlen);
+	ph[phlen] = '\0';
+	return 1;
+}
+
+/*
+ * Judges the keeper's answer r for secret s: returns 0 (with *skip set
+ * when the secret is not bound to this request: go on without it), or
+ * the error with *why and *status.  cred is wiped unless it is used.
+ */
+static int
+creds_answer_check(struct conn *c, const struct proxy_http_head *h,
+    struct req_creds *cr, const struct proxy_secret_ref *s,
+    struct proxy_cred *cred, int r, int field, int *skip, const char **why,
+    int *status)
+{
+	const char *p = (const char *)c->in.data;
+
+	*skip = 0;
+	if (r == PETRI_ERR_NOTFOUND || r == PETRI_ERR_PERM) {
+		proxy_cred_wipe(cred);
+		*skip = field < 0;
+		if (field < 0)
+			return 0;
+		*why = "placeholder not valid for this sandbox and destination";
+		*status = 403;
+		return PETRI_ERR_PERM;
+	}
+	if (r == 0 && (!cred_value_ok(cred) || !creds_header_ok(cr, s, cred)))
+		r = PETRI_ERR_INVAL;
+	if (r == 0 && field >= 0 &&
+	    (cred->expect == NULL ||
+	        cred->expect_len != h->fields[field].value.len ||
+	        sodium_memcmp(cred->expect, p + h->fields[field].value.off,
+	            cred->expect_len) != 0)) {
+		proxy_cred_wipe(cred);
+		*why = "placeholder header not in the secret's format";
+		*status = 403;
+		return PETRI_ERR_PERM;
+	}
+	if (r != 0) {
+		proxy_cred_wipe(cred);
+		*why = r == PETRI_ERR_INVAL
+		    ? "credential not valid in a header"
+		    : "the keeper did not release a credential";
+		*status = 502;
+		return r;
+	}
+	return 0;
+}
+
+/*
  * Decides which secrets this request gets and asks the keeper for them.
  * Placeholder secrets: only when a placeholder is in a value of the
  * declared header (cases 11-13: never in a body, the target or another
@@ -1048,12 +1136,11 @@ creds_get(struct conn *c, const struct proxy_http_head *h, int tls,
     const char *path, struct req_creds *cr, const char **why, int *status)
 {
 	const struct proxy_keeper *k = &c->p->cfg->keeper;
-	const char *p = (const char *)c->in.data, *t, *found;
 	char ph[PROXY_PLACEHOLDER_MAX + 1];
 	struct proxy_cred_req req;
 	struct proxy_cred *cred;
-	size_t i, n, phlen = 0;
-	int f, field, r;
+	size_t i;
+	int field, r, skip;
 
 	cr->n = 0;
 	req.sandbox = proxy_ident_sandbox(c->id);
@@ -1069,34 +1156,12 @@ creds_get(struct conn *c, const struct proxy_http_head *h, int tls,
 		req.placeholder = NULL;
 		field = -1;
 		if (s->header[0] != '\0') {
-			found = NULL;
-			for (f = proxy_http_field_find(h, p, s->header, 0);
-			     f >= 0; f = proxy_http_field_find(
-			                 h, p, s->header, (size_t)f + 1)) {
-				t = ph_find(p + h->fields[f].value.off,
-				    h->fields[f].value.len, s->placeholder, &n);
-				if (t == NULL)
-					continue;
-				if (found != NULL ||
-				    n > PROXY_PLACEHOLDER_MAX) {
-					*why = "placeholder header sent twice";
-					*status = 400;
-					return PETRI_ERR_INVAL;
-				}
-				found = t;
-				phlen = n;
-				field = f;
-			}
-			if (found == NULL)
-				continue; /* forwarded as the text it is */
-			if (!tls) {
-				*why = "credentials are never sent over plain "
-				       "http";
-				*status = 403;
-				return PETRI_ERR_PERM;
-			}
-			memcpy(ph, found, phlen);
-			ph[phlen] = '\0';
+			r = creds_placeholder_find(
+			    c, h, s, tls, ph, &field, why, status);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				continue;
 			req.placeholder = ph;
 		} else if (!tls)
 			continue;
@@ -1104,37 +1169,11 @@ creds_get(struct conn *c, const struct proxy_http_head *h, int tls,
 		memset(cred, 0, sizeof(*cred));
 		cred->mem = &c->smem;
 		r = k->cred_get(k->ctx, &req, cred);
-		if (r == PETRI_ERR_NOTFOUND || r == PETRI_ERR_PERM) {
-			proxy_cred_wipe(cred);
-			if (field < 0)
-				continue; /* not bound to this request */
-			*why = "placeholder not valid for this sandbox and "
-			       "destination";
-			*status = 403;
-			return PETRI_ERR_PERM;
-		}
-		if (r == 0 &&
-		    (!cred_value_ok(cred) || !creds_header_ok(cr, s, cred)))
-			r = PETRI_ERR_INVAL;
-		if (r == 0 && field >= 0 &&
-		    (cred->expect == NULL ||
-		        cred->expect_len != h->fields[field].value.len ||
-		        sodium_memcmp(cred->expect,
-		            p + h->fields[field].value.off,
-		            cred->expect_len) != 0)) {
-			proxy_cred_wipe(cred);
-			*why = "placeholder header not in the secret's format";
-			*status = 403;
-			return PETRI_ERR_PERM;
-		}
-		if (r != 0) {
-			proxy_cred_wipe(cred);
-			*why = r == PETRI_ERR_INVAL
-			    ? "credential not valid in a header"
-			    : "the keeper did not release a credential";
-			*status = 502;
+		if ((r = creds_answer_check(
+		         c, h, cr, s, cred, r, field, &skip, why, status)) != 0)
 			return r;
-		}
+		if (skip)
+			continue;
 		cr->names[cr->n] = s->name;
 		cr->n++;
 	}
@@ -1366,6 +1405,100 @@ resp_body_append(struct conn *c, struct proxy_scan *scan, int chunk_out,
 }
 
 /*
+ * Reads the upstream's final response head into rh (its length in *hl,
+ * still in c->uin); interim (1xx) responses are dropped.  Returns 0 or -1
+ * with *why set.
+ */
+static int
+resp_head_read(struct conn *c, const char *method, struct proxy_http_head *rh,
+    size_t *hl, const char **why)
+{
+	int r, interim = 0;
+
+	for (;;) {
+		if ((r = read_head(&c->up, &c->uin, hl, why)) != 0) {
+			if (r == HEAD_EOF)
+				*why = "upstream closed without answering";
+			return -1;
+		}
+		if (proxy_http_response_parse(
+		        (const char *)c->uin.data, *hl, method, rh, why) != 0)
+			return -1;
+		if (rh->status == 101) {
+			*why = "upstream switched protocols";
+			return -1;
+		}
+		if (rh->status >= 200)
+			return 0;
+		if (++interim > 8) {
+			*why = "too many interim responses";
+			return -1;
+		}
+		buf_consume(&c->uin, *hl); /* 1xx: drop, read on */
+	}
+}
+
+/* The body ended: the record goes out with the last bytes. */
+static int
+resp_body_end(struct conn *c, struct proxy_scan *scan, struct proxy_record *rec)
+{
+	rec->bytes_in += c->out.len;
+	rec->redactions = scan->redactions;
+	rec_emit(c, rec);
+	return io_flush(&c->cli, &c->out);
+}
+
+/*
+ * Relays the response body after its head (already in c->out), as it
+ * arrives, masked.  Returns 0 when it is complete, -1 when it broke off.
+ */
+static int
+resp_body_relay(struct conn *c, const struct proxy_http_head *rh, int chunk_out,
+    struct proxy_scan *scan, struct proxy_record *rec, const char **why)
+{
+	struct proxy_http_body b;
+	size_t used, off, dlen;
+	int r, done;
+	ssize_t n;
+
+	proxy_http_body_init(&b, rh);
+	for (;;) {
+		done = proxy_http_body_done(&b);
+		while (!done && c->uin.len > 0) {
+			r = proxy_http_body_feed(&b, c->uin.data, c->uin.len,
+			    &used, &off, &dlen, why);
+			if (r < 0)
+				return -1;
+			done = r == 1;
+			if (resp_body_append(c, scan, chunk_out,
+			        c->uin.data + off, dlen, done) != 0)
+				return -1;
+			buf_consume(&c->uin, used);
+		}
+		if (b.total > PROXY_RESP_BODY_MAX)
+			return -1;
+		if (done && rh->framing == PROXY_HTTP_BODY_NONE &&
+		    resp_body_append(c, scan, 0, NULL, 0, 1) != 0)
+			return -1;
+		if (done)
+			return resp_body_end(c, scan, rec);
+		rec->bytes_in += c->out.len;
+		if (io_flush(&c->cli, &c->out) != 0)
+			return -1;
+		if ((n = io_fill(&c->up, &c->uin)) < 0)
+			return -1;
+		if (n == 0) {
+			if (proxy_http_body_eof(&b) != 0)
+				return -1; /* truncated: the client must see it */
+			if (resp_body_append(c, scan, chunk_out, NULL, 0, 1) !=
+			    0)
+				return -1;
+			return resp_body_end(c, scan, rec);
+		}
+	}
+}
+
+/*
  * Reads the upstream's response to method and relays it to the client,
  * masking the scanner's patterns.  Interim (1xx) responses are dropped.
  * Returns RELAY_OK, RELAY_BEFORE_HEAD (*why set) or RELAY_AFTER_HEAD.
@@ -1375,37 +1508,15 @@ resp_relay(struct conn *c, const char *method, int client_minor,
     struct proxy_scan *scan, struct proxy_record *rec, const char **why)
 {
 	struct proxy_http_head *rh = NULL;
-	struct proxy_http_body b;
-	size_t hl, used, off, dlen;
-	int r, chunk_out, keep_length, ret = RELAY_BEFORE_HEAD, up_close;
-	int interim = 0;
-	ssize_t n;
+	int chunk_out, keep_length, ret = RELAY_BEFORE_HEAD, up_close;
+	size_t hl;
 
 	if ((rh = malloc(sizeof(*rh))) == NULL) {
 		*why = "out of memory";
 		goto out;
 	}
-	for (;;) {
-		if ((r = read_head(&c->up, &c->uin, &hl, why)) != 0) {
-			if (r == HEAD_EOF)
-				*why = "upstream closed without answering";
-			goto out;
-		}
-		if (proxy_http_response_parse(
-		        (const char *)c->uin.data, hl, method, rh, why) != 0)
-			goto out;
-		if (rh->status == 101) {
-			*why = "upstream switched protocols";
-			goto out;
-		}
-		if (rh->status >= 200)
-			break;
-		if (++interim > 8) {
-			*why = "too many interim responses";
-			goto out;
-		}
-		buf_consume(&c->uin, hl); /* 1xx: drop, read on */
-	}
+	if (resp_head_read(c, method, rh, &hl, why) != 0)
+		goto out;
 	up_close = (rh->flags & PROXY_HTTP_M_CLOSE) ||
 	    rh->framing == PROXY_HTTP_BODY_CLOSE;
 	chunk_out = (rh->framing == PROXY_HTTP_BODY_CHUNKED ||
@@ -1425,53 +1536,10 @@ resp_relay(struct conn *c, const char *method, int client_minor,
 	if (proxy_scan_active(scan))
 		(void)proxy_scan_redact(scan, c->out.data, c->out.len);
 	rec->status = rh->status;
-	proxy_http_body_init(&b, rh);
 	buf_consume(&c->uin, hl);
 	ret = RELAY_AFTER_HEAD;
-	for (;;) {
-		int done = proxy_http_body_done(&b);
-
-		while (!done && c->uin.len > 0) {
-			r = proxy_http_body_feed(&b, c->uin.data, c->uin.len,
-			    &used, &off, &dlen, why);
-			if (r < 0)
-				goto out;
-			done = r == 1;
-			if (resp_body_append(c, scan, chunk_out,
-			        c->uin.data + off, dlen, done) != 0)
-				goto out;
-			buf_consume(&c->uin, used);
-		}
-		if (b.total > PROXY_RESP_BODY_MAX)
-			goto out;
-		if (done && rh->framing == PROXY_HTTP_BODY_NONE &&
-		    resp_body_append(c, scan, 0, NULL, 0, 1) != 0)
-			goto out;
-		rec->bytes_in += c->out.len;
-		if (done) {
-			rec->redactions = scan->redactions;
-			rec_emit(c, rec);
-		}
-		if (io_flush(&c->cli, &c->out) != 0)
-			goto out;
-		if (done)
-			break;
-		if ((n = io_fill(&c->up, &c->uin)) < 0)
-			goto out;
-		if (n == 0) {
-			if (proxy_http_body_eof(&b) != 0)
-				goto out; /* truncated: the client must see it */
-			if (resp_body_append(c, scan, chunk_out, NULL, 0, 1) !=
-			    0)
-				goto out;
-			rec->bytes_in += c->out.len;
-			rec->redactions = scan->redactions;
-			rec_emit(c, rec);
-			if (io_flush(&c->cli, &c->out) != 0)
-				goto out;
-			break;
-		}
-	}
+	if (resp_body_relay(c, rh, chunk_out, scan, rec, why) != 0)
+		goto out;
 	/* Bytes after the response were not asked for: a broken upstream. */
 	if (up_close || c->uin.len > 0)
 		upstream_close(c);
@@ -1497,277 +1565,430 @@ target_split(const char *p, size_t len, const char **path, size_t *plen,
 	*qlen = q != NULL ? len - (size_t)(q - p) - 1 : 0;
 }
 
-/*
- * Handles one request that is not CONNECT: plain http (absolute-form)
- * outside a tunnel, or any request inside one.  The head is in c->in.
- */
-static void
-request_handle(
-    struct conn *c, const struct proxy_http_head *h, struct proxy_record *rec)
-{
-	const char *p = (const char *)c->in.data;
-	const struct policy *pol = proxy_ident_policy(c->id);
+/* One request as request_handle carries it through its steps. */
+struct req_state {
+	const struct proxy_http_head *h;
+	struct proxy_record *rec;
+	const struct policy *pol;
+	const char *p; /* the head in c->in */
 	char method[POLICY_METHOD_MAX + 1];
-	char *norm = NULL;
-	struct buf target;
-	const char *why = NULL, *path, *query, *hv;
-	struct proxy_scan scan;
-	struct req_creds cr;
+	struct host host; /* where it goes */
+	uint16_t port;
+	int tls;
+	const char *path, *query; /* as sent, into p */
+	size_t plen, qlen;
+	char *norm; /* the normalised path, or NULL */
+	const char *why; /* a refusal's reason */
+	int status; /* a refusal's status */
+};
+
+/* Records a refusal; returns -1 for the step to return. */
+static int
+req_refuse(struct req_state *q, int status, const char *why)
+{
+	q->status = status;
+	q->why = why;
+	return -1;
+}
+
+/* Inside a tunnel: the request must name the tunnel's host, if any. */
+static int
+req_target_tunnel(struct conn *c, struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
+	struct host hh;
+	uint16_t hport;
+
+	q->tls = 1;
+	q->host = c->t_host;
+	q->port = c->t_port;
+	petri_strlcpy(q->rec->host, q->host.name, sizeof(q->rec->host));
+	q->rec->port = q->port;
+	if (h->form == PROXY_HTTP_FORM_ABSOLUTE &&
+	    (h->scheme != PROXY_HTTP_SCHEME_HTTPS ||
+	        host_authority_parse(q->p + h->authority.off, h->authority.len,
+	            "https", &hh, &hport, &q->why) != 0 ||
+	        !authority_eq(&hh, hport, &q->host, q->port)))
+		return req_refuse(q, 421,
+		    "request target names another host than the tunnel");
+	if (h->form != PROXY_HTTP_FORM_ABSOLUTE &&
+	    h->form != PROXY_HTTP_FORM_ORIGIN)
+		return req_refuse(
+		    q, 400, "request target form not allowed in a tunnel");
+	return 0;
+}
+
+/* Outside a tunnel: an absolute http:// target names the host. */
+static int
+req_target_plain(struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
+
+	q->tls = 0;
+	if (h->form != PROXY_HTTP_FORM_ABSOLUTE ||
+	    h->scheme != PROXY_HTTP_SCHEME_HTTP)
+		return req_refuse(q, 400,
+		    h->scheme == PROXY_HTTP_SCHEME_HTTPS
+		        ? "https goes through CONNECT"
+		        : "this is a proxy: send an absolute http:// target or "
+		          "CONNECT");
+	if (host_authority_parse(q->p + h->authority.off, h->authority.len,
+	        "http", &q->host, &q->port, &q->why) != 0) {
+		q->status = 400;
+		return -1;
+	}
+	petri_strlcpy(q->rec->host, q->host.name, sizeof(q->rec->host));
+	q->rec->port = q->port;
+	return 0;
+}
+
+/* Where does it go?  The target, the Host header and the SNI agree. */
+static int
+req_target_resolve(struct conn *c, struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
+	struct host hh;
+	uint16_t hport;
+
+	if ((c->tunnel ? req_target_tunnel(c, q) : req_target_plain(q)) != 0)
+		return -1;
+	petri_strlcpy(
+	    q->rec->scheme, q->tls ? "https" : "http", sizeof(q->rec->scheme));
+	if (h->host < 0 && h->minor == 1)
+		return req_refuse(q, 400, "Host header required");
+	if (h->host >= 0 &&
+	    (host_authority_parse(q->p + h->fields[h->host].value.off,
+	         h->fields[h->host].value.len, q->tls ? "https" : "http", &hh,
+	         &hport, &q->why) != 0 ||
+	        !authority_eq(&hh, hport, &q->host, q->port)))
+		return req_refuse(q, c->tunnel ? 421 : 400,
+		    c->tunnel ? "Host names another host than the tunnel"
+		              : "Host disagrees with the request target");
+	if (c->tunnel && c->sni_mismatch)
+		return req_refuse(
+		    q, 421, "TLS server name differs from the CONNECT host");
+	return 0;
+}
+
+/* The path, normalised (NULL when it cannot be); the query kept as sent. */
+static int
+req_path_set(struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
+	size_t nlen;
+
+	target_split(q->p + h->path.off, h->path.len, &q->path, &q->plen,
+	    &q->query, &q->qlen);
+	nlen = q->plen + 2;
+	if ((q->norm = malloc(nlen)) == NULL)
+		return req_refuse(q, 502, "out of memory");
+	if (q->plen > POLICY_REQ_PATH_MAX ||
+	    path_normalize(q->path, q->plen, q->norm, nlen, NULL) != 0) {
+		rec_path(q->rec, q->path, q->plen, q->query, q->qlen);
+		free(q->norm);
+		q->norm = NULL;
+	} else
+		rec_path(q->rec, q->norm, strlen(q->norm), q->query, q->qlen);
+	return 0;
+}
+
+/* Decide: the policy, the head's own refusals, the sandbox's limits. */
+static int
+req_decide(struct conn *c, struct req_state *q)
+{
+	const struct proxy_http_head *h = q->h;
 	struct policy_decision d;
 	struct egress_request er;
-	struct host host, hh;
-	uint16_t port, hport;
-	size_t plen, qlen, i, naddrs = 0, nlen;
-	struct addr addrs[PROXY_RESOLVE_MAX];
-	int tls, status = 0, r, body = h->framing != PROXY_HTTP_BODY_NONE;
 	uint64_t head_count;
 
-	proxy_scan_init(&scan, &c->smem);
-	buf_init(&target, PROXY_HTTP_LINE_MAX);
-	memset(&cr, 0, sizeof(cr));
-	memcpy(method, p + h->method.off, h->method.len);
-	method[h->method.len] = '\0';
-
-	/* Where does it go? */
-	if (c->tunnel) {
-		tls = 1;
-		host = c->t_host;
-		port = c->t_port;
-		petri_strlcpy(rec->host, host.name, sizeof(rec->host));
-		rec->port = port;
-		if (h->form == PROXY_HTTP_FORM_ABSOLUTE &&
-		    (h->scheme != PROXY_HTTP_SCHEME_HTTPS ||
-		        host_authority_parse(p + h->authority.off,
-		            h->authority.len, "https", &hh, &hport,
-		            &why) != 0 ||
-		        !authority_eq(&hh, hport, &host, port))) {
-			status = 421;
-			why = "request target names another host than the "
-			      "tunnel";
-			goto answer;
-		}
-		if (h->form != PROXY_HTTP_FORM_ABSOLUTE &&
-		    h->form != PROXY_HTTP_FORM_ORIGIN) {
-			status = 400;
-			why = "request target form not allowed in a tunnel";
-			goto answer;
-		}
-	} else {
-		tls = 0;
-		if (h->form != PROXY_HTTP_FORM_ABSOLUTE ||
-		    h->scheme != PROXY_HTTP_SCHEME_HTTP) {
-			status = 400;
-			why = h->scheme == PROXY_HTTP_SCHEME_HTTPS
-			    ? "https goes through CONNECT"
-			    : "this is a proxy: send an absolute "
-			      "http:// target or CONNECT";
-			goto answer;
-		}
-		if (host_authority_parse(p + h->authority.off, h->authority.len,
-		        "http", &host, &port, &why) != 0) {
-			status = 400;
-			goto answer;
-		}
-		petri_strlcpy(rec->host, host.name, sizeof(rec->host));
-		rec->port = port;
-	}
-	petri_strlcpy(rec->scheme, tls ? "https" : "http", sizeof(rec->scheme));
-	if (h->host < 0 && h->minor == 1) {
-		status = 400;
-		why = "Host header required";
-		goto answer;
-	}
-	if (h->host >= 0) {
-		hv = p + h->fields[h->host].value.off;
-		if (host_authority_parse(hv, h->fields[h->host].value.len,
-		        tls ? "https" : "http", &hh, &hport, &why) != 0 ||
-		    !authority_eq(&hh, hport, &host, port)) {
-			status = c->tunnel ? 421 : 400;
-			why = c->tunnel ? "Host names another host than the "
-			                  "tunnel"
-			                : "Host disagrees with the request "
-			                  "target";
-			goto answer;
-		}
-	}
-	if (c->tunnel && c->sni_mismatch) {
-		status = 421;
-		why = "TLS server name differs from the CONNECT host";
-		goto answer;
-	}
-
-	/* The path, normalised; the query kept as sent. */
-	target_split(p + h->path.off, h->path.len, &path, &plen, &query, &qlen);
-	nlen = plen + 2;
-	if ((norm = malloc(nlen)) == NULL) {
-		status = 502;
-		why = "out of memory";
-		goto answer;
-	}
-	if (plen > POLICY_REQ_PATH_MAX ||
-	    path_normalize(path, plen, norm, nlen, NULL) != 0) {
-		rec_path(rec, path, plen, query, qlen);
-		free(norm);
-		norm = NULL;
-	} else
-		rec_path(rec, norm, strlen(norm), query, qlen);
-
-	/* Decide. */
-	er.scheme = tls ? "https" : "http";
-	er.host = &host;
-	er.port = port;
-	er.method = method;
-	er.path = norm;
-	if (policy_eval(pol, &er, &d) != 0) {
-		status = 403;
-		why = d.why != NULL ? d.why : "denied by policy";
-		goto answer;
-	}
-	rec->rule = d.rule;
-	if (h->flags & PROXY_HTTP_M_UPGRADE) {
-		status = 403;
-		why = "protocol upgrades (WebSocket, h2c) are refused";
-		goto answer;
-	}
-	if (h->flags & PROXY_HTTP_M_EXPECT_BAD) {
-		status = 417;
-		why = "only Expect: 100-continue is understood";
-		goto answer;
-	}
+	er.scheme = q->tls ? "https" : "http";
+	er.host = &q->host;
+	er.port = q->port;
+	er.method = q->method;
+	er.path = q->norm;
+	if (policy_eval(q->pol, &er, &d) != 0)
+		return req_refuse(
+		    q, 403, d.why != NULL ? d.why : "denied by policy");
+	q->rec->rule = d.rule;
+	if (h->flags & PROXY_HTTP_M_UPGRADE)
+		return req_refuse(
+		    q, 403, "protocol upgrades (WebSocket, h2c) are refused");
+	if (h->flags & PROXY_HTTP_M_EXPECT_BAD)
+		return req_refuse(
+		    q, 417, "only Expect: 100-continue is understood");
 	if (h->framing == PROXY_HTTP_BODY_LENGTH &&
-	    h->content_length > pol->limits.max_body_bytes) {
-		status = 413;
-		why = "request body over max_body_bytes";
-		goto answer;
+	    h->content_length > q->pol->limits.max_body_bytes)
+		return req_refuse(q, 413, "request body over max_body_bytes");
+	if (proxy_ident_admit(c->id, &q->host, petri_mono_ms(), &q->why) != 0) {
+		q->status = 429;
+		return -1;
 	}
-	if (proxy_ident_admit(c->id, &host, petri_mono_ms(), &why) != 0) {
-		status = 429;
-		goto answer;
-	}
-
 	/* Cases 32, 33: the sandbox's byte budget, before anything is sent
 	 * (the head as the sandbox sent it, and a known-length body). */
 	head_count = h->head_len +
 	    (h->framing == PROXY_HTTP_BODY_LENGTH ? h->content_length : 0);
-	if (proxy_ident_bytes_out(c->id, head_count) != 0) {
-		status = 429;
-		why = "max_bytes_out reached for this execution";
-		goto answer;
-	}
+	if (proxy_ident_bytes_out(c->id, head_count) != 0)
+		return req_refuse(
+		    q, 429, "max_bytes_out reached for this execution");
+	return 0;
+}
 
-	/* The upstream, before any credential is asked for (case 9, 31). */
+/* The upstream, before any credential is asked for (case 9, 31). */
+static int
+req_upstream_ready(struct conn *c, struct req_state *q)
+{
+	struct addr addrs[PROXY_RESOLVE_MAX];
+	size_t naddrs = 0;
+
 	if (!c->tunnel &&
 	    (c->up.fd < 0 || upstream_stale(c) ||
-	        !authority_eq(&c->up_host, c->up_port, &host, port))) {
-		if (dest_check(c, &host, port, addrs, &naddrs, &why, &status) !=
-		        0 ||
-		    upstream_open(
-		        c, &host, port, addrs, naddrs, 0, &why, &status) != 0)
-			goto answer;
+	        !authority_eq(&c->up_host, c->up_port, &q->host, q->port))) {
+		if (dest_check(c, &q->host, q->port, addrs, &naddrs, &q->why,
+		        &q->status) != 0 ||
+		    upstream_open(c, &q->host, q->port, addrs, naddrs, 0,
+		        &q->why, &q->status) != 0)
+			return -1;
 	} else if (c->tunnel && (c->up.fd < 0 || upstream_stale(c)) &&
 	    upstream_open(c, &c->t_host, c->t_port, c->t_addrs, c->t_naddrs, 1,
-	        &why, &status) != 0)
-		goto answer;
+	        &q->why, &q->status) != 0)
+		return -1;
+	return 0;
+}
 
-	/* Credentials, then the head. */
-	if (creds_get(
-	        c, h, tls, &host, port, method, norm, &cr, &why, &status) != 0)
-		goto answer;
-	for (i = 0; i < cr.n; i++)
+/* Credentials, then the head into c->out; the values are wiped after. */
+static int
+req_head_prepare(struct conn *c, struct req_state *q, struct proxy_scan *scan,
+    struct req_creds *cr)
+{
+	struct buf target;
+	size_t i;
+	int r;
+
+	if (creds_get(c, q->h, q->tls, &q->host, q->port, q->method, q->norm,
+	        cr, &q->why, &q->status) != 0)
+		return -1;
+	for (i = 0; i < cr->n; i++)
 		if (proxy_scan_add_secret(
-		        &scan, cr.v[i].raw, cr.v[i].raw_len) != 0) {
-			status = 502;
-			why = "could not set up response scanning";
-			goto answer;
-		}
-	for (i = 0; i < cr.n; i++) {
+		        scan, cr->v[i].raw, cr->v[i].raw_len) != 0)
+			return req_refuse(
+			    q, 502, "could not set up response scanning");
+	for (i = 0; i < cr->n; i++) {
 		if (i > 0)
-			str_append(rec->secrets, sizeof(rec->secrets), ",");
-		str_append(rec->secrets, sizeof(rec->secrets), cr.names[i]);
+			str_append(
+			    q->rec->secrets, sizeof(q->rec->secrets), ",");
+		str_append(
+		    q->rec->secrets, sizeof(q->rec->secrets), cr->names[i]);
 	}
 	/* The normalised path goes upstream; a path that could not be
 	 * normalised only matched a rule without paths: it goes as sent. */
-	r = norm != NULL ? buf_append_str(&target, norm)
-	                 : buf_append(&target, path, plen);
-	if (r == 0 && query != NULL)
-		r = buf_printf(&target, "?%.*s", (int)qlen, query);
+	buf_init(&target, PROXY_HTTP_LINE_MAX);
+	r = q->norm != NULL ? buf_append_str(&target, q->norm)
+	                    : buf_append(&target, q->path, q->plen);
+	if (r == 0 && q->query != NULL)
+		r = buf_printf(&target, "?%.*s", (int)q->qlen, q->query);
 	out_wipe(c);
 	if (r == 0)
-		r = req_head_build(c, h, (const char *)target.data, target.len,
-		    &host, port, tls, &cr);
-	creds_wipe(&cr); /* the value is in c->out only, until written */
-	if (r != 0) {
-		status = 413;
-		why = "request head too large";
-		goto answer;
-	}
+		r = req_head_build(c, q->h, (const char *)target.data,
+		    target.len, &q->host, q->port, q->tls, cr);
+	creds_wipe(cr); /* the value is in c->out only, until written */
+	buf_free(&target);
+	if (r != 0)
+		return req_refuse(q, 413, "request head too large");
+	return 0;
+}
 
-	/* Send. */
-	if (h->flags & PROXY_HTTP_M_CONTINUE) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+/*
+ * Sends the head (the request's own head leaves c->in) and the body, then
+ * relays the answer.  Returns 0 when the exchange is over, -1 when an
+ * answer is still owed (q->status set).
+ */
+static int
+req_forward(struct conn *c, struct req_state *q, struct proxy_scan *scan)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const struct proxy_http_head *h = q->h;
+	int r;
 
-		if (io_write(&c->cli, cont, sizeof(cont) - 1) != 0) {
-			out_wipe(c);
-			c->close = 1;
-			goto done;
-		}
+	if ((h->flags & PROXY_HTTP_M_CONTINUE) &&
+	    io_write(&c->cli, cont, sizeof(cont) - 1) != 0) {
+		out_wipe(c);
+		c->close = 1;
+		return 0;
 	}
 	buf_consume(&c->in, h->head_len);
-	p = NULL;
+	q->p = NULL;
 	if (h->flags & PROXY_HTTP_M_CLOSE)
 		c->close = 1;
 	r = req_body_forward(c, h,
 	    c->out.len +
 	        (h->framing == PROXY_HTTP_BODY_LENGTH ? h->content_length : 0),
-	    rec, &why, &status);
+	    q->rec, &q->why, &q->status);
 	out_wipe(c);
-	if (r != 0 && status != 0) {
+	if (r != 0 && q->status != 0) {
 		upstream_close(c);
 		c->close = 1;
-		goto answer_nohead;
+		return -1;
 	}
 	if (r != 0)
 		c->close = 1; /* the upstream may still have answered */
-
-	/* Relay the answer. */
-	rec->decision = PROXY_DECISION_ALLOW;
-	r = resp_relay(c, method, h->minor, &scan, rec, &why);
-	rec->redactions = scan.redactions;
+	q->rec->decision = PROXY_DECISION_ALLOW;
+	r = resp_relay(c, q->method, h->minor, scan, q->rec, &q->why);
+	q->rec->redactions = scan->redactions;
 	if (r == RELAY_BEFORE_HEAD) {
 		c->close = 1;
-		status = 502;
-		goto answer_nohead;
+		q->status = 502;
+		return -1;
 	}
 	if (r == RELAY_AFTER_HEAD) {
 		c->close = 1;
-		rec->reason = "upstream response broken off";
+		q->rec->reason = "upstream response broken off";
 	}
-	goto done;
+	return 0;
+}
 
-answer:
-	/* An unread body cannot be skipped safely: close after answering. */
-	if (body)
-		c->close = 1;
-	out_wipe(c);
-	if (p != NULL)
+/* Answers a refusal of q (the head already out of c->in). */
+static void
+req_answer(struct conn *c, struct req_state *q, struct req_creds *cr)
+{
+	int s = q->status;
+
+	creds_wipe(cr);
+	conn_answer(c, q->rec, s,
+	    s == 403       ? "denied"
+	        : s == 407 ? "auth"
+	        : s == 413 ? "too_large"
+	        : s == 421 ? "misdirected"
+	        : s == 429 ? "limit"
+	        : s >= 500 ? "upstream"
+	                   : "bad_request",
+	    q->why != NULL ? q->why : "error", NULL);
+}
+
+/*
+ * Handles one request that is not CONNECT: plain http (absolute-form)
+ * outside a tunnel, or any request inside one.  The head is in c->in.
+ * Steps: where it goes, its path, the decision, the upstream, the head
+ * with credentials, then forwarding and relaying the answer.
+ */
+static void
+request_handle(
+    struct conn *c, const struct proxy_http_head *h, struct proxy_record *rec)
+{
+	struct proxy_scan scan;
+	struct req_creds cr;
+	struct req_state q;
+
+	memset(&q, 0, sizeof(q));
+	q.h = h;
+	q.rec = rec;
+	q.pol = proxy_ident_policy(c->id);
+	q.p = (const char *)c->in.data;
+	memcpy(q.method, q.p + h->method.off, h->method.len);
+	q.method[h->method.len] = '\0';
+	proxy_scan_init(&scan, &c->smem);
+	memset(&cr, 0, sizeof(cr));
+	if (req_target_resolve(c, &q) != 0 || req_path_set(&q) != 0 ||
+	    req_decide(c, &q) != 0 || req_upstream_ready(c, &q) != 0 ||
+	    req_head_prepare(c, &q, &scan, &cr) != 0) {
+		/* An unread body cannot be skipped safely: close after. */
+		if (h->framing != PROXY_HTTP_BODY_NONE)
+			c->close = 1;
+		out_wipe(c);
 		buf_consume(&c->in, h->head_len);
-answer_nohead:
-	creds_wipe(&cr);
-	conn_answer(c, rec, status,
-	    status == 403       ? "denied"
-	        : status == 407 ? "auth"
-	        : status == 413 ? "too_large"
-	        : status == 421 ? "misdirected"
-	        : status == 429 ? "limit"
-	        : status >= 500 ? "upstream"
-	                        : "bad_request",
-	    why != NULL ? why : "error", NULL);
-done:
+		req_answer(c, &q, &cr);
+	} else if (req_forward(c, &q, &scan) != 0)
+		req_answer(c, &q, &cr);
 	rec->redactions = scan.redactions;
 	proxy_scan_free(&scan);
 	proxy_secmem_reset(&c->smem);
-	free(norm);
-	buf_free(&target);
+	free(q.norm);
+}
+
+/*
+ * Where a CONNECT goes, checked: not inside a tunnel, no body, a target
+ * the Host header agrees with, a rule for the host (cases 3, 9, 28: no
+ * tunnel and no lookup without one).  Returns 0 or -1 with *status set.
+ */
+static int
+connect_target(struct conn *c, const struct proxy_http_head *h,
+    struct proxy_record *rec, struct host *host, uint16_t *port,
+    const char **why, int *status)
+{
+	const char *p = (const char *)c->in.data;
+	struct policy_decision d;
+	struct egress_request er;
+	struct host hh;
+	uint16_t hport;
+
+	*status = 400;
+	if (c->tunnel) {
+		*why = "CONNECT inside a tunnel";
+		return -1;
+	}
+	if (h->framing != PROXY_HTTP_BODY_NONE) {
+		*why = "CONNECT with a body";
+		return -1;
+	}
+	if (host_authority_parse(p + h->authority.off, h->authority.len, NULL,
+	        host, port, why) != 0)
+		return -1;
+	petri_strlcpy(rec->host, host->name, sizeof(rec->host));
+	rec->port = *port;
+	if (h->host >= 0 &&
+	    (host_authority_parse(p + h->fields[h->host].value.off,
+	         h->fields[h->host].value.len, "https", &hh, &hport,
+	         why) != 0 ||
+	        !authority_eq(&hh, hport, host, *port))) {
+		*why = "Host disagrees with the CONNECT target";
+		return -1;
+	}
+	er.scheme = "https";
+	er.host = host;
+	er.port = *port;
+	er.method = NULL;
+	er.path = NULL;
+	if (policy_eval(proxy_ident_policy(c->id), &er, &d) != 0) {
+		*status = 403;
+		*why = d.why != NULL ? d.why : "denied by policy";
+		return -1;
+	}
+	rec->rule = d.rule;
+	*status = 0;
+	return 0;
+}
+
+/*
+ * Answers 200, accepts the client's TLS with leaf and makes c a tunnel
+ * to host:port.  Returns 0, or -1 with the record saying why.
+ */
+static int
+connect_tunnel_start(struct conn *c, SSL_CTX *leaf, const struct host *host,
+    uint16_t port, struct proxy_record *rec)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	char sni[CONN_SNI_MAX];
+	const char *why = NULL;
+	struct host hh;
+	SSL *ssl = NULL;
+
+	if (io_write(&c->cli, ok, sizeof(ok) - 1) != 0 ||
+	    proxy_tls_accept(leaf, c->cli.fd, &ssl, sni, sizeof(sni)) != 0) {
+		rec->status = 200;
+		rec->reason = "client TLS handshake failed (does the sandbox "
+		              "trust the Petri CA?)";
+		return -1;
+	}
+	/* Case 4: an SNI, when sent, names the CONNECT host. */
+	if (sni[0] != '\0' &&
+	    (host_canon(sni, strlen(sni), &hh, &why) != 0 ||
+	        strcmp(hh.name, host->name) != 0))
+		c->sni_mismatch = 1;
+	c->cli.ssl = ssl;
+	c->tunnel = 1;
+	c->t_host = *host;
+	c->t_port = port;
+	c->close = 0;
+	return 0;
 }
 
 /*
@@ -1780,59 +2001,16 @@ static int
 connect_handle(
     struct conn *c, const struct proxy_http_head *h, struct proxy_record *rec)
 {
-	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-	const char *p = (const char *)c->in.data, *why = NULL;
-	char sni[CONN_SNI_MAX];
-	struct policy_decision d;
-	struct egress_request er;
-	struct host host, hh;
-	uint16_t port, hport;
+	const char *why = NULL;
+	struct host host;
 	SSL_CTX *leaf = NULL;
-	SSL *ssl = NULL;
-	int status = 0;
+	uint16_t port = 0;
+	int status = 0, consumed = 0, r;
 
 	c->close = 1; /* until the tunnel is up */
 	petri_strlcpy(rec->scheme, "https", sizeof(rec->scheme));
-	if (c->tunnel) {
-		status = 400;
-		why = "CONNECT inside a tunnel";
+	if (connect_target(c, h, rec, &host, &port, &why, &status) != 0)
 		goto answer;
-	}
-	if (h->framing != PROXY_HTTP_BODY_NONE) {
-		status = 400;
-		why = "CONNECT with a body";
-		goto answer;
-	}
-	if (host_authority_parse(p + h->authority.off, h->authority.len, NULL,
-	        &host, &port, &why) != 0) {
-		status = 400;
-		goto answer;
-	}
-	petri_strlcpy(rec->host, host.name, sizeof(rec->host));
-	rec->port = port;
-	if (h->host >= 0 &&
-	    (host_authority_parse(p + h->fields[h->host].value.off,
-	         h->fields[h->host].value.len, "https", &hh, &hport,
-	         &why) != 0 ||
-	        !authority_eq(&hh, hport, &host, port))) {
-		status = 400;
-		why = "Host disagrees with the CONNECT target";
-		goto answer;
-	}
-
-	/* Cases 3, 9, 28: no rule for the host, no tunnel and no lookup. */
-	er.scheme = "https";
-	er.host = &host;
-	er.port = port;
-	er.method = NULL;
-	er.path = NULL;
-	if (policy_eval(proxy_ident_policy(c->id), &er, &d) != 0) {
-		status = 403;
-		why = d.why != NULL ? d.why : "denied by policy";
-		goto answer;
-	}
-	rec->rule = d.rule;
-
 	/* Cases 21-26: every address checked before any connect. */
 	if (dest_check(
 	        c, &host, port, c->t_addrs, &c->t_naddrs, &why, &status) != 0)
@@ -1846,42 +2024,27 @@ connect_handle(
 		goto answer;
 	}
 	buf_consume(&c->in, h->head_len);
-	p = NULL;
+	consumed = 1;
 	if (c->in.len > 0) {
 		status = 400;
 		why = "bytes sent before the tunnel was established";
 		goto answer;
 	}
-	if (io_write(&c->cli, ok, sizeof(ok) - 1) != 0 ||
-	    proxy_tls_accept(leaf, c->cli.fd, &ssl, sni, sizeof(sni)) != 0) {
-		rec->status = 200;
-		rec->reason = "client TLS handshake failed (does the sandbox "
-		              "trust the Petri CA?)";
-		goto fail;
-	}
+	r = connect_tunnel_start(c, leaf, &host, port, rec);
 	SSL_CTX_free(leaf);
-	leaf = NULL;
-	/* Case 4: an SNI, when sent, names the CONNECT host. */
-	if (sni[0] != '\0' &&
-	    (host_canon(sni, strlen(sni), &hh, &why) != 0 ||
-	        strcmp(hh.name, host.name) != 0))
-		c->sni_mismatch = 1;
-	c->cli.ssl = ssl;
-	c->tunnel = 1;
-	c->t_host = host;
-	c->t_port = port;
-	c->close = 0;
-	return 0;
+	if (r == 0)
+		return 0;
+	upstream_close(c);
+	return PETRI_ERR_PERM;
 
 answer:
-	if (p != NULL)
+	if (!consumed)
 		buf_consume(&c->in, h->head_len);
 	conn_answer(c, rec, status,
 	    status == 403       ? "denied"
 	        : status == 400 ? "bad_request"
 	                        : "upstream",
 	    why != NULL ? why : "error", NULL);
-fail:
 	SSL_CTX_free(leaf);
 	upstream_close(c);
 	return PETRI_ERR_PERM;

@@ -337,6 +337,86 @@ static const char *const http_hop_names[] = {"connection", "keep-alive",
     "http2-settings", NULL};
 
 /*
+ * Flags field f by its name (hop-by-hop, proxy, upgrade); refuses the
+ * '_' look-alikes of hop-by-hop and framing names.
+ */
+static int
+http_field_name_classify(const char *p, struct proxy_http_head *h,
+    struct proxy_http_field *f, const char **why)
+{
+	const char *name = p + f->name.off;
+	int k;
+
+	for (k = 0; http_hop_names[k] != NULL; k++) {
+		if (http_eq_ci(name, f->name.len, http_hop_names[k]))
+			f->flags |= PROXY_HTTP_F_HOP;
+		if (http_eq_folded(name, f->name.len, http_hop_names[k]))
+			return http_why(why, "'_' in a hop-by-hop field name",
+			    PETRI_ERR_INVAL);
+	}
+	if (http_eq_folded(name, f->name.len, "content-length"))
+		return http_why(
+		    why, "'_' in a framing field name", PETRI_ERR_INVAL);
+	if (f->name.len >= 6 &&
+	    (strncasecmp(name, "proxy-", 6) == 0 ||
+	        strncasecmp(name, "proxy_", 6) == 0))
+		f->flags |= PROXY_HTTP_F_PROXY;
+	if (http_eq_ci(name, f->name.len, "upgrade") ||
+	    http_eq_ci(name, f->name.len, "http2-settings"))
+		h->flags |= PROXY_HTTP_M_UPGRADE;
+	return 0;
+}
+
+/*
+ * The fields with a role in the message: Content-Length and
+ * Transfer-Encoding (once each, counted in *ncl, *nte), and in a request
+ * Host (once) and Expect.
+ */
+static int
+http_field_role(const char *p, struct proxy_http_head *h, size_t i,
+    int is_request, int *ncl, int *nte, const char **why)
+{
+	struct proxy_http_field *f = &h->fields[i];
+	const char *name = p + f->name.off, *val = p + f->value.off;
+
+	if (http_eq_ci(name, f->name.len, "content-length")) {
+		f->flags |= PROXY_HTTP_F_FRAMING;
+		if (++*ncl > 1)
+			return http_why(why, "more than one Content-Length",
+			    PETRI_ERR_INVAL);
+		return http_content_length(
+		    val, f->value.len, &h->content_length, why);
+	}
+	if (http_eq_ci(name, f->name.len, "transfer-encoding")) {
+		f->flags |= PROXY_HTTP_F_FRAMING;
+		if (++*nte > 1)
+			return http_why(why, "more than one Transfer-Encoding",
+			    PETRI_ERR_INVAL);
+		if (!http_eq_ci(val, f->value.len, "chunked"))
+			return http_why(why,
+			    "only Transfer-Encoding: chunked is accepted",
+			    PETRI_ERR_UNSUPPORTED);
+		return 0;
+	}
+	if (!is_request)
+		return 0;
+	if (http_eq_ci(name, f->name.len, "host")) {
+		f->flags |= PROXY_HTTP_F_HOST;
+		if (h->host >= 0)
+			return http_why(
+			    why, "more than one Host", PETRI_ERR_INVAL);
+		h->host = (int)i;
+	} else if (http_eq_ci(name, f->name.len, "expect")) {
+		f->flags |= PROXY_HTTP_F_EXPECT;
+		if (http_eq_ci(val, f->value.len, "100-continue"))
+			h->flags |= PROXY_HTTP_M_CONTINUE;
+		else
+			h->flags |= PROXY_HTTP_M_EXPECT_BAD;
+	}
+	return 0;
+}
+
+/*
  * Classifies the fields of a parsed head, checks Host, Expect, Connection
  * and the framing fields, and sets h->framing and h->content_length for a
  * message that may have a body.
@@ -346,69 +426,15 @@ http_semantics(
     const char *p, struct proxy_http_head *h, int is_request, const char **why)
 {
 	size_t i, ntokens = 0;
-	int ncl = 0, nte = 0, r, k;
+	int ncl = 0, nte = 0, r;
 
 	h->host = -1;
-	for (i = 0; i < h->nfields; i++) {
-		struct proxy_http_field *f = &h->fields[i];
-		const char *name = p + f->name.off;
-		const char *val = p + f->value.off;
-
-		for (k = 0; http_hop_names[k] != NULL; k++) {
-			if (http_eq_ci(name, f->name.len, http_hop_names[k]))
-				f->flags |= PROXY_HTTP_F_HOP;
-			if (http_eq_folded(
-			        name, f->name.len, http_hop_names[k]))
-				return http_why(why,
-				    "'_' in a hop-by-hop field name",
-				    PETRI_ERR_INVAL);
-		}
-		if (http_eq_folded(name, f->name.len, "content-length"))
-			return http_why(why, "'_' in a framing field name",
-			    PETRI_ERR_INVAL);
-		if (f->name.len >= 6 &&
-		    (strncasecmp(name, "proxy-", 6) == 0 ||
-		        strncasecmp(name, "proxy_", 6) == 0))
-			f->flags |= PROXY_HTTP_F_PROXY;
-		if (http_eq_ci(name, f->name.len, "upgrade") ||
-		    http_eq_ci(name, f->name.len, "http2-settings"))
-			h->flags |= PROXY_HTTP_M_UPGRADE;
-		if (http_eq_ci(name, f->name.len, "content-length")) {
-			f->flags |= PROXY_HTTP_F_FRAMING;
-			if (++ncl > 1)
-				return http_why(why,
-				    "more than one Content-Length",
-				    PETRI_ERR_INVAL);
-			if ((r = http_content_length(val, f->value.len,
-			         &h->content_length, why)) != 0)
-				return r;
-		} else if (http_eq_ci(name, f->name.len, "transfer-encoding")) {
-			f->flags |= PROXY_HTTP_F_FRAMING;
-			if (++nte > 1)
-				return http_why(why,
-				    "more than one Transfer-Encoding",
-				    PETRI_ERR_INVAL);
-			if (!http_eq_ci(val, f->value.len, "chunked"))
-				return http_why(why,
-				    "only Transfer-Encoding: chunked is "
-				    "accepted",
-				    PETRI_ERR_UNSUPPORTED);
-		} else if (is_request &&
-		    http_eq_ci(name, f->name.len, "host")) {
-			f->flags |= PROXY_HTTP_F_HOST;
-			if (h->host >= 0)
-				return http_why(
-				    why, "more than one Host", PETRI_ERR_INVAL);
-			h->host = (int)i;
-		} else if (is_request &&
-		    http_eq_ci(name, f->name.len, "expect")) {
-			f->flags |= PROXY_HTTP_F_EXPECT;
-			if (http_eq_ci(val, f->value.len, "100-continue"))
-				h->flags |= PROXY_HTTP_M_CONTINUE;
-			else
-				h->flags |= PROXY_HTTP_M_EXPECT_BAD;
-		}
-	}
+	for (i = 0; i < h->nfields; i++)
+		if ((r = http_field_name_classify(p, h, &h->fields[i], why)) !=
+		        0 ||
+		    (r = http_field_role(
+		         p, h, i, is_request, &ncl, &nte, why)) != 0)
+			return r;
 	/* Connection options name other fields: a second pass. */
 	for (i = 0; i < h->nfields; i++)
 		if (proxy_http_span_eq(p, h->fields[i].name, "connection") &&
@@ -663,20 +689,134 @@ body_line_byte(struct proxy_http_body *b, int trailer, const char **why)
 	return 0;
 }
 
+/*
+ * One byte of chunked framing around the data: the chunk-size line (with
+ * extensions) and the CRLF after the chunk's data.  Returns 0 or an error.
+ */
+static int
+body_chunk_byte(struct proxy_http_body *b, unsigned char c, const char **why)
+{
+	int v;
+
+	switch (b->state) {
+	case BODY_SIZE:
+		if ((v = http_hexval(c)) >= 0) {
+			if (++b->digits > PROXY_HTTP_CHUNK_DIGITS_MAX)
+				return http_why(why, "chunk size too large",
+				    PETRI_ERR_TOOBIG);
+			b->remaining = b->remaining * 16 + (uint64_t)v;
+			if (b->remaining > PROXY_HTTP_LENGTH_MAX)
+				return http_why(why, "chunk size too large",
+				    PETRI_ERR_TOOBIG);
+		} else if (b->digits == 0)
+			return http_why(
+			    why, "malformed chunk size", PETRI_ERR_INVAL);
+		else if (c == ';')
+			b->state = BODY_EXT;
+		else if (c == ' ' || c == '\t')
+			b->state = BODY_SIZE_WS;
+		else if (c == '\r')
+			b->state = BODY_SIZE_LF;
+		else
+			return http_why(
+			    why, "malformed chunk size", PETRI_ERR_INVAL);
+		return body_line_byte(b, 0, why);
+	case BODY_SIZE_WS:
+		if (c == ';')
+			b->state = BODY_EXT;
+		else if (c != ' ' && c != '\t')
+			return http_why(
+			    why, "malformed chunk size", PETRI_ERR_INVAL);
+		return body_line_byte(b, 0, why);
+	case BODY_EXT:
+		if (c == '\r')
+			b->state = BODY_SIZE_LF;
+		else if (!http_is_vbyte(c))
+			return http_why(why,
+			    "control byte in a chunk extension",
+			    PETRI_ERR_INVAL);
+		return body_line_byte(b, 0, why);
+	case BODY_SIZE_LF:
+		if (c != '\n')
+			return http_why(
+			    why, "bare CR in chunk framing", PETRI_ERR_INVAL);
+		b->line = 0;
+		b->digits = 0;
+		b->state = b->remaining == 0 ? BODY_TRAILER_START : BODY_DATA;
+		return 0;
+	case BODY_DATA_CR:
+		if (c != '\r')
+			return http_why(why, "chunk data longer than its size",
+			    PETRI_ERR_INVAL);
+		b->state = BODY_DATA_LF;
+		return 0;
+	case BODY_DATA_LF:
+		if (c != '\n')
+			return http_why(
+			    why, "bare CR in chunk framing", PETRI_ERR_INVAL);
+		b->state = BODY_SIZE;
+		b->remaining = 0;
+		return 0;
+	}
+	return http_why(why, "bad framing state", PETRI_ERR_INVAL);
+}
+
+/*
+ * One byte of the trailer section after the last chunk; its final CRLF
+ * sets BODY_DONE.  Returns 0 or an error.
+ */
+static int
+body_trailer_byte(struct proxy_http_body *b, unsigned char c, const char **why)
+{
+	switch (b->state) {
+	case BODY_TRAILER_START:
+		if (c == '\r')
+			b->state = BODY_LAST_LF;
+		else if (c == ' ' || c == '\t')
+			return http_why(why,
+			    "obsolete line folding in trailers",
+			    PETRI_ERR_INVAL);
+		else if (!http_is_vbyte(c))
+			return http_why(
+			    why, "control byte in trailers", PETRI_ERR_INVAL);
+		else
+			b->state = BODY_TRAILER_LINE;
+		return body_line_byte(b, 1, why);
+	case BODY_TRAILER_LINE:
+		if (c == '\r')
+			b->state = BODY_TRAILER_LF;
+		else if (!http_is_vbyte(c))
+			return http_why(
+			    why, "control byte in trailers", PETRI_ERR_INVAL);
+		return body_line_byte(b, 1, why);
+	case BODY_TRAILER_LF:
+		if (c != '\n')
+			return http_why(
+			    why, "bare CR in trailers", PETRI_ERR_INVAL);
+		b->state = BODY_TRAILER_START;
+		return body_line_byte(b, 1, why);
+	case BODY_LAST_LF:
+		if (c != '\n')
+			return http_why(
+			    why, "bare CR in trailers", PETRI_ERR_INVAL);
+		b->state = BODY_DONE;
+		return 0;
+	}
+	return http_why(why, "bad framing state", PETRI_ERR_INVAL);
+}
+
 int
 proxy_http_body_feed(struct proxy_http_body *b, const unsigned char *in,
     size_t len, size_t *used, size_t *data_off, size_t *data_len,
     const char **why)
 {
 	size_t i = 0, n;
-	int v, r;
+	int r;
 
 	*used = 0;
 	*data_off = 0;
 	*data_len = 0;
 	while (i < len) {
-		unsigned char c = in[i];
-
 		switch (b->state) {
 		case BODY_DONE:
 			*used = i;
@@ -702,118 +842,23 @@ proxy_http_body_feed(struct proxy_http_body *b, const unsigned char *in,
 			b->total += len - i;
 			*used = len;
 			return 0;
-		case BODY_SIZE:
-			if ((v = http_hexval(c)) >= 0) {
-				if (++b->digits > PROXY_HTTP_CHUNK_DIGITS_MAX)
-					return http_why(why,
-					    "chunk size too large",
-					    PETRI_ERR_TOOBIG);
-				b->remaining = b->remaining * 16 + (uint64_t)v;
-				if (b->remaining > PROXY_HTTP_LENGTH_MAX)
-					return http_why(why,
-					    "chunk size too large",
-					    PETRI_ERR_TOOBIG);
-			} else if (b->digits == 0)
-				return http_why(why, "malformed chunk size",
-				    PETRI_ERR_INVAL);
-			else if (c == ';')
-				b->state = BODY_EXT;
-			else if (c == ' ' || c == '\t')
-				b->state = BODY_SIZE_WS;
-			else if (c == '\r')
-				b->state = BODY_SIZE_LF;
-			else
-				return http_why(why, "malformed chunk size",
-				    PETRI_ERR_INVAL);
-			if ((r = body_line_byte(b, 0, why)) != 0)
-				return r;
-			break;
-		case BODY_SIZE_WS:
-			if (c == ';')
-				b->state = BODY_EXT;
-			else if (c != ' ' && c != '\t')
-				return http_why(why, "malformed chunk size",
-				    PETRI_ERR_INVAL);
-			if ((r = body_line_byte(b, 0, why)) != 0)
-				return r;
-			break;
-		case BODY_EXT:
-			if (c == '\r')
-				b->state = BODY_SIZE_LF;
-			else if (!http_is_vbyte(c))
-				return http_why(why,
-				    "control byte in a chunk extension",
-				    PETRI_ERR_INVAL);
-			if ((r = body_line_byte(b, 0, why)) != 0)
-				return r;
-			break;
-		case BODY_SIZE_LF:
-			if (c != '\n')
-				return http_why(why, "bare CR in chunk framing",
-				    PETRI_ERR_INVAL);
-			b->line = 0;
-			b->digits = 0;
-			b->state =
-			    b->remaining == 0 ? BODY_TRAILER_START : BODY_DATA;
-			break;
-		case BODY_DATA_CR:
-			if (c != '\r')
-				return http_why(why,
-				    "chunk data longer than its size",
-				    PETRI_ERR_INVAL);
-			b->state = BODY_DATA_LF;
-			break;
-		case BODY_DATA_LF:
-			if (c != '\n')
-				return http_why(why, "bare CR in chunk framing",
-				    PETRI_ERR_INVAL);
-			b->state = BODY_SIZE;
-			b->remaining = 0;
-			break;
 		case BODY_TRAILER_START:
-			if (c == '\r')
-				b->state = BODY_LAST_LF;
-			else if (c == ' ' || c == '\t')
-				return http_why(why,
-				    "obsolete line folding in trailers",
-				    PETRI_ERR_INVAL);
-			else if (!http_is_vbyte(c))
-				return http_why(why, "control byte in trailers",
-				    PETRI_ERR_INVAL);
-			else
-				b->state = BODY_TRAILER_LINE;
-			if ((r = body_line_byte(b, 1, why)) != 0)
-				return r;
-			break;
 		case BODY_TRAILER_LINE:
-			if (c == '\r')
-				b->state = BODY_TRAILER_LF;
-			else if (!http_is_vbyte(c))
-				return http_why(why, "control byte in trailers",
-				    PETRI_ERR_INVAL);
-			if ((r = body_line_byte(b, 1, why)) != 0)
-				return r;
-			break;
 		case BODY_TRAILER_LF:
-			if (c != '\n')
-				return http_why(why, "bare CR in trailers",
-				    PETRI_ERR_INVAL);
-			b->state = BODY_TRAILER_START;
-			if ((r = body_line_byte(b, 1, why)) != 0)
-				return r;
-			break;
 		case BODY_LAST_LF:
-			if (c != '\n')
-				return http_why(why, "bare CR in trailers",
-				    PETRI_ERR_INVAL);
-			b->state = BODY_DONE;
-			*used = i + 1;
-			return 1;
+			r = body_trailer_byte(b, in[i], why);
+			break;
 		default:
-			return http_why(
-			    why, "bad framing state", PETRI_ERR_INVAL);
+			r = body_chunk_byte(b, in[i], why);
+			break;
 		}
+		if (r != 0)
+			return r;
 		i++;
+		if (b->state == BODY_DONE) {
+			*used = i;
+			return 1;
+		}
 	}
 	*used = i;
 	return b->state == BODY_DONE;

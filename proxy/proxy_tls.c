@@ -112,6 +112,103 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 /*
+ * Reads the leaf certificate at the start of chain: a PEM chain (bio
+ * left open on the rest, *pem set) or exactly one DER certificate.
+ * Returns the certificate, or NULL.
+ */
+static X509 *
+tls_leaf_decode(const struct buf *chain, BIO **bio, int *pem)
+{
+	const unsigned char *q;
+	X509 *leaf;
+
+	*bio = NULL;
+	if (chain->len == 0 || chain->len > INT32_MAX)
+		return NULL;
+	*pem = chain->len > 10 && memcmp(chain->data, "-----BEGIN", 10) == 0;
+	if (*pem) {
+		if ((*bio = BIO_new_mem_buf(chain->data, (int)chain->len)) ==
+		    NULL)
+			return NULL;
+		return PEM_read_bio_X509(*bio, NULL, NULL, NULL);
+	}
+	/* ca_issue_leaf_der(): one DER certificate, nothing after */
+	q = chain->data;
+	leaf = d2i_X509(NULL, &q, (long)chain->len);
+	if (leaf != NULL && q != chain->data + chain->len) {
+		X509_free(leaf);
+		return NULL;
+	}
+	return leaf;
+}
+
+/*
+ * The leaf names host h and lives past the margin; *lifetime_sec is how
+ * long it may be cached.  Returns 0 or PETRI_ERR_CRYPTO with *why.
+ */
+static int
+tls_leaf_check(
+    X509 *leaf, const struct host *h, int64_t *lifetime_sec, const char **why)
+{
+	int days, secs;
+	int64_t left;
+
+	if (h->kind == HOST_KIND_ADDR
+	        ? X509_check_ip_asc(leaf, h->name, 0) != 1
+	        : X509_check_host(leaf, h->name, strlen(h->name),
+	              X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) != 1) {
+		*why = "the keeper's leaf does not name the host";
+		return PETRI_ERR_CRYPTO;
+	}
+	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf)) != 1)
+		return PETRI_ERR_CRYPTO;
+	left = (int64_t)days * 86400 + secs - PROXY_LEAF_MARGIN_SEC;
+	if (left <= 0) {
+		*why = "the keeper's leaf expires too soon";
+		return PETRI_ERR_CRYPTO;
+	}
+	*lifetime_sec = left < PROXY_LEAF_TTL_SEC ? left : PROXY_LEAF_TTL_SEC;
+	return 0;
+}
+
+/*
+ * A server context for leaf (and the rest of a PEM chain in bio) with
+ * key: TLS 1.2 or later, no compression, renegotiation, tickets or
+ * session cache.  Returns it, or NULL with *why possibly set.
+ */
+static SSL_CTX *
+tls_leaf_ctx(X509 *leaf, EVP_PKEY *key, BIO *bio, const char **why)
+{
+	SSL_CTX *ctx;
+	X509 *x;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_use_certificate(ctx, leaf) != 1)
+		goto fail;
+	while (bio != NULL &&
+	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			goto fail;
+		}
+	ERR_clear_error(); /* the end of the PEM data */
+	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		*why = "the keeper's leaf is not for the generated key";
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/*
  * Generates a key, has the keeper sign it for h, builds a server context.
  * *lifetime_sec gets the seconds until the leaf must be replaced.
  */
@@ -121,13 +218,10 @@ tls_leaf_make(struct proxy_tls *t, const struct host *h, SSL_CTX **out,
 {
 	EVP_PKEY *key = NULL;
 	unsigned char *spki = NULL;
-	const unsigned char *q;
 	struct buf chain;
 	BIO *bio = NULL;
-	X509 *leaf = NULL, *x;
-	SSL_CTX *ctx = NULL;
-	int spki_len, days, secs, pem, r = PETRI_ERR_CRYPTO;
-	int64_t left;
+	X509 *leaf = NULL;
+	int spki_len, pem = 0, r = PETRI_ERR_CRYPTO;
 
 	*out = NULL;
 	buf_init(&chain, PROXY_LEAF_CHAIN_MAX);
@@ -146,62 +240,14 @@ tls_leaf_make(struct proxy_tls *t, const struct host *h, SSL_CTX **out,
 	}
 	r = PETRI_ERR_CRYPTO;
 	*why = "the keeper's leaf is not valid";
-	if (chain.len == 0 || chain.len > INT32_MAX)
+	if ((leaf = tls_leaf_decode(&chain, &bio, &pem)) == NULL ||
+	    tls_leaf_check(leaf, h, lifetime_sec, why) != 0 ||
+	    (*out = tls_leaf_ctx(leaf, key, pem ? bio : NULL, why)) == NULL)
 		goto out;
-	pem = chain.len > 10 && memcmp(chain.data, "-----BEGIN", 10) == 0;
-	if (pem) {
-		if ((bio = BIO_new_mem_buf(chain.data, (int)chain.len)) ==
-		        NULL ||
-		    (leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-			goto out;
-	} else {
-		/* ca_issue_leaf_der(): one DER certificate, nothing after */
-		q = chain.data;
-		leaf = d2i_X509(NULL, &q, (long)chain.len);
-		if (leaf == NULL || q != chain.data + chain.len)
-			goto out;
-	}
-	if (h->kind == HOST_KIND_ADDR
-	        ? X509_check_ip_asc(leaf, h->name, 0) != 1
-	        : X509_check_host(leaf, h->name, strlen(h->name),
-	              X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) != 1) {
-		*why = "the keeper's leaf does not name the host";
-		goto out;
-	}
-	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf)) != 1)
-		goto out;
-	left = (int64_t)days * 86400 + secs - PROXY_LEAF_MARGIN_SEC;
-	if (left <= 0) {
-		*why = "the keeper's leaf expires too soon";
-		goto out;
-	}
-	*lifetime_sec = left < PROXY_LEAF_TTL_SEC ? left : PROXY_LEAF_TTL_SEC;
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_use_certificate(ctx, leaf) != 1)
-		goto out;
-	while (pem && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
-			X509_free(x);
-			goto out;
-		}
-	ERR_clear_error(); /* the end of the PEM data */
-	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		*why = "the keeper's leaf is not for the generated key";
-		goto out;
-	}
-	SSL_CTX_set_options(ctx,
-	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
-	*out = ctx;
-	ctx = NULL;
 	r = 0;
 	*why = NULL;
 out:
 	ERR_clear_error();
-	SSL_CTX_free(ctx);
 	X509_free(leaf);
 	BIO_free(bio);
 	OPENSSL_free(spki);

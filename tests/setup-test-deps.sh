@@ -25,7 +25,8 @@ if ((${#want[@]} > 0)); then
 	rm -f "$log"
 fi
 
-for lock in tests/browser/package-lock.json clients/*/package-lock.json; do
+for lock in tests/browser/package-lock.json tests/mcp/package-lock.json \
+    clients/*/package-lock.json; do
 	[ -f "$lock" ] || continue
 	dir=$(dirname "$lock")
 	echo "setup-test-deps: npm ci in $dir"

@@ -42,7 +42,7 @@ awk '{print $2, $1}' "$tmp/pairs" | sort -u | comm -12 - "$tmp/pairs" |
     tee "$tmp/circles"
 # the route handlers' files, by resource: none may call another
 handlers=${HANDLERS:-"api_sandbox.c api_files.c api_exec.c api_execs.c api_egress.c
-    api_audit.c api_keys.c api_ops.c"}
+    api_audit.c api_keys.c api_ops.c api_sync.c"}
 echo "--- handler file -> handler file:"
 for h in $handlers; do printf '%s\n' "$h"; done | sort >"$tmp/handlers"
 sort -k1,1 "$tmp/pairs" | join - "$tmp/handlers" | sort -k2,2 |

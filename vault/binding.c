@@ -1,5 +1,4 @@
 /* binding.c: secret bindings: strict parsing, canonical form, matching. */
-#include <stdarg.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,25 +8,115 @@
 #include <sodium.h>
 
 #include "binding.h"
+#include "jsonv.h"
 #include "path.h"
+#include "policy_fields.h"
 #include "util.h"
 
-static const char *const binding_top_keys[] = {
-    "hosts",
-    "methods",
-    "paths",
-    "port",
-    "inject",
-    NULL,
+/*
+ * The fields of a binding; what each means is checked by its parser
+ * below.  Item names are the plural nouns of "more than N ...".
+ */
+static const struct jsonv_field binding_host_item = {
+    .name = "hosts",
+    .type = JSONV_STRING,
 };
 
-static const char *const binding_header_keys[] = {"header", "format", NULL};
-static const char *const binding_basic_keys[] = {"username", NULL};
-static const char *const binding_placeholder_keys[] = {
-    "env",
-    "header",
-    "format",
-    NULL,
+static const struct jsonv_field binding_method_item = {
+    .name = "methods",
+    .type = JSONV_STRING,
+    .hint = "an upper-case HTTP method token",
+};
+
+static const struct jsonv_field binding_path_item = {
+    .name = "paths",
+    .type = JSONV_STRING,
+    .max = POLICY_PATH_MAX,
+};
+
+enum { BT_HOSTS, BT_METHODS, BT_PATHS, BT_PORT, BT_INJECT, BT_N };
+
+static const struct jsonv_field binding_top_fields[BT_N] = {
+    [BT_HOSTS] = {.name = "hosts",
+        .type = JSONV_ARRAY,
+        .flags = JSONV_REQUIRED,
+        .min = 1,
+        .max = VAULT_MAX_HOSTS,
+        .items = &binding_host_item},
+    [BT_METHODS] = {.name = "methods",
+        .type = JSONV_ARRAY,
+        .min = 1,
+        .max = POLICY_MAX_METHODS,
+        .items = &binding_method_item,
+        .hint = "a non-empty array (omit it to allow any method)"},
+    [BT_PATHS] = {.name = "paths",
+        .type = JSONV_ARRAY,
+        .min = 1,
+        .max = VAULT_MAX_PATHS,
+        .items = &binding_path_item,
+        .hint = "a non-empty array (omit it to allow any path)"},
+    [BT_PORT] = {.name = "port", .type = JSONV_INT, .min = 1, .max = 65535},
+    [BT_INJECT] = {.name = "inject",
+        .type = JSONV_OBJECT,
+        .flags = JSONV_REQUIRED},
+};
+
+static const struct jsonv_object binding_top_spec = {
+    .what = "binding",
+    .fields = binding_top_fields,
+    .nfields = BT_N,
+};
+
+#define BINDING_FORMAT_HINT                                                    \
+	"printable ASCII of at most " JSONV_XSTR(                              \
+	    VAULT_FORMAT_MAX) " bytes "                                        \
+	                      "holding \"{value}\" exactly once, no other "    \
+	                      "brace, no control "                             \
+	                      "character, no leading or trailing space"
+
+/* inject {"header", "format"}; inject.placeholder adds "env". */
+enum { BH_HEADER, BH_FORMAT, BH_ENV, BH_N };
+
+static const struct jsonv_field binding_header_fields[BH_N] = {
+    [BH_HEADER] = {.name = "header",
+        .type = JSONV_STRING,
+        .flags = JSONV_REQUIRED},
+    [BH_FORMAT] = {.name = "format",
+        .type = JSONV_STRING,
+        .hint = BINDING_FORMAT_HINT},
+    [BH_ENV] = {.name = "env",
+        .type = JSONV_STRING,
+        .flags = JSONV_REQUIRED,
+        .hint = "[A-Z_][A-Z0-9_]* of at most " JSONV_XSTR(
+            VAULT_ENV_MAX) " bytes, not a variable Petri sets"},
+};
+
+static const struct jsonv_object binding_header_spec = {
+    .what = "inject",
+    .fields = binding_header_fields,
+    .nfields = BH_ENV,
+};
+
+static const struct jsonv_object binding_placeholder_spec = {
+    .what = "inject.placeholder",
+    .fields = binding_header_fields,
+    .nfields = BH_N,
+};
+
+enum { BB_USERNAME, BB_N };
+
+static const struct jsonv_field binding_basic_fields[BB_N] = {
+    [BB_USERNAME] = {.name = "username",
+        .type = JSONV_STRING,
+        .flags = JSONV_REQUIRED,
+        .hint = "printable ASCII of 1 to " JSONV_XSTR(
+            VAULT_USERNAME_MAX) " bytes without ':'"},
+};
+
+static const struct jsonv_object binding_basic_spec = {
+    .what = "inject.basic",
+    .fields = binding_basic_fields,
+    .nfields = BB_N,
 };
 
 /* Headers that frame or route a request: never injected. */
@@ -61,45 +150,6 @@ static const char *const binding_bad_envs[] = {
     "JAVA_TOOL_OPTIONS",
     NULL,
 };
-
-static void binding_err(char *err, size_t errlen, const char *fmt, ...)
-    PETRI_PRINTF(3, 4);
-
-static void
-binding_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* Refuses keys of o that are not in keys[]; names the first one. */
-static int
-binding_keys_check(json_t *o, const char *const *keys, const char *where,
-    char *err, size_t errlen)
-{
-	const char *k;
-	void *it;
-	size_t i;
-
-	for (it = json_object_iter(o); it != NULL;
-	     it = json_object_iter_next(o, it)) {
-		k = json_object_iter_key(it);
-		for (i = 0; keys[i] != NULL; i++)
-			if (strcmp(k, keys[i]) == 0)
-				break;
-		if (keys[i] == NULL) {
-			binding_err(err, errlen, "%s: unknown field \"%.64s\"",
-			    where, k);
-			return PETRI_ERR_INVAL;
-		}
-	}
-	return 0;
-}
 
 static int
 binding_charset_valid(const char *s, size_t len, size_t max, const char *set)
@@ -224,70 +274,27 @@ binding_env_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* An HTTP method as a rule names it: [A-Z][A-Z-]* (policy.c's rule). */
-static int
-binding_method_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > POLICY_METHOD_MAX || s[0] < 'A' || s[0] > 'Z')
-		return 0;
-	for (i = 1; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* A JSON string of o[key] with no embedded NUL, or NULL. */
-static const char *
-binding_str(json_t *o, const char *key, size_t *lenp)
-{
-	json_t *v = json_object_get(o, key);
-	const char *s = json_string_value(v);
-
-	if (s == NULL)
-		return NULL;
-	*lenp = json_string_length(v);
-	if (strlen(s) != *lenp)
-		return NULL;
-	return s;
-}
-
+/* a: "hosts", 1 to VAULT_MAX_HOSTS strings (jsonv). */
 static int
 binding_hosts_parse(
     json_t *a, struct vault_binding *b, char *err, size_t errlen)
 {
-	const char *s, *why;
-	size_t i, j, len;
+	const char *why;
+	size_t i, j;
+	json_t *v;
 	int r;
 
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		binding_err(err, errlen, "hosts: required, a non-empty array");
-		return PETRI_ERR_INVAL;
-	}
-	if (json_array_size(a) > VAULT_MAX_HOSTS) {
-		binding_err(
-		    err, errlen, "hosts: more than %d hosts", VAULT_MAX_HOSTS);
-		return PETRI_ERR_TOOBIG;
-	}
-	for (i = 0; i < json_array_size(a); i++) {
-		json_t *v = json_array_get(a, i);
-
-		if ((s = json_string_value(v)) == NULL) {
-			binding_err(
-			    err, errlen, "hosts[%zu]: must be a string", i);
-			return PETRI_ERR_INVAL;
-		}
-		len = json_string_length(v);
+	json_array_foreach (a, i, v) {
 		why = NULL;
-		if ((r = host_pattern_parse(s, len, &b->hosts[i], &why)) != 0) {
-			binding_err(err, errlen, "hosts[%zu]: %s", i,
+		if ((r = host_pattern_parse(json_string_value(v),
+		         json_string_length(v), &b->hosts[i], &why)) != 0) {
+			jsonv_err_set(err, errlen, "hosts[%zu]: %s", i,
 			    why != NULL ? why : petri_strerror(r));
 			return r;
 		}
 		for (j = 0; j < i; j++)
 			if (strcmp(b->hosts[j].text, b->hosts[i].text) == 0) {
-				binding_err(err, errlen,
+				jsonv_err_set(err, errlen,
 				    "hosts[%zu]: duplicate host", i);
 				return PETRI_ERR_INVAL;
 			}
@@ -296,212 +303,143 @@ binding_hosts_parse(
 	return 0;
 }
 
-static int
-binding_methods_parse(
-    json_t *a, struct vault_binding *b, char *err, size_t errlen)
-{
-	const char *s;
-	size_t i, j, len;
-
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		binding_err(err, errlen,
-		    "methods: must be a non-empty array (omit it to allow any "
-		    "method)");
-		return PETRI_ERR_INVAL;
-	}
-	if (json_array_size(a) > POLICY_MAX_METHODS) {
-		binding_err(err, errlen, "methods: more than %d methods",
-		    POLICY_MAX_METHODS);
-		return PETRI_ERR_TOOBIG;
-	}
-	for (i = 0; i < json_array_size(a); i++) {
-		json_t *v = json_array_get(a, i);
-
-		s = json_string_value(v);
-		len = json_string_length(v);
-		if (s == NULL || !binding_method_valid(s, len) ||
-		    strcmp(s, "CONNECT") == 0) {
-			binding_err(err, errlen,
-			    "methods[%zu]: must be an upper-case HTTP method "
-			    "token other than CONNECT",
-			    i);
-			return PETRI_ERR_INVAL;
-		}
-		for (j = 0; j < b->nmethods; j++)
-			if (strcmp(b->methods[j], s) == 0) {
-				binding_err(err, errlen,
-				    "methods[%zu]: duplicate method", i);
-				return PETRI_ERR_INVAL;
-			}
-		memcpy(b->methods[b->nmethods++], s, len + 1);
-	}
-	return 0;
-}
-
+/* a: "paths", 1 to VAULT_MAX_PATHS bounded strings (jsonv). */
 static int
 binding_paths_parse(
     json_t *a, struct vault_binding *b, char *err, size_t errlen)
 {
-	char norm[POLICY_PATH_MAX + 1];
-	const char *s, *why;
+	char item[JSONV_PATH_MAX];
+	const char *s;
 	size_t i, j, len;
+	json_t *v;
 
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		binding_err(err, errlen,
-		    "paths: must be a non-empty array (omit it to allow any "
-		    "path)");
-		return PETRI_ERR_INVAL;
-	}
-	if (json_array_size(a) > VAULT_MAX_PATHS) {
-		binding_err(
-		    err, errlen, "paths: more than %d paths", VAULT_MAX_PATHS);
-		return PETRI_ERR_TOOBIG;
-	}
-	for (i = 0; i < json_array_size(a); i++) {
-		json_t *v = json_array_get(a, i);
-
-		if ((s = json_string_value(v)) == NULL) {
-			binding_err(
-			    err, errlen, "paths[%zu]: must be a string", i);
-			return PETRI_ERR_INVAL;
-		}
+	json_array_foreach (a, i, v) {
+		s = json_string_value(v);
 		len = json_string_length(v);
-		if (len > POLICY_PATH_MAX) {
-			binding_err(err, errlen,
-			    "paths[%zu]: longer than %d bytes", i,
-			    POLICY_PATH_MAX);
-			return PETRI_ERR_TOOBIG;
-		}
-		why = NULL;
-		if (len == 0 || s[0] != '/' || memchr(s, '?', len) != NULL ||
-		    path_normalize(s, len, norm, sizeof(norm), &why) != 0 ||
-		    strlen(norm) != len || memcmp(norm, s, len) != 0) {
-			binding_err(err, errlen, "paths[%zu]: %s", i,
-			    why != NULL ? why
-			                : "must be a normalised path prefix "
-			                  "starting with '/', without a query");
+		jsonv_path_index(item, sizeof(item), "paths", i);
+		if (policy_path_prefix_check(s, len, item, err, errlen) != 0)
 			return PETRI_ERR_INVAL;
-		}
 		for (j = 0; j < b->npaths; j++)
-			if (strcmp(b->paths[j], norm) == 0) {
-				binding_err(err, errlen,
-				    "paths[%zu]: duplicate path", i);
+			if (strcmp(b->paths[j], s) == 0) {
+				jsonv_err_set(
+				    err, errlen, "%s: duplicate path", item);
 				return PETRI_ERR_INVAL;
 			}
-		memcpy(b->paths[b->npaths++], norm, len + 1);
+		memcpy(b->paths[b->npaths++], s, len + 1);
 	}
 	return 0;
 }
 
-/* "header" and "format" of a header or placeholder injection. */
+/* "header" and "format" of a header or placeholder injection (jsonv). */
 static int
-binding_header_format_parse(json_t *o, const char *where,
+binding_header_format_parse(json_t *const *f, const char *where,
     struct vault_binding *b, char *err, size_t errlen)
 {
-	const char *s, *why;
-	size_t len;
+	const char *s = json_string_value(f[BH_HEADER]), *why;
+	size_t len = json_string_length(f[BH_HEADER]);
 
-	if ((s = binding_str(o, "header", &len)) == NULL) {
-		binding_err(err, errlen, "%s.header: required string", where);
-		return PETRI_ERR_INVAL;
-	}
 	if (!binding_header_valid(s, len, &why)) {
-		binding_err(err, errlen, "%s.header: %s", where, why);
+		jsonv_err_set(err, errlen, "%s.header: %s", where, why);
 		return PETRI_ERR_INVAL;
 	}
 	memcpy(b->header, s, len + 1);
-	if (json_object_get(o, "format") == NULL) {
+	if (f[BH_FORMAT] == NULL) {
 		memcpy(b->format, "{value}", 8);
 		return 0;
 	}
-	if ((s = binding_str(o, "format", &len)) == NULL ||
-	    !binding_format_valid(s, len)) {
-		binding_err(err, errlen,
-		    "%s.format: printable ASCII of at most %d bytes holding "
-		    "\"{value}\" exactly once, no other brace, no control "
-		    "character, no leading or trailing space",
-		    where, VAULT_FORMAT_MAX);
+	s = json_string_value(f[BH_FORMAT]);
+	len = json_string_length(f[BH_FORMAT]);
+	if (!binding_format_valid(s, len)) {
+		jsonv_err_set(err, errlen, "%s.format: must be %s", where,
+		    BINDING_FORMAT_HINT);
 		return PETRI_ERR_INVAL;
 	}
 	memcpy(b->format, s, len + 1);
 	return 0;
 }
 
+/* inject.basic: {"username"}. */
+static int
+binding_basic_parse(
+    json_t *o, struct vault_binding *b, char *err, size_t errlen)
+{
+	json_t *f[BB_N];
+	const char *s;
+	size_t len;
+	int r;
+
+	if ((r = jsonv_object_read(
+	         o, &binding_basic_spec, "inject.basic", f, err, errlen)) != 0)
+		return r;
+	s = json_string_value(f[BB_USERNAME]);
+	len = json_string_length(f[BB_USERNAME]);
+	if (len > VAULT_USERNAME_MAX || !binding_printable(s, len) ||
+	    memchr(s, ':', len) != NULL) {
+		jsonv_err_set(err, errlen, "inject.basic.username: must be %s",
+		    binding_basic_fields[BB_USERNAME].hint);
+		return PETRI_ERR_INVAL;
+	}
+	memcpy(b->username, s, len + 1);
+	memcpy(b->header, "Authorization", 14);
+	b->inject = VAULT_INJECT_BASIC;
+	return 0;
+}
+
+/* inject.placeholder: {"env", "header", "format"}. */
+static int
+binding_placeholder_parse(
+    json_t *o, struct vault_binding *b, char *err, size_t errlen)
+{
+	json_t *f[BH_N];
+	const char *s;
+	size_t len;
+	int r;
+
+	if ((r = jsonv_object_read(o, &binding_placeholder_spec,
+	         "inject.placeholder", f, err, errlen)) != 0)
+		return r;
+	s = json_string_value(f[BH_ENV]);
+	len = json_string_length(f[BH_ENV]);
+	if (!binding_env_valid(s, len)) {
+		jsonv_err_set(err, errlen, "inject.placeholder.env: must be %s",
+		    binding_header_fields[BH_ENV].hint);
+		return PETRI_ERR_INVAL;
+	}
+	memcpy(b->env, s, len + 1);
+	if ((r = binding_header_format_parse(
+	         f, "inject.placeholder", b, err, errlen)) != 0)
+		return r;
+	b->inject = VAULT_INJECT_PLACEHOLDER;
+	return 0;
+}
+
+/* o: "inject", an object (jsonv): basic, placeholder or header alone. */
 static int
 binding_inject_parse(
     json_t *o, struct vault_binding *b, char *err, size_t errlen)
 {
-	const char *s;
-	json_t *k;
-	size_t len;
+	static const char *const alone[] = {"basic", "placeholder"};
+	json_t *f[BH_N];
+	size_t i;
 	int r;
 
-	if (!json_is_object(o)) {
-		binding_err(err, errlen, "inject: required, an object");
-		return PETRI_ERR_INVAL;
-	}
-	if ((k = json_object_get(o, "basic")) != NULL) {
+	for (i = 0; i < 2; i++) {
+		if (json_object_get(o, alone[i]) == NULL)
+			continue;
 		if (json_object_size(o) != 1) {
-			binding_err(
-			    err, errlen, "inject: \"basic\" stands alone");
+			jsonv_err_set(err, errlen,
+			    "inject: \"%s\" stands alone", alone[i]);
 			return PETRI_ERR_INVAL;
 		}
-		if (!json_is_object(k)) {
-			binding_err(
-			    err, errlen, "inject.basic: must be an object");
-			return PETRI_ERR_INVAL;
-		}
-		if ((r = binding_keys_check(k, binding_basic_keys,
-		         "inject.basic", err, errlen)) != 0)
-			return r;
-		if ((s = binding_str(k, "username", &len)) == NULL ||
-		    len > VAULT_USERNAME_MAX || !binding_printable(s, len) ||
-		    memchr(s, ':', len) != NULL) {
-			binding_err(err, errlen,
-			    "inject.basic.username: required, printable ASCII "
-			    "of 1 to %d bytes without ':'",
-			    VAULT_USERNAME_MAX);
-			return PETRI_ERR_INVAL;
-		}
-		memcpy(b->username, s, len + 1);
-		memcpy(b->header, "Authorization", 14);
-		b->inject = VAULT_INJECT_BASIC;
-		return 0;
+		return i == 0
+		    ? binding_basic_parse(
+		          json_object_get(o, "basic"), b, err, errlen)
+		    : binding_placeholder_parse(
+		          json_object_get(o, "placeholder"), b, err, errlen);
 	}
-	if ((k = json_object_get(o, "placeholder")) != NULL) {
-		if (json_object_size(o) != 1) {
-			binding_err(err, errlen,
-			    "inject: \"placeholder\" stands alone");
-			return PETRI_ERR_INVAL;
-		}
-		if (!json_is_object(k)) {
-			binding_err(err, errlen,
-			    "inject.placeholder: must be an object");
-			return PETRI_ERR_INVAL;
-		}
-		if ((r = binding_keys_check(k, binding_placeholder_keys,
-		         "inject.placeholder", err, errlen)) != 0)
-			return r;
-		if ((s = binding_str(k, "env", &len)) == NULL ||
-		    !binding_env_valid(s, len)) {
-			binding_err(err, errlen,
-			    "inject.placeholder.env: required, "
-			    "[A-Z_][A-Z0-9_]* "
-			    "of at most %d bytes, not a variable Petri sets",
-			    VAULT_ENV_MAX);
-			return PETRI_ERR_INVAL;
-		}
-		memcpy(b->env, s, len + 1);
-		if ((r = binding_header_format_parse(
-		         k, "inject.placeholder", b, err, errlen)) != 0)
-			return r;
-		b->inject = VAULT_INJECT_PLACEHOLDER;
-		return 0;
-	}
-	if ((r = binding_keys_check(
-	         o, binding_header_keys, "inject", err, errlen)) != 0)
-		return r;
-	if ((r = binding_header_format_parse(o, "inject", b, err, errlen)) != 0)
+	if ((r = jsonv_object_read(
+	         o, &binding_header_spec, "inject", f, err, errlen)) != 0 ||
+	    (r = binding_header_format_parse(f, "inject", b, err, errlen)) != 0)
 		return r;
 	b->inject = VAULT_INJECT_HEADER;
 	return 0;
@@ -518,79 +456,41 @@ vault_binding_parse(const char *doc, size_t len, struct vault_binding **out,
     char *err, size_t errlen)
 {
 	struct vault_binding *b = NULL;
-	json_error_t jerr;
-	json_t *root = NULL, *v;
-	json_int_t port;
+	json_t *root = NULL, *f[BT_N];
 	int r;
 
 	*out = NULL;
-	binding_err(err, errlen, "%s", "");
-	if (doc == NULL) {
-		binding_err(err, errlen, "no binding");
-		return PETRI_ERR_INVAL;
-	}
-	if (len > VAULT_BINDING_MAX) {
-		binding_err(err, errlen, "binding larger than %d bytes",
-		    VAULT_BINDING_MAX);
-		return PETRI_ERR_TOOBIG;
-	}
-	if ((b = calloc(1, sizeof(*b))) == NULL)
-		return PETRI_ERR_NOMEM;
-	r = PETRI_ERR_INVAL;
-	if ((root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		binding_err(err, errlen, "JSON error at line %d column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
+	jsonv_err_set(err, errlen, "%s", "");
+	if ((r = jsonv_doc_load(doc, len, VAULT_BINDING_MAX, "binding", &root,
+	         err, errlen)) != 0)
+		return r;
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		r = PETRI_ERR_NOMEM;
 		goto out;
 	}
-	if (!json_is_object(root)) {
-		binding_err(err, errlen, "a binding must be a JSON object");
+	if ((r = jsonv_object_read(
+	         root, &binding_top_spec, NULL, f, err, errlen)) != 0 ||
+	    (r = binding_hosts_parse(f[BT_HOSTS], b, err, errlen)) != 0)
 		goto out;
-	}
-	if ((r = binding_keys_check(
-	         root, binding_top_keys, "binding", err, errlen)) != 0 ||
-	    (r = binding_hosts_parse(
-	         json_object_get(root, "hosts"), b, err, errlen)) != 0)
+	if (f[BT_METHODS] != NULL &&
+	    (r = policy_methods_read(f[BT_METHODS], "methods", b->methods,
+	         &b->nmethods, err, errlen)) != 0)
 		goto out;
-	if ((v = json_object_get(root, "methods")) != NULL &&
-	    (r = binding_methods_parse(v, b, err, errlen)) != 0)
+	if (f[BT_PATHS] != NULL &&
+	    (r = binding_paths_parse(f[BT_PATHS], b, err, errlen)) != 0)
 		goto out;
-	if ((v = json_object_get(root, "paths")) != NULL &&
-	    (r = binding_paths_parse(v, b, err, errlen)) != 0)
-		goto out;
-	if ((v = json_object_get(root, "port")) != NULL) {
-		port = json_is_integer(v) ? json_integer_value(v) : 0;
-		if (port < 1 || port > 65535) {
-			binding_err(err, errlen,
-			    "port: must be an integer in 1..65535");
-			r = PETRI_ERR_INVAL;
-			goto out;
-		}
-		b->port = (uint16_t)port;
-	}
-	if ((r = binding_inject_parse(
-	         json_object_get(root, "inject"), b, err, errlen)) != 0)
+	if (f[BT_PORT] != NULL)
+		b->port = (uint16_t)json_integer_value(f[BT_PORT]);
+	if ((r = binding_inject_parse(f[BT_INJECT], b, err, errlen)) != 0)
 		goto out;
 	*out = b;
 	b = NULL;
-	r = 0;
 out:
 	if (r == PETRI_ERR_NOMEM)
-		binding_err(err, errlen, "out of memory");
+		jsonv_err_set(err, errlen, "out of memory");
 	json_decref(root);
 	vault_binding_free(b);
 	return r;
-}
-
-/* Appends a string to a JSON array; on failure drops the array. */
-static json_t *
-binding_json_push(json_t *a, const char *s)
-{
-	if (a != NULL && json_array_append_new(a, json_string(s)) != 0) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
 }
 
 static json_t *
@@ -635,8 +535,7 @@ int
 vault_binding_canonical(const struct vault_binding *b, char **out, size_t *lenp)
 {
 	json_t *root = NULL, *a;
-	char *s = NULL;
-	size_t i, n;
+	size_t i;
 	int bad = 0, r = PETRI_ERR_NOMEM;
 
 	*out = NULL;
@@ -650,18 +549,18 @@ vault_binding_canonical(const struct vault_binding *b, char **out, size_t *lenp)
 		goto out;
 	a = json_array();
 	for (i = 0; i < b->nhosts; i++)
-		a = binding_json_push(a, b->hosts[i].text);
+		a = jsonv_array_push_str(a, b->hosts[i].text);
 	bad |= json_object_set_new(root, "hosts", a);
 	if (b->nmethods > 0) {
 		a = json_array();
 		for (i = 0; i < b->nmethods; i++)
-			a = binding_json_push(a, b->methods[i]);
+			a = jsonv_array_push_str(a, b->methods[i]);
 		bad |= json_object_set_new(root, "methods", a);
 	}
 	if (b->npaths > 0) {
 		a = json_array();
 		for (i = 0; i < b->npaths; i++)
-			a = binding_json_push(a, b->paths[i]);
+			a = jsonv_array_push_str(a, b->paths[i]);
 		bad |= json_object_set_new(root, "paths", a);
 	}
 	if (b->port != 0)
@@ -669,19 +568,8 @@ vault_binding_canonical(const struct vault_binding *b, char **out, size_t *lenp)
 	bad |= json_object_set_new(root, "inject", binding_inject_json(b));
 	if (bad)
 		goto out;
-	if ((n = json_dumpb(root, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS)) == 0)
-		goto out;
-	if ((s = malloc(n + 1)) == NULL)
-		goto out;
-	if (json_dumpb(root, s, n, JSON_COMPACT | JSON_SORT_KEYS) != n)
-		goto out;
-	s[n] = '\0';
-	*out = s;
-	*lenp = n;
-	s = NULL;
-	r = 0;
+	r = jsonv_canonical_dump(root, out, lenp);
 out:
-	free(s);
 	json_decref(root);
 	return r;
 }
@@ -711,7 +599,7 @@ vault_binding_match(const struct vault_binding *b,
 	    strcmp(h.name, req->host) != 0)
 		return PETRI_ERR_INVAL;
 	len = strnlen(req->method, POLICY_METHOD_MAX + 1);
-	if (!binding_method_valid(req->method, len))
+	if (!policy_method_valid(req->method, len))
 		return PETRI_ERR_INVAL;
 	len = strnlen(req->path, POLICY_REQ_PATH_MAX + 1);
 	if (len > POLICY_REQ_PATH_MAX || len == 0 ||

@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <libgen.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "jsonv.h"
 #include "util.h"
 #include "vault.h"
 
@@ -176,21 +176,6 @@ vault_row_clear(struct vault_row *r)
 	free(r->binding);
 	free(r->ct);
 	memset(r, 0, sizeof(*r));
-}
-
-static void vault_err(char *err, size_t errlen, const char *fmt, ...)
-    PETRI_PRINTF(3, 4);
-
-static void
-vault_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* Resets a statement for its next use and returns it. */
@@ -808,7 +793,7 @@ vault_binding_take(const char *doc, size_t len, struct vault_row *row,
 	vault_binding_free(b);
 	if (clen > VAULT_BINDING_MAX) {
 		free(canon);
-		vault_err(err, errlen, "binding larger than %d bytes",
+		jsonv_err_set(err, errlen, "binding larger than %d bytes",
 		    VAULT_BINDING_MAX);
 		return PETRI_ERR_TOOBIG;
 	}
@@ -833,12 +818,12 @@ vault_names_check(
     const char *tenant, const char *name, char *err, size_t errlen)
 {
 	if (!vault_tenant_valid(tenant)) {
-		vault_err(err, errlen, "tenant: 1 to %d of [a-z0-9_-]",
+		jsonv_err_set(err, errlen, "tenant: 1 to %d of [a-z0-9_-]",
 		    VAULT_TENANT_MAX);
 		return PETRI_ERR_INVAL;
 	}
 	if (!vault_name_valid(name)) {
-		vault_err(
+		jsonv_err_set(
 		    err, errlen, "name: 1 to %d of [a-z0-9_-]", VAULT_NAME_MAX);
 		return PETRI_ERR_INVAL;
 	}
@@ -858,13 +843,13 @@ vault_secret_create(struct vault *v, const char *tenant, const char *name,
 	memset(&row, 0, sizeof(row));
 	if (meta != NULL)
 		memset(meta, 0, sizeof(*meta));
-	vault_err(err, errlen, "%s", "");
+	jsonv_err_set(err, errlen, "%s", "");
 	if (v == NULL)
 		return PETRI_ERR_INVAL;
 	if ((r = vault_names_check(tenant, name, err, errlen)) != 0)
 		return r;
 	if (!vault_value_valid(value, vlen)) {
-		vault_err(err, errlen,
+		jsonv_err_set(err, errlen,
 		    "value: 1 to %d bytes without control characters or "
 		    "leading or trailing space",
 		    VAULT_VALUE_MAX);
@@ -899,9 +884,10 @@ vault_secret_create(struct vault *v, const char *tenant, const char *name,
 	r = vault_tx_end(v, r);
 	pthread_mutex_unlock(&v->mu);
 	if (r == PETRI_ERR_EXISTS)
-		vault_err(err, errlen, "name: a secret of that name exists");
+		jsonv_err_set(
+		    err, errlen, "name: a secret of that name exists");
 	else if (r == PETRI_ERR_LIMIT)
-		vault_err(
+		jsonv_err_set(
 		    err, errlen, "more than %d secrets", VAULT_MAX_SECRETS);
 	if (r == 0 && meta != NULL)
 		r = vault_meta_fill(tenant, name, &row, inject, meta);
@@ -925,17 +911,18 @@ vault_secret_rotate(struct vault *v, const char *tenant, const char *name,
 	memset(&row, 0, sizeof(row));
 	if (meta != NULL)
 		memset(meta, 0, sizeof(*meta));
-	vault_err(err, errlen, "%s", "");
+	jsonv_err_set(err, errlen, "%s", "");
 	if (v == NULL)
 		return PETRI_ERR_INVAL;
 	if ((r = vault_names_check(tenant, name, err, errlen)) != 0)
 		return r;
 	if (value == NULL && binding == NULL) {
-		vault_err(err, errlen, "a new value or binding is required");
+		jsonv_err_set(
+		    err, errlen, "a new value or binding is required");
 		return PETRI_ERR_INVAL;
 	}
 	if (value != NULL && !vault_value_valid(value, vlen)) {
-		vault_err(err, errlen,
+		jsonv_err_set(err, errlen,
 		    "value: 1 to %d bytes without control characters or "
 		    "leading or trailing space",
 		    VAULT_VALUE_MAX);
@@ -980,7 +967,7 @@ end:
 unlock:
 	pthread_mutex_unlock(&v->mu);
 	if (r == PETRI_ERR_NOTFOUND)
-		vault_err(err, errlen, "name: no such secret");
+		jsonv_err_set(err, errlen, "name: no such secret");
 	if (r == 0 && meta != NULL)
 		r = vault_meta_fill(tenant, name, &row, inject, meta);
 	vault_binding_free(b);
@@ -1141,8 +1128,8 @@ vault_meta_json(const struct vault_meta *m)
 
 	if (m == NULL || m->binding == NULL)
 		return NULL;
-	if ((b = json_loadb(m->binding, m->binding_len, JSON_REJECT_DUPLICATES,
-	         NULL)) == NULL ||
+	if (jsonv_doc_load(m->binding, m->binding_len, VAULT_BINDING_MAX,
+	        "binding", &b, NULL, 0) != 0 ||
 	    !json_is_object(b))
 		goto fail;
 	petri_time_rfc3339(m->created_usec, created);

@@ -89,6 +89,8 @@ enum MHD_Result api_files_list(struct api_req *r);
 enum MHD_Result api_files_get(struct api_req *r);
 enum MHD_Result api_files_delete(struct api_req *r);
 enum MHD_Result api_files_upload(struct api_req *r);
+enum MHD_Result api_sync_plan(struct api_req *r); /* api_sync.c */
+enum MHD_Result api_sync_commit(struct api_req *r);
 enum MHD_Result api_exec(struct api_req *r);
 enum MHD_Result api_exec_list(struct api_req *r);
 enum MHD_Result api_exec_get(struct api_req *r);

@@ -177,7 +177,7 @@ files_fail(struct api_req *r, struct stager *st, int e, const char *what)
 static enum MHD_Result
 files_done(struct api_req *r, struct stager *st, json_t *extra)
 {
-	json_t *ev, *list = json_array(), *f;
+	json_t *ev, *list = json_array(), *f, *audit = NULL;
 	size_t i;
 	enum MHD_Result ret;
 
@@ -191,7 +191,7 @@ files_done(struct api_req *r, struct stager *st, json_t *extra)
 	if (extra != NULL)
 		json_object_update(ev, extra);
 	json_decref(extra);
-	if (api_audit(r->api, r, "files.uploaded", ev, NULL) != 0) {
+	if (api_audit(r->api, r, "files.uploaded", ev, &audit) != 0) {
 		json_decref(st->files);
 		st->files = NULL;
 		return api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -199,8 +199,8 @@ files_done(struct api_req *r, struct stager *st, json_t *extra)
 		    "the files were written but the audit log "
 		    "is unavailable");
 	}
-	ret = api_reply_json(
-	    r, MHD_HTTP_CREATED, json_pack("{s:o}", "files", st->files));
+	ret = api_reply_json(r, MHD_HTTP_CREATED,
+	    json_pack("{s:o, s:o?}", "files", st->files, "audit", audit));
 	st->files = NULL;
 	return ret;
 }

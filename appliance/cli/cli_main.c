@@ -23,15 +23,8 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "util.h"
-
-#define CLI_MAX_REPLY (256UL << 20)
-#define CLI_MAX_UPLOAD (256UL << 20)
-
-struct cli {
-	const char *url;
-	char key[512];
-};
 
 struct sse_state {
 	struct buf line;
@@ -51,6 +44,8 @@ static void __attribute__((noreturn)) usage(void)
 	    "  sandbox get ID\n"
 	    "  sandbox rm ID\n"
 	    "  upload ID PATH [--to DIR]   file, directory or zip/tar/tar.gz\n"
+	    "  sync DIR ID [--to DIR] [--delete]   send only what changed\n"
+	    "  mcp   a Model Context Protocol server on stdin/stdout\n"
 	    "  files ID [DIR]\n"
 	    "  download ID PATH\n"
 	    "  exec ID [--json] [--timeout MS] [--fresh] [--install "
@@ -82,62 +77,21 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-static size_t
-collect(char *p, size_t sz, size_t n, void *arg)
-{
-	struct buf *b = arg;
-
-	if (buf_append(b, p, sz * n) != 0)
-		return 0;
-	return sz * n;
-}
-
 /*
  * One call.  body (len bytes, may be NULL) with content type ctype.
- * Returns the HTTP status; *out gets the reply.
+ * Returns the HTTP status; *out gets the reply.  Exits when no answer came.
  */
 static long
 call(struct cli *c, const char *method, const char *path, const void *body,
     size_t len, const char *ctype, struct buf *out)
 {
-	struct curl_slist *h = NULL;
-	char url[4096], auth[600], ct[256];
-	CURL *cu;
-	long status = 0;
-	CURLcode rc;
+	char err[CLI_ERR_MAX];
+	long st;
 
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->url, path) >=
-	    sizeof(url))
-		die("URL too long");
-	if ((cu = curl_easy_init()) == NULL)
-		die("libcurl failed to initialise");
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->key);
-	h = curl_slist_append(h, auth);
-	if (ctype != NULL) {
-		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-		h = curl_slist_append(h, ct);
-	}
-	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(cu, CURLOPT_URL, url);
-	curl_easy_setopt(cu, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(cu, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(cu, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (body != NULL) {
-		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(
-		    cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
-	rc = curl_easy_perform(cu);
-	if (rc != CURLE_OK)
-		die("%s %s: %s", method, url, curl_easy_strerror(rc));
-	curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(cu);
-	return status;
+	if ((st = cli_http(
+	         c, method, path, body, len, ctype, out, err, sizeof(err))) < 0)
+		die("%s", err);
+	return st;
 }
 
 /* Calls with a JSON body; prints an API error and exits on failure. */
@@ -755,6 +709,10 @@ main(int argc, char **argv)
 			json_decref(call_json(&c, "DELETE", path, NULL, 204));
 		} else
 			usage();
+	} else if (strcmp(argv[0], "sync") == 0) {
+		r = cli_sync_cmd(&c, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "mcp") == 0 && argc == 1) {
+		r = cli_mcp_main(&c);
 	} else if (strcmp(argv[0], "upload") == 0) {
 		r = cmd_upload(&c, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "files") == 0 && argc >= 2) {

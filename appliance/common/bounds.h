@@ -27,6 +27,8 @@
 #define API_MAX_CODE (4UL << 20) /* "code" exec field */
 #define API_MAX_STDIN (4UL << 20)
 #define API_MAX_LIST 1000 /* items in a listing answer */
+#define API_SYNC_MAX_PENDING 64 /* planned delta syncs kept, all tenants */
+#define API_SYNC_TTL_SEC 600 /* a planned sync's lifetime */
 
 /* Workspaces, files and archives */
 #define WS_MAX_PATH 1024 /* a relative path in a workspace */

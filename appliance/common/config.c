@@ -6,16 +6,157 @@
 #include "bounds.h"
 #include "config.h"
 #include "egress_conf.h"
+#include "jsonv.h"
 #include "siem.h"
 #include "util.h"
 
 const char *const config_languages[CONFIG_NLANG] = {
     "python", "node", "go", "java"};
 
-static const char *const config_top_keys[] = {"listen", "data_dir",
-    "workspace_root", "docker_socket", "images", "network", "runtime", "limits",
-    "output_max_bytes", "ttl_seconds", "reaper_interval_seconds", "debug",
-    "egress", "sinks", "registries", "pool", NULL};
+/* A string member's longest value: its buffer less the NUL. */
+#define CONFIG_STR_MAX(m) ((long long)sizeof(((struct petri_config *)0)->m) - 1)
+
+enum {
+	CT_LISTEN,
+	CT_DATA_DIR,
+	CT_WORKSPACE_ROOT,
+	CT_DOCKER_SOCKET,
+	CT_IMAGES,
+	CT_NETWORK,
+	CT_RUNTIME,
+	CT_LIMITS,
+	CT_OUTPUT_MAX,
+	CT_TTL,
+	CT_REAPER,
+	CT_DEBUG,
+	CT_EGRESS,
+	CT_SINKS,
+	CT_REGISTRIES,
+	CT_POOL,
+	CT_SYNC_TTL,
+	CT_N
+};
+
+/* Sections with readers of their own are JSONV_ANY here. */
+static const struct jsonv_field config_top_fields[CT_N] = {
+    [CT_LISTEN] = {.name = "listen",
+        .type = JSONV_STRING,
+        .hint = "a string ADDRESS:PORT"},
+    [CT_DATA_DIR] = {.name = "data_dir",
+        .type = JSONV_STRING,
+        .min = 1,
+        .max = CONFIG_STR_MAX(data_dir)},
+    [CT_WORKSPACE_ROOT] = {.name = "workspace_root",
+        .type = JSONV_STRING,
+        .min = 1,
+        .max = CONFIG_STR_MAX(workspace_root)},
+    [CT_DOCKER_SOCKET] = {.name = "docker_socket",
+        .type = JSONV_STRING,
+        .min = 1,
+        .max = CONFIG_STR_MAX(docker_socket)},
+    [CT_IMAGES] = {.name = "images", .type = JSONV_OBJECT},
+    [CT_NETWORK] = {.name = "network",
+        .type = JSONV_STRING,
+        .min = 1,
+        .max = CONFIG_STR_MAX(network)},
+    [CT_RUNTIME] = {.name = "runtime",
+        .type = JSONV_STRING,
+        .hint = "\"runc\" or \"runsc\""},
+    [CT_LIMITS] = {.name = "limits", .type = JSONV_OBJECT},
+    [CT_OUTPUT_MAX] = {.name = "output_max_bytes",
+        .type = JSONV_INT,
+        .min = 1024,
+        .max = (long long)EXEC_MAX_OUTPUT_MAX},
+    [CT_TTL] = {.name = "ttl_seconds",
+        .type = JSONV_INT,
+        .min = 10,
+        .max = SB_MAX_TTL_SEC},
+    [CT_REAPER] = {.name = "reaper_interval_seconds",
+        .type = JSONV_INT,
+        .min = 1,
+        .max = 3600},
+    [CT_DEBUG] = {.name = "debug", .type = JSONV_BOOL},
+    [CT_EGRESS] = {.name = "egress", .type = JSONV_ANY},
+    [CT_SINKS] = {.name = "sinks", .type = JSONV_ANY},
+    [CT_REGISTRIES] = {.name = "registries", .type = JSONV_ANY},
+    [CT_POOL] = {.name = "pool", .type = JSONV_OBJECT},
+    [CT_SYNC_TTL] = {.name = "sync_ttl_seconds",
+        .type = JSONV_INT,
+        .min = 1,
+        .max = API_SYNC_TTL_SEC},
+};
+
+static const struct jsonv_object config_top_spec = {
+    .what = "configuration",
+    .fields = config_top_fields,
+    .nfields = CT_N,
+};
+
+enum { CL_MEMORY, CL_CPUS, CL_PIDS, CL_TIMEOUT, CL_DISK, CL_TMP, CL_N };
+
+static const struct jsonv_field config_limit_fields[CL_N] = {
+    [CL_MEMORY] = {.name = "memory_mb",
+        .type = JSONV_INT,
+        .min = SB_MIN_MEMORY_MB,
+        .max = SB_MAX_MEMORY_MB},
+    [CL_CPUS] = {.name = "cpus", .type = JSONV_NUMBER},
+    [CL_PIDS] = {.name = "pids",
+        .type = JSONV_INT,
+        .min = SB_MIN_PIDS,
+        .max = SB_MAX_PIDS},
+    [CL_TIMEOUT] = {.name = "timeout_ms",
+        .type = JSONV_INT,
+        .min = 1,
+        .max = EXEC_MAX_TIMEOUT_MS},
+    [CL_DISK] = {.name = "disk_mb",
+        .type = JSONV_INT,
+        .min = SB_MIN_DISK_MB,
+        .max = SB_MAX_DISK_MB},
+    [CL_TMP] = {.name = "tmp_mb", .type = JSONV_INT, .min = 1, .max = 4096},
+};
+
+static const struct jsonv_object config_limits_spec = {
+    .what = "limits",
+    .fields = config_limit_fields,
+    .nfields = CL_N,
+};
+
+/* Per language, in the order of config_languages[]. */
+#define CONFIG_IMAGE(lang)                                                     \
+	{                                                                      \
+		.name = lang, .type = JSONV_STRING, .min = 1,                  \
+		.max = CONFIG_STR_MAX(images[0]), .hint = "an image reference" \
+	}
+#define CONFIG_POOL(lang)                                                      \
+	{                                                                      \
+		.name = lang, .type = JSONV_INT, .min = 0, .max = SB_MAX_POOL  \
+	}
+
+static const struct jsonv_field config_image_fields[CONFIG_NLANG] = {
+    CONFIG_IMAGE("python"),
+    CONFIG_IMAGE("node"),
+    CONFIG_IMAGE("go"),
+    CONFIG_IMAGE("java"),
+};
+
+static const struct jsonv_object config_images_spec = {
+    .what = "images",
+    .fields = config_image_fields,
+    .nfields = CONFIG_NLANG,
+};
+
+static const struct jsonv_field config_pool_fields[CONFIG_NLANG] = {
+    CONFIG_POOL("python"),
+    CONFIG_POOL("node"),
+    CONFIG_POOL("go"),
+    CONFIG_POOL("java"),
+};
+
+static const struct jsonv_object config_pool_spec = {
+    .what = "pool",
+    .fields = config_pool_fields,
+    .nfields = CONFIG_NLANG,
+};
 
 int
 config_language_index(const char *name)
@@ -28,51 +169,20 @@ config_language_index(const char *name)
 	return -1;
 }
 
-static int
-config_known(const char *key, const char *const *keys)
+/* Copies a string jsonv has bounded to fit dst, if present. */
+static void
+config_str_copy(json_t *v, char *dst, size_t dlen)
 {
-	for (; *keys != NULL; keys++)
-		if (strcmp(key, *keys) == 0)
-			return 1;
-	return 0;
+	if (v != NULL)
+		(void)petri_strlcpy(dst, json_string_value(v), dlen);
 }
 
-static int
-config_str(json_t *doc, const char *key, char *dst, size_t dlen, char *err,
-    size_t errlen)
+/* Copies an integer jsonv has bounded to int range, if present. */
+static void
+config_int_copy(json_t *v, int *dst)
 {
-	json_t *v = json_object_get(doc, key);
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_string(v) || json_string_length(v) == 0 ||
-	    strlen(json_string_value(v)) != json_string_length(v) ||
-	    petri_strlcpy(dst, json_string_value(v), dlen) >= dlen) {
-		snprintf(err, errlen,
-		    "%s: must be a non-empty string shorter "
-		    "than %zu bytes",
-		    key, dlen);
-		return PETRI_ERR_INVAL;
-	}
-	return 0;
-}
-
-static int
-config_int(json_t *obj, const char *key, long long min, long long max, int *out,
-    char *err, size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min ||
-	    json_integer_value(v) > max) {
-		snprintf(err, errlen, "%s: must be an integer in [%lld, %lld]",
-		    key, min, max);
-		return PETRI_ERR_INVAL;
-	}
-	*out = (int)json_integer_value(v);
-	return 0;
+	if (v != NULL)
+		*dst = (int)json_integer_value(v);
 }
 
 static int
@@ -85,12 +195,12 @@ config_parse_listen(
 
 	if (colon == NULL || colon == s ||
 	    petri_strtonum(colon + 1, 1, 65535, &port) != 0) {
-		snprintf(err, errlen, "listen: expected ADDRESS:PORT");
+		jsonv_err_set(err, errlen, "listen: expected ADDRESS:PORT");
 		return PETRI_ERR_INVAL;
 	}
 	hlen = (size_t)(colon - s);
 	if (hlen >= sizeof(cfg->listen_host)) {
-		snprintf(err, errlen, "listen: address too long");
+		jsonv_err_set(err, errlen, "listen: address too long");
 		return PETRI_ERR_INVAL;
 	}
 	memcpy(cfg->listen_host, s, hlen);
@@ -103,52 +213,125 @@ static int
 config_parse_limits(
     json_t *l, struct config_limits *lim, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"memory_mb", "cpus", "pids",
-	    "timeout_ms", "disk_mb", "tmp_mb", NULL};
-	const char *k;
-	json_t *v;
+	json_t *f[CL_N];
+	double cpus;
 
-	if (!json_is_object(l)) {
-		snprintf(err, errlen, "limits: must be an object");
+	if (jsonv_object_read(
+	        l, &config_limits_spec, "limits", f, err, errlen) != 0)
 		return PETRI_ERR_INVAL;
-	}
-	json_object_foreach (l, k, v) {
-		if (!config_known(k, keys)) {
-			snprintf(
-			    err, errlen, "limits: unknown key \"%.64s\"", k);
-			return PETRI_ERR_INVAL;
-		}
-	}
-	if (config_int(l, "memory_mb", SB_MIN_MEMORY_MB, SB_MAX_MEMORY_MB,
-	        &lim->memory_mb, err, errlen) != 0 ||
-	    config_int(l, "pids", SB_MIN_PIDS, SB_MAX_PIDS, &lim->pids, err,
-	        errlen) != 0 ||
-	    config_int(l, "timeout_ms", 1, EXEC_MAX_TIMEOUT_MS,
-	        &lim->timeout_ms, err, errlen) != 0 ||
-	    config_int(l, "disk_mb", SB_MIN_DISK_MB, SB_MAX_DISK_MB,
-	        &lim->disk_mb, err, errlen) != 0 ||
-	    config_int(l, "tmp_mb", 1, 4096, &lim->tmp_mb, err, errlen) != 0)
-		return PETRI_ERR_INVAL;
-	if ((v = json_object_get(l, "cpus")) != NULL) {
-		if (!json_is_number(v) || json_number_value(v) < 0.01 ||
-		    json_number_value(v) > SB_MAX_CPUS) {
-			snprintf(err, errlen,
-			    "limits.cpus: must be a number "
-			    "in [0.01, %g]",
+	config_int_copy(f[CL_MEMORY], &lim->memory_mb);
+	config_int_copy(f[CL_PIDS], &lim->pids);
+	config_int_copy(f[CL_TIMEOUT], &lim->timeout_ms);
+	config_int_copy(f[CL_DISK], &lim->disk_mb);
+	config_int_copy(f[CL_TMP], &lim->tmp_mb);
+	if (f[CL_CPUS] != NULL) {
+		cpus = json_number_value(f[CL_CPUS]);
+		if (cpus < 0.01 || cpus > SB_MAX_CPUS) {
+			jsonv_err_set(err, errlen,
+			    "limits.cpus: must be a number in [0.01, %g]",
 			    SB_MAX_CPUS);
 			return PETRI_ERR_INVAL;
 		}
-		lim->cpus = json_number_value(v);
+		lim->cpus = cpus;
 	}
 	return 0;
 }
 
-int
-config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
+/* "images" and "pool": per-language objects. */
+static int
+config_parse_languages(
+    json_t *const *top, struct petri_config *cfg, char *err, size_t errlen)
 {
-	const char *k;
-	json_t *v;
-	int i, outmax = (int)EXEC_DEFAULT_OUTPUT_MAX;
+	json_t *f[CONFIG_NLANG];
+	int i;
+
+	if (top[CT_IMAGES] != NULL) {
+		if (jsonv_object_read(top[CT_IMAGES], &config_images_spec,
+		        "images", f, err, errlen) != 0)
+			return PETRI_ERR_INVAL;
+		for (i = 0; i < CONFIG_NLANG; i++)
+			config_str_copy(
+			    f[i], cfg->images[i], sizeof(cfg->images[i]));
+	}
+	if (top[CT_POOL] != NULL) {
+		if (jsonv_object_read(top[CT_POOL], &config_pool_spec, "pool",
+		        f, err, errlen) != 0)
+			return PETRI_ERR_INVAL;
+		for (i = 0; i < CONFIG_NLANG; i++) {
+			cfg->pool[i] = 0;
+			config_int_copy(f[i], &cfg->pool[i]);
+		}
+	}
+	return 0;
+}
+
+/* The values of the top-level scalars jsonv has checked. */
+static int
+config_parse_scalars(
+    json_t *const *f, struct petri_config *cfg, char *err, size_t errlen)
+{
+	int outmax = (int)EXEC_DEFAULT_OUTPUT_MAX;
+
+	if (f[CT_LISTEN] != NULL &&
+	    config_parse_listen(
+	        json_string_value(f[CT_LISTEN]), cfg, err, errlen) != 0)
+		return PETRI_ERR_INVAL;
+	config_str_copy(f[CT_DATA_DIR], cfg->data_dir, sizeof(cfg->data_dir));
+	config_str_copy(f[CT_WORKSPACE_ROOT], cfg->workspace_root,
+	    sizeof(cfg->workspace_root));
+	config_str_copy(f[CT_DOCKER_SOCKET], cfg->docker_socket,
+	    sizeof(cfg->docker_socket));
+	config_str_copy(f[CT_NETWORK], cfg->network, sizeof(cfg->network));
+	if (f[CT_RUNTIME] != NULL) {
+		if (strcmp(json_string_value(f[CT_RUNTIME]), "runc") != 0 &&
+		    strcmp(json_string_value(f[CT_RUNTIME]), "runsc") != 0) {
+			jsonv_err_set(err, errlen,
+			    "runtime: must be \"runc\" or \"runsc\"");
+			return PETRI_ERR_INVAL;
+		}
+		config_str_copy(f[CT_RUNTIME], cfg->default_runtime,
+		    sizeof(cfg->default_runtime));
+	}
+	config_int_copy(f[CT_OUTPUT_MAX], &outmax);
+	cfg->output_max = (size_t)outmax;
+	config_int_copy(f[CT_TTL], &cfg->ttl_seconds);
+	config_int_copy(f[CT_REAPER], &cfg->reaper_interval);
+	config_int_copy(f[CT_SYNC_TTL], &cfg->sync_ttl);
+	if (f[CT_DEBUG] != NULL)
+		cfg->debug = json_is_true(f[CT_DEBUG]);
+	return 0;
+}
+
+/* Sections other modules read at start: checked here, kept in raw. */
+static int
+config_check_modules(json_t *const *f, char *err, size_t errlen)
+{
+	struct egress_conf *ec = NULL;
+	struct registries *rg = NULL;
+	int r = PETRI_ERR_NOMEM;
+
+	if (siem_config_check(f[CT_SINKS], err, errlen) != 0)
+		return PETRI_ERR_INVAL;
+	if ((ec = malloc(sizeof(*ec))) == NULL ||
+	    (rg = malloc(sizeof(*rg))) == NULL) {
+		jsonv_err_set(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((r = egress_conf_parse(f[CT_EGRESS], ec, err, errlen)) != 0 ||
+	    (r = registries_parse(f[CT_REGISTRIES], rg, err, errlen)) != 0)
+		goto out;
+	r = 0;
+out:
+	free(ec);
+	free(rg);
+	return r;
+}
+
+/* The embedded defaults of every setting. */
+static void
+config_defaults_set(struct petri_config *cfg)
+{
+	int i;
 
 	memset(cfg, 0, sizeof(*cfg));
 	petri_strlcpy(cfg->listen_host, "127.0.0.1", sizeof(cfg->listen_host));
@@ -167,151 +350,37 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	cfg->limits.timeout_ms = EXEC_DEFAULT_TIMEOUT_MS;
 	cfg->limits.disk_mb = SB_DEFAULT_DISK_MB;
 	cfg->limits.tmp_mb = SB_DEFAULT_TMP_MB;
+	cfg->output_max = EXEC_DEFAULT_OUTPUT_MAX;
 	cfg->ttl_seconds = SB_DEFAULT_TTL_SEC;
 	cfg->pool[0] = 2; /* python */
 	cfg->pool[1] = 2; /* node */
 	cfg->pool[2] = 1; /* go */
 	cfg->pool[3] = 1; /* java */
 	cfg->reaper_interval = 10;
+	cfg->sync_ttl = API_SYNC_TTL_SEC;
+}
 
+int
+config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
+{
+	json_t *f[CT_N];
+	int r;
+
+	config_defaults_set(cfg);
 	if (doc == NULL) {
 		cfg->raw = json_object();
 		return cfg->raw != NULL ? 0 : PETRI_ERR_NOMEM;
 	}
-	if (!json_is_object(doc)) {
-		snprintf(err, errlen, "configuration: must be a JSON object");
+	if (jsonv_object_read(doc, &config_top_spec, NULL, f, err, errlen) !=
+	        0 ||
+	    config_parse_scalars(f, cfg, err, errlen) != 0 ||
+	    config_parse_languages(f, cfg, err, errlen) != 0 ||
+	    (f[CT_LIMITS] != NULL &&
+	        config_parse_limits(f[CT_LIMITS], &cfg->limits, err, errlen) !=
+	            0))
 		return PETRI_ERR_INVAL;
-	}
-	json_object_foreach (doc, k, v) {
-		if (!config_known(k, config_top_keys)) {
-			snprintf(err, errlen,
-			    "configuration: unknown key "
-			    "\"%.64s\"",
-			    k);
-			return PETRI_ERR_INVAL;
-		}
-	}
-	if ((v = json_object_get(doc, "listen")) != NULL) {
-		if (!json_is_string(v) ||
-		    config_parse_listen(
-		        json_string_value(v), cfg, err, errlen) != 0) {
-			if (!json_is_string(v))
-				snprintf(
-				    err, errlen, "listen: must be a string");
-			return PETRI_ERR_INVAL;
-		}
-	}
-	if (config_str(doc, "data_dir", cfg->data_dir, sizeof(cfg->data_dir),
-	        err, errlen) != 0 ||
-	    config_str(doc, "workspace_root", cfg->workspace_root,
-	        sizeof(cfg->workspace_root), err, errlen) != 0 ||
-	    config_str(doc, "docker_socket", cfg->docker_socket,
-	        sizeof(cfg->docker_socket), err, errlen) != 0 ||
-	    config_str(doc, "network", cfg->network, sizeof(cfg->network), err,
-	        errlen) != 0 ||
-	    config_str(doc, "runtime", cfg->default_runtime,
-	        sizeof(cfg->default_runtime), err, errlen) != 0)
-		return PETRI_ERR_INVAL;
-	if (strcmp(cfg->default_runtime, "runc") != 0 &&
-	    strcmp(cfg->default_runtime, "runsc") != 0) {
-		snprintf(err, errlen, "runtime: must be \"runc\" or \"runsc\"");
-		return PETRI_ERR_INVAL;
-	}
-	if ((v = json_object_get(doc, "images")) != NULL) {
-		if (!json_is_object(v)) {
-			snprintf(err, errlen, "images: must be an object");
-			return PETRI_ERR_INVAL;
-		}
-		json_object_foreach (v, k, v) {
-			json_t *s = v;
-
-			if ((i = config_language_index(k)) < 0) {
-				snprintf(err, errlen,
-				    "images: unknown language "
-				    "\"%.32s\"",
-				    k);
-				return PETRI_ERR_INVAL;
-			}
-			if (!json_is_string(s) ||
-			    petri_strlcpy(cfg->images[i], json_string_value(s),
-			        sizeof(cfg->images[i])) >=
-			        sizeof(cfg->images[i])) {
-				snprintf(err, errlen,
-				    "images.%s: must be an "
-				    "image reference",
-				    k);
-				return PETRI_ERR_INVAL;
-			}
-		}
-	}
-	if ((v = json_object_get(doc, "pool")) != NULL) {
-		json_t *n;
-
-		if (!json_is_object(v)) {
-			snprintf(err, errlen, "pool: must be an object");
-			return PETRI_ERR_INVAL;
-		}
-		for (i = 0; i < CONFIG_NLANG; i++)
-			cfg->pool[i] = 0;
-		json_object_foreach (v, k, n) {
-			if ((i = config_language_index(k)) < 0 ||
-			    !json_is_integer(n) || json_integer_value(n) < 0 ||
-			    json_integer_value(n) > SB_MAX_POOL) {
-				snprintf(err, errlen,
-				    "pool.%.32s: a language and "
-				    "a count in [0, %d]",
-				    k, SB_MAX_POOL);
-				return PETRI_ERR_INVAL;
-			}
-			cfg->pool[i] = (int)json_integer_value(n);
-		}
-	}
-	if ((v = json_object_get(doc, "limits")) != NULL &&
-	    config_parse_limits(v, &cfg->limits, err, errlen) != 0)
-		return PETRI_ERR_INVAL;
-	if (config_int(doc, "output_max_bytes", 1024,
-	        (long long)EXEC_MAX_OUTPUT_MAX, &outmax, err, errlen) != 0 ||
-	    config_int(doc, "ttl_seconds", 10, SB_MAX_TTL_SEC,
-	        &cfg->ttl_seconds, err, errlen) != 0 ||
-	    config_int(doc, "reaper_interval_seconds", 1, 3600,
-	        &cfg->reaper_interval, err, errlen) != 0)
-		return PETRI_ERR_INVAL;
-	cfg->output_max = (size_t)outmax;
-	if ((v = json_object_get(doc, "debug")) != NULL) {
-		if (!json_is_boolean(v)) {
-			snprintf(err, errlen, "debug: must be true or false");
-			return PETRI_ERR_INVAL;
-		}
-		cfg->debug = json_is_true(v);
-	}
-	if (siem_config_check(json_object_get(doc, "sinks"), err, errlen) != 0)
-		return PETRI_ERR_INVAL;
-	{
-		struct egress_conf *ec = malloc(sizeof(*ec));
-		int r;
-
-		if (ec == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return PETRI_ERR_NOMEM;
-		}
-		r = egress_conf_parse(
-		    json_object_get(doc, "egress"), ec, err, errlen);
-		free(ec);
-		if (r != 0)
-			return r;
-	}
-	{
-		struct registries *rg = malloc(sizeof(*rg));
-		int r;
-
-		if (rg == NULL)
-			return PETRI_ERR_NOMEM;
-		r = registries_parse(
-		    json_object_get(doc, "registries"), rg, err, errlen);
-		free(rg);
-		if (r != 0)
-			return r;
-	}
+	if ((r = config_check_modules(f, err, errlen)) != 0)
+		return r;
 	cfg->raw = json_incref(doc);
 	return 0;
 }
@@ -378,6 +447,7 @@ config_to_json(const struct petri_config *cfg)
 	json_object_set_new(j, "ttl_seconds", json_integer(cfg->ttl_seconds));
 	json_object_set_new(
 	    j, "reaper_interval_seconds", json_integer(cfg->reaper_interval));
+	json_object_set_new(j, "sync_ttl_seconds", json_integer(cfg->sync_ttl));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
 	json_object_set_new(j, "pool",
 	    json_pack("{s:i, s:i, s:i, s:i}", config_languages[0], cfg->pool[0],

@@ -37,6 +37,7 @@ struct petri_config {
 	size_t output_max; /* bytes kept per stream */
 	int ttl_seconds;
 	int reaper_interval;
+	int sync_ttl; /* seconds a planned delta sync is kept */
 	int pool[CONFIG_NLANG]; /* warm sandboxes kept per language */
 	int debug;
 	json_t *raw; /* the whole document, for modules */

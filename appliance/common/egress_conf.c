@@ -6,33 +6,91 @@
 
 #include "egress_conf.h"
 #include "host.h"
+#include "jsonv.h"
 #include "util.h"
 
-static const char *const egress_keys[] = {"port", "resolve", "allow_addresses",
-    "upstream_ca_file", "system_resolver", "system_roots", NULL};
+#define EGRESS_ALLOW_HINT                                                      \
+	"an exact IP address that may be allowed (not unspecified, "           \
+	"multicast, broadcast or metadata; at most " JSONV_XSTR(               \
+	    ADDR_ALLOWLIST_MAX) ")"
 
+static const struct jsonv_field egress_allow_item = {
+    .name = "addresses",
+    .type = JSONV_STRING,
+    .hint = EGRESS_ALLOW_HINT,
+};
+
+enum { EG_PORT, EG_RESOLVE, EG_ALLOW, EG_CA, EG_SYSRES, EG_SYSROOTS, EG_N };
+
+static const struct jsonv_field egress_fields[EG_N] = {
+    [EG_PORT] = {.name = "port", .type = JSONV_INT, .min = 1, .max = 65535},
+    [EG_RESOLVE] = {.name = "resolve",
+        .type = JSONV_OBJECT,
+        .hint = "an object of name: address"},
+    [EG_ALLOW] = {.name = "allow_addresses",
+        .type = JSONV_ARRAY,
+        .items = &egress_allow_item},
+    [EG_CA] = {.name = "upstream_ca_file",
+        .type = JSONV_STRING,
+        .min = 1,
+        .max =
+            (long long)sizeof(((struct egress_conf *)0)->upstream_ca_file) - 1,
+        .hint = "an absolute path"},
+    [EG_SYSRES] = {.name = "system_resolver", .type = JSONV_BOOL},
+    [EG_SYSROOTS] = {.name = "system_roots", .type = JSONV_BOOL},
+};
+
+static const struct jsonv_object egress_spec = {
+    .what = "egress",
+    .fields = egress_fields,
+    .nfields = EG_N,
+};
+
+/* "resolve" (an object, jsonv) into the static map. */
 static int
-egress_bool(json_t *o, const char *key, int *out, char *err, size_t errlen)
+egress_resolve_parse(
+    json_t *o, struct egress_conf *out, char *err, size_t errlen)
 {
-	json_t *v = json_object_get(o, key);
+	const char *k;
+	json_t *a;
 
-	if (v == NULL)
-		return 0;
-	if (!json_is_boolean(v)) {
-		snprintf(err, errlen, "egress.%s: must be true or false", key);
-		return PETRI_ERR_INVAL;
+	json_object_foreach (o, k, a) {
+		if (!json_is_string(a) ||
+		    proxy_resolve_map_add(&out->map, EGRESS_RESOLVE_MAX, k,
+		        json_string_value(a)) != 0) {
+			jsonv_err_set(err, errlen,
+			    "egress.resolve.%.64s: a host name and an IP "
+			    "address (at most %d names)",
+			    k, EGRESS_RESOLVE_MAX);
+			return PETRI_ERR_INVAL;
+		}
 	}
-	*out = json_is_true(v);
+	return 0;
+}
+
+/* "allow_addresses" (an array of strings, jsonv) into the allowlist. */
+static int
+egress_allow_parse(json_t *a, struct egress_conf *out, char *err, size_t errlen)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach (a, i, v) {
+		if (addr_allowlist_add(&out->allow, json_string_value(v)) !=
+		    0) {
+			jsonv_err_set(err, errlen,
+			    "egress.allow_addresses[%zu]: must be %s", i,
+			    EGRESS_ALLOW_HINT);
+			return PETRI_ERR_INVAL;
+		}
+	}
 	return 0;
 }
 
 int
 egress_conf_parse(json_t *eg, struct egress_conf *out, char *err, size_t errlen)
 {
-	const char *k;
-	json_t *v;
-	size_t i;
-	int sysres = 1;
+	json_t *f[EG_N];
 
 	memset(out, 0, sizeof(*out));
 	out->port = EGRESS_DEFAULT_PORT;
@@ -41,90 +99,31 @@ egress_conf_parse(json_t *eg, struct egress_conf *out, char *err, size_t errlen)
 	addr_allowlist_init(&out->allow);
 	if (eg == NULL)
 		return 0;
-	if (!json_is_object(eg)) {
-		snprintf(err, errlen, "egress: must be an object");
+	if (jsonv_object_read(eg, &egress_spec, "egress", f, err, errlen) != 0)
 		return PETRI_ERR_INVAL;
-	}
-	json_object_foreach (eg, k, v) {
-		for (i = 0; egress_keys[i] != NULL; i++)
-			if (strcmp(k, egress_keys[i]) == 0)
-				break;
-		if (egress_keys[i] == NULL) {
-			snprintf(
-			    err, errlen, "egress: unknown key \"%.64s\"", k);
-			return PETRI_ERR_INVAL;
-		}
-	}
-	if ((v = json_object_get(eg, "port")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 65535) {
-			snprintf(err, errlen,
-			    "egress.port: must be an integer in [1, 65535]");
-			return PETRI_ERR_INVAL;
-		}
-		out->port = (int)json_integer_value(v);
-	}
-	if ((v = json_object_get(eg, "resolve")) != NULL) {
-		json_t *a;
-
-		if (!json_is_object(v)) {
-			snprintf(err, errlen,
-			    "egress.resolve: must be an object of name: "
-			    "address");
-			return PETRI_ERR_INVAL;
-		}
-		json_object_foreach (v, k, a) {
-			if (!json_is_string(a) ||
-			    proxy_resolve_map_add(&out->map, EGRESS_RESOLVE_MAX,
-			        k, json_string_value(a)) != 0) {
-				snprintf(err, errlen,
-				    "egress.resolve.%.64s: a host name and an "
-				    "IP address (at most %d names)",
-				    k, EGRESS_RESOLVE_MAX);
-				return PETRI_ERR_INVAL;
-			}
-		}
-	}
-	if ((v = json_object_get(eg, "allow_addresses")) != NULL) {
-		json_t *a;
-
-		if (!json_is_array(v)) {
-			snprintf(err, errlen,
-			    "egress.allow_addresses: must be an array");
-			return PETRI_ERR_INVAL;
-		}
-		json_array_foreach (v, i, a) {
-			if (!json_is_string(a) ||
-			    addr_allowlist_add(
-			        &out->allow, json_string_value(a)) != 0) {
-				snprintf(err, errlen,
-				    "egress.allow_addresses[%zu]: an exact IP "
-				    "address that may be allowed (not "
-				    "unspecified, multicast, broadcast or "
-				    "metadata; at most %d)",
-				    i, ADDR_ALLOWLIST_MAX);
-				return PETRI_ERR_INVAL;
-			}
-		}
-	}
-	if ((v = json_object_get(eg, "upstream_ca_file")) != NULL) {
-		if (!json_is_string(v) || json_string_value(v)[0] != '/' ||
-		    petri_strlcpy(out->upstream_ca_file, json_string_value(v),
-		        sizeof(out->upstream_ca_file)) >=
-		        sizeof(out->upstream_ca_file)) {
-			snprintf(err, errlen,
+	if (f[EG_PORT] != NULL)
+		out->port = (int)json_integer_value(f[EG_PORT]);
+	if ((f[EG_RESOLVE] != NULL &&
+	        egress_resolve_parse(f[EG_RESOLVE], out, err, errlen) != 0) ||
+	    (f[EG_ALLOW] != NULL &&
+	        egress_allow_parse(f[EG_ALLOW], out, err, errlen) != 0))
+		return PETRI_ERR_INVAL;
+	if (f[EG_CA] != NULL) {
+		if (json_string_value(f[EG_CA])[0] != '/') {
+			jsonv_err_set(err, errlen,
 			    "egress.upstream_ca_file: must be an absolute "
 			    "path");
 			return PETRI_ERR_INVAL;
 		}
+		(void)petri_strlcpy(out->upstream_ca_file,
+		    json_string_value(f[EG_CA]), sizeof(out->upstream_ca_file));
 	}
-	if (egress_bool(eg, "system_resolver", &sysres, err, errlen) != 0 ||
-	    egress_bool(eg, "system_roots", &out->system_roots, err, errlen) !=
-	        0)
-		return PETRI_ERR_INVAL;
-	out->map.no_system = !sysres;
+	if (f[EG_SYSRES] != NULL)
+		out->map.no_system = !json_is_true(f[EG_SYSRES]);
+	if (f[EG_SYSROOTS] != NULL)
+		out->system_roots = json_is_true(f[EG_SYSROOTS]);
 	if (!out->system_roots && out->upstream_ca_file[0] == '\0') {
-		snprintf(err, errlen,
+		jsonv_err_set(err, errlen,
 		    "egress.system_roots: false needs upstream_ca_file");
 		return PETRI_ERR_INVAL;
 	}
@@ -180,43 +179,53 @@ registry_hostport(const char *url, char *out, size_t outlen)
 	return 0;
 }
 
+#define REGISTRY_URL_HINT                                                      \
+	"an absolute http(s) URL without user, query or fragment (at "         \
+	"most " JSONV_XSTR(REG_URL_MAX) " bytes)"
+#define REGISTRY_FIELD(n)                                                      \
+	{                                                                      \
+		.name = n, .type = JSONV_STRING, .max = REG_URL_MAX,           \
+		.hint = REGISTRY_URL_HINT                                      \
+	}
+
+/* In the order of registry_names[]. */
+static const struct jsonv_field registry_fields[REG_NAMES] = {
+    REGISTRY_FIELD("pypi"),
+    REGISTRY_FIELD("npm"),
+    REGISTRY_FIELD("go"),
+    REGISTRY_FIELD("maven"),
+};
+
+static const struct jsonv_object registry_spec = {
+    .what = "registries",
+    .fields = registry_fields,
+    .nfields = REG_NAMES,
+};
+
 int
 registries_parse(json_t *regs, struct registries *out, char *err, size_t errlen)
 {
-	const char *k;
-	json_t *v;
+	json_t *f[REG_NAMES];
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	out->map.v = out->regs;
 	if (regs == NULL)
 		return 0;
-	if (!json_is_object(regs)) {
-		snprintf(err, errlen, "registries: must be an object");
+	if (jsonv_object_read(
+	        regs, &registry_spec, "registries", f, err, errlen) != 0)
 		return PETRI_ERR_INVAL;
-	}
-	json_object_foreach (regs, k, v) {
-		for (i = 0; i < REG_NAMES; i++)
-			if (strcmp(k, registry_names[i]) == 0)
-				break;
-		if (i == REG_NAMES) {
-			snprintf(err, errlen,
-			    "registries: unknown key \"%.32s\" (pypi, npm, go, "
-			    "maven)",
-			    k);
-			return PETRI_ERR_INVAL;
-		}
-		if (!json_is_string(v) || json_string_length(v) > REG_URL_MAX ||
-		    registry_hostport(json_string_value(v), out->hostport[i],
+	for (i = 0; i < REG_NAMES; i++) {
+		if (f[i] == NULL)
+			continue;
+		if (registry_hostport(json_string_value(f[i]), out->hostport[i],
 		        sizeof(out->hostport[i])) != 0) {
-			snprintf(err, errlen,
-			    "registries.%s: an absolute http(s) URL without "
-			    "user, query or fragment (at most %d bytes)",
-			    k, REG_URL_MAX);
+			jsonv_err_set(err, errlen, "registries.%s: must be %s",
+			    registry_names[i], REGISTRY_URL_HINT);
 			return PETRI_ERR_INVAL;
 		}
 		petri_strlcpy(
-		    out->url[i], json_string_value(v), sizeof(out->url[i]));
+		    out->url[i], json_string_value(f[i]), sizeof(out->url[i]));
 		out->hosts[i][0] = out->hostport[i];
 		out->regs[out->map.n].name = registry_names[i];
 		out->regs[out->map.n].hosts = out->hosts[i];

@@ -63,6 +63,7 @@ const struct ipc_permit proto_ws_from_api[] = {
     {MSG_WS_DELETE, SMALL},
     {MSG_WS_INVENTORY, SMALL},
     {MSG_WS_MANIFEST, SMALL},
+    {MSG_WS_STAGE_REMOVE, SMALL},
 };
 const size_t proto_ws_from_api_n = NELEM(proto_ws_from_api);
 

@@ -57,6 +57,7 @@ enum {
 	MSG_WS_DELETE = 210, /* {sandbox, path} */
 	MSG_WS_INVENTORY = 211, /* {} -> OK {sandboxes: [...]} */
 	MSG_WS_MANIFEST = 212, /* {sandbox} -> OK {files} + blobs */
+	MSG_WS_STAGE_REMOVE = 213, /* {stage, path}: removed at the commit */
 
 	/* api -> keeper */
 	MSG_KPR_APPEND = 300, /* {type, event} -> OK {seq, leaf_hash} */

@@ -503,8 +503,9 @@ stop_children(void)
 	(void)left;
 }
 
-int
-main(int argc, char **argv)
+/* Options, then the configuration they name or override. */
+static void
+parent_args_parse(int argc, char **argv, struct petri_config *cfg)
 {
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 'l'},
@@ -515,24 +516,10 @@ main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct petri_config cfg;
 	const char *listen_arg = NULL, *data_arg = NULL, *config_arg = NULL;
-	char err[512], path[PATH_MAX], dd[PATH_MAX], instance[33];
-	char token[128], hash[65], exe[PATH_MAX], exe_dir[PATH_MAX];
-	int debug = 0, ch, i, lfd, all[16], nall = 0;
-	int api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api;
-	int api_prx, prx_api, kpr_prx, prx_kpr;
-	uid_t sb_uid;
-	gid_t sb_gid;
-	struct ipc_chan *api_ctl = NULL;
-	json_t *cj, *boot;
-	sigset_t set;
-	ssize_t n;
-	int status = 0;
+	char err[512];
+	int debug = 0, ch;
 
-	if (argc == 3 && strcmp(argv[1], "--proc") == 0)
-		child_run(argv[2]);
-	log_init("parent", 0);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
@@ -556,30 +543,39 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		fatal("libsodium failed to initialise");
 	if (config_arg != NULL) {
-		if (config_load(config_arg, &cfg, err, sizeof(err)) != 0)
+		if (config_load(config_arg, cfg, err, sizeof(err)) != 0)
 			fatal("configuration: %s", err);
-	} else if (config_parse(NULL, &cfg, err, sizeof(err)) != 0)
+	} else if (config_parse(NULL, cfg, err, sizeof(err)) != 0)
 		fatal("configuration: %s", err);
 	if (listen_arg != NULL) {
-		json_t *doc = json_deep_copy(cfg.raw);
+		json_t *doc = json_deep_copy(cfg->raw);
 
 		json_object_set_new(doc, "listen", json_string(listen_arg));
-		config_free(&cfg);
-		if (config_parse(doc, &cfg, err, sizeof(err)) != 0)
+		config_free(cfg);
+		if (config_parse(doc, cfg, err, sizeof(err)) != 0)
 			fatal("--listen: %s", err);
 		json_decref(doc);
 	}
 	if (data_arg != NULL)
-		petri_strlcpy(cfg.data_dir, data_arg, sizeof(cfg.data_dir));
-	cfg.debug |= debug;
-	log_init("parent", cfg.debug);
+		petri_strlcpy(cfg->data_dir, data_arg, sizeof(cfg->data_dir));
+	cfg->debug |= debug;
+}
 
-	/* The data directory and who owns what in it. */
-	if (mkdir(cfg.data_dir, 0755) != 0 && errno != EEXIST)
-		fatal("mkdir %s: %s", cfg.data_dir, strerror(errno));
-	if (realpath(cfg.data_dir, dd) == NULL)
-		fatal("%s: %s", cfg.data_dir, strerror(errno));
-	petri_strlcpy(cfg.data_dir, dd, sizeof(cfg.data_dir));
+/*
+ * The data directory and who owns what in it; its real path goes to
+ * dd[PATH_MAX] and cfg->data_dir.  Fills pws and the sandbox ids.
+ */
+static void
+parent_data_dir_prepare(
+    struct petri_config *cfg, char *dd, uid_t *sb_uid, gid_t *sb_gid)
+{
+	char path[PATH_MAX];
+
+	if (mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST)
+		fatal("mkdir %s: %s", cfg->data_dir, strerror(errno));
+	if (realpath(cfg->data_dir, dd) == NULL)
+		fatal("%s: %s", cfg->data_dir, strerror(errno));
+	petri_strlcpy(cfg->data_dir, dd, sizeof(cfg->data_dir));
 	if (chmod(dd, 0755) != 0)
 		fatal("chmod %s: %s", dd, strerror(errno));
 	join(path, sizeof(path), dd, "api");
@@ -589,82 +585,98 @@ main(int argc, char **argv)
 	/* what containers may read: the interception CA certificate */
 	join(path, sizeof(path), dd, "public");
 	prepare_dir(path, 0755, "_petri_kpr");
-	if (cfg.workspace_root[0] == '\0')
-		join(cfg.workspace_root, sizeof(cfg.workspace_root), dd,
+	if (cfg->workspace_root[0] == '\0')
+		join(cfg->workspace_root, sizeof(cfg->workspace_root), dd,
 		    "workspaces");
-	prepare_dir(cfg.workspace_root, 0711, "_petri_sb");
-	if (realpath(cfg.workspace_root, path) == NULL)
-		fatal("%s: %s", cfg.workspace_root, strerror(errno));
-	petri_strlcpy(cfg.workspace_root, path, sizeof(cfg.workspace_root));
-	if (lookup_user("_petri_sb", &sb_uid, &sb_gid) != 0)
+	prepare_dir(cfg->workspace_root, 0711, "_petri_sb");
+	if (realpath(cfg->workspace_root, path) == NULL)
+		fatal("%s: %s", cfg->workspace_root, strerror(errno));
+	petri_strlcpy(cfg->workspace_root, path, sizeof(cfg->workspace_root));
+	if (lookup_user("_petri_sb", sb_uid, sb_gid) != 0)
 		fatal("user _petri_sb does not exist: run packaging/setup.sh");
 	join(path, sizeof(path), dd, "disks");
 	prepare_dir(path, 0700, NULL);
 	petri_strlcpy(pws.disks, path, sizeof(pws.disks));
-	petri_strlcpy(
-	    pws.workspace_root, cfg.workspace_root, sizeof(pws.workspace_root));
-	pws.uid = sb_uid;
-	pws.gid = sb_gid;
+	petri_strlcpy(pws.workspace_root, cfg->workspace_root,
+	    sizeof(pws.workspace_root));
+	pws.uid = *sb_uid;
+	pws.gid = *sb_gid;
+}
+
+/* The instance id and the admin key's hash (the key stays in its file). */
+static void
+parent_identity_read(const char *dd, char instance[33], char hash[65])
+{
+	char path[PATH_MAX], token[128];
 
 	join(path, sizeof(path), dd, "instance");
-	read_or_create(path, "", 8, instance, sizeof(instance));
+	read_or_create(path, "", 8, instance, 33);
 	if (strlen(instance) != 16)
 		fatal("%s: unexpected content", path);
 	join(path, sizeof(path), dd, "admin.token");
 	read_or_create(path, "petri_", 32, token, sizeof(token));
 	petri_sha256_hex(token, strlen(token), hash);
 	sodium_memzero(token, sizeof(token));
+}
 
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0)
-		fatal("readlink /proc/self/exe: %s", strerror(errno));
-	exe[n] = '\0';
-	petri_strlcpy(exe_dir, dirname(exe), sizeof(exe_dir));
+/* Gives a child its descriptors, in the order it expects them. */
+static void
+parent_child_fds(const char *name, const int *fds, int n)
+{
+	struct child *ch = child_by_name(name);
+	int i;
 
-	/* Sockets: one listening, one pair per channel. */
-	lfd = listen_on(cfg.listen_host, cfg.listen_port);
+	for (i = 0; i < n; i++)
+		ch->fds[i] = fds[i];
+	ch->nfds = n;
+}
+
+/*
+ * Sockets: one listening, one pair per channel, each end handed to its
+ * child.  all[16] receives every descriptor (closed once spawned).
+ */
+static int
+parent_sockets_make(const struct petri_config *cfg, int *all)
+{
+	int api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api;
+	int api_prx, prx_api, kpr_prx, prx_kpr, lfd;
+
+	lfd = listen_on(cfg->listen_host, cfg->listen_port);
 	pair(&api_eng, &eng_api);
 	pair(&api_ws, &ws_api);
 	pair(&api_kpr, &kpr_api);
 	pair(&api_prx, &prx_api);
 	pair(&kpr_prx, &prx_kpr);
-	all[nall++] = api_prx;
-	all[nall++] = prx_api;
-	all[nall++] = kpr_prx;
-	all[nall++] = prx_kpr;
-	all[nall++] = lfd;
-	all[nall++] = api_eng;
-	all[nall++] = eng_api;
-	all[nall++] = api_ws;
-	all[nall++] = ws_api;
-	all[nall++] = api_kpr;
-	all[nall++] = kpr_api;
-	child_by_name("api")->fds[0] = lfd;
-	child_by_name("api")->fds[1] = api_eng;
-	child_by_name("api")->fds[2] = api_ws;
-	child_by_name("api")->fds[3] = api_kpr;
-	child_by_name("api")->fds[4] = api_prx;
-	child_by_name("api")->nfds = 5;
-	child_by_name("proxy")->fds[0] = prx_api;
-	child_by_name("proxy")->fds[1] = prx_kpr;
-	child_by_name("proxy")->nfds = 2;
-	child_by_name("engine")->fds[0] = eng_api;
-	child_by_name("engine")->nfds = 1;
-	child_by_name("ws")->fds[0] = ws_api;
-	child_by_name("ws")->nfds = 1;
-	child_by_name("keeper")->fds[0] = kpr_api;
-	child_by_name("keeper")->fds[1] = kpr_prx;
-	child_by_name("keeper")->nfds = 2;
+	parent_child_fds(
+	    "api", (const int[]){lfd, api_eng, api_ws, api_kpr, api_prx}, 5);
+	parent_child_fds("proxy", (const int[]){prx_api, prx_kpr}, 2);
+	parent_child_fds("engine", (const int[]){eng_api}, 1);
+	parent_child_fds("ws", (const int[]){ws_api}, 1);
+	parent_child_fds("keeper", (const int[]){kpr_api, kpr_prx}, 2);
+	{
+		const int mine[] = {api_prx, prx_api, kpr_prx, prx_kpr, lfd,
+		    api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api};
 
-	/* SIGCHLD and the termination signals are taken with sigwait. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+		memcpy(all, mine, sizeof(mine));
+		return (int)(sizeof(mine) / sizeof(mine[0]));
+	}
+}
 
-	if ((cj = config_to_json(&cfg)) == NULL)
+/* Spawns every child and sends it its configuration. */
+static void
+parent_children_start(const struct petri_config *cfg, const char *instance,
+    const char *hash, uid_t sb_uid, gid_t sb_gid, int *all, int nall)
+{
+	char exe[PATH_MAX], exe_dir[PATH_MAX];
+	json_t *cj, *boot;
+	ssize_t n;
+	int i;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0)
+		fatal("readlink /proc/self/exe: %s", strerror(errno));
+	exe[n] = '\0';
+	petri_strlcpy(exe_dir, dirname(exe), sizeof(exe_dir));
+	if ((cj = config_to_json(cfg)) == NULL)
 		fatal("out of memory");
 	for (i = 0; i < NPROCS; i++) {
 		spawn(&children[i], all, nall);
@@ -682,34 +694,21 @@ main(int argc, char **argv)
 		json_decref(boot);
 	}
 	json_decref(cj);
-	for (i = 0; i < nall; i++)
-		close(all[i]);
-	/* the api's control socket now carries its privileged requests */
-	dispatch_require(parent_handlers, PARENT_NHANDLERS, "parent", "api",
-	    PEER_API, proto_parent_from_api, proto_parent_from_api_n);
-	api_ctl = ipc_chan_new(child_by_name("api")->ctl, "api", 0,
-	    proto_parent_from_api, proto_parent_from_api_n, parent_request,
-	    NULL);
-	if (api_ctl == NULL || ipc_chan_start(api_ctl) != 0)
-		fatal("cannot serve the api's control socket");
-	child_by_name("api")->ctl = -1;
+}
 
-	log_info("petrid listening on http://%s:%d/ (data in %s)",
-	    cfg.listen_host, cfg.listen_port, dd);
-	log_info("admin API key: %s/admin.token", dd);
-	log_info("try: curl -H \"Authorization: Bearer $(cat %s/admin.token)\" "
-	         "-d '{\"language\":\"python\"}' http://%s:%d/v1/sandboxes",
-	    dd, cfg.listen_host, cfg.listen_port);
+/* Waits for a termination signal or a child's exit; returns the status. */
+static int
+parent_wait(const sigset_t *set)
+{
+	int sig, wst, i, status = 0;
+	pid_t p;
 
 	for (;;) {
-		int sig, wst;
-		pid_t p;
-
-		if (sigwait(&set, &sig) != 0)
+		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("shutting down");
-			break;
+			return 0;
 		}
 		if (sig != SIGCHLD)
 			continue;
@@ -731,8 +730,60 @@ main(int argc, char **argv)
 			status = 1;
 		}
 		if (status != 0)
-			break;
+			return status;
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct petri_config cfg;
+	char dd[PATH_MAX], instance[33], hash[65];
+	int i, all[16], nall, status;
+	struct ipc_chan *api_ctl = NULL;
+	uid_t sb_uid;
+	gid_t sb_gid;
+	sigset_t set;
+
+	if (argc == 3 && strcmp(argv[1], "--proc") == 0)
+		child_run(argv[2]);
+	log_init("parent", 0);
+	parent_args_parse(argc, argv, &cfg);
+	log_init("parent", cfg.debug);
+	parent_data_dir_prepare(&cfg, dd, &sb_uid, &sb_gid);
+	parent_identity_read(dd, instance, hash);
+	nall = parent_sockets_make(&cfg, all);
+
+	/* SIGCHLD and the termination signals are taken with sigwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	parent_children_start(&cfg, instance, hash, sb_uid, sb_gid, all, nall);
+	for (i = 0; i < nall; i++)
+		close(all[i]);
+	/* the api's control socket now carries its privileged requests */
+	dispatch_require(parent_handlers, PARENT_NHANDLERS, "parent", "api",
+	    PEER_API, proto_parent_from_api, proto_parent_from_api_n);
+	api_ctl = ipc_chan_new(child_by_name("api")->ctl, "api", 0,
+	    proto_parent_from_api, proto_parent_from_api_n, parent_request,
+	    NULL);
+	if (api_ctl == NULL || ipc_chan_start(api_ctl) != 0)
+		fatal("cannot serve the api's control socket");
+	child_by_name("api")->ctl = -1;
+
+	log_info("petrid listening on http://%s:%d/ (data in %s)",
+	    cfg.listen_host, cfg.listen_port, dd);
+	log_info("admin API key: %s/admin.token", dd);
+	log_info("try: curl -H \"Authorization: Bearer $(cat %s/admin.token)\" "
+	         "-d '{\"language\":\"python\"}' http://%s:%d/v1/sandboxes",
+	    dd, cfg.listen_host, cfg.listen_port);
+
+	status = parent_wait(&set);
 	stop_children();
 	for (i = 0; i < NPROCS; i++)
 		if (children[i].ctl >= 0)

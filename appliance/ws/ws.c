@@ -255,6 +255,10 @@ do_stage_op(void *arg, struct ipc_msg *m)
 			e = wsfs_stage_symlink(
 			    s->st, path, jstr(m->json, "target"));
 		break;
+	case MSG_WS_STAGE_REMOVE:
+		e = path == NULL ? PETRI_ERR_PATH
+		                 : wsfs_stage_remove(s->st, path);
+		break;
 	case MSG_WS_STAGE_COMMIT:
 		e = wsfs_stage_commit(
 		    s->st, json_is_true(json_object_get(m->json, "replace")));
@@ -631,6 +635,7 @@ static const struct dispatch_entry ws_handlers[] = {
     {MSG_WS_STAGE_SYMLINK, PEER_API, do_stage_op, 0},
     {MSG_WS_STAGE_COMMIT, PEER_API, do_stage_op, 0},
     {MSG_WS_STAGE_ABORT, PEER_API, do_stage_op, 0},
+    {MSG_WS_STAGE_REMOVE, PEER_API, do_stage_op, 0},
     {MSG_WS_LIST, PEER_API, do_list, 0},
     {MSG_WS_READ, PEER_API, do_read, 0},
     {MSG_WS_DELETE, PEER_API, do_delete, 0},

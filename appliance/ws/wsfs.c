@@ -954,6 +954,11 @@ struct wsfs_stage {
 	int staging_fd;
 	int dir_fd; /* our directory in staging_fd */
 	int old_fd; /* dir_fd/old: what replace moved aside */
+	int gone_fd; /* dir_fd/gone: what removals moved aside */
+	char **rms; /* paths to remove at the commit (normalised) */
+	unsigned char *rmdone; /* per removal: moved into gone/ */
+	size_t nrms;
+	size_t caprms;
 	char dir_name[40];
 	struct wspath_tree *tree;
 	struct wsfs_item *items;
@@ -1026,6 +1031,7 @@ wsfs_stage_open(int root_fd, int staging_dir_fd, struct wsfs_stage **sp)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return PETRI_ERR_NOMEM;
 	s->root_fd = s->staging_fd = s->dir_fd = s->old_fd = s->cur_fd = -1;
+	s->gone_fd = -1;
 	if ((s->root_fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
 	    (s->staging_fd = fcntl(staging_dir_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 		rc = PETRI_ERR_INVAL;
@@ -1073,6 +1079,7 @@ wsfs_stage_free(struct wsfs_stage *s)
 		return;
 	wsfs_close(&s->cur_fd);
 	wsfs_close(&s->old_fd);
+	wsfs_close(&s->gone_fd);
 	wsfs_close(&s->dir_fd);
 	if (s->keep)
 		log_warn("wsfs: staging area %s keeps what a failed replace "
@@ -1092,6 +1099,10 @@ wsfs_stage_free(struct wsfs_stage *s)
 	for (i = 0; i < s->nmkdirs; i++)
 		free(s->mkdirs[i]);
 	free(s->mkdirs);
+	for (i = 0; i < s->nrms; i++)
+		free(s->rms[i]);
+	free(s->rms);
+	free(s->rmdone);
 	wspath_tree_free(s->tree);
 	free(s);
 }
@@ -1413,6 +1424,166 @@ wsfs_base(const char *p)
 	return slash != NULL ? slash + 1 : p;
 }
 
+/* --- removals: paths a commit takes out of the workspace ----------------- */
+
+int
+wsfs_stage_remove(struct wsfs_stage *s, const char *path)
+{
+	struct wspath wp;
+	char q[WSFS_QUOTE + 4];
+	size_t ncap;
+	char **np;
+	unsigned char *nd;
+	int rc;
+
+	if ((rc = wsfs_stage_ready(s)) != 0)
+		return rc;
+	if (wsfs_norm(&wp, path, 0) != 0) {
+		wspath_quote(q, sizeof(q), path, WSFS_QUOTE);
+		return wsfs_stage_fail(s, PETRI_ERR_PATH, "'%s': %s", q,
+		    wp.why != NULL ? wp.why : "invalid path");
+	}
+	if (s->nitems + s->nrms >= WS_MAX_ARCHIVE_ENTRIES)
+		return wsfs_stage_fail(s, PETRI_ERR_TOOBIG,
+		    "more than %d entries in one upload",
+		    WS_MAX_ARCHIVE_ENTRIES);
+	if (s->nrms == s->caprms) {
+		ncap = s->caprms ? s->caprms * 2 : 64;
+		if ((np = reallocarray(s->rms, ncap, sizeof(*np))) == NULL)
+			return wsfs_stage_fail(
+			    s, PETRI_ERR_NOMEM, "out of memory");
+		s->rms = np;
+		if ((nd = realloc(s->rmdone, ncap)) == NULL)
+			return wsfs_stage_fail(
+			    s, PETRI_ERR_NOMEM, "out of memory");
+		s->rmdone = nd;
+		s->caprms = ncap;
+	}
+	if ((s->rms[s->nrms] = strdup(wp.path)) == NULL)
+		return wsfs_stage_fail(s, PETRI_ERR_NOMEM, "out of memory");
+	s->rmdone[s->nrms++] = 0;
+	return 0;
+}
+
+/*
+ * Checks that removal i takes no directory: what is missing already is
+ * fine (nothing to remove).
+ */
+static int
+wsfs_stage_rm_check(struct wsfs_stage *s, size_t i)
+{
+	const char *p = s->rms[i];
+	struct stat st;
+	int pfd, rc = 0;
+
+	pfd = wsfs_walk(s, s->root_fd, p, wsfs_dirlen(p), 0);
+	if (pfd == PETRI_ERR_NOTFOUND)
+		return 0;
+	if (pfd < 0)
+		return s->failed != 0
+		    ? s->failed
+		    : wsfs_stage_fail(
+		          s, pfd, "'%s': cannot reach its directory", p);
+	if (fstatat(pfd, wsfs_base(p), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode))
+		rc = wsfs_stage_fail(s, PETRI_ERR_EXISTS,
+		    "'%s' is a directory in the workspace: only files are "
+		    "removed",
+		    p);
+	close(pfd);
+	return rc;
+}
+
+/* Moves what each removal names into the stage's gone/ directory. */
+static int
+wsfs_stage_rm_apply(struct wsfs_stage *s)
+{
+	struct stat st;
+	char name[32];
+	const char *p;
+	size_t i;
+	int pfd, rc = 0;
+
+	if (s->nrms == 0)
+		return 0;
+	if (mkdirat(s->dir_fd, "gone", 0700) != 0 ||
+	    (s->gone_fd = openat(s->dir_fd, "gone",
+	         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return wsfs_stage_fail(s, wsfs_err(errno),
+		    "cannot prepare the removals: %s", strerror(errno));
+	for (i = 0; i < s->nrms && rc == 0; i++) {
+		p = s->rms[i];
+		(void)snprintf(name, sizeof(name), "r%zu", i);
+		if ((pfd = wsfs_walk(NULL, s->root_fd, p, wsfs_dirlen(p), 0)) <
+		    0) {
+			if (pfd != PETRI_ERR_NOTFOUND)
+				rc = wsfs_stage_fail(s, pfd,
+				    "'%s': cannot reach its directory", p);
+			continue;
+		}
+		if (renameat2(pfd, wsfs_base(p), s->gone_fd, name,
+		        RENAME_NOREPLACE) == 0)
+			s->rmdone[i] = 1;
+		else if (errno != ENOENT)
+			rc = wsfs_stage_fail(s, wsfs_err(errno),
+			    "'%s' cannot be removed: %s", p, strerror(errno));
+		close(pfd);
+		/* a directory swapped in meanwhile is not ours to remove */
+		if (rc == 0 && s->rmdone[i] &&
+		    fstatat(s->gone_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode))
+			rc = wsfs_stage_fail(s, PETRI_ERR_EXISTS,
+			    "'%s' is a directory in the workspace: only files "
+			    "are removed",
+			    p);
+	}
+	return rc;
+}
+
+/* Puts back what wsfs_stage_rm_apply() moved, last first. */
+static void
+wsfs_stage_rm_undo(struct wsfs_stage *s)
+{
+	char name[32];
+	const char *p;
+	size_t i;
+	int pfd;
+
+	for (i = s->nrms; i-- > 0;) {
+		if (!s->rmdone[i])
+			continue;
+		p = s->rms[i];
+		(void)snprintf(name, sizeof(name), "r%zu", i);
+		pfd = wsfs_walk(NULL, s->root_fd, p, wsfs_dirlen(p), 0);
+		if (pfd < 0 ||
+		    renameat2(s->gone_fd, name, pfd, wsfs_base(p),
+		        RENAME_NOREPLACE) != 0) {
+			s->keep = 1;
+			log_warn("wsfs: cannot put back '%s'", p);
+		} else
+			s->rmdone[i] = 0;
+		if (pfd >= 0)
+			close(pfd);
+	}
+}
+
+/* fsync of the directories removals changed, best effort. */
+static void
+wsfs_stage_rm_sync(struct wsfs_stage *s)
+{
+	size_t i;
+	int pfd;
+
+	for (i = 0; i < s->nrms; i++) {
+		if (!s->rmdone[i] ||
+		    (pfd = wsfs_walk(NULL, s->root_fd, s->rms[i],
+		         wsfs_dirlen(s->rms[i]), 0)) < 0)
+			continue;
+		wsfs_sync_dir(pfd);
+		close(pfd);
+	}
+}
+
 /* Sorts by (parent, name): parents before children, siblings together. */
 static int
 wsfs_item_cmp(const void *a, const void *b)
@@ -1664,6 +1835,7 @@ wsfs_stage_undo(struct wsfs_stage *s, struct wsfs_item **order, size_t n)
 		if (pfd >= 0)
 			close(pfd);
 	}
+	wsfs_stage_rm_undo(s);
 	for (i = s->nmkdirs; i-- > 0;) {
 		const char *p = s->mkdirs[i];
 
@@ -1744,6 +1916,9 @@ wsfs_stage_commit(struct wsfs_stage *s, int replace)
 	for (i = 0; i < n && !replace; i++)
 		if ((rc = wsfs_stage_check(s, order[i])) != 0)
 			goto out;
+	for (i = 0; i < s->nrms && !replace; i++)
+		if ((rc = wsfs_stage_rm_check(s, i)) != 0)
+			goto out;
 	for (i = 0; i < n; i++)
 		if (order[i]->type == WSFS_FILE &&
 		    (rc = wsfs_stage_flush(s, order[i])) != 0)
@@ -1752,10 +1927,13 @@ wsfs_stage_commit(struct wsfs_stage *s, int replace)
 	/* 2. the rename phase, undone on any failure */
 	if (replace && (rc = wsfs_stage_aside(s)) != 0)
 		goto undo;
+	if ((rc = wsfs_stage_rm_apply(s)) != 0)
+		goto undo;
 	for (done = 0; done < n; done++)
 		if ((rc = wsfs_stage_place(s, order[done])) != 0)
 			goto undo;
 	wsfs_stage_sync(s, order, n, replace);
+	wsfs_stage_rm_sync(s);
 	s->committed = 1;
 	rc = 0;
 	goto out;

@@ -147,7 +147,7 @@ int wsfs_remove_tree(int parent_fd, const char *name) PETRI_WUR;
  * staging area first, then committed into the workspace in one step.
  *
  *   wsfs_stage_open() -> wsfs_stage_file() / _file_begin(), _write(), _end()
- *   / _mkdir() / _symlink() / _copy() ... -> wsfs_stage_commit()
+ *   / _mkdir() / _symlink() / _copy() / _remove() ... -> wsfs_stage_commit()
  *   -> wsfs_stage_foreach() (what was stored) -> wsfs_stage_free()
  *
  * Paths follow wspath.  Within one stage a path is a file or a directory,
@@ -204,6 +204,16 @@ int wsfs_stage_file(struct wsfs_stage *s, const char *path, int mode,
  */
 int wsfs_stage_copy(struct wsfs_stage *s, const char *path, const char *from,
     int mode) PETRI_WUR;
+
+/*
+ * Stages the removal of path (a file, link or other non-directory) from
+ * the workspace, done by the commit in the same step as the renames: it is
+ * moved into the stage first and put back if the commit fails, and what
+ * is already missing is no error.  A directory at path fails the commit
+ * (PETRI_ERR_EXISTS).  Counts against WS_MAX_ARCHIVE_ENTRIES.  Returns 0
+ * or a negative PETRI_ERR_* code.
+ */
+int wsfs_stage_remove(struct wsfs_stage *s, const char *path) PETRI_WUR;
 
 /*
  * Commits the stage into the workspace.  First checks every target

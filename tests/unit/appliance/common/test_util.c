@@ -1,6 +1,7 @@
 /* test_util.c: buffers, number parsing, hex, ids, time, UTF-8. */
 #include <string.h>
 
+#include "bounds.h"
 #include "buf.h"
 #include "config.h"
 #include "unit.h"
@@ -124,6 +125,62 @@ test_config(void)
 	json_decref(doc);
 	doc = json_pack("{s:{s:i}}", "limits", "memory_mb", 1);
 	CHECK(config_parse(doc, &c, err, sizeof(err)) == PETRI_ERR_INVAL);
+	CHECK(strstr(err, "limits.memory_mb: must be an integer in 16..") !=
+	    NULL);
+	json_decref(doc);
+}
+
+/* Each refusal names the field's path and what it must be. */
+static void
+test_config_refusals(void)
+{
+	static const char *const bad[][2] = {
+	    {"[]", "configuration: must be a JSON object"},
+	    {"{\"listen\":8080}", "listen: must be a string ADDRESS:PORT"},
+	    {"{\"listen\":\"x:0\"}", "listen: expected ADDRESS:PORT"},
+	    {"{\"data_dir\":\"\"}", "data_dir: must be a string of 1 to"},
+	    {"{\"runtime\":\"kata\"}", "runtime: must be \"runc\" or"},
+	    {"{\"images\":{\"ruby\":\"r\"}}", "images: unknown field \"ruby\""},
+	    {"{\"images\":{\"go\":1}}",
+	        "images.go: must be an image reference"},
+	    {"{\"pool\":{\"java\":33}}",
+	        "pool.java: must be an integer in "
+	        "0..32"},
+	    {"{\"limits\":{\"cpus\":0}}", "limits.cpus: must be a number in"},
+	    {"{\"limits\":{\"cpus\":\"1\"}}", "limits.cpus: must be a number"},
+	    {"{\"limits\":{\"swap\":1}}", "limits: unknown field \"swap\""},
+	    {"{\"ttl_seconds\":5}", "ttl_seconds: must be an integer in 10.."},
+	    {"{\"debug\":1}", "debug: must be true or false"},
+	    {"{\"egress\":{\"port\":0}}", "egress.port"},
+	};
+	struct petri_config c;
+	char err[256];
+	json_t *doc;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		doc = json_loads(bad[i][0], JSON_REJECT_DUPLICATES, NULL);
+		CHECK(doc != NULL);
+		CHECK(
+		    config_parse(doc, &c, err, sizeof(err)) == PETRI_ERR_INVAL);
+		if (strstr(err, bad[i][1]) == NULL) {
+			fprintf(stderr, "  %s -> \"%s\", want \"%s\"\n",
+			    bad[i][0], err, bad[i][1]);
+			CHECK(0);
+		}
+		json_decref(doc);
+	}
+	/* a pool names only the languages kept warm; images keep defaults */
+	doc = json_loads("{\"pool\":{\"go\":3},\"images\":{\"node\":"
+	                 "\"n:1\"}}",
+	    0, NULL);
+	CHECK(config_parse(doc, &c, err, sizeof(err)) == 0);
+	CHECK(c.pool[0] == 0 && c.pool[2] == 3 && c.pool[3] == 0);
+	CHECK_STR(c.images[1], "n:1");
+	CHECK_STR(c.images[0], "petri/python:current");
+	CHECK(c.output_max == EXEC_DEFAULT_OUTPUT_MAX);
+	config_free(&c);
 	json_decref(doc);
 }
 
@@ -136,5 +193,6 @@ main(void)
 	UNIT_RUN(test_time);
 	UNIT_RUN(test_utf8);
 	UNIT_RUN(test_config);
+	UNIT_RUN(test_config_refusals);
 	return UNIT_DONE();
 }

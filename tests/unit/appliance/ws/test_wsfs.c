@@ -936,6 +936,58 @@ test_replace(void)
 	env_free(&e);
 }
 
+/* Removals staged with files go in the same commit; links are not followed. */
+static void
+test_stage_remove(void)
+{
+	struct wsfs_stage *s = NULL;
+	struct env e;
+
+	CHECK_EQ(env_new(&e), 0);
+	CHECK_EQ(put(e.ws, "a.txt", "a"), 0);
+	CHECK_EQ(mkdirat(e.ws, "d", 0755), 0);
+	CHECK_EQ(put(e.ws, "d/b.txt", "b"), 0);
+	CHECK_EQ(put(e.ws, "d/c.txt", "c"), 0);
+	CHECK_EQ(symlinkat("../sb_other/secret", e.ws, "ln"), 0);
+	CHECK_EQ(wsfs_stage_open(e.ws, e.staging, &s), 0);
+	CHECK_EQ(wsfs_stage_file(s, "new.txt", 0644, "n", 1), 0);
+	CHECK_EQ(wsfs_stage_remove(s, "a.txt"), 0);
+	CHECK_EQ(wsfs_stage_remove(s, "/sandbox/d/b.txt"), 0);
+	CHECK_EQ(wsfs_stage_remove(s, "ln"), 0);
+	CHECK_EQ(wsfs_stage_remove(s, "missing/x.txt"), 0);
+	CHECK_EQ(wsfs_stage_commit(s, 0), 0);
+	wsfs_stage_free(s);
+	CHECK(!exists(e.ws, "a.txt"));
+	CHECK(!exists(e.ws, "d/b.txt"));
+	CHECK(!exists(e.ws, "ln"));
+	CHECK_STR(get(e.ws, "d/c.txt"), "c");
+	CHECK_STR(get(e.ws, "new.txt"), "n");
+	CHECK_STR(get(e.other, "secret"), SECRET);
+	CHECK_EQ(count_dir(e.staging, "."), 0);
+
+	/* a directory is not removed: the commit fails, nothing changes */
+	CHECK_EQ(wsfs_stage_open(e.ws, e.staging, &s), 0);
+	CHECK_EQ(wsfs_stage_file(s, "other.txt", 0644, "o", 1), 0);
+	CHECK_EQ(wsfs_stage_remove(s, "new.txt"), 0);
+	CHECK_EQ(wsfs_stage_remove(s, "d"), 0);
+	CHECK_EQ(wsfs_stage_commit(s, 0), PETRI_ERR_EXISTS);
+	wsfs_stage_free(s);
+	CHECK_STR(get(e.ws, "new.txt"), "n");
+	CHECK_STR(get(e.ws, "d/c.txt"), "c");
+	CHECK(!exists(e.ws, "other.txt"));
+
+	/* path rules */
+	CHECK_EQ(wsfs_stage_open(e.ws, e.staging, &s), 0);
+	CHECK_EQ(wsfs_stage_remove(s, "../sb_other/secret"), PETRI_ERR_PATH);
+	CHECK_EQ(wsfs_stage_commit(s, 0), PETRI_ERR_PATH);
+	wsfs_stage_free(s);
+	CHECK_EQ(wsfs_stage_open(e.ws, e.staging, &s), 0);
+	CHECK_EQ(wsfs_stage_remove(s, ".petri/x"), PETRI_ERR_PATH);
+	wsfs_stage_free(s);
+	CHECK_STR(get(e.other, "secret"), SECRET);
+	env_free(&e);
+}
+
 /*
  * Everything below runs as the owner of the files, not as root: builds a
  * hostile tree (mode 000 and 0500 directories, mode 000 files, a chain
@@ -1208,6 +1260,7 @@ main(void)
 	UNIT_RUN(test_commit_conflicts);
 	UNIT_RUN(test_commit_rollback);
 	UNIT_RUN(test_replace);
+	UNIT_RUN(test_stage_remove);
 	UNIT_RUN(test_hostile_tree);
 	UNIT_RUN(test_archive_to_stage);
 	return UNIT_DONE();
