@@ -143,6 +143,8 @@ int wrap_ws_stage_mkdir(struct api *a, int stage, const char *path, char *msg,
     size_t msglen) PETRI_WUR;
 int wrap_ws_stage_symlink(struct api *a, int stage, const char *path,
     const char *target, char *msg, size_t msglen) PETRI_WUR;
+int wrap_ws_stage_remove(struct api *a, int stage, const char *path, char *msg,
+    size_t msglen) PETRI_WUR;
 int wrap_ws_stage_commit(
     struct api *a, int stage, int replace, char *msg, size_t msglen) PETRI_WUR;
 void wrap_ws_stage_abort(struct api *a, int stage);

@@ -85,6 +85,15 @@ wrap_ws_stage_symlink(struct api *a, int stage, const char *path,
 }
 
 int
+wrap_ws_stage_remove(
+    struct api *a, int stage, const char *path, char *msg, size_t msglen)
+{
+	return ws_ask(a, MSG_WS_STAGE_REMOVE,
+	    json_pack("{s:i, s:s}", "stage", stage, "path", path), NULL, 0,
+	    NULL, msg, msglen);
+}
+
+int
 wrap_ws_stage_commit(
     struct api *a, int stage, int replace, char *msg, size_t msglen)
 {
