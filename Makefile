@@ -22,10 +22,10 @@ LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 # headers too, and nobody else's (api code cannot include the engine's).
 PROCS := parent api engine ws keeper proxyd cli
 INCS := -Iappliance/common -Iaudit -Ivault -Iproxy -Ipolicies
-ALL_INCS := $(INCS) $(PROCS:%=-Iappliance/%)
+ALL_INCS := $(INCS) $(PROCS:%=-Iappliance/%) -Iwitness
 LIBS := -lmicrohttpd -lsqlite3 -lcurl -ljansson -larchive -lssl -lcrypto \
 	-lsodium -lpthread
-VERIFY_LIBS := -ljansson -lsodium
+VERIFY_LIBS := -ljansson -lsodium -lcrypto
 
 ifneq ($(SANITIZER),)
 HARDEN := -fstack-protector-strong -fPIE
@@ -52,11 +52,14 @@ PROC_LIBS := $(PROCS:%=$(BUILD)/lib%.a)
 # petrid is all daemon processes in one binary (the parent re-executes it
 # once per child); the CLI links only its own folder and libcommon.
 DAEMON_LIBS := $(filter-out $(BUILD)/libcli.a,$(PROC_LIBS))
-LIB := $(PROC_LIBS) $(COMMON_LIB)
+# petri-witness is no petrid process: its own folder, libcommon only.
+WITNESS_LIB := $(BUILD)/libwitness.a
+LIB := $(PROC_LIBS) $(WITNESS_LIB) $(COMMON_LIB)
+WITNESS_LIBS := -lmicrohttpd -ljansson -lsodium -lpthread
 
 DEPS_SCRIPTS := $(wildcard appliance/sandbox/deps/*)
 BINS := $(BUILD)/petrid $(BUILD)/petri $(BUILD)/petri-verify \
-	$(BUILD)/petri-spawn \
+	$(BUILD)/petri-spawn $(BUILD)/petri-witness \
 	$(DEPS_SCRIPTS:appliance/sandbox/deps/%=$(BUILD)/petri-deps/%)
 
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c tests/unit/*/*/test_*.c)
@@ -86,6 +89,30 @@ $$(BUILD)/lib$(1).a: $$(patsubst %.c,$$(BUILD)/obj/%.o,$$(filter-out \
 	ar rcs $$@ $$^
 endef
 $(foreach p,$(PROCS),$(eval $(call proc_folder,$(p))))
+
+# The auditor console's static files, compiled into the api.
+CONSOLE_ASSETS := $(sort $(wildcard appliance/api/console/*))
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -o $@ $<
+$(BUILD)/gen/console_assets.c: $(CONSOLE_ASSETS) $(BUILD)/tools/embed
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed $(CONSOLE_ASSETS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/console_assets.o: $(BUILD)/gen/console_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -Wall -Werror -Iappliance/api -O2 -fPIE -c $< -o $@
+$(BUILD)/libapi.a: $(BUILD)/obj/gen/console_assets.o
+
+$(BUILD)/obj/witness/%.o: FOLDER_INCS := -Iwitness
+$(WITNESS_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_main.c,\
+		$(wildcard witness/*.c)))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/petri-witness: $(BUILD)/obj/witness/witness_main.o $(WITNESS_LIB) \
+		$(COMMON_LIB)
+	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(WITNESS_LIBS)
 
 $(COMMON_LIB): $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
 	@mkdir -p $(dir $@)
@@ -185,7 +212,8 @@ layers-check:
 	@tools/api-callgraph.sh --check
 
 tidy:
-	clang-tidy --quiet $(COMMON_SRCS) $(wildcard appliance/*/*.c) -- \
+	clang-tidy --quiet $(COMMON_SRCS) $(wildcard appliance/*/*.c) \
+		$(wildcard witness/*.c) -- \
 		$(CSTD) $(ALL_INCS)
 
 clean:

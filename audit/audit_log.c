@@ -34,9 +34,10 @@
 #include "bundle.h"
 #include "log.h"
 #include "tar.h"
+#include "tsa.h"
 #include "util.h"
 
-#define LOG_SCHEMA_VERSION 2
+#define LOG_SCHEMA_VERSION 4
 #define LOG_BUSY_MS 10000
 #define LOG_DB "audit.db"
 #define LOG_KEY "keys/log.key"
@@ -104,6 +105,16 @@ struct audit_log {
 };
 
 /*
+ * A checkpoint's note as served and exported: the log's signed note with
+ * the witnesses' cosignature lines appended (signed-note format: more
+ * signature lines; verifiers ignore the keys they do not know).
+ */
+#define LOG_CP_COSIGNED                                                        \
+	"text || coalesce((SELECT group_concat(c.line, '') FROM "              \
+	"(SELECT line FROM cosignatures WHERE size = checkpoints.size "        \
+	"ORDER BY witness) AS c), '')"
+
+/*
  * Schema migrations, in order: migration i takes user_version i to i + 1,
  * in one transaction.  Never edit a released step; add one.
  */
@@ -131,9 +142,28 @@ static const char *const log_schema_v2[] = {
     NULL,
 };
 
+static const char *const log_schema_v3[] = {
+    /* witness cosignatures, one signature line per (checkpoint, witness) */
+    "CREATE TABLE cosignatures(size INTEGER NOT NULL, "
+    "witness TEXT NOT NULL, line TEXT NOT NULL, time INTEGER NOT NULL, "
+    "PRIMARY KEY(size, witness)) STRICT, WITHOUT ROWID",
+    "PRAGMA user_version = 3",
+    NULL,
+};
+
+static const char *const log_schema_v4[] = {
+    /* RFC 3161 tokens of checkpoints (tsa.h) */
+    "CREATE TABLE timestamps(size INTEGER PRIMARY KEY, token BLOB NOT NULL, "
+    "gen_time INTEGER NOT NULL, time INTEGER NOT NULL) STRICT",
+    "PRAGMA user_version = 4",
+    NULL,
+};
+
 static const char *const *const log_migrations[] = {
     log_schema_v1,
     log_schema_v2,
+    log_schema_v3,
+    log_schema_v4,
 };
 _Static_assert(
     sizeof(log_migrations) / sizeof(log_migrations[0]) == LOG_SCHEMA_VERSION,
@@ -301,8 +331,8 @@ log_prepare_all(struct audit_log *log)
 	        "SELECT seq, bytes, leaf, sig, key_id FROM records "
 	        "WHERE seq >= ? ORDER BY seq LIMIT ?"},
 	    {1, offsetof(struct audit_log, get_cp_latest),
-	        "SELECT size, text FROM checkpoints ORDER BY size DESC "
-	        "LIMIT 1"},
+	        "SELECT size, " LOG_CP_COSIGNED " FROM checkpoints "
+	        "ORDER BY size DESC LIMIT 1"},
 	};
 	size_t i;
 
@@ -1634,6 +1664,78 @@ out:
 }
 
 int
+audit_log_cosig_add(struct audit_log *log, uint64_t size, const char *witness,
+    const char *line, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (len < 2 || line[len - 1] != '\n' ||
+	    memchr(line, '\n', len - 1) != NULL || size > (uint64_t)INT64_MAX)
+		return PETRI_ERR_INVAL;
+	pthread_mutex_lock(&log->mu);
+	while (log->committing)
+		pthread_cond_wait(&log->cv, &log->mu);
+	if (sqlite3_prepare_v2(log->wdb,
+	        "INSERT OR REPLACE INTO cosignatures(size, witness, line, "
+	        "time) "
+	        "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS "
+	        "(SELECT 1 FROM checkpoints WHERE size = ?1)",
+	        -1, &st, NULL) != SQLITE_OK) {
+		r = log_db_err(log->wdb, "prepare");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+	sqlite3_bind_text(st, 2, witness, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, line, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, petri_now_usec());
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		r = log_db_err(log->wdb, "insert cosignature");
+	else
+		r = sqlite3_changes(log->wdb) == 1 ? 0 : PETRI_ERR_NOTFOUND;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&log->mu);
+	return r;
+}
+
+int
+audit_log_tsa_add(struct audit_log *log, uint64_t size,
+    const unsigned char *token, size_t len, int64_t gen_time)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (len == 0 || len > AUDIT_TSA_TOKEN_MAX || size > (uint64_t)INT64_MAX)
+		return PETRI_ERR_INVAL;
+	pthread_mutex_lock(&log->mu);
+	while (log->committing)
+		pthread_cond_wait(&log->cv, &log->mu);
+	if (sqlite3_prepare_v2(log->wdb,
+	        "INSERT OR REPLACE INTO timestamps(size, token, gen_time, "
+	        "time) "
+	        "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS "
+	        "(SELECT 1 FROM checkpoints WHERE size = ?1)",
+	        -1, &st, NULL) != SQLITE_OK) {
+		r = log_db_err(log->wdb, "prepare");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+	sqlite3_bind_blob(st, 2, token, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, gen_time);
+	sqlite3_bind_int64(st, 4, petri_now_usec());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = log_db_err(log->wdb, "insert timestamp");
+	else
+		r = sqlite3_changes(log->wdb) == 1 ? 0 : PETRI_ERR_NOTFOUND;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&log->mu);
+	return r;
+}
+
+int
 audit_log_public_key(struct audit_log *log, struct audit_key *k)
 {
 	pthread_mutex_lock(&log->mu);
@@ -1754,7 +1856,7 @@ log_snapshot_checkpoints(struct audit_log *log, uint64_t lo, uint64_t hi,
 	if (step == 0)
 		step = 1;
 	if (sqlite3_prepare_v2(log->rdb,
-	        "SELECT size, text FROM checkpoints "
+	        "SELECT size, " LOG_CP_COSIGNED " FROM checkpoints "
 	        "WHERE (size >= ? AND size <= ?) OR size = ? ORDER BY size",
 	        -1, &st, NULL) != SQLITE_OK)
 		return log_db_err(log->rdb, "prepare");
@@ -1981,6 +2083,34 @@ log_export_blobs(struct audit_log *log, sqlite3 *db, struct audit_tar_writer *w,
 	return r;
 }
 
+/* The RFC 3161 tokens of the exported checkpoints, when there are any. */
+static int
+log_export_timestamps(
+    sqlite3 *db, struct audit_tar_writer *w, const struct log_snapshot *s)
+{
+	sqlite3_stmt *st = NULL;
+	char name[AUDIT_BUNDLE_CP_NAME_MAX];
+	size_t i;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(db,
+	        "SELECT token FROM timestamps WHERE size = ?", -1, &st,
+	        NULL) != SQLITE_OK)
+		return log_db_err(db, "prepare");
+	for (i = 0; r == 0 && i < s->ncp; i++) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)s->cp[i].size);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			audit_bundle_ts_name(s->cp[i].size, name);
+			r = audit_tar_add(w, name, sqlite3_column_blob(st, 0),
+			    (size_t)sqlite3_column_bytes(st, 0));
+		} else if (rc != SQLITE_DONE)
+			r = PETRI_ERR_DB;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int
 audit_log_export(struct audit_log *log, uint64_t from, uint64_t to,
     const char *path, struct audit_export_info *info)
@@ -2043,6 +2173,8 @@ audit_log_export(struct audit_log *log, uint64_t from, uint64_t to,
 		         w, name, s.cp[i].text, strlen(s.cp[i].text))) != 0)
 			goto out;
 	}
+	if ((r = log_export_timestamps(db, w, &s)) != 0)
+		goto out;
 	if (s.m.from > 0 || s.m.to < s.m.tree_size) {
 		if ((r = audit_tar_begin(w, AUDIT_BUNDLE_ROTATIONS)) != 0)
 			goto out;

@@ -162,6 +162,28 @@ int audit_log_checkpoint_latest(struct audit_log *log, char **text,
     size_t *lenp, struct audit_checkpoint *cp) PETRI_WUR;
 
 /*
+ * Stores a witness's cosignature line (one signature line with its
+ * newline, already verified by the caller) beside the stored checkpoint
+ * of that size; it is then part of the note that
+ * audit_log_checkpoint_latest() and exports give (the log's note with the
+ * cosignature lines appended, in witness order).  witness names the
+ * witness (its verifier key); a second line for the same pair replaces
+ * the first.  Returns 0, PETRI_ERR_INVAL, _NOTFOUND (no checkpoint of that
+ * size) or _DB.
+ */
+int audit_log_cosig_add(struct audit_log *log, uint64_t size,
+    const char *witness, const char *line, size_t len) PETRI_WUR;
+
+/*
+ * Stores the RFC 3161 token (DER, verified by the caller; tsa.h) of the
+ * stored checkpoint of that size, with its genTime (POSIX seconds);
+ * exports carry it as timestamps/<size>.tsr.  Returns 0, PETRI_ERR_INVAL,
+ * _NOTFOUND (no checkpoint of that size) or _DB.
+ */
+int audit_log_tsa_add(struct audit_log *log, uint64_t size,
+    const unsigned char *token, size_t len, int64_t gen_time) PETRI_WUR;
+
+/*
  * Inclusion proof of record seq in the tree of the given size; size 0
  * means the newest checkpoint's size (written to *sizep when not NULL).
  * Returns 0, PETRI_ERR_NOTFOUND (no checkpoint yet, or seq not below the

@@ -192,15 +192,24 @@ audit_bundle_cp_name(uint64_t size, char out[AUDIT_BUNDLE_CP_NAME_MAX])
 	    AUDIT_BUNDLE_CP_PREFIX, (unsigned long long)size);
 }
 
-int
-audit_bundle_cp_name_parse(const char *name, uint64_t *size)
+void
+audit_bundle_ts_name(uint64_t size, char out[AUDIT_BUNDLE_CP_NAME_MAX])
 {
-	size_t plen = strlen(AUDIT_BUNDLE_CP_PREFIX), i;
+	snprintf(out, AUDIT_BUNDLE_CP_NAME_MAX, "%s%020llu.tsr",
+	    AUDIT_BUNDLE_TS_PREFIX, (unsigned long long)size);
+}
+
+/* "<prefix><20 digits><ext>" back to the size. */
+static int
+bundle_sized_name_parse(
+    const char *name, const char *prefix, const char *ext, uint64_t *size)
+{
+	size_t plen = strlen(prefix), i;
 	uint64_t v = 0;
 
-	if (strlen(name) != plen + 24 ||
-	    strncmp(name, AUDIT_BUNDLE_CP_PREFIX, plen) != 0 ||
-	    strcmp(name + plen + 20, ".txt") != 0)
+	if (strlen(name) != plen + 20 + strlen(ext) ||
+	    strncmp(name, prefix, plen) != 0 ||
+	    strcmp(name + plen + 20, ext) != 0)
 		return PETRI_ERR_INVAL;
 	for (i = plen; i < plen + 20; i++) {
 		if (name[i] < '0' || name[i] > '9' ||
@@ -210,6 +219,20 @@ audit_bundle_cp_name_parse(const char *name, uint64_t *size)
 	}
 	*size = v;
 	return 0;
+}
+
+int
+audit_bundle_cp_name_parse(const char *name, uint64_t *size)
+{
+	return bundle_sized_name_parse(
+	    name, AUDIT_BUNDLE_CP_PREFIX, ".txt", size);
+}
+
+int
+audit_bundle_ts_name_parse(const char *name, uint64_t *size)
+{
+	return bundle_sized_name_parse(
+	    name, AUDIT_BUNDLE_TS_PREFIX, ".tsr", size);
 }
 
 int

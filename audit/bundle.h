@@ -12,6 +12,8 @@
  *   rotations.jsonl          only when from > 0: the log.key_rotated records
  *                            before from, each with an inclusion proof in
  *                            the tree of size from
+ *   timestamps/<size>.tsr    RFC 3161 token of a checkpoint (tsa.h), when
+ *                            the log has one for that size
  *   blobs/<sha256 hex>       blobs the records reference
  *
  * Manifest: {"format":"petri-audit-bundle","version":1,"origin":...,
@@ -42,6 +44,7 @@
 #define AUDIT_BUNDLE_ROTATIONS "rotations.jsonl"
 #define AUDIT_BUNDLE_CP_PREFIX "checkpoints/"
 #define AUDIT_BUNDLE_BLOB_PREFIX "blobs/"
+#define AUDIT_BUNDLE_TS_PREFIX "timestamps/"
 #define AUDIT_BUNDLE_CP_NAME_MAX 40 /* "checkpoints/" + 20 digits + ".txt" */
 #define AUDIT_BUNDLE_SIG_LINE_MAX 112 /* "<seq> <88 base64>\n" + NUL */
 
@@ -99,6 +102,12 @@ void audit_bundle_cp_name(uint64_t size, char out[AUDIT_BUNDLE_CP_NAME_MAX]);
  * Returns 0 or PETRI_ERR_INVAL.
  */
 int audit_bundle_cp_name_parse(const char *name, uint64_t *size) PETRI_WUR;
+
+/* Writes "timestamps/<size, 20 digits>.tsr" into out. */
+void audit_bundle_ts_name(uint64_t size, char out[AUDIT_BUNDLE_CP_NAME_MAX]);
+
+/* Parses a timestamp member name.  Returns 0 or PETRI_ERR_INVAL. */
+int audit_bundle_ts_name_parse(const char *name, uint64_t *size) PETRI_WUR;
 
 /* A key rotation record shipped with its proof (rotations.jsonl). */
 struct audit_bundle_rotation {

@@ -8,6 +8,7 @@
 #include "util.h"
 
 #define NOTE_ALG_ED25519 0x01
+#define NOTE_ALG_COSIG_V1 0x04 /* c2sp.org/tlog-cosignature, Ed25519 */
 #define NOTE_SIG_PREFIX "\xe2\x80\x94 " /* U+2014 EM DASH, space */
 #define NOTE_SIG_PREFIX_LEN 4
 
@@ -63,13 +64,15 @@ audit_key_name_valid(const char *name)
 	return i > 0;
 }
 
-void
-audit_key_id(const char *name, const unsigned char pub[AUDIT_PUBKEY_LEN],
+/* id = SHA-256(name || 0x0A || alg || pub)[:4]. */
+static void
+key_id_alg(const char *name, unsigned char alg,
+    const unsigned char pub[AUDIT_PUBKEY_LEN],
     unsigned char id[AUDIT_KEY_ID_LEN])
 {
 	crypto_hash_sha256_state st;
 	unsigned char h[crypto_hash_sha256_BYTES];
-	static const unsigned char sep[2] = {'\n', NOTE_ALG_ED25519};
+	const unsigned char sep[2] = {'\n', alg};
 
 	crypto_hash_sha256_init(&st);
 	crypto_hash_sha256_update(
@@ -78,6 +81,25 @@ audit_key_id(const char *name, const unsigned char pub[AUDIT_PUBKEY_LEN],
 	crypto_hash_sha256_update(&st, pub, AUDIT_PUBKEY_LEN);
 	crypto_hash_sha256_final(&st, h);
 	memcpy(id, h, AUDIT_KEY_ID_LEN);
+}
+
+void
+audit_key_id(const char *name, const unsigned char pub[AUDIT_PUBKEY_LEN],
+    unsigned char id[AUDIT_KEY_ID_LEN])
+{
+	key_id_alg(name, NOTE_ALG_ED25519, pub, id);
+}
+
+int
+audit_cosigner_key_init(struct audit_key *k, const char *name,
+    const unsigned char pub[AUDIT_PUBKEY_LEN])
+{
+	if (!audit_key_name_valid(name))
+		return PETRI_ERR_INVAL;
+	petri_strlcpy(k->name, name, sizeof(k->name));
+	memcpy(k->pub, pub, AUDIT_PUBKEY_LEN);
+	key_id_alg(k->name, NOTE_ALG_COSIG_V1, k->pub, k->id);
+	return 0;
 }
 
 int
@@ -98,14 +120,15 @@ audit_key_id_hex(const struct audit_key *k, char out[AUDIT_KEY_ID_HEX])
 	petri_hex(k->id, AUDIT_KEY_ID_LEN, out);
 }
 
-int
-audit_vkey_format(const struct audit_key *k, char *out, size_t outlen)
+static int
+vkey_format_alg(
+    const struct audit_key *k, unsigned char alg, char *out, size_t outlen)
 {
 	unsigned char raw[1 + AUDIT_PUBKEY_LEN];
 	char b64[AUDIT_B64_LEN(sizeof(raw))], id[AUDIT_KEY_ID_HEX];
 	int n;
 
-	raw[0] = NOTE_ALG_ED25519;
+	raw[0] = alg;
 	memcpy(raw + 1, k->pub, AUDIT_PUBKEY_LEN);
 	if (audit_b64_encode(raw, sizeof(raw), b64, sizeof(b64)) != 0)
 		return PETRI_ERR_TOOBIG;
@@ -114,6 +137,18 @@ audit_vkey_format(const struct audit_key *k, char *out, size_t outlen)
 	if (n < 0 || (size_t)n >= outlen)
 		return PETRI_ERR_TOOBIG;
 	return 0;
+}
+
+int
+audit_vkey_format(const struct audit_key *k, char *out, size_t outlen)
+{
+	return vkey_format_alg(k, NOTE_ALG_ED25519, out, outlen);
+}
+
+int
+audit_cosigner_vkey_format(const struct audit_key *k, char *out, size_t outlen)
+{
+	return vkey_format_alg(k, NOTE_ALG_COSIG_V1, out, outlen);
 }
 
 /*
@@ -168,8 +203,9 @@ key_id_parse(const char *p, size_t n, unsigned char id[AUDIT_KEY_ID_LEN])
 	return petri_unhex(hex, id, AUDIT_KEY_ID_LEN);
 }
 
-int
-audit_vkey_parse(const char *s, size_t len, struct audit_key *k)
+static int
+vkey_parse_alg(
+    const char *s, size_t len, unsigned char alg, struct audit_key *k)
 {
 	const char *part[3];
 	size_t plen[3];
@@ -180,10 +216,10 @@ audit_vkey_parse(const char *s, size_t len, struct audit_key *k)
 	    key_name_copy(part[0], plen[0], t.name) != 0 ||
 	    key_id_parse(part[1], plen[1], id) != 0 ||
 	    audit_b64_decode(part[2], plen[2], raw, sizeof(raw)) != 0 ||
-	    raw[0] != NOTE_ALG_ED25519)
+	    raw[0] != alg)
 		return PETRI_ERR_INVAL;
 	memcpy(t.pub, raw + 1, AUDIT_PUBKEY_LEN);
-	audit_key_id(t.name, t.pub, t.id);
+	key_id_alg(t.name, alg, t.pub, t.id);
 	if (memcmp(t.id, id, AUDIT_KEY_ID_LEN) != 0)
 		return PETRI_ERR_INVAL;
 	*k = t;
@@ -191,8 +227,20 @@ audit_vkey_parse(const char *s, size_t len, struct audit_key *k)
 }
 
 int
-audit_skey_format(const char *name, const unsigned char seed[AUDIT_SEED_LEN],
-    char *out, size_t outlen)
+audit_vkey_parse(const char *s, size_t len, struct audit_key *k)
+{
+	return vkey_parse_alg(s, len, NOTE_ALG_ED25519, k);
+}
+
+int
+audit_cosigner_vkey_parse(const char *s, size_t len, struct audit_key *k)
+{
+	return vkey_parse_alg(s, len, NOTE_ALG_COSIG_V1, k);
+}
+
+static int
+skey_format_alg(const char *name, unsigned char alg,
+    const unsigned char seed[AUDIT_SEED_LEN], char *out, size_t outlen)
 {
 	unsigned char raw[1 + AUDIT_SEED_LEN], pk[AUDIT_PUBKEY_LEN];
 	unsigned char sk[AUDIT_SECKEY_LEN];
@@ -205,7 +253,8 @@ audit_skey_format(const char *name, const unsigned char seed[AUDIT_SEED_LEN],
 		r = PETRI_ERR_INVAL;
 		goto out;
 	}
-	raw[0] = NOTE_ALG_ED25519;
+	key_id_alg(k.name, alg, k.pub, k.id);
+	raw[0] = alg;
 	memcpy(raw + 1, seed, AUDIT_SEED_LEN);
 	if (audit_b64_encode(raw, sizeof(raw), b64, sizeof(b64)) != 0)
 		goto out;
@@ -224,8 +273,22 @@ out:
 }
 
 int
-audit_skey_parse(const char *s, size_t len, unsigned char sk[AUDIT_SECKEY_LEN],
-    struct audit_key *k)
+audit_skey_format(const char *name, const unsigned char seed[AUDIT_SEED_LEN],
+    char *out, size_t outlen)
+{
+	return skey_format_alg(name, NOTE_ALG_ED25519, seed, out, outlen);
+}
+
+int
+audit_cosigner_skey_format(const char *name,
+    const unsigned char seed[AUDIT_SEED_LEN], char *out, size_t outlen)
+{
+	return skey_format_alg(name, NOTE_ALG_COSIG_V1, seed, out, outlen);
+}
+
+static int
+skey_parse_alg(const char *s, size_t len, unsigned char alg,
+    unsigned char sk[AUDIT_SECKEY_LEN], struct audit_key *k)
 {
 	const char *part[5];
 	size_t plen[5];
@@ -240,10 +303,12 @@ audit_skey_parse(const char *s, size_t len, unsigned char sk[AUDIT_SECKEY_LEN],
 	    key_name_copy(part[2], plen[2], t.name) != 0 ||
 	    key_id_parse(part[3], plen[3], id) != 0 ||
 	    audit_b64_decode(part[4], plen[4], raw, sizeof(raw)) != 0 ||
-	    raw[0] != NOTE_ALG_ED25519)
+	    raw[0] != alg)
 		goto out;
 	crypto_sign_seed_keypair(pk, sk, raw + 1);
-	if (audit_key_init(&t, t.name, pk) != 0 ||
+	if (audit_key_init(&t, t.name, pk) == 0)
+		key_id_alg(t.name, alg, t.pub, t.id);
+	if (!audit_key_name_valid(t.name) ||
 	    memcmp(t.id, id, AUDIT_KEY_ID_LEN) != 0) {
 		sodium_memzero(sk, AUDIT_SECKEY_LEN);
 		goto out;
@@ -253,6 +318,20 @@ audit_skey_parse(const char *s, size_t len, unsigned char sk[AUDIT_SECKEY_LEN],
 out:
 	sodium_memzero(raw, sizeof(raw));
 	return r;
+}
+
+int
+audit_skey_parse(const char *s, size_t len, unsigned char sk[AUDIT_SECKEY_LEN],
+    struct audit_key *k)
+{
+	return skey_parse_alg(s, len, NOTE_ALG_ED25519, sk, k);
+}
+
+int
+audit_cosigner_skey_parse(const char *s, size_t len,
+    unsigned char sk[AUDIT_SECKEY_LEN], struct audit_key *k)
+{
+	return skey_parse_alg(s, len, NOTE_ALG_COSIG_V1, sk, k);
 }
 
 /*

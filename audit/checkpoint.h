@@ -141,6 +141,29 @@ int audit_checkpoint_verify(const char *note, size_t len,
     const struct audit_key *k, struct audit_checkpoint *cp) PETRI_WUR;
 
 /*
+ * Cosigner keys (c2sp.org/tlog-cosignature, Ed25519 cosignature/v1): the
+ * same text forms as the log's keys, with the algorithm byte 0x04 in the
+ * key id hash and in the encoded key.  A witness's key is never a log's.
+ */
+
+/* As audit_key_init, with a cosigner key id. */
+int audit_cosigner_key_init(struct audit_key *k, const char *name,
+    const unsigned char pub[AUDIT_PUBKEY_LEN]) PETRI_WUR;
+
+/* As audit_vkey_format / _parse, for a cosigner verifier key. */
+int audit_cosigner_vkey_format(
+    const struct audit_key *k, char *out, size_t outlen) PETRI_WUR;
+int audit_cosigner_vkey_parse(
+    const char *s, size_t len, struct audit_key *k) PETRI_WUR;
+
+/* As audit_skey_format / _parse, for a cosigner signer key. */
+int audit_cosigner_skey_format(const char *name,
+    const unsigned char seed[AUDIT_SEED_LEN], char *out,
+    size_t outlen) PETRI_WUR;
+int audit_cosigner_skey_parse(const char *s, size_t len,
+    unsigned char sk[AUDIT_SECKEY_LEN], struct audit_key *k) PETRI_WUR;
+
+/*
  * Decodes canonical standard base64 (with padding) of exactly outlen
  * bytes (outlen <= AUDIT_NOTE_SIG_MAX).  Returns 0 or PETRI_ERR_INVAL.
  */

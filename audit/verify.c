@@ -23,9 +23,11 @@
 #include <sodium.h>
 
 #include "bundle.h"
+#include "cosig.h"
 #include "record.h"
 #include "record_scan.h"
 #include "tar.h"
+#include "tsa.h"
 #include "verify.h"
 
 #define VERIFY_CHUNK 8192
@@ -125,6 +127,8 @@ audit_finding_name(enum audit_finding_code code)
 	    "rollback",
 	    "fork",
 	    "trusted",
+	    "witness",
+	    "timestamp",
 	};
 
 	if ((size_t)code >= sizeof(names) / sizeof(names[0]))
@@ -910,7 +914,8 @@ vmember_known(const char *name)
 	    strcmp(name, AUDIT_BUNDLE_RECORDS) == 0 ||
 	    strcmp(name, AUDIT_BUNDLE_SIGS) == 0 ||
 	    strcmp(name, AUDIT_BUNDLE_ROTATIONS) == 0 ||
-	    audit_bundle_cp_name_parse(name, &size) == 0)
+	    audit_bundle_cp_name_parse(name, &size) == 0 ||
+	    audit_bundle_ts_name_parse(name, &size) == 0)
 		return 1;
 	if (strncmp(name, AUDIT_BUNDLE_BLOB_PREFIX, plen) != 0 ||
 	    strlen(name) != plen + 2 * AUDIT_HASH_LEN)
@@ -1259,6 +1264,97 @@ vrun(struct vctx *v, const void *buf, size_t len)
 	return 0;
 }
 
+/* The bundle's checkpoint of that size, or NULL. */
+static const struct vcp *
+vcp_find(const struct vctx *v, uint64_t size)
+{
+	size_t i;
+
+	for (i = 0; i < v->ncp; i++)
+		if (v->cp[i].size == size)
+			return &v->cp[i];
+	return NULL;
+}
+
+/*
+ * RFC 3161 tokens (timestamps/<size>.tsr): each must be for a checkpoint
+ * of the bundle; with opts->tsa_ca_file each must verify against it (the
+ * TSA's signature over the SHA-256 of that checkpoint's body) and one at
+ * least must be there.  The newest is reported.
+ */
+static void
+verify_timestamps(struct vctx *v, const struct audit_verify_opts *opts,
+    struct audit_verify_result *res)
+{
+	unsigned char digest[AUDIT_HASH_LEN];
+	const struct audit_tar_entry *e;
+	const struct vcp *c;
+	uint64_t size;
+	int64_t gen;
+	size_t i;
+	int r;
+
+	for (i = 0; i < v->tar.count; i++) {
+		e = &v->tar.entry[i];
+		if (audit_bundle_ts_name_parse(e->name, &size) != 0)
+			continue;
+		if ((c = vcp_find(v, size)) == NULL ||
+		    audit_tsa_digest(c->text, c->len, digest) != 0) {
+			vfail(v, AUDIT_FIND_TIMESTAMP, -1,
+			    "%s: no checkpoint of that size", e->name);
+			return;
+		}
+		res->timestamps++;
+		if (opts->tsa_ca_file == NULL)
+			continue;
+		r = audit_tsa_token_verify(
+		    e->data, (size_t)e->size, digest, opts->tsa_ca_file, &gen);
+		if (r != 0) {
+			vfail(v, AUDIT_FIND_TIMESTAMP, -1, "%s: %s", e->name,
+			    r == PETRI_ERR_IO
+			        ? "cannot read the TSA certificate"
+			        : r == PETRI_ERR_CRYPTO
+			        ? "not the TSA's signature over that checkpoint"
+			        : "not an RFC 3161 token");
+			return;
+		}
+		if (size >= res->timestamp_size) {
+			res->timestamp_size = size;
+			res->timestamp_time = gen;
+		}
+	}
+	if (opts->tsa_ca_file != NULL && res->timestamp_size == 0)
+		vfail(v, AUDIT_FIND_TIMESTAMP, -1,
+		    "no RFC 3161 timestamp of any checkpoint");
+}
+
+/*
+ * The newest checkpoint must carry opts->quorum valid cosignatures from
+ * distinct keys of opts->witnesses (tlog-cosignature): the log showed
+ * that tree to independent witnesses, who saw nothing inconsistent.
+ */
+static void
+verify_witnesses(struct vctx *v, const struct audit_verify_opts *opts,
+    struct audit_verify_result *res)
+{
+	int n;
+
+	if (res->checkpoint == NULL) {
+		vfail(v, AUDIT_FIND_WITNESS, -1,
+		    "no checkpoint to count cosignatures on");
+		return;
+	}
+	n = audit_cosig_count(res->checkpoint, res->checkpoint_len,
+	    opts->witnesses, opts->nwitnesses);
+	res->cosignatures = n > 0 ? n : 0;
+	if (n < opts->quorum)
+		vfail(v, AUDIT_FIND_WITNESS, -1,
+		    "the newest checkpoint (size %llu) has %d valid witness "
+		    "cosignature(s), %d required",
+		    (unsigned long long)res->tree_size, n < 0 ? 0 : n,
+		    opts->quorum);
+}
+
 int
 audit_verify_bundle(const void *buf, size_t len,
     const struct audit_verify_opts *opts, struct audit_verify_result *res)
@@ -1288,6 +1384,10 @@ audit_verify_bundle(const void *buf, size_t len,
 		res->checkpoint[v.newest_len] = '\0';
 		res->checkpoint_len = v.newest_len;
 	}
+	if (!v.failed && opts->nwitnesses > 0)
+		verify_witnesses(&v, opts, res);
+	if (!v.failed)
+		verify_timestamps(&v, opts, res);
 	if (v.failed)
 		res->status = AUDIT_VERIFY_FAILED;
 	else if (res->unsealed > 0)

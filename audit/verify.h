@@ -9,6 +9,7 @@
  *
  * The first failure, ordered by seq, is reported with a finding code and a
  * message; records after the newest checkpoint are reported as unsealed.
+ * Links jansson and libsodium, and libcrypto for RFC 3161 tokens.
  */
 #ifndef PETRI_AUDIT_VERIFY_H
 #define PETRI_AUDIT_VERIFY_H
@@ -47,6 +48,8 @@ enum audit_finding_code {
 	AUDIT_FIND_ROLLBACK, /* bundle older than the trusted checkpoint */
 	AUDIT_FIND_FORK, /* bundle inconsistent with the trusted one */
 	AUDIT_FIND_TRUSTED, /* trusted checkpoint unusable */
+	AUDIT_FIND_WITNESS, /* newest checkpoint lacks a witness quorum */
+	AUDIT_FIND_TIMESTAMP, /* an RFC 3161 token is missing or invalid */
 };
 
 struct audit_finding {
@@ -63,6 +66,10 @@ struct audit_verify_opts {
 	int fast; /* see below */
 	int partial; /* accept bundles that do not start at 0 or
 				   stop before their newest checkpoint */
+	const struct audit_key *witnesses; /* cosigner keys, or NULL */
+	size_t nwitnesses;
+	int quorum; /* cosignatures the newest checkpoint needs */
+	const char *tsa_ca_file; /* check RFC 3161 tokens against it */
 };
 
 /*
@@ -88,6 +95,10 @@ struct audit_verify_result {
 	size_t blobs, blobs_erased, blobs_unreferenced;
 	int trusted_checked;
 	int partial;
+	int cosignatures; /* valid ones on the newest, with witnesses */
+	size_t timestamps; /* RFC 3161 tokens in the bundle */
+	uint64_t timestamp_size; /* newest verified one (tsa_ca_file) */
+	int64_t timestamp_time; /* its genTime, POSIX seconds */
 	char *checkpoint; /* newest verified note (for
 					   --save-trusted), or NULL */
 	size_t checkpoint_len;

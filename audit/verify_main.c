@@ -19,6 +19,7 @@
 
 #include "bundle.h"
 #include "checkpoint.h"
+#include "cosig.h"
 #include "record.h"
 #include "tar.h"
 #include "util.h"
@@ -27,10 +28,14 @@
 #define EXIT_USAGE 3
 #define VERIFY_SMALL_FILE (64 * 1024)
 
+#define VERIFY_MAX_WITNESSES 32
+
 static const char usage_text[] =
     "usage: petri-verify BUNDLE.tar --key LOG.pub [--trusted CHECKPOINT]\n"
     "                    [--save-trusted FILE] [--partial] [--fast]\n"
+    "                    [--witness VKEY ... [--quorum K]] [--tsa-cert PEM]\n"
     "                    [--threads N] [--json]\n"
+    "       petri-verify compare --key LOG.pub CHECKPOINT CHECKPOINT\n"
     "       petri-verify inclusion --key LOG.pub --checkpoint CHECKPOINT\n"
     "                    --proof PROOF.json [--record RECORD] [--sig BASE64]\n"
     "       petri-verify consistency --key LOG.pub --old CHECKPOINT\n"
@@ -56,6 +61,12 @@ static const char usage_text[] =
     "                        records, key rotations and 1 in 64 others "
     "(sealed\n"
     "                        records stay authenticated by the checkpoints)\n"
+    "  --witness VKEY        a witness's verifier key (cosignature/v1), a\n"
+    "                        file or the text; repeat for each witness\n"
+    "  --quorum K            cosignatures by distinct --witness keys the\n"
+    "                        newest checkpoint needs (default: all)\n"
+    "  --tsa-cert PEM        check the RFC 3161 timestamps of checkpoints\n"
+    "                        against the TSA's issuing certificate(s)\n"
     "  --threads N           worker threads (default: all CPUs)\n"
     "  --json                machine-readable output\n"
     "\n"
@@ -63,6 +74,8 @@ static const char usage_text[] =
     "               (RECORD: the exact record bytes; one final newline is\n"
     "               ignored; --sig: the record's base64 signature)\n"
     "  consistency  checks that OLD is a prefix of NEW\n"
+    "  compare      two checkpoints the log signed for the same size must\n"
+    "               have the same root; different roots prove a fork\n"
     "  show         prints record SEQ of a bundle (and checks its signature\n"
     "               against --key)\n"
     "\n"
@@ -129,6 +142,29 @@ load_key(const char *arg, struct audit_key *k)
 	free(text);
 }
 
+/* A witness's cosigner verifier key from a file or given literally. */
+static void
+load_witness(const char *arg, struct audit_key *k)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = petri_file_read(arg, VERIFY_SMALL_FILE, &text, &len);
+	if (r == PETRI_ERR_NOTFOUND && strchr(arg, '+') != NULL) {
+		if (audit_cosigner_vkey_parse(arg, strlen(arg), k) != 0)
+			die("--witness: not a witness verifier key");
+		return;
+	}
+	if (r != 0)
+		die("%s: %s", arg, petri_strerror(r));
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (audit_cosigner_vkey_parse(text, len, k) != 0)
+		die("%s: not a witness verifier key (cosignature/v1)", arg);
+	free(text);
+}
+
 static double
 now_sec(void)
 {
@@ -164,7 +200,8 @@ print_json(const char *path, const struct audit_verify_result *res, double secs)
 		f = json_null();
 	j = json_pack(
 	    "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, "
-	    "s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:s, s:b, s:o, s:f, s:f}",
+	    "s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:s, s:b, s:i, s:I, s:o, "
+	    "s:f, s:f}",
 	    "bundle", path, "result", status_word(res->status), "origin",
 	    res->origin, "from", (json_int_t)res->from, "to",
 	    (json_int_t)res->to, "records", (json_int_t)res->records, "sealed",
@@ -177,8 +214,9 @@ print_json(const char *path, const struct audit_verify_result *res, double secs)
 	    "blobs_erased", (int)res->blobs_erased, "blobs_unreferenced",
 	    (int)res->blobs_unreferenced, "trusted",
 	    res->trusted_checked ? "consistent" : "none", "partial",
-	    res->partial, "finding", f, "seconds", secs, "records_per_second",
-	    secs > 0 ? (double)res->records / secs : 0.0);
+	    res->partial, "cosignatures", res->cosignatures, "timestamp_size",
+	    (json_int_t)res->timestamp_size, "finding", f, "seconds", secs,
+	    "records_per_second", secs > 0 ? (double)res->records / secs : 0.0);
 	if (j == NULL || (s = json_dumps(j, JSON_INDENT(2))) == NULL)
 		die("out of memory");
 	puts(s);
@@ -222,6 +260,20 @@ print_text(const char *path, const struct audit_verify_result *res, double secs)
 	if (res->trusted_checked)
 		printf(
 		    "  trusted      consistent with the pinned checkpoint\n");
+	if (res->timestamp_size > 0) {
+		char ts[PETRI_TIME_MAX];
+
+		petri_time_rfc3339(res->timestamp_time * 1000000, ts);
+		printf(
+		    "  timestamp    checkpoint %llu stamped by the TSA at %s\n",
+		    (unsigned long long)res->timestamp_size, ts);
+	} else if (res->timestamps > 0)
+		printf("  timestamps   %zu (not checked: no --tsa-cert)\n",
+		    res->timestamps);
+	if (res->cosignatures > 0)
+		printf("  witnesses    %d valid cosignature(s) on the newest "
+		       "checkpoint\n",
+		    res->cosignatures);
 	switch (res->status) {
 	case AUDIT_VERIFY_OK:
 		printf("OK: every record verified and sealed (%llu records, "
@@ -252,9 +304,10 @@ cmd_verify(int argc, char **argv)
 {
 	struct audit_verify_opts o;
 	struct audit_verify_result res;
+	struct audit_key wit[VERIFY_MAX_WITNESSES];
 	const char *bundle = NULL, *save = NULL, *key = NULL;
 	char *trusted = NULL;
-	long long threads;
+	long long threads, quorum = -1;
 	double t0, secs;
 	int i, json = 0, r;
 
@@ -270,7 +323,18 @@ cmd_verify(int argc, char **argv)
 			if (petri_strtonum(argv[++i], 1, 64, &threads) != 0)
 				die("--threads: 1..64");
 			o.threads = (int)threads;
-		} else if (strcmp(argv[i], "--partial") == 0)
+		} else if (strcmp(argv[i], "--witness") == 0 && i + 1 < argc) {
+			if (o.nwitnesses == VERIFY_MAX_WITNESSES)
+				die("--witness: at most %d",
+				    VERIFY_MAX_WITNESSES);
+			load_witness(argv[++i], &wit[o.nwitnesses++]);
+		} else if (strcmp(argv[i], "--quorum") == 0 && i + 1 < argc) {
+			if (petri_strtonum(argv[++i], 1, VERIFY_MAX_WITNESSES,
+			        &quorum) != 0)
+				die("--quorum: 1..%d", VERIFY_MAX_WITNESSES);
+		} else if (strcmp(argv[i], "--tsa-cert") == 0 && i + 1 < argc)
+			o.tsa_ca_file = argv[++i];
+		else if (strcmp(argv[i], "--partial") == 0)
 			o.partial = 1;
 		else if (strcmp(argv[i], "--fast") == 0)
 			o.fast = 1;
@@ -283,6 +347,11 @@ cmd_verify(int argc, char **argv)
 	}
 	if (bundle == NULL || key == NULL)
 		usage();
+	if (quorum > (long long)o.nwitnesses)
+		die("--quorum %lld: only %zu --witness key(s)", quorum,
+		    o.nwitnesses);
+	o.witnesses = wit;
+	o.quorum = quorum > 0 ? (int)quorum : (int)o.nwitnesses;
 	load_key(key, &o.key);
 	o.trusted = trusted;
 	t0 = now_sec();
@@ -491,6 +560,44 @@ cmd_consistency(int argc, char **argv)
 	return AUDIT_VERIFY_OK;
 }
 
+/* Two checkpoints of one log: the same size must mean the same root. */
+static int
+cmd_compare(int argc, char **argv)
+{
+	struct audit_key k;
+	struct audit_checkpoint a, b;
+	char ra[AUDIT_B64_LEN(AUDIT_HASH_LEN)],
+	    rb[AUDIT_B64_LEN(AUDIT_HASH_LEN)];
+
+	if (argc != 6 || strcmp(argv[2], "--key") != 0)
+		usage();
+	load_key(argv[3], &k);
+	a = load_checkpoint(argv[4], &k);
+	b = load_checkpoint(argv[5], &k);
+	if (strcmp(a.origin, b.origin) != 0)
+		die("the checkpoints are of two logs");
+	if (a.size != b.size) {
+		printf("checkpoints of sizes %llu and %llu: use `petri-verify "
+		       "consistency` with a proof between them\n",
+		    (unsigned long long)a.size, (unsigned long long)b.size);
+		return EXIT_USAGE;
+	}
+	if (sodium_memcmp(a.root, b.root, AUDIT_HASH_LEN) != 0) {
+		if (audit_b64_encode(a.root, AUDIT_HASH_LEN, ra, sizeof(ra)) !=
+		        0 ||
+		    audit_b64_encode(b.root, AUDIT_HASH_LEN, rb, sizeof(rb)) !=
+		        0)
+			die("out of memory");
+		printf("FAILED: [fork] %s signed two different trees of size "
+		       "%llu:\n  %s\n  %s\n",
+		    a.origin, (unsigned long long)a.size, ra, rb);
+		return AUDIT_VERIFY_FAILED;
+	}
+	printf("OK: both checkpoints are the tree of size %llu\n",
+	    (unsigned long long)a.size);
+	return AUDIT_VERIFY_OK;
+}
+
 static int
 cmd_show(int argc, char **argv)
 {
@@ -615,6 +722,8 @@ main(int argc, char **argv)
 		return cmd_consistency(argc, argv);
 	if (strcmp(argv[1], "show") == 0)
 		return cmd_show(argc, argv);
+	if (strcmp(argv[1], "compare") == 0)
+		return cmd_compare(argc, argv);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		fputs(usage_text, stdout);
 		return 0;

@@ -105,6 +105,17 @@ enum MHD_Result api_healthz(struct api_req *r);
 enum MHD_Result api_readyz(struct api_req *r);
 enum MHD_Result api_metrics(struct api_req *r);
 enum MHD_Result api_audit_route(struct api_req *r);
+/* GET /console/ and /console/<file>, static (api_console.c). */
+enum MHD_Result api_console_get(struct api_req *r);
+/* GET /v1/audit/witnesses (api_witness.c). */
+enum MHD_Result api_audit_witnesses(struct api_req *r);
+/*
+ * Appends the witness and TSA gauges of the keeper's status kpr (its
+ * "witnesses" and "tsa" parts, each optional) to a /metrics body.
+ * Returns 0 or the error of buf_printf().
+ */
+struct buf;
+int api_witness_metrics(struct buf *b, const json_t *kpr);
 
 /* --- shared services --------------------------------------------------------- */
 

@@ -190,6 +190,8 @@ api_audit_route(struct api_req *r)
 	}
 	if (strcmp(sub, "sinks") == 0)
 		return audit_sinks(r);
+	if (strcmp(sub, "witnesses") == 0)
+		return api_audit_witnesses(r);
 	if (strcmp(sub, "public-key") == 0) {
 		e = wrap_keeper_pubkey(r->api, &m, msg, sizeof(msg));
 		return audit_answer(r, e, &m, msg, NULL);

@@ -35,6 +35,8 @@ static const struct api_route api_routes[] = {
     {"GET", "/healthz", "", API_BODY_NONE, api_healthz},
     {"GET", "/readyz", "", API_BODY_NONE, api_readyz},
     {"GET", "/metrics", "", API_BODY_NONE, api_metrics},
+    {"GET", "/console/", "", API_BODY_NONE, api_console_get},
+    {"GET", "/console/{*}", "", API_BODY_NONE, api_console_get},
     {"POST", "/v1/sandboxes", ROLES_AGENT, API_BODY_JSON, api_sb_create},
     {"GET", "/v1/sandboxes", ROLES_AGENT, API_BODY_NONE, api_sb_list},
     {"GET", "/v1/sandboxes/{}", ROLES_AGENT, API_BODY_NONE, api_sb_get},

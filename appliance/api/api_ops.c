@@ -129,6 +129,7 @@ metrics_audit(struct api *a, struct buf *b)
 	    (long long)json_integer_value(json_object_get(kpr, "size")),
 	    (long long)json_integer_value(
 	        json_object_get(kpr, "checkpoint_size")));
+	e |= api_witness_metrics(b, kpr);
 	json_array_foreach (json_object_get(kpr, "sinks"), k, s) {
 		if ((name = json_string_value(json_object_get(s, "name"))) ==
 		    NULL)

@@ -9,6 +9,7 @@
 #include "jsonv.h"
 #include "siem.h"
 #include "util.h"
+#include "witness_conf.h"
 
 const char *const config_languages[CONFIG_NLANG] = {
     "python", "node", "go", "java"};
@@ -34,6 +35,7 @@ enum {
 	CT_REGISTRIES,
 	CT_POOL,
 	CT_SYNC_TTL,
+	CT_AUDIT,
 	CT_N
 };
 
@@ -84,6 +86,7 @@ static const struct jsonv_field config_top_fields[CT_N] = {
         .type = JSONV_INT,
         .min = 1,
         .max = API_SYNC_TTL_SEC},
+    [CT_AUDIT] = {.name = "audit", .type = JSONV_ANY},
 };
 
 static const struct jsonv_object config_top_spec = {
@@ -308,22 +311,26 @@ config_check_modules(json_t *const *f, char *err, size_t errlen)
 {
 	struct egress_conf *ec = NULL;
 	struct registries *rg = NULL;
+	struct audit_witness_conf *wc = NULL;
 	int r = PETRI_ERR_NOMEM;
 
 	if (siem_config_check(f[CT_SINKS], err, errlen) != 0)
 		return PETRI_ERR_INVAL;
 	if ((ec = malloc(sizeof(*ec))) == NULL ||
-	    (rg = malloc(sizeof(*rg))) == NULL) {
+	    (rg = malloc(sizeof(*rg))) == NULL ||
+	    (wc = malloc(sizeof(*wc))) == NULL) {
 		jsonv_err_set(err, errlen, "out of memory");
 		goto out;
 	}
 	if ((r = egress_conf_parse(f[CT_EGRESS], ec, err, errlen)) != 0 ||
-	    (r = registries_parse(f[CT_REGISTRIES], rg, err, errlen)) != 0)
+	    (r = registries_parse(f[CT_REGISTRIES], rg, err, errlen)) != 0 ||
+	    (r = audit_witness_conf_parse(f[CT_AUDIT], wc, err, errlen)) != 0)
 		goto out;
 	r = 0;
 out:
 	free(ec);
 	free(rg);
+	free(wc);
 	return r;
 }
 

@@ -23,6 +23,8 @@
 #include "bounds.h"
 #include "ca.h"
 #include "dispatch.h"
+#include "keeper_tsa.h"
+#include "keeper_witness.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
@@ -33,11 +35,14 @@
 
 #define KEEPER_EXPORT_CHUNK (4UL << 20)
 #define KEEPER_BLOB_MAX (IPC_MAX_FRAME - 65536)
+#define KEEPER_EXPORT_COSIGN_MS 10000 /* an export waits for witnesses */
 
 struct keeper {
 	struct proc_ctx *ctx;
 	struct audit_log *log;
 	struct siem *siem; /* SIEM export: the sinks (audit/siem.h) */
+	struct keeper_witness *wit; /* witnesses: cosignatures */
+	struct keeper_tsa *tsa; /* RFC 3161 timestamps */
 	struct ipc_chan *api;
 	struct ipc_chan *proxy;
 	struct vault *vault;
@@ -277,6 +282,7 @@ do_record(void *arg, struct ipc_msg *m)
 	if (e == PETRI_ERR_NOTFOUND) {
 		if (audit_log_checkpoint(k->log, 1) < 0)
 			log_warn("cannot seal a checkpoint");
+		keeper_witness_kick(k->wit);
 		e = audit_log_prove_inclusion(
 		    k->log, (uint64_t)seq, 0, &proof, &size);
 	}
@@ -307,6 +313,7 @@ do_checkpoint(void *arg, struct ipc_msg *m)
 	if (e == PETRI_ERR_NOTFOUND) {
 		if (audit_log_checkpoint(k->log, 1) < 0)
 			log_warn("cannot seal a checkpoint");
+		keeper_witness_kick(k->wit);
 		e = audit_log_checkpoint_latest(k->log, &text, &len, NULL);
 	}
 	if (e != 0) {
@@ -341,6 +348,27 @@ do_consistency(void *arg, struct ipc_msg *m)
 	    NULL, 0);
 }
 
+/*
+ * Before an export: seal the current size and give the witnesses a
+ * bounded time to cosign it, so that the bundle's newest checkpoint
+ * carries a quorum when they are reachable.  Never fails the export.
+ */
+static void
+keeper_export_cosign(struct keeper *k)
+{
+	struct audit_checkpoint cp;
+
+	if (audit_log_checkpoint(k->log, 1) < 0)
+		log_warn("cannot seal a checkpoint");
+	if (audit_log_checkpoint_latest(k->log, NULL, NULL, &cp) == 0 &&
+	    keeper_witness_wait(k->wit, cp.size, KEEPER_EXPORT_COSIGN_MS) != 0)
+		log_warn("export: no witness quorum for size %llu yet",
+		    (unsigned long long)cp.size);
+	if (keeper_tsa_wait(k->tsa, cp.size, KEEPER_EXPORT_COSIGN_MS) != 0)
+		log_warn("export: no timestamp for size %llu yet",
+		    (unsigned long long)cp.size);
+}
+
 static void
 do_export(void *arg, struct ipc_msg *m)
 {
@@ -363,6 +391,7 @@ do_export(void *arg, struct ipc_msg *m)
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad range");
 		return;
 	}
+	keeper_export_cosign(k);
 	snprintf(name, sizeof(name), "export-%d-%u.tar", (int)getpid(), m->id);
 	if (petri_path_join(path, sizeof(path), k->dir, name) != 0) {
 		k_err(k, m->id, PETRI_ERR_TOOBIG, "path too long");
@@ -464,9 +493,11 @@ do_status(void *arg, struct ipc_msg *m)
 		cps = cp.size;
 	/* SIEM export: each sink's cursor, lag and errors */
 	k_ok(k, m->id,
-	    json_pack("{s:I, s:I, s:o*}", "size",
+	    json_pack("{s:I, s:I, s:o*, s:o*, s:o*}", "size",
 	        (json_int_t)audit_log_size(k->log), "checkpoint_size",
-	        (json_int_t)cps, "sinks", siem_status(k->siem)),
+	        (json_int_t)cps, "sinks", siem_status(k->siem), "witnesses",
+	        keeper_witness_status(k->wit, cps), "tsa",
+	        keeper_tsa_status(k->tsa)),
 	    NULL, 0);
 }
 
@@ -884,8 +915,15 @@ keeper_sealer(void *arg)
 		usleep(AUDIT_CHECKPOINT_MIN_MS * 1000);
 		if (k->stopping)
 			break;
-		if (audit_log_checkpoint(k->log, 0) < 0)
+		switch (audit_log_checkpoint(k->log, 0)) {
+		case 0:
+			break;
+		case 1:
+			keeper_witness_kick(k->wit);
+			break;
+		default:
 			log_warn("cannot seal a checkpoint");
+		}
 	}
 	return NULL;
 }
@@ -945,6 +983,13 @@ keeper_main(struct proc_ctx *ctx)
 		    petri_strerror(e));
 	log_info("audit log %s open at size %llu", origin,
 	    (unsigned long long)audit_log_size(k.log));
+	/* witnesses: a thread each, cosigning the checkpoints */
+	if ((e = keeper_witness_start(json_object_get(ctx->cfg.raw, "audit"),
+	         k.log, &k.wit, err, sizeof(err))) != 0)
+		fatal("cannot start the witness client: %s", err);
+	if ((e = keeper_tsa_start(json_object_get(ctx->cfg.raw, "audit"), k.log,
+	         &k.tsa, err, sizeof(err))) != 0)
+		fatal("cannot start the timestamp client: %s", err);
 	/* SIEM export: start the sinks of the configuration */
 	if ((e = siem_open(json_object_get(ctx->cfg.raw, "sinks"), k.log, k.dir,
 	         origin, &k.siem, err, sizeof(err))) != 0)
@@ -979,6 +1024,8 @@ keeper_main(struct proc_ctx *ctx)
 			break;
 	pthread_mutex_unlock(&k.lock);
 	siem_close(k.siem); /* SIEM export: stop the sinks, save cursors */
+	keeper_witness_stop(k.wit);
+	keeper_tsa_stop(k.tsa);
 	vault_close(k.vault);
 	ca_free(k.ca);
 	audit_log_close(k.log);

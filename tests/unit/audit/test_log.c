@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "audit_fixture.h"
+#include "cosig.h"
 #include "log.h"
 #include "unit.h"
 
@@ -667,20 +668,87 @@ test_schema_migration(void)
 		return;
 	CHECK(fx_append(log, 1, 0, NULL) == 0);
 	audit_log_close(log);
-	CHECK(db_schema(dir, &idx) == 2 && idx);
+	CHECK(db_schema(dir, &idx) == 4 && idx);
 	/* a log written before the leaf index existed is migrated */
 	CHECK(db_poke(dir,
-	          "DROP INDEX records_leaf; "
-	          "PRAGMA user_version = 1") == 0);
+	          "DROP INDEX records_leaf; DROP TABLE cosignatures; "
+	          "DROP TABLE timestamps; PRAGMA user_version = 1") == 0);
 	CHECK(db_schema(dir, &idx) == 1 && !idx);
 	CHECK(audit_log_open(dir, NULL, &log) == 0);
 	audit_log_close(log);
-	CHECK(db_schema(dir, &idx) == 2 && idx);
+	CHECK(db_schema(dir, &idx) == 4 && idx);
 	/* a newer schema, or a nonsense one, is not touched */
-	CHECK(db_poke(dir, "PRAGMA user_version = 3") == 0);
+	CHECK(db_poke(dir, "PRAGMA user_version = 5") == 0);
 	CHECK(audit_log_open(dir, NULL, &log) == PETRI_ERR_UNSUPPORTED);
 	CHECK(db_poke(dir, "PRAGMA user_version = -1") == 0);
 	CHECK(audit_log_open(dir, NULL, &log) == PETRI_ERR_UNSUPPORTED);
+	fx_rmtree(dir);
+}
+
+/*
+ * Cosignatures stored beside a checkpoint come back with it, from the
+ * store and in an export, where the verifier counts them; a line for a
+ * size without a checkpoint is refused.
+ */
+static void
+test_cosignatures(void)
+{
+	struct audit_log *log = NULL;
+	struct audit_verify_result res;
+	struct audit_verify_opts o;
+	struct audit_checkpoint cp;
+	struct audit_key pub, wk;
+	unsigned char pk[AUDIT_PUBKEY_LEN], sk[AUDIT_SECKEY_LEN];
+	char dir[PATH_MAX], bundle[PATH_MAX], line[AUDIT_COSIG_LINE_MAX];
+	char *text = NULL, *text2 = NULL;
+	size_t len = 0, len2 = 0, tlen = 0, ll = 0;
+	int i;
+
+	fx_tmpdir(dir);
+	CHECK(audit_log_open(dir, FX_ORIGIN, &log) == 0);
+	if (log == NULL)
+		return;
+	for (i = 0; i < 5; i++)
+		CHECK(fx_append(log, i, 0, NULL) == 0);
+	CHECK(audit_log_checkpoint(log, 1) == 1);
+	CHECK(audit_log_checkpoint_latest(log, &text, &len, &cp) == 0);
+	crypto_sign_keypair(pk, sk);
+	CHECK(audit_cosigner_key_init(&wk, "w.test/witness", pk) == 0);
+	CHECK(audit_note_open(text, len, NULL, &tlen) == 0);
+	CHECK(audit_cosig_sign(text, tlen, &wk, sk, 1700000000, line,
+	          sizeof(line), &ll) == 0);
+	CHECK(audit_log_cosig_add(log, cp.size + 1, wk.name, line, ll) ==
+	    PETRI_ERR_NOTFOUND);
+	CHECK(audit_log_cosig_add(log, cp.size, wk.name, line, ll - 1) ==
+	    PETRI_ERR_INVAL);
+	CHECK(audit_log_cosig_add(log, cp.size, wk.name, line, ll) == 0);
+	CHECK(audit_log_checkpoint_latest(log, &text2, &len2, NULL) == 0);
+	CHECK(len2 == len + ll && memcmp(text2, text, len) == 0 &&
+	    memcmp(text2 + len, line, ll) == 0);
+	CHECK(audit_cosig_verify(text2, len2, &wk, NULL) == 0);
+	CHECK(audit_log_public_key(log, &pub) == 0);
+	fx_path(bundle, dir, "bundle.tar");
+	CHECK(audit_log_export(log, 0, 0, bundle, NULL) == 0);
+	audit_log_close(log);
+	memset(&o, 0, sizeof(o));
+	o.key = pub;
+	o.threads = 2;
+	o.witnesses = &wk;
+	o.nwitnesses = 1;
+	o.quorum = 1;
+	CHECK(audit_verify_file(bundle, &o, &res) == 0);
+	CHECK(res.status == AUDIT_VERIFY_OK && res.cosignatures == 1);
+	audit_verify_result_free(&res);
+	/* another witness's key: the quorum is not met */
+	crypto_sign_keypair(pk, sk);
+	CHECK(audit_cosigner_key_init(&wk, "w.test/witness", pk) == 0);
+	o.witnesses = &wk;
+	CHECK(audit_verify_file(bundle, &o, &res) == 0);
+	CHECK(res.status == AUDIT_VERIFY_FAILED &&
+	    res.first.code == AUDIT_FIND_WITNESS);
+	audit_verify_result_free(&res);
+	free(text);
+	free(text2);
 	fx_rmtree(dir);
 }
 
@@ -742,5 +810,6 @@ main(void)
 	UNIT_RUN(test_tail_tamper_refused);
 	UNIT_RUN(test_schema_migration);
 	UNIT_RUN(test_export_partial);
+	UNIT_RUN(test_cosignatures);
 	return UNIT_DONE();
 }

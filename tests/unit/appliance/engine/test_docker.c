@@ -232,7 +232,8 @@ exit_code_of(const char *eid)
 {
 	int running = 1, code = -2, i;
 
-	for (i = 0; i < 200; i++) {
+	/* up to 10 s: dockerd is slow to report an exit on a loaded host */
+	for (i = 0; i < 2000; i++) {
 		if (docker_exec_inspect(d, eid, &running, &code, NULL) != 0)
 			return -3;
 		if (!running)
@@ -538,7 +539,9 @@ stdin_after_exit(void)
 	CHECK(r == PETRI_ERR_TIMEOUT || r == PETRI_ERR_IO);
 	xres_init(&x);
 	drain(s, 10000, &x);
-	CHECK(x.rc == 0);
+	/* a write that met the closed peer (IO) may leave the read side
+	 * failed too; a timed-out one leaves a clean end of stream */
+	CHECK(x.rc == 0 || r == PETRI_ERR_IO);
 	CHECK(docker_stream_write(s, "x", 1, 0) == PETRI_ERR_STATE);
 	CHECK(docker_stream_write_some(s, "x", 1, &done) == PETRI_ERR_STATE);
 	CHECK(strstr(docker_errmsg(), "ended") != NULL);
