@@ -59,7 +59,7 @@ WITNESS_LIBS := -lmicrohttpd -ljansson -lsodium -lpthread
 
 DEPS_SCRIPTS := $(wildcard appliance/sandbox/deps/*)
 BINS := $(BUILD)/petrid $(BUILD)/petri $(BUILD)/petri-verify \
-	$(BUILD)/petri-spawn $(BUILD)/petri-witness \
+	$(BUILD)/petri-spawn $(BUILD)/petri-init $(BUILD)/petri-witness \
 	$(DEPS_SCRIPTS:appliance/sandbox/deps/%=$(BUILD)/petri-deps/%)
 
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c tests/unit/*/*/test_*.c)
@@ -139,6 +139,14 @@ $(BUILD)/petri-deps/%: appliance/sandbox/deps/%
 $(BUILD)/petri-spawn: appliance/sandbox/spawn_main.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -static -o $@ $<
+
+# The supervisor, PID 1 of sandbox containers: static too; it shares only
+# the pure frame code with the engine.
+$(BUILD)/petri-init: appliance/sandbox/init_main.c appliance/common/supproto.c \
+		appliance/common/supproto.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -Iappliance/common -O2 -static -o $@ \
+		appliance/sandbox/init_main.c appliance/common/supproto.c
 
 # Tests, fuzz targets and benchmarks see every folder's headers.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)

@@ -83,6 +83,8 @@ enum MHD_Result api_sb_list(struct api_req *r);
 enum MHD_Result api_sb_get(struct api_req *r);
 enum MHD_Result api_sb_delete(struct api_req *r);
 enum MHD_Result api_sb_keepalive(struct api_req *r);
+/* POST /v1/sandboxes/{id}/recover (api_recover.c). */
+enum MHD_Result api_sb_recover(struct api_req *r);
 enum MHD_Result api_files_post(struct api_req *r);
 enum MHD_Result api_files_put(struct api_req *r);
 enum MHD_Result api_files_list(struct api_req *r);

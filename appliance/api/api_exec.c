@@ -644,6 +644,9 @@ run_program(struct run *run)
 	else if (e == PETRI_ERR_NOTFOUND)
 		run_finish(run, NULL, MHD_HTTP_CONFLICT, "conflict",
 		    "the sandbox container is gone");
+	else if (e == PETRI_ERR_EXHAUSTED)
+		run_finish(
+		    run, NULL, MHD_HTTP_CONFLICT, "sandbox_exhausted", msg);
 	else
 		run_finish(
 		    run, NULL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", msg);
@@ -742,6 +745,8 @@ run_event(struct run *run, json_t *doc, json_t *res, json_t *test,
 	    ev, "duration_ms", x != NULL ? json_incref(x) : json_integer(ms));
 	if ((x = json_object_get(res, "usage")) != NULL)
 		json_object_set(ev, "usage", x);
+	if ((x = json_object_get(res, "path")) != NULL) /* which way ran */
+		json_object_set(ev, "path", x);
 	json_object_set_new(ev, "stdout",
 	    run_stream_ref(run->a, &run->out[0], run->truncated, err));
 	json_object_set_new(ev, "stderr",

@@ -43,6 +43,8 @@ static const struct api_route api_routes[] = {
     {"DELETE", "/v1/sandboxes/{}", ROLES_AGENT, API_BODY_NONE, api_sb_delete},
     {"POST", "/v1/sandboxes/{}/keepalive", ROLES_AGENT, API_BODY_JSON,
         api_sb_keepalive},
+    {"POST", "/v1/sandboxes/{}/recover", ROLES_AGENT, API_BODY_JSON,
+        api_sb_recover},
     {"POST", "/v1/sandboxes/{}/files", ROLES_AGENT, API_BODY_FILE,
         api_files_post},
     {"GET", "/v1/sandboxes/{}/files", ROLES_AGENT, API_BODY_NONE,

@@ -773,7 +773,7 @@ api_sb_remove(struct api *a, json_t *sb, const char *reason, struct api_req *r)
 	const char *id = json_string_value(json_object_get(sb, "id"));
 	json_t *ev;
 	char msg[256];
-	int e;
+	int e, ea;
 
 	api_runs_kill_sandbox(a, id);
 	api_egress_detach(a, id);
@@ -793,14 +793,19 @@ api_sb_remove(struct api *a, json_t *sb, const char *reason, struct api_req *r)
 		log_warn("cannot remove the workspace of %s: %s", id, msg);
 		return e;
 	}
-	if ((e = db_sandbox_delete(a->db, id)) != 0)
-		return e;
+	/*
+	 * The record before the row: once a GET answers 404 the removal is
+	 * on the record (the reaper has no client waiting for it).
+	 */
 	ev = json_pack("{s:s, s:s}", "sandbox", id, "reason", reason);
-	if ((e = api_audit(a, r,
+	if ((ea = api_audit(a, r,
 	         strcmp(reason, "expired") == 0 ? "sandbox.expired"
 	                                        : "sandbox.deleted",
 	         ev, NULL)) != 0)
 		log_warn("audit log unavailable while removing %s", id);
+	if ((e = db_sandbox_delete(a->db, id)) != 0)
+		return e;
+	e = ea;
 	pthread_mutex_lock(&a->metrics.lock);
 	a->metrics.sandboxes_deleted++;
 	pthread_mutex_unlock(&a->metrics.lock);

@@ -76,6 +76,9 @@ run_doc(struct run *run, json_t *res, int with_output)
 		if (json_object_get(res, "usage") != NULL)
 			json_object_set(
 			    d, "usage", json_object_get(res, "usage"));
+		if (json_object_get(res, "path") != NULL) /* which way ran */
+			json_object_set(
+			    d, "path", json_object_get(res, "path"));
 	} else {
 		json_object_set_new(d, "exit_code", json_null());
 		json_object_set_new(d, "signal", json_null());

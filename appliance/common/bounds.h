@@ -68,7 +68,7 @@
 #define SB_MIN_DISK_MB 16
 #define SB_DEFAULT_TMP_MB 64
 #define SB_MAX_PER_TENANT 256
-#define SB_MAX_POOL 32 /* warm sandboxes per language */
+#define SB_MAX_POOL 256 /* warm sandboxes per language */
 #define SB_POOL_TENANT "__pool__" /* owner of unclaimed warm sandboxes */
 
 /* Docker Engine API replies */

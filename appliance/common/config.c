@@ -36,6 +36,7 @@ enum {
 	CT_POOL,
 	CT_SYNC_TTL,
 	CT_AUDIT,
+	CT_SUPERVISOR,
 	CT_N
 };
 
@@ -87,6 +88,7 @@ static const struct jsonv_field config_top_fields[CT_N] = {
         .min = 1,
         .max = API_SYNC_TTL_SEC},
     [CT_AUDIT] = {.name = "audit", .type = JSONV_ANY},
+    [CT_SUPERVISOR] = {.name = "supervisor", .type = JSONV_BOOL},
 };
 
 static const struct jsonv_object config_top_spec = {
@@ -302,6 +304,8 @@ config_parse_scalars(
 	config_int_copy(f[CT_SYNC_TTL], &cfg->sync_ttl);
 	if (f[CT_DEBUG] != NULL)
 		cfg->debug = json_is_true(f[CT_DEBUG]);
+	if (f[CT_SUPERVISOR] != NULL)
+		cfg->supervisor = json_is_true(f[CT_SUPERVISOR]);
 	return 0;
 }
 
@@ -359,6 +363,7 @@ config_defaults_set(struct petri_config *cfg)
 	cfg->limits.tmp_mb = SB_DEFAULT_TMP_MB;
 	cfg->output_max = EXEC_DEFAULT_OUTPUT_MAX;
 	cfg->ttl_seconds = SB_DEFAULT_TTL_SEC;
+	cfg->supervisor = 1; /* petri-init in new sandboxes */
 	cfg->pool[0] = 2; /* python */
 	cfg->pool[1] = 2; /* node */
 	cfg->pool[2] = 1; /* go */
@@ -456,6 +461,7 @@ config_to_json(const struct petri_config *cfg)
 	    j, "reaper_interval_seconds", json_integer(cfg->reaper_interval));
 	json_object_set_new(j, "sync_ttl_seconds", json_integer(cfg->sync_ttl));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
+	json_object_set_new(j, "supervisor", json_boolean(cfg->supervisor));
 	json_object_set_new(j, "pool",
 	    json_pack("{s:i, s:i, s:i, s:i}", config_languages[0], cfg->pool[0],
 	        config_languages[1], cfg->pool[1], config_languages[2],

@@ -40,6 +40,7 @@ struct petri_config {
 	int sync_ttl; /* seconds a planned delta sync is kept */
 	int pool[CONFIG_NLANG]; /* warm sandboxes kept per language */
 	int debug;
+	int supervisor; /* new sandboxes run petri-init (docs/architecture.md) */
 	json_t *raw; /* the whole document, for modules */
 };
 

@@ -20,6 +20,7 @@ static const char *const petri_err_names[] = {
     "database error",
     "unsupported",
     "truncated input",
+    "sandbox exhausted",
 };
 
 const char *

@@ -25,7 +25,8 @@
 #define PETRI_ERR_DB -15 /* database failure */
 #define PETRI_ERR_UNSUPPORTED -16 /* valid but not supported here */
 #define PETRI_ERR_TRUNCATED -17 /* input ended early */
-#define PETRI_ERR_MIN -17
+#define PETRI_ERR_EXHAUSTED -18 /* a sandbox cannot start a process */
+#define PETRI_ERR_MIN -18
 
 /*
  * Returns a static, human-readable name for a PETRI_ERR_* code.

@@ -38,6 +38,7 @@ const struct ipc_permit proto_engine_from_api[] = {
     {MSG_ENG_SB_ENSURE, SMALL},
     {MSG_ENG_INFO, SMALL},
     {MSG_ENG_SB_UPDATE, SMALL},
+    {MSG_ENG_SB_RECOVER, SMALL},
 };
 const size_t proto_engine_from_api_n = NELEM(proto_engine_from_api);
 

@@ -37,6 +37,8 @@ enum {
 	MSG_ENG_SB_ENSURE = 107, /* {sandbox, container} -> OK {container} */
 	MSG_ENG_INFO = 108,
 	MSG_ENG_SB_UPDATE = 109,
+	MSG_ENG_SB_RECOVER = 110, /* {sandbox, container} -> OK {killed,
+	                             method} */
 	/* {container, limits} -> OK */ /* {} -> OK {network, gateway, images} */
 
 	/* engine -> api, streamed answer to MSG_ENG_EXEC */

@@ -1,15 +1,19 @@
 /*
  * engine.c: the engine process, the only one that talks to Docker.
  *
- * It creates, adopts and removes sandbox containers, runs executions in
- * them (through petri-spawn, so a timeout or a kill takes the whole process
- * tree) and streams their output back to the api.  Docker's replies are
- * untrusted input: docker.c bounds and parses them.  Each request from the
- * api runs on its own thread.
+ * It creates, adopts and removes sandbox containers through the container
+ * backend (backend.h; Docker today), runs executions in them through their
+ * supervisor (petri-init, supervisor.h) or else through the backend's exec
+ * and petri-spawn (so a timeout or a kill takes the whole process tree),
+ * and streams their output back to the api.  The backend's replies and
+ * the supervisors' frames are untrusted input.  Each request from the api
+ * runs on its own thread.
  */
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -21,34 +25,39 @@
 
 #include "bounds.h"
 #include "buf.h"
-#include "docker.h"
+#include "backend.h"
 #include "dispatch.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
+#include "supervisor.h"
 #include "util.h"
 
 #define SPAWN_PATH "/usr/local/bin/petri-spawn"
+#define INIT_PATH "/usr/local/bin/petri-init"
+#define SUP_READ_CHUNK 65536 /* one read of a pipe */
+#define SUP_DRAIN_MS 300 /* output after a foreground exit */
 #define ENGINE_MAX_EXECS 1024
 #define STDIN_MAX (4UL << 20)
 
 struct engine {
 	struct proc_ctx *ctx;
-	struct docker *docker;
+	struct backend *be; /* the container backend (Docker today) */
 	struct ipc_chan *api;
 	char network[64];
-	char net_id[DOCKER_ID_MAX];
+	char net_id[BACKEND_ID_MAX];
 	pthread_mutex_t lock;
 	struct xexec *execs;
 	int nexecs;
 	int net_ready;
+	struct sup_hub *sup; /* NULL: every execution through docker exec */
 };
 
 /* One execution in flight. */
 struct xexec {
 	struct xexec *next;
 	char id[PETRI_ID_MAX];
-	char container[DOCKER_ID_MAX];
+	char container[BACKEND_ID_MAX];
 	int evfd; /* wakes the exec's poll loop */
 	int kill; /* asked to stop */
 	struct buf in; /* stdin waiting to be written */
@@ -176,7 +185,7 @@ engine_network(struct engine *e)
 
 	if (e->net_ready)
 		return 0;
-	r = docker_network_inspect(e->docker, e->network, &net);
+	r = backend_network_inspect(e->be, e->network, &net);
 	if (r == 0) {
 		const char *id = str(net, "Id");
 
@@ -211,7 +220,7 @@ engine_network(struct engine *e)
 	    "Driver", "bridge", "Labels", "petri.instance", e->ctx->instance,
 	    "Options", "com.docker.network.bridge.enable_ip_masquerade",
 	    "false", "com.docker.network.bridge.enable_icc", "false");
-	r = docker_network_create(e->docker, e->network, cfg, e->net_id);
+	r = backend_network_create(e->be, e->network, cfg, e->net_id);
 	json_decref(cfg);
 	if (r == PETRI_ERR_EXISTS)
 		r = 0;
@@ -235,7 +244,7 @@ container_ip(struct engine *e, const char *cid, char ip[64])
 	int r;
 
 	ip[0] = '\0';
-	if ((r = docker_container_inspect(e->docker, cid, &ins)) != 0)
+	if ((r = backend_container_inspect(e->be, cid, &ins)) != 0)
 		return r;
 	a = str(json_object_get(
 	            json_object_get(
@@ -247,6 +256,39 @@ container_ip(struct engine *e, const char *cid, char ip[64])
 	    : PETRI_ERR_NOTFOUND;
 	json_decref(ins);
 	return r;
+}
+
+/*
+ * Whether a sandbox of this spec gets petri-init as its PID 1.  gVisor
+ * (runsc) does not: a unix socket bind-mounted from the host cannot be
+ * dialled from inside it without the runtime's host-UDS option, so its
+ * executions take docker exec (docs/architecture.md).
+ */
+static int
+engine_supervised(struct engine *e, json_t *spec)
+{
+	const char *runtime = str(spec, "runtime");
+
+	return e->sup != NULL &&
+	    (runtime == NULL || strcmp(runtime, "runsc") != 0);
+}
+
+/* The binds of a supervised sandbox: petri-init and its socket's dir. */
+static int
+container_config_sup(struct engine *e, const char *sandbox, json_t *binds)
+{
+	char bind[8192], dir[4096];
+
+	if (sup_sandbox_dir(e->sup, sandbox, dir, sizeof(dir)) != 0 ||
+	    (size_t)snprintf(bind, sizeof(bind), "%s/petri-init:%s:ro",
+	        e->ctx->exe_dir, INIT_PATH) >= sizeof(bind))
+		return PETRI_ERR_TOOBIG;
+	json_array_append_new(binds, json_string(bind));
+	if ((size_t)snprintf(bind, sizeof(bind), "%s:%s:ro", dir,
+	        SUP_MOUNT_DIR) >= sizeof(bind))
+		return PETRI_ERR_TOOBIG;
+	json_array_append_new(binds, json_string(bind));
+	return 0;
 }
 
 /* The create body shared by sandbox and one-shot containers. */
@@ -263,6 +305,7 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 	const char *runtime = str(spec, "runtime");
 	char bind[8192], user[64], tmpfs[128];
 	const char *ws = str(spec, "workspace");
+	int supervised = !oneshot && engine_supervised(e, spec);
 
 	if (mem <= 0 || pids <= 0 || cpus <= 0 || ws == NULL)
 		return NULL;
@@ -304,6 +347,10 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 		}
 		json_array_append_new(binds, json_string(bind));
 	}
+	if (supervised && container_config_sup(e, sandbox, binds) != 0) {
+		json_decref(binds);
+		return NULL;
+	}
 	hc = json_pack("{s:o, s:s, s:[s], s:[s], s:b, s:{s:s}, s:I, s:I, s:I, "
 	               "s:I, s:b, s:s, s:[s], s:{s:s}, s:[{s:s, s:i, s:i}]}",
 	    "Binds", binds, "NetworkMode", oneshot ? "none" : e->network,
@@ -320,6 +367,8 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 		    json_pack("{s:s}", "Name", "unless-stopped"));
 	if (runtime != NULL && strcmp(runtime, "runsc") == 0)
 		json_object_set_new(hc, "Runtime", json_string("runsc"));
+	if (supervised) /* petri-init is the init: no docker-init */
+		json_object_set_new(hc, "Init", json_false());
 	cfg = json_pack("{s:s, s:O, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:b, "
 	                "s:b, s:b, s:b, s:b, s:b}",
 	    "Image", str(spec, "image"), "Cmd", cmd, "User", user, "WorkingDir",
@@ -331,11 +380,16 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 	if (cfg != NULL && json_object_get(spec, "env") != NULL)
 		json_object_set_new(
 		    cfg, "Env", env_array(json_object_get(spec, "env")));
+	if (cfg != NULL && supervised) {
+		json_object_set_new(cfg, "Cmd", json_pack("[s]", INIT_PATH));
+		json_object_set_new(json_object_get(cfg, "Labels"),
+		    "petri.init", json_string("1"));
+	}
 	return cfg;
 }
 
 static int
-check_image(struct engine *e, json_t *spec, char image_id[DOCKER_IMAGE_ID_MAX],
+check_image(struct engine *e, json_t *spec, char image_id[BACKEND_IMAGE_ID_MAX],
     char *msg, size_t msglen)
 {
 	const char *img = str(spec, "image");
@@ -343,7 +397,7 @@ check_image(struct engine *e, json_t *spec, char image_id[DOCKER_IMAGE_ID_MAX],
 
 	if (img == NULL)
 		return PETRI_ERR_INVAL;
-	r = docker_image_id(e->docker, img, image_id);
+	r = backend_image_id(e->be, img, image_id);
 	if (r == PETRI_ERR_NOTFOUND) {
 		snprintf(msg, msglen,
 		    "image %s is not built on this host "
@@ -352,7 +406,8 @@ check_image(struct engine *e, json_t *spec, char image_id[DOCKER_IMAGE_ID_MAX],
 		return PETRI_ERR_UNSUPPORTED;
 	}
 	if (r != 0)
-		snprintf(msg, msglen, "image %s: %s", img, docker_errmsg());
+		snprintf(
+		    msg, msglen, "image %s: %s", img, backend_errmsg(e->be));
 	return r;
 }
 
@@ -365,8 +420,7 @@ runtime_available(struct engine *e, const char *runtime)
 
 	if (runtime == NULL || strcmp(runtime, "runc") == 0)
 		return 1;
-	if (docker_request(e->docker, "GET", "/info", NULL, 0, NULL, &info) !=
-	    0)
+	if (backend_info(e->be, &info) != 0)
 		return 1; /* cannot tell: keep Docker's own error */
 	ok =
 	    json_object_get(json_object_get(info, "Runtimes"), runtime) != NULL;
@@ -375,41 +429,49 @@ runtime_available(struct engine *e, const char *runtime)
 }
 
 static int
-sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
-    char image_id[DOCKER_IMAGE_ID_MAX], char *msg, size_t msglen)
+sandbox_create(struct engine *e, json_t *spec, char id[BACKEND_ID_MAX],
+    char image_id[BACKEND_IMAGE_ID_MAX], char *msg, size_t msglen)
 {
 	const char *sb = str(spec, "sandbox");
-	char name[DOCKER_NAME_MAX];
+	char name[128];
 	json_t *cfg, *cmd;
 	int r;
 
 	if (sb == NULL || !petri_id_valid(sb, "sb_"))
 		return PETRI_ERR_INVAL;
 	if ((r = engine_network(e)) != 0) {
-		snprintf(msg, msglen, "sandbox network: %s", docker_errmsg());
+		snprintf(
+		    msg, msglen, "sandbox network: %s", backend_errmsg(e->be));
 		return r;
 	}
 	if ((r = check_image(e, spec, image_id, msg, msglen)) != 0)
 		return r;
 	snprintf(name, sizeof(name), "petri-%.8s-%s", e->ctx->instance, sb);
+	/* the supervisor's socket exists before its container starts */
+	if (engine_supervised(e, spec) &&
+	    (r = sup_sandbox_listen(e->sup, sb, NULL)) != 0) {
+		snprintf(
+		    msg, msglen, "supervisor socket: %s", petri_strerror(r));
+		return r;
+	}
 	cmd = json_pack("[s, s]", "sleep", "infinity");
 	cfg = container_config(e, spec, sb, cmd, 0, 0);
 	json_decref(cmd);
 	if (cfg == NULL)
 		return PETRI_ERR_INVAL;
-	r = docker_container_create(e->docker, name, cfg, id);
+	r = backend_container_create(e->be, name, cfg, id);
 	json_decref(cfg);
 	if (r == PETRI_ERR_EXISTS) {
 		/* a leftover of ours with this name: replace it */
-		(void)docker_container_remove(e->docker, name, 1, 1);
+		(void)backend_container_remove(e->be, name, 1, 1);
 		cmd = json_pack("[s, s]", "sleep", "infinity");
 		cfg = container_config(e, spec, sb, cmd, 0, 0);
 		json_decref(cmd);
-		r = docker_container_create(e->docker, name, cfg, id);
+		r = backend_container_create(e->be, name, cfg, id);
 		json_decref(cfg);
 	}
 	if (r != 0) {
-		snprintf(msg, msglen, "create: %s", docker_errmsg());
+		snprintf(msg, msglen, "create: %s", backend_errmsg(e->be));
 		if (!runtime_available(e, str(spec, "runtime"))) {
 			snprintf(msg, msglen,
 			    "runtime %s is not installed on "
@@ -419,9 +481,11 @@ sandbox_create(struct engine *e, json_t *spec, char id[DOCKER_ID_MAX],
 		}
 		return r;
 	}
-	if ((r = docker_container_start(e->docker, id)) != 0) {
-		snprintf(msg, msglen, "start: %s", docker_errmsg());
-		(void)docker_container_remove(e->docker, id, 1, 1);
+	if (engine_supervised(e, spec))
+		(void)sup_sandbox_listen(e->sup, sb, id);
+	if ((r = backend_container_start(e->be, id)) != 0) {
+		snprintf(msg, msglen, "start: %s", backend_errmsg(e->be));
+		(void)backend_container_remove(e->be, id, 1, 1);
 		return r;
 	}
 	return 0;
@@ -431,7 +495,7 @@ static void
 do_sb_create(void *arg, struct ipc_msg *m)
 {
 	struct engine *e = arg;
-	char id[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX], msg[512] = "";
+	char id[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX], msg[512] = "";
 	char ip[64];
 	int r;
 
@@ -457,15 +521,18 @@ do_sb_delete(void *arg, struct ipc_msg *m)
 	int r;
 
 	if (c == NULL ||
-	    (r = docker_container_remove(e->docker, c, 1, 1)) ==
+	    (r = backend_container_remove(e->be, c, 1, 1)) ==
 	        PETRI_ERR_NOTFOUND) {
 		(void)reply_err(e, m->id, PETRI_ERR_NOTFOUND, "no container");
 		return;
 	}
 	if (r != 0) {
-		(void)reply_err(e, m->id, r, "remove: %s", docker_errmsg());
+		(void)reply_err(
+		    e, m->id, r, "remove: %s", backend_errmsg(e->be));
 		return;
 	}
+	if (e->sup != NULL && str(m->json, "sandbox") != NULL)
+		sup_sandbox_forget(e->sup, str(m->json, "sandbox"));
 	reply_ok(e, m->id, json_object());
 }
 
@@ -479,25 +546,67 @@ do_sb_update(void *arg, struct ipc_msg *m)
 	json_int_t mem = json_integer_value(json_object_get(l, "memory_mb"));
 	json_int_t pids = json_integer_value(json_object_get(l, "pids"));
 	double cpus = json_number_value(json_object_get(l, "cpus"));
-	char path[256];
 	int r;
 
-	if (c == NULL || mem <= 0 || pids <= 0 || cpus <= 0 ||
-	    (size_t)snprintf(path, sizeof(path), "/containers/%s/update", c) >=
-	        sizeof(path)) {
+	if (c == NULL || mem <= 0 || pids <= 0 || cpus <= 0) {
 		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad update");
 		return;
 	}
 	body = json_pack("{s:I, s:I, s:I, s:I}", "Memory", mem * 1024 * 1024,
 	    "MemorySwap", mem * 1024 * 1024, "PidsLimit", pids, "NanoCpus",
 	    (json_int_t)(cpus * 1e9));
-	r = docker_request(e->docker, "POST", path, body, 0, NULL, NULL);
+	r = backend_container_update(e->be, c, body);
 	json_decref(body);
 	if (r != 0) {
-		(void)reply_err(e, m->id, r, "update: %s", docker_errmsg());
+		(void)reply_err(
+		    e, m->id, r, "update: %s", backend_errmsg(e->be));
 		return;
 	}
 	reply_ok(e, m->id, json_object());
+}
+
+/*
+ * Kills every process of an exhausted sandbox, its workspace kept: through
+ * its supervisor, or by restarting its container when it has none (or the
+ * supervisor does not answer).
+ */
+static void
+do_sb_recover(void *arg, struct ipc_msg *m)
+{
+	struct engine *e = arg;
+	const char *sb = str(m->json, "sandbox"),
+	           *c = str(m->json, "container");
+	int killed = 0, r = PETRI_ERR_NOTFOUND;
+
+	if (sb == NULL || c == NULL) {
+		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad recover");
+		return;
+	}
+	if (e->sup != NULL)
+		r = sup_kill_all(e->sup, sb, SUP_KILL_TIMEOUT_MS, &killed);
+	if (r == 0) {
+		log_info("recovered %s: %d processes killed by its supervisor",
+		    sb, killed);
+		reply_ok(e, m->id,
+		    json_pack("{s:i, s:s}", "killed", killed, "method",
+		        "supervisor"));
+		return;
+	}
+	/* no supervisor: the container restarts, its processes with it */
+	if ((r = backend_container_kill(e->be, c, "KILL")) != 0 &&
+	    r != PETRI_ERR_STATE) {
+		(void)reply_err(
+		    e, m->id, r, "recover: %s", backend_errmsg(e->be));
+		return;
+	}
+	if ((r = backend_container_start(e->be, c)) != 0) {
+		(void)reply_err(
+		    e, m->id, r, "recover: %s", backend_errmsg(e->be));
+		return;
+	}
+	log_info("recovered %s by restarting its container", sb);
+	reply_ok(e, m->id,
+	    json_pack("{s:i, s:s}", "killed", -1, "method", "restart"));
 }
 
 static void
@@ -507,10 +616,10 @@ do_ping(void *arg, struct ipc_msg *m)
 	json_t *v = NULL;
 	int r;
 
-	if ((r = docker_ping(e->docker)) != 0 ||
-	    (r = docker_version(e->docker, &v)) != 0) {
-		(void)reply_err(
-		    e, m->id, PETRI_ERR_UNAVAIL, "docker: %s", docker_errmsg());
+	if ((r = backend_ping(e->be)) != 0 ||
+	    (r = backend_version(e->be, &v)) != 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
+		    backend_errmsg(e->be));
 		return;
 	}
 	reply_ok(e, m->id,
@@ -529,8 +638,9 @@ do_info(void *arg, struct ipc_msg *m)
 	int r;
 
 	if ((r = engine_network(e)) != 0 ||
-	    (r = docker_network_inspect(e->docker, e->network, &net)) != 0) {
-		(void)reply_err(e, m->id, r, "network: %s", docker_errmsg());
+	    (r = backend_network_inspect(e->be, e->network, &net)) != 0) {
+		(void)reply_err(
+		    e, m->id, r, "network: %s", backend_errmsg(e->be));
 		return;
 	}
 	cfg = json_array_get(
@@ -551,21 +661,35 @@ do_info(void *arg, struct ipc_msg *m)
 	json_decref(net);
 }
 
+/* Whether container kc of the list carries petri-init (label petri.init). */
+static int
+kc_supervised(json_t *list, const char *kc)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach (list, i, c)
+		if (str(c, "Id") != NULL && strcmp(str(c, "Id"), kc) == 0)
+			return str(json_object_get(c, "Labels"),
+			           "petri.init") != NULL;
+	return 0;
+}
+
 static void
 do_reconcile(void *arg, struct ipc_msg *m)
 {
 	struct engine *e = arg;
 	json_t *known = json_object_get(m->json, "sandboxes"), *list = NULL;
 	json_t *recreated = json_object(), *ips = json_object(), *c, *spec;
-	char label[128], id[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX];
+	char label[128], id[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX];
 	char msg[256], ip[64];
 	size_t i, j;
 	int adopted = 0, removed = 0, r;
 
 	snprintf(label, sizeof(label), "petri.instance=%s", e->ctx->instance);
-	if ((r = docker_container_list(e->docker, label, &list)) != 0) {
-		(void)reply_err(
-		    e, m->id, PETRI_ERR_UNAVAIL, "docker: %s", docker_errmsg());
+	if ((r = backend_container_list(e->be, label, &list)) != 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
+		    backend_errmsg(e->be));
 		json_decref(recreated);
 		json_decref(ips);
 		return;
@@ -592,7 +716,7 @@ do_reconcile(void *arg, struct ipc_msg *m)
 			continue;
 		log_info("removing orphan container %.12s (sandbox %s)", cid,
 		    sb != NULL ? sb : "?");
-		if (docker_container_remove(e->docker, cid, 1, 1) == 0)
+		if (backend_container_remove(e->be, cid, 1, 1) == 0)
 			removed++;
 	}
 	/* known: adopt (start if needed), or re-create when gone */
@@ -605,11 +729,14 @@ do_reconcile(void *arg, struct ipc_msg *m)
 			    strcmp(str(c, "Id"), kc) == 0)
 				found = 1;
 		if (found) {
-			if (docker_container_start(e->docker, kc) == 0)
+			if (e->sup != NULL && kc_supervised(list, kc))
+				(void)sup_sandbox_listen(
+				    e->sup, str(spec, "sandbox"), kc);
+			if (backend_container_start(e->be, kc) == 0)
 				adopted++;
 			else
 				log_warn("cannot start container %.12s: %s", kc,
-				    docker_errmsg());
+				    backend_errmsg(e->be));
 			if (container_ip(e, kc, ip) == 0)
 				json_object_set_new(
 				    ips, str(spec, "sandbox"), json_string(ip));
@@ -706,8 +833,8 @@ static void
 kill_tree(
     struct engine *e, const char *container, const char *id, const char *user)
 {
-	char xid[DOCKER_ID_MAX];
-	struct docker_stream *s = NULL;
+	char xid[BACKEND_ID_MAX];
+	struct backend_stream *s = NULL;
 	struct buf junk;
 	json_t *spec;
 	int64_t deadline;
@@ -715,27 +842,27 @@ kill_tree(
 
 	spec = json_pack("{s:[s, s, s], s:s, s:b, s:b}", "Cmd", SPAWN_PATH,
 	    "--kill", id, "User", user, "AttachStdout", 1, "AttachStderr", 1);
-	r = docker_exec_create(e->docker, container, spec, xid);
+	r = backend_exec_create(e->be, container, spec, xid);
 	json_decref(spec);
-	if (r != 0 || docker_exec_start(e->docker, xid, 0, &s) != 0) {
-		log_warn("cannot kill exec %s: %s", id, docker_errmsg());
+	if (r != 0 || backend_exec_start(e->be, xid, 0, &s) != 0) {
+		log_warn("cannot kill exec %s: %s", id, backend_errmsg(e->be));
 		return;
 	}
 	buf_init(&junk, 4096);
 	deadline = petri_mono_ms() + EXEC_KILL_GRACE_MS;
 	while (petri_mono_ms() < deadline) {
-		r = docker_stream_read(s, 200, &which, &junk);
+		r = backend_stream_read(e->be, s, 200, &which, &junk);
 		if (r != 1 && r != PETRI_ERR_TIMEOUT)
 			break;
 	}
 	buf_free(&junk);
-	docker_stream_free(s);
+	backend_stream_free(e->be, s);
 }
 
 struct xrun {
 	struct engine *e;
 	struct xexec *x;
-	struct docker_stream *s;
+	struct backend_stream *s;
 	uint32_t reply_id;
 	size_t out_max;
 	size_t sent[2];
@@ -743,7 +870,51 @@ struct xrun {
 	int timed_out;
 	int killed;
 	int flood;
+	/* docker exec: a first chunk that may be the sandbox failing to
+	 * start a process (not program output), held until the exit */
+	char held[512];
+	size_t heldlen;
+	int heldk;
+	int hold; /* look for them (docker exec of a sandbox) */
 };
+
+/* The texts of a sandbox that cannot start a process, docker exec path:
+ * runc's (exit 126, on stdout) and petri-spawn's (exit 127, on stderr). */
+#define EXHAUSTED_RUNC "OCI runtime exec failed"
+#define EXHAUSTED_SPAWN "petri: cannot start (fork: "
+
+/* Whether this would be the run's first output and looks like one. */
+static int
+xrun_hold(struct xrun *xr, int k, const void *p, size_t n)
+{
+	const char *want = k == 0 ? EXHAUSTED_RUNC : EXHAUSTED_SPAWN;
+	size_t wl = strlen(want);
+
+	if (xr->sent[0] != 0 || xr->sent[1] != 0 || xr->heldlen != 0 ||
+	    n < wl || n > sizeof(xr->held) || memcmp(p, want, wl) != 0)
+		return 0;
+	memcpy(xr->held, p, n);
+	xr->heldlen = n;
+	xr->heldk = k;
+	return 1;
+}
+
+/* Sends held output on as the program's after all. */
+static void
+xrun_flush(struct xrun *xr)
+{
+	json_t *j;
+
+	if (xr->heldlen == 0)
+		return;
+	j = json_pack("{s:i}", "stream", xr->heldk + 1);
+	if (ipc_send(xr->e->api, MSG_ENG_OUTPUT, xr->reply_id, j, xr->held,
+	        xr->heldlen) != 0)
+		log_warn("cannot stream output");
+	json_decref(j);
+	xr->sent[xr->heldk] += xr->heldlen;
+	xr->heldlen = 0;
+}
 
 /*
  * Pumps output to the api and stdin into the process until the stream
@@ -761,7 +932,7 @@ pump(struct xrun *xr, int64_t deadline_ms,
 	int64_t now, hard = 0;
 	int which, r, stopping = 0, in_open = 1;
 
-	buf_init(&chunk, DOCKER_MAX_FRAME);
+	buf_init(&chunk, xr->e->be->max_chunk);
 	for (;;) {
 		int want_out;
 
@@ -788,12 +959,13 @@ pump(struct xrun *xr, int64_t deadline_ms,
 			break;
 		}
 		/* output already buffered inside the stream first */
-		if (docker_stream_pending(xr->s)) {
-			r = docker_stream_read(xr->s, 0, &which, &chunk);
+		if (backend_stream_pending(xr->e->be, xr->s)) {
+			r = backend_stream_read(
+			    xr->e->be, xr->s, 0, &which, &chunk);
 		} else {
 			int tmo = 1000;
 
-			pfd[0].fd = docker_stream_fd(xr->s);
+			pfd[0].fd = backend_stream_fd(xr->e->be, xr->s);
 			pfd[0].events = POLLIN | (want_out ? POLLOUT : 0);
 			pfd[1].fd = x->evfd;
 			pfd[1].events = POLLIN;
@@ -815,8 +987,8 @@ pump(struct xrun *xr, int64_t deadline_ms,
 				size_t done = 0;
 
 				pthread_mutex_lock(&xr->e->lock);
-				if (docker_stream_write_some(xr->s, x->in.data,
-				        x->in.len, &done) == 0)
+				if (backend_stream_write_some(xr->e->be, xr->s,
+				        x->in.data, x->in.len, &done) == 0)
 					buf_consume(&x->in, done);
 				else
 					buf_reset(&x->in);
@@ -825,24 +997,30 @@ pump(struct xrun *xr, int64_t deadline_ms,
 			pthread_mutex_lock(&xr->e->lock);
 			if (in_open && x->in_eof && x->in.len == 0) {
 				in_open = 0;
-				if (docker_stream_close_write(xr->s) != 0)
+				if (backend_stream_close_write(
+				        xr->e->be, xr->s) != 0)
 					log_warn("stdin close failed");
 			}
 			pthread_mutex_unlock(&xr->e->lock);
 			if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			r = docker_stream_read(xr->s, 0, &which, &chunk);
+			r = backend_stream_read(
+			    xr->e->be, xr->s, 0, &which, &chunk);
 		}
 		if (r == PETRI_ERR_TIMEOUT)
 			continue;
 		if (r <= 0)
 			break;
-		if (which == DOCKER_STREAM_STDOUT ||
-		    which == DOCKER_STREAM_STDERR ||
-		    which == DOCKER_STREAM_SYSERR) {
-			int k = which == DOCKER_STREAM_STDOUT ? 0 : 1;
+		if (which == BACKEND_STREAM_STDOUT ||
+		    which == BACKEND_STREAM_STDERR ||
+		    which == BACKEND_STREAM_SYSERR) {
+			int k = which == BACKEND_STREAM_STDOUT ? 0 : 1;
 			size_t n = chunk.len;
 
+			if (xr->s != NULL && xr->hold &&
+			    xrun_hold(xr, k, chunk.data, n))
+				continue;
+			xrun_flush(xr);
 			if (xr->sent[k] + n > xr->out_max) {
 				n = xr->out_max - xr->sent[k];
 				xr->truncated = 1;
@@ -875,7 +1053,7 @@ static void
 oneshot_kill_cb(struct xrun *xr, void *arg)
 {
 	(void)arg;
-	(void)docker_container_kill(xr->e->docker, xr->x->container, "KILL");
+	(void)backend_container_kill(xr->e->be, xr->x->container, "KILL");
 }
 
 /* Fills the common result fields. */
@@ -911,7 +1089,7 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 {
 	json_t *spec = json_deep_copy(json_object_get(m->json, "spec"));
 	json_t *cfg = NULL, *ins = NULL;
-	char cid[DOCKER_ID_MAX], image_id[DOCKER_IMAGE_ID_MAX], msg[512] = "";
+	char cid[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX], msg[512] = "";
 	struct xrun xr;
 	int64_t started = petri_mono_ms();
 	json_int_t tmo =
@@ -947,15 +1125,14 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 		goto fail;
 	}
 	json_object_set(cfg, "WorkingDir", json_object_get(m->json, "cwd"));
-	if ((r = docker_container_create(e->docker, NULL, cfg, cid)) != 0) {
-		snprintf(msg, sizeof(msg), "create: %s", docker_errmsg());
+	if ((r = backend_container_create(e->be, NULL, cfg, cid)) != 0) {
+		snprintf(msg, sizeof(msg), "create: %s", backend_errmsg(e->be));
 		goto fail;
 	}
 	petri_strlcpy(x->container, cid, sizeof(x->container));
-	if ((r = docker_container_attach(e->docker, cid, has_stdin, &xr.s)) !=
-	        0 ||
-	    (r = docker_container_start(e->docker, cid)) != 0) {
-		snprintf(msg, sizeof(msg), "start: %s", docker_errmsg());
+	if ((r = backend_container_attach(e->be, cid, has_stdin, &xr.s)) != 0 ||
+	    (r = backend_container_start(e->be, cid)) != 0) {
+		snprintf(msg, sizeof(msg), "start: %s", backend_errmsg(e->be));
 		goto fail;
 	}
 	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
@@ -970,24 +1147,400 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 		goto fail;
 	}
 	(void)pump(&xr, tmo > 0 ? started + tmo : 0, oneshot_kill_cb, NULL);
-	if (docker_container_wait(e->docker, cid, NULL, 10000, &code) != 0)
+	if (backend_container_wait(e->be, cid, 10000, &code) != 0)
 		code = -1;
-	if (docker_container_inspect(e->docker, cid, &ins) == 0) {
+	if (backend_container_inspect(e->be, cid, &ins) == 0) {
 		oom = json_is_true(json_object_get(
 		    json_object_get(ins, "State"), "OOMKilled"));
 		json_decref(ins);
 	}
-	reply_ok(e, m->id, exec_result(&xr, code, oom, started));
+	ins = exec_result(&xr, code, oom, started);
+	json_object_set_new(ins, "path", json_string("docker_run"));
+	reply_ok(e, m->id, ins);
 	goto out;
 fail:
 	(void)reply_err(e, m->id, r == 0 ? PETRI_ERR_IO : r, "%s",
 	    msg[0] ? msg : petri_strerror(r));
 out:
-	docker_stream_free(xr.s);
+	backend_stream_free(e->be, xr.s);
 	if (cid[0] != '\0')
-		(void)docker_container_remove(e->docker, cid, 1, 1);
+		(void)backend_container_remove(e->be, cid, 1, 1);
 	json_decref(cfg);
 	json_decref(spec);
+}
+
+/* --- executions through the supervisor ---------------------------------------- */
+
+/* The state of one execution over pipes. */
+struct spipe {
+	int out[2]; /* read ends of stdout, stderr; -1 at EOF */
+	int in; /* write end of stdin, -1 once closed */
+	int exited;
+	int code;
+	int64_t drain_until; /* after the exit: stop waiting for EOF */
+};
+
+/* Reads what one pipe has and forwards it under the output cap. */
+static void
+spipe_read(struct xrun *xr, struct spipe *sp, int k, uint8_t *chunk)
+{
+	ssize_t got = read(sp->out[k], chunk, SUP_READ_CHUNK);
+	size_t n;
+
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got <= 0) {
+		close(sp->out[k]);
+		sp->out[k] = -1;
+		return;
+	}
+	n = (size_t)got;
+	if (xr->sent[k] + n > xr->out_max) {
+		n = xr->out_max - xr->sent[k];
+		xr->truncated = 1;
+		xr->flood = 1;
+	}
+	if (n > 0) {
+		json_t *j = json_pack("{s:i}", "stream", k + 1);
+
+		if (ipc_send(xr->e->api, MSG_ENG_OUTPUT, xr->reply_id, j, chunk,
+		        n) != 0)
+			log_warn("cannot stream output");
+		json_decref(j);
+		xr->sent[k] += n;
+	}
+}
+
+/* Writes queued stdin; closes it at its end or when the reader left. */
+static void
+spipe_write(struct xrun *xr, struct spipe *sp)
+{
+	struct xexec *x = xr->x;
+	ssize_t n;
+
+	pthread_mutex_lock(&xr->e->lock);
+	if (sp->in >= 0 && x->in.len > 0) {
+		n = write(sp->in, x->in.data, x->in.len);
+		if (n > 0)
+			buf_consume(&x->in, (size_t)n);
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			buf_reset(&x->in); /* EPIPE: nobody reads it */
+	}
+	if (sp->in >= 0 && x->in_eof && x->in.len == 0) {
+		close(sp->in);
+		sp->in = -1;
+	}
+	pthread_mutex_unlock(&xr->e->lock);
+}
+
+/*
+ * Pumps the pipes until the program exited and its output ended (or its
+ * drain time passed).  Kills go through the supervisor first, through
+ * Docker (the container, as a last resort) when it does not answer.
+ * Returns 0, or PETRI_ERR_UNAVAIL when the supervisor went away first.
+ */
+static int
+spipe_pump(struct xrun *xr, struct sup_call *call, struct spipe *sp,
+    int64_t deadline_ms, int background)
+{
+	struct xexec *x = xr->x;
+	struct sup_call_state st;
+	struct pollfd pfd[5];
+	uint8_t *chunk;
+	int64_t now, hard = 0;
+	int stopping = 0, i, r = 0;
+
+	if ((chunk = malloc(SUP_READ_CHUNK)) == NULL)
+		return PETRI_ERR_NOMEM;
+	for (;;) {
+		int want_in, tmo = 1000, np = 0;
+
+		now = petri_mono_ms();
+		sup_call_get(call, &st);
+		if (st.exited && !sp->exited) {
+			sp->exited = 1;
+			sp->code = st.code;
+			sp->drain_until = now + (background ? 0 : SUP_DRAIN_MS);
+		}
+		if (sp->exited &&
+		    ((sp->out[0] < 0 && sp->out[1] < 0) ||
+		        (!background && now >= sp->drain_until)))
+			break;
+		if (st.lost && !sp->exited) {
+			r = PETRI_ERR_UNAVAIL;
+			break;
+		}
+		pthread_mutex_lock(&xr->e->lock);
+		if (!stopping &&
+		    (x->kill || xr->flood ||
+		        (deadline_ms > 0 && now >= deadline_ms))) {
+			xr->timed_out = !x->kill && !xr->flood;
+			xr->killed = x->kill;
+			stopping = 1;
+		}
+		want_in = sp->in >= 0 && (x->in.len > 0 || x->in_eof);
+		pthread_mutex_unlock(&xr->e->lock);
+		if (stopping == 1) {
+			stopping = 2;
+			if (sup_call_signal(call, SIGKILL) != 0)
+				log_warn("exec %s: the supervisor did not take "
+				         "the kill",
+				    x->id);
+			hard = now + EXEC_KILL_GRACE_MS;
+		}
+		if (stopping && now > hard) {
+			if (!sp->exited) {
+				/* the tree would not die: stop the sandbox's
+				 * container; Docker restarts it */
+				log_warn("exec %s did not stop after a kill; "
+				         "restarting %.12s",
+				    x->id, x->container);
+				(void)backend_container_kill(
+				    xr->e->be, x->container, "KILL");
+				sp->code = -1;
+			}
+			break;
+		}
+		if (want_in)
+			spipe_write(xr, sp);
+		for (i = 0; i < 2; i++)
+			if (sp->out[i] >= 0) {
+				pfd[np].fd = sp->out[i];
+				pfd[np++].events = POLLIN;
+			}
+		pfd[np].fd = x->evfd;
+		pfd[np++].events = POLLIN;
+		pfd[np].fd = sup_call_fd(call);
+		pfd[np++].events = POLLIN;
+		pthread_mutex_lock(&xr->e->lock);
+		if (sp->in >= 0 && x->in.len > 0) {
+			pfd[np].fd = sp->in;
+			pfd[np++].events = POLLOUT;
+		}
+		pthread_mutex_unlock(&xr->e->lock);
+		if (deadline_ms > 0 && !stopping && deadline_ms - now < tmo)
+			tmo = (int)(deadline_ms - now) + 1;
+		if (sp->exited && !background && sp->drain_until - now < tmo)
+			tmo = (int)(sp->drain_until - now) + 1;
+		if (stopping && hard - now < tmo)
+			tmo = (int)(hard - now) + 1;
+		if (poll(pfd, (nfds_t)np, tmo < 0 ? 0 : tmo) < 0 &&
+		    errno != EINTR) {
+			r = PETRI_ERR_IO;
+			break;
+		}
+		for (i = 0; i < np; i++) {
+			if (pfd[i].fd == x->evfd && (pfd[i].revents & POLLIN)) {
+				uint64_t v;
+
+				if (read(x->evfd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
+					log_warn("eventfd read");
+			}
+		}
+		for (i = 0; i < 2; i++)
+			if (sp->out[i] >= 0)
+				spipe_read(xr, sp, i, chunk);
+	}
+	free(chunk);
+	return r;
+}
+
+static void
+spipe_close(struct spipe *sp)
+{
+	if (sp->out[0] >= 0)
+		close(sp->out[0]);
+	if (sp->out[1] >= 0)
+		close(sp->out[1]);
+	if (sp->in >= 0)
+		close(sp->in);
+	sp->out[0] = sp->out[1] = sp->in = -1;
+}
+
+/*
+ * Makes the pipes of an execution: ours non-blocking in sp, the child's
+ * ends in child[3].  Returns 0 or PETRI_ERR_IO.
+ */
+static int
+spipe_open(struct spipe *sp, int child[3])
+{
+	int p[3][2], i, k;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->out[0] = sp->out[1] = sp->in = -1;
+	for (i = 0; i < 3; i++)
+		if (pipe2(p[i], O_CLOEXEC) != 0) {
+			for (k = 0; k < i; k++) {
+				close(p[k][0]);
+				close(p[k][1]);
+			}
+			return PETRI_ERR_IO;
+		}
+	sp->in = p[0][1];
+	child[0] = p[0][0];
+	sp->out[0] = p[1][0];
+	child[1] = p[1][1];
+	sp->out[1] = p[2][0];
+	child[2] = p[2][1];
+	for (i = 0; i < 3; i++)
+		(void)fcntl(
+		    i == 0 ? sp->in : sp->out[i - 1], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* The pids limit of a container, for the exhausted answer; -1 unknown. */
+static long long
+container_pids_limit(struct engine *e, const char *cid)
+{
+	json_t *ins = NULL;
+	long long n = -1;
+
+	if (backend_container_inspect(e->be, cid, &ins) == 0) {
+		n = json_integer_value(json_object_get(
+		    json_object_get(ins, "HostConfig"), "PidsLimit"));
+		json_decref(ins);
+	}
+	return n;
+}
+
+/*
+ * Sends START and waits for STARTED (a kill request meanwhile is kept for
+ * the pump).  Returns 0 when the program runs; 1 when the caller should
+ * take docker exec (no supervisor, or nothing reached it); or a
+ * PETRI_ERR_* already answered to the api.
+ */
+static int
+exec_sup_start(struct engine *e, struct ipc_msg *m, struct xexec *x,
+    struct spipe *sp, struct sup_call **call)
+{
+	json_t *argv = json_object_get(m->json, "argv"), *env, *v;
+	const char *av[API_MAX_ARGV + 1], *ev[API_MAX_ENV + 64];
+	struct sup_call_state st;
+	struct pollfd pfd;
+	int64_t until = petri_mono_ms() + SUP_START_TIMEOUT_MS;
+	int child[3], r, i;
+	size_t k, na = 0, ne = 0;
+
+	env = env_array(json_object_get(m->json, "env"));
+	json_array_foreach (argv, k, v)
+		if (na < API_MAX_ARGV && json_is_string(v))
+			av[na++] = json_string_value(v);
+	json_array_foreach (env, k, v)
+		if (ne < sizeof(ev) / sizeof(ev[0]))
+			ev[ne++] = json_string_value(v);
+	if (na != json_array_size(argv) || ne != json_array_size(env) ||
+	    str(m->json, "cwd") == NULL || spipe_open(sp, child) != 0) {
+		json_decref(env);
+		return 1;
+	}
+	r = sup_call_start(e->sup, str(m->json, "sandbox"), x->container,
+	    json_is_true(json_object_get(m->json, "background"))
+	        ? SUP_START_BACKGROUND
+	        : 0,
+	    str(m->json, "cwd"), av, na, ev, ne, child, call);
+	json_decref(env);
+	for (i = 0; i < 3; i++)
+		close(child[i]);
+	if (r != 0) {
+		spipe_close(sp);
+		return 1; /* not started: docker exec runs it */
+	}
+	for (;;) {
+		sup_call_get(*call, &st);
+		if (st.started || st.lost || petri_mono_ms() >= until)
+			break;
+		pfd.fd = sup_call_fd(*call);
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, 100);
+	}
+	if (st.started && st.err == 0)
+		return 0;
+	if (st.started && (st.err == EAGAIN || st.err == ENOMEM)) {
+		long long lim = container_pids_limit(e, x->container);
+
+		r = PETRI_ERR_EXHAUSTED;
+		(void)reply_err(e, m->id, r,
+		    "the sandbox cannot start a process: its %s (%lld "
+		    "processes) is reached; kill its background executions "
+		    "or POST /v1/sandboxes/%s/recover",
+		    st.err == EAGAIN ? "pids limit" : "memory limit", lim,
+		    str(m->json, "sandbox"));
+	} else {
+		if (!st.started && !st.lost) {
+			log_warn(
+			    "the supervisor of %s did not answer in %d ms: "
+			    "disconnected",
+			    str(m->json, "sandbox"), SUP_START_TIMEOUT_MS);
+			sup_call_abandon(*call);
+		}
+		r = PETRI_ERR_UNAVAIL;
+		(void)reply_err(e, m->id, r, "the sandbox's supervisor %s",
+		    st.started ? "could not start the program"
+		               : "did not answer; retry");
+	}
+	sup_call_free(*call);
+	*call = NULL;
+	spipe_close(sp);
+	return r;
+}
+
+/*
+ * Runs an execution through the sandbox's supervisor.  Returns 1 when it
+ * answered the api (result or error), 0 when docker exec should run it.
+ */
+static int
+exec_sup(struct engine *e, struct ipc_msg *m, struct xexec *x)
+{
+	struct sup_call *call = NULL;
+	struct spipe sp;
+	struct xrun xr;
+	json_t *res;
+	int64_t started = petri_mono_ms();
+	json_int_t tmo =
+	    json_integer_value(json_object_get(m->json, "timeout_ms"));
+	int background = json_is_true(json_object_get(m->json, "background"));
+	int r;
+	long oom0, oom1;
+
+	if (e->sup == NULL || str(m->json, "sandbox") == NULL)
+		return 0;
+	oom0 = oom_kills(x->container);
+	r = exec_sup_start(e, m, x, &sp, &call);
+	if (r == 1)
+		return 0;
+	if (r != 0)
+		return 1;
+	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
+		log_warn("cannot tell the api that %s started", x->id);
+	memset(&xr, 0, sizeof(xr));
+	xr.e = e;
+	xr.x = x;
+	xr.reply_id = m->id;
+	xr.out_max =
+	    (size_t)json_integer_value(json_object_get(m->json, "output_max"));
+	if (exec_feed_initial_stdin(e, x, m, background) != 0) {
+		(void)sup_call_signal(call, SIGKILL);
+		(void)reply_err(e, m->id, PETRI_ERR_TOOBIG, "stdin too large");
+		goto out;
+	}
+	r = spipe_pump(&xr, call, &sp, tmo > 0 ? started + tmo : 0, background);
+	if (r != 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL,
+		    "the sandbox's supervisor went away during the execution");
+		goto out;
+	}
+	oom1 = oom_kills(x->container);
+	res = exec_result(
+	    &xr, sp.code, oom0 >= 0 && oom1 > oom0 && sp.code == 137, started);
+	json_object_set_new(res, "path", json_string("supervisor"));
+	log_debug("exec %s: done through the supervisor in %lld ms", x->id,
+	    (long long)(petri_mono_ms() - started));
+	reply_ok(e, m->id, res);
+out:
+	spipe_close(&sp);
+	sup_call_free(call);
+	return 1;
 }
 
 static void
@@ -996,8 +1549,8 @@ do_exec(void *arg, struct ipc_msg *m)
 	struct engine *e = arg;
 	const char *id = str(m->json, "exec"),
 	           *container = str(m->json, "container");
-	json_t *argv = json_object_get(m->json, "argv"), *cmd, *spec, *a;
-	char xid[DOCKER_ID_MAX], user[64], msg[512] = "";
+	json_t *argv = json_object_get(m->json, "argv"), *cmd, *spec, *a, *res;
+	char xid[BACKEND_ID_MAX], user[64], msg[512] = "";
 	struct xexec *x;
 	struct xrun xr;
 	int64_t started = petri_mono_ms();
@@ -1024,6 +1577,10 @@ do_exec(void *arg, struct ipc_msg *m)
 		xexec_remove(e, x);
 		return;
 	}
+	if (exec_sup(e, m, x)) {
+		xexec_remove(e, x);
+		return;
+	}
 	snprintf(user, sizeof(user), "%lld:%lld",
 	    (long long)json_integer_value(json_object_get(m->json, "uid")),
 	    (long long)json_integer_value(json_object_get(m->json, "gid")));
@@ -1035,19 +1592,19 @@ do_exec(void *arg, struct ipc_msg *m)
 	    "WorkingDir", json_object_get(m->json, "cwd"), "AttachStdin",
 	    has_stdin, "AttachStdout", 1, "AttachStderr", 1, "Tty", 0);
 	oom0 = oom_kills(container);
-	r = docker_exec_create(e->docker, container, spec, xid);
+	r = backend_exec_create(e->be, container, spec, xid);
 	if (r == PETRI_ERR_STATE) {
 		/* stopped (Docker restarted?): bring it back once */
-		if (docker_container_start(e->docker, container) == 0)
-			r = docker_exec_create(e->docker, container, spec, xid);
+		if (backend_container_start(e->be, container) == 0)
+			r = backend_exec_create(e->be, container, spec, xid);
 	}
 	json_decref(spec);
 	if (r != 0) {
-		snprintf(msg, sizeof(msg), "%s", docker_errmsg());
+		snprintf(msg, sizeof(msg), "%s", backend_errmsg(e->be));
 		goto fail;
 	}
-	if ((r = docker_exec_start(e->docker, xid, has_stdin, &xr.s)) != 0) {
-		snprintf(msg, sizeof(msg), "%s", docker_errmsg());
+	if ((r = backend_exec_start(e->be, xid, has_stdin, &xr.s)) != 0) {
+		snprintf(msg, sizeof(msg), "%s", backend_errmsg(e->be));
 		goto fail;
 	}
 	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
@@ -1061,6 +1618,7 @@ do_exec(void *arg, struct ipc_msg *m)
 		r = PETRI_ERR_TOOBIG;
 		goto fail;
 	}
+	xr.hold = 1;
 	xexec_wake(x);
 	log_debug("exec %s: started after %lld ms", id,
 	    (long long)(petri_mono_ms() - started));
@@ -1072,12 +1630,12 @@ do_exec(void *arg, struct ipc_msg *m)
 		 * container as a last resort; Docker restarts it */
 		log_warn("exec %s did not stop after a kill; restarting %.12s",
 		    id, container);
-		(void)docker_container_kill(e->docker, container, "KILL");
+		(void)backend_container_kill(e->be, container, "KILL");
 	}
 	/* the stream ended: the exit code follows shortly */
 	for (i = 0; i < 50; i++) {
-		if (docker_exec_inspect(
-		        e->docker, xid, &running, &code, NULL) != 0 ||
+		if (backend_exec_inspect(e->be, xid, &running, &code, NULL) !=
+		        0 ||
 		    !running)
 			break;
 		usleep(20000);
@@ -1085,9 +1643,24 @@ do_exec(void *arg, struct ipc_msg *m)
 	oom1 = oom_kills(container);
 	log_debug("exec %s: inspected after %lld ms (%d polls)", id,
 	    (long long)(petri_mono_ms() - started), i);
-	reply_ok(e, m->id,
-	    exec_result(&xr, running ? -1 : code,
-	        oom0 >= 0 && oom1 > oom0 && code == 137, started));
+	if (xr.heldlen > 0 && !running &&
+	    ((xr.heldk == 0 && code == 126) ||
+	        (xr.heldk == 1 && code == 127))) {
+		/* not the program's output: the sandbox is full */
+		r = PETRI_ERR_EXHAUSTED;
+		(void)reply_err(e, m->id, r,
+		    "the sandbox cannot start a process: its pids limit "
+		    "(%lld processes) or memory limit is reached; kill its "
+		    "background executions or POST /v1/sandboxes/%s/recover",
+		    container_pids_limit(e, container),
+		    str(m->json, "sandbox"));
+		goto out;
+	}
+	xrun_flush(&xr);
+	res = exec_result(&xr, running ? -1 : code,
+	    oom0 >= 0 && oom1 > oom0 && code == 137, started);
+	json_object_set_new(res, "path", json_string("docker_exec"));
+	reply_ok(e, m->id, res);
 	goto out;
 fail:
 	if (r == PETRI_ERR_NOTFOUND)
@@ -1097,7 +1670,7 @@ fail:
 		    r == PETRI_ERR_STATE ? PETRI_ERR_UNAVAIL : r, "%s",
 		    msg[0] ? msg : petri_strerror(r));
 out:
-	docker_stream_free(xr.s);
+	backend_stream_free(e->be, xr.s);
 	xexec_remove(e, x);
 }
 
@@ -1162,6 +1735,7 @@ static const struct dispatch_entry engine_handlers[] = {
     {MSG_ENG_EXEC_KILL, PEER_API, do_exec_kill, ENG_INLINE},
     {MSG_ENG_RECONCILE, PEER_API, do_reconcile, ENG_JOB},
     {MSG_ENG_INFO, PEER_API, do_info, ENG_JOB},
+    {MSG_ENG_SB_RECOVER, PEER_API, do_sb_recover, ENG_JOB},
 };
 #define ENG_NHANDLERS (sizeof(engine_handlers) / sizeof(engine_handlers[0]))
 
@@ -1212,6 +1786,42 @@ engine_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	pthread_attr_destroy(&at);
 }
 
+/* The hub's peer check: the host pid of the container's init. */
+static int
+engine_init_pid(void *arg, const char *container, long *pid)
+{
+	struct engine *e = arg;
+	json_t *ins = NULL;
+	int r;
+
+	*pid = 0;
+	if ((r = backend_container_inspect(e->be, container, &ins)) != 0)
+		return r;
+	*pid = (long)json_integer_value(
+	    json_object_get(json_object_get(ins, "State"), "Pid"));
+	json_decref(ins);
+	return *pid > 0 ? 0 : PETRI_ERR_STATE;
+}
+
+/* Starts the supervisor hub unless the configuration turned it off. */
+static void
+engine_sup_init(struct engine *e)
+{
+	char dir[4096];
+
+	if (!e->ctx->cfg.supervisor) {
+		log_info("the sandbox supervisor is off: executions take "
+		         "docker exec");
+		return;
+	}
+	if (petri_path_join(
+	        dir, sizeof(dir), e->ctx->cfg.data_dir, "engine/sup") != 0 ||
+	    sup_hub_new(dir, engine_init_pid, e, &e->sup) != 0) {
+		log_warn("no sandbox supervisor: executions take docker exec");
+		e->sup = NULL;
+	}
+}
+
 int
 engine_main(struct proc_ctx *ctx)
 {
@@ -1226,11 +1836,12 @@ engine_main(struct proc_ctx *ctx)
 	else
 		snprintf(
 		    e.network, sizeof(e.network), "petri-%.8s", ctx->instance);
-	if (docker_new(ctx->cfg.docker_socket, NULL, &e.docker) != 0)
+	if (backend_docker_new(ctx->cfg.docker_socket, &e.be) != 0)
 		fatal("cannot set up the Docker client");
 	if (engine_network(&e) != 0)
 		log_warn("Docker is not reachable yet (%s); will retry",
-		    docker_errmsg());
+		    backend_errmsg(e.be));
+	engine_sup_init(&e);
 	dispatch_require(engine_handlers, ENG_NHANDLERS, "engine", "api",
 	    PEER_API, proto_engine_from_api, proto_engine_from_api_n);
 	e.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_engine_from_api,

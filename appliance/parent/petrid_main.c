@@ -582,6 +582,9 @@ parent_data_dir_prepare(
 	prepare_dir(path, 0700, "_petri_api");
 	join(path, sizeof(path), dd, "keeper");
 	prepare_dir(path, 0700, "_petri_kpr");
+	/* the engine's: the sandboxes' supervisor sockets (engine/sup/SB) */
+	join(path, sizeof(path), dd, "engine");
+	prepare_dir(path, 0711, "_petri_eng");
 	/* what containers may read: the interception CA certificate */
 	join(path, sizeof(path), dd, "public");
 	prepare_dir(path, 0755, "_petri_kpr");

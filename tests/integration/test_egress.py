@@ -505,11 +505,14 @@ print("PETRI", sorted(os.listdir("/etc/petri")))
     check(res["stdout"].startswith("200 Bearer *"), res)      # case 14: redacted
     check("ENVFOUND []" in res["stdout"] and "PETRI ['ca.pem']" in res["stdout"], res)
     check(CANARY not in json.dumps(res))
-    # the container's mounts: the workspace, petri-spawn, the public CA only
+    # the container's mounts: the workspace, petri-spawn, petri-init and
+    # its socket's directory (read-only), the public CA only
     st, ins = docker("GET", "/containers/%s/json" % _container(p, sb))
     dests = sorted(m["Destination"] for m in ins["Mounts"])
-    check(dests == ["/etc/petri", "/sandbox", "/usr/local/bin/petri-spawn",
-                   "/usr/local/lib/petri"], dests)
+    check(dests == ["/etc/petri", "/run/petri", "/sandbox", "/usr/local/bin/petri-init",
+                   "/usr/local/bin/petri-spawn", "/usr/local/lib/petri"], dests)
+    check(all(not m["RW"] for m in ins["Mounts"] if m["Destination"] != "/sandbox"),
+          ins["Mounts"])
     check(CANARY not in json.dumps(ins["Config"]["Env"]))
     r = p.exec(sb, command="grep -rl \"$(echo %s | rev)\" / --exclude-dir=proc "
                            "--exclude-dir=sys 2>/dev/null; echo done" % CANARY[::-1])

@@ -59,8 +59,12 @@ def test_docker_down_own():
     p = Petri(relay=True).start()
     try:
         sb = p.sandbox("python")
+        check(p.exec(sb, command="true").json()["path"] == "supervisor")
         p.relay.stop()
-        r = p.exec(sb, command="echo x")
+        # a running sandbox's supervisor needs no Docker; what does, fails
+        d = p.exec(sb, command="echo x").json()
+        check(d["stdout"] == "x\n" and d["path"] == "supervisor", d)
+        r = p.exec(sb, command="echo x", fresh=True)
         check(r.status == 503 and r.json()["error"]["code"] == "unavailable", r)
         check(p.request("GET", "/readyz", token=None).status == 503)
         r = p.request("POST", "/v1/sandboxes", {"language": "python"})

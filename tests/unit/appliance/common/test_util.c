@@ -143,9 +143,9 @@ test_config_refusals(void)
 	    {"{\"images\":{\"ruby\":\"r\"}}", "images: unknown field \"ruby\""},
 	    {"{\"images\":{\"go\":1}}",
 	        "images.go: must be an image reference"},
-	    {"{\"pool\":{\"java\":33}}",
+	    {"{\"pool\":{\"java\":257}}",
 	        "pool.java: must be an integer in "
-	        "0..32"},
+	        "0..256"},
 	    {"{\"limits\":{\"cpus\":0}}", "limits.cpus: must be a number in"},
 	    {"{\"limits\":{\"cpus\":\"1\"}}", "limits.cpus: must be a number"},
 	    {"{\"limits\":{\"swap\":1}}", "limits: unknown field \"swap\""},
