@@ -67,6 +67,11 @@ int wrap_engine_sb_delete(struct api *a, const char *sandbox,
 int wrap_engine_sb_update(struct api *a, const char *container, json_t *limits,
     char *msg, size_t msglen) PETRI_WUR;
 
+/* Kills every process in sandbox's container (its supervisor, else a
+ * restart), the workspace kept; *reply {killed, method}. */
+int wrap_engine_sb_recover(struct api *a, const char *sandbox,
+    const char *container, json_t **reply, char *msg, size_t msglen) PETRI_WUR;
+
 /* Adopts, re-creates or removes containers to match known (engine specs
  * with "container"); *reply {adopted, removed, recreated, ips}. */
 int wrap_engine_reconcile(struct api *a, json_t *known, json_t **reply,

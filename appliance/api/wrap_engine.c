@@ -13,6 +13,7 @@
 #define ENGINE_TIMEOUT_MS 120000
 #define ENGINE_PING_TIMEOUT_MS 5000 /* readiness answers quickly */
 #define ENGINE_KILL_TIMEOUT_MS 30000
+#define ENGINE_RECOVER_TIMEOUT_MS 60000
 
 static int
 eng_ask(struct api *a, uint32_t type, json_t *req, json_t **reply, char *msg,
@@ -107,6 +108,28 @@ wrap_engine_sb_update(struct api *a, const char *container, json_t *limits,
 	return eng_ask(a, MSG_ENG_SB_UPDATE,
 	    json_pack("{s:s, s:O}", "container", container, "limits", limits),
 	    NULL, msg, msglen);
+}
+
+int
+wrap_engine_sb_recover(struct api *a, const char *sandbox,
+    const char *container, json_t **reply, char *msg, size_t msglen)
+{
+	json_t *killed = NULL, *method = NULL;
+	int e;
+
+	*reply = NULL;
+	if ((e = api_ask(a->engine, MSG_ENG_SB_RECOVER,
+	         json_pack(
+	             "{s:s, s:s}", "sandbox", sandbox, "container", container),
+	         NULL, 0, ENGINE_RECOVER_TIMEOUT_MS, reply, msg, msglen)) != 0)
+		return e;
+	if (json_unpack(*reply, "{s:o, s:o}", "killed", &killed, "method",
+	        &method) != 0) {
+		json_decref(*reply);
+		*reply = NULL;
+		return PETRI_ERR_PROTO;
+	}
+	return 0;
 }
 
 int
