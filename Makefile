@@ -71,7 +71,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test unit fuzz-replay fuzz run images setup format format-check \
 	layers-check \
-	tidy clean bench integration
+	tidy clean bench integration deb
 .DEFAULT_GOAL := all
 
 all: $(BINS)
@@ -197,6 +197,10 @@ setup:
 
 images:
 	@packaging/images/build.sh
+
+# The Debian package, build/petri_<version>_<arch>.deb (packaging/debian/).
+deb:
+	@packaging/debian/build.sh
 
 run: setup
 	@packaging/images/build.sh

@@ -100,6 +100,7 @@ struct audit_log {
 	int excl;
 	int group;
 	int broken;
+	int64_t schema_from; /* the version this open migrated from, or 0 */
 	uint64_t cp_size;
 	int64_t cp_ms;
 };
@@ -287,6 +288,8 @@ log_db_setup(struct audit_log *log)
 		return r;
 	if (ver < 0 || ver > LOG_SCHEMA_VERSION)
 		return PETRI_ERR_UNSUPPORTED;
+	/* an existing log of an older schema: log.started says so */
+	log->schema_from = ver > 0 && ver < LOG_SCHEMA_VERSION ? ver : 0;
 	for (; ver < LOG_SCHEMA_VERSION; ver++) {
 		const char *const *step = log_migrations[ver];
 
@@ -1119,6 +1122,11 @@ log_started(struct audit_log *log)
 	if ((ev = json_pack("{s:s, s:s, s:I, s:b}", "key", vkey, "key_id", id,
 	         "size", (json_int_t)size, "genesis", size == 0)) == NULL)
 		return PETRI_ERR_NOMEM;
+	if (log->schema_from > 0)
+		json_object_set_new(ev, "schema",
+		    json_pack("{s:I, s:I}", "from",
+		        (json_int_t)log->schema_from, "to",
+		        (json_int_t)LOG_SCHEMA_VERSION));
 	pthread_mutex_lock(&log->mu);
 	r = log_append_event(log, AUDIT_TYPE_LOG_STARTED, ev, NULL, NULL);
 	pthread_mutex_unlock(&log->mu);
@@ -1424,6 +1432,48 @@ audit_log_blob_delete(struct audit_log *log, const char *sha_hex,
 	if (n > 0 && (size_t)n < sizeof(sub))
 		log_fsync_dir(sub);
 	return 0;
+}
+
+int
+audit_log_blobs_before(struct audit_log *log, int64_t before_usec,
+    uint64_t cursor, char (*names)[PETRI_SHA256_HEX], uint64_t *seqs,
+    size_t max, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *sha;
+	int rc = SQLITE_DONE, r = 0;
+
+	*n = 0;
+	if (cursor > INT64_MAX)
+		cursor = INT64_MAX;
+	pthread_mutex_lock(&log->mu);
+	if (sqlite3_prepare_v2(log->rdb,
+	        "SELECT sha, MAX(seq) AS last FROM record_blobs GROUP BY sha "
+	        "HAVING last < (SELECT COALESCE(MAX(size), 0) FROM "
+	        "checkpoints WHERE time < ?1) AND last < ?2 "
+	        "ORDER BY last DESC LIMIT ?3",
+	        -1, &st, NULL) != SQLITE_OK) {
+		r = log_db_err(log->rdb, "prepare");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)before_usec);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)cursor);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sha = sqlite3_column_text(st, 0);
+		if (sha == NULL || !log_hex64_valid((const char *)sha))
+			continue;
+		memcpy(names[*n], sha, PETRI_SHA256_HEX - 1);
+		names[*n][PETRI_SHA256_HEX - 1] = '\0';
+		seqs[*n] = (uint64_t)sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	if (*n < max && rc != SQLITE_DONE)
+		r = log_db_err(log->rdb, "blobs before");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&log->mu);
+	return r;
 }
 
 /* Under the mutex, no commit running: signs and stores a checkpoint. */

@@ -144,6 +144,19 @@ int audit_log_blob_delete(struct audit_log *log, const char *sha_hex,
     const char *reason, struct audit_appended *out) PETRI_WUR;
 
 /*
+ * Retention: blobs that only records older than before_usec name (every
+ * record naming them is under the newest checkpoint sealed before then),
+ * newest first, below cursor (the seq of the last record naming them;
+ * UINT64_MAX to start).  Up to max names go to names (64 hex and a NUL;
+ * a blob deleted earlier may be among them), the seq of the newest
+ * record naming each to seqs.  *n gets the count.  Returns 0 or
+ * PETRI_ERR_DB.
+ */
+int audit_log_blobs_before(struct audit_log *log, int64_t before_usec,
+    uint64_t cursor, char (*names)[PETRI_SHA256_HEX], uint64_t *seqs,
+    size_t max, size_t *n) PETRI_WUR;
+
+/*
  * Signs and stores a checkpoint for the current size if the log grew
  * since the last one, at most once per AUDIT_CHECKPOINT_MIN_MS unless
  * force.  Call it from a timer, before an export and at shutdown.  All

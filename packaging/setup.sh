@@ -16,6 +16,8 @@
 #   4. System users (root only): _petri_api, _petri_eng (+ group docker),
 #      _petri_kpr, _petri_prx and the sandbox user _petri_sb (uid/gid 61000).
 #
+# With --users-only, only step 4 (the Debian package's postinst runs that).
+#
 # Environment:
 #   PETRI_WITH_RUNSC=1     also install gVisor's runsc (Debian package)
 #   PETRI_APT_EXTRA="a b"  extra Debian packages to install
@@ -359,6 +361,11 @@ create_users() {
 
 main() {
 	[[ -r /etc/debian_version ]] || die "this script supports Debian 12 hosts only"
+	# the Debian package's postinst: the users only (dpkg installed the rest)
+	if [[ ${1:-} == --users-only ]]; then
+		create_users
+		return 0
+	fi
 	install_packages
 	start_docker
 	register_runsc

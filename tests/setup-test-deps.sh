@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # What the test suites need beyond `make run`'s host set-up: Debian's
 # Chromium (browser tests), Node.js and npm (TypeScript client, MCP client,
-# browser driver), and the npm dev dependencies of each package.json the
-# suites use, installed from their committed lock files.  Idempotent.
+# browser driver), python3-venv (the Python SDK is installed into a fresh
+# venv), python3-yaml (docs/openapi.yaml, the Kubernetes manifests) and
+# python3-jsonschema (the spec checked against real answers), mypy (the
+# SDK's types), and the npm dev dependencies of each package.json
+# the suites use, installed from their committed lock files.  Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +13,11 @@ want=()
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
 command -v node >/dev/null 2>&1 || want+=(nodejs)
 command -v npm >/dev/null 2>&1 || want+=(npm)
-/usr/bin/python3 -c 'import yaml' 2>/dev/null || want+=(python3-yaml)
+for pkg in python3-venv python3-yaml python3-jsonschema mypy; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || want+=("$pkg")
+done
+# the compose file's check (packaging/compose/)
+command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose)
 if ((${#want[@]} > 0)); then
 	echo "setup-test-deps: installing ${want[*]}"
 	log=$(mktemp /tmp/petri-test-apt.XXXXXX)

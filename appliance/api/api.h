@@ -206,6 +206,20 @@ int api_egress_exec_begin(struct api *a, json_t *sb) PETRI_WUR;
 /* Returns once every report the proxy sent so far has been handled. */
 void api_egress_sync(struct api *a);
 
+/* --- the operator's audit routes (api_admin.c) ----------------------------- */
+
+/* POST /v1/audit/rotate-key: the keeper rotates the signing key. */
+enum MHD_Result api_admin_rotate_key(struct api_req *r);
+
+/* POST /v1/audit/retention: erases blobs older than N days (recorded). */
+enum MHD_Result api_admin_retention(struct api_req *r);
+
+/*
+ * At start: when opening state.db migrated its schema, an
+ * api.schema_migrated record {db, from, to} (keeper channel up).
+ */
+void api_admin_record_migration(struct api *a);
+
 /* --- dependencies, the install step's service (api_deps.c) -------------------------------------------------- */
 
 /*
@@ -230,11 +244,30 @@ void api_deps_env(
     struct api *a, const char *lang, const char *cwd, json_t *env);
 
 /*
+ * The configuration setting lang's installer needs when it is not set
+ * ("registries.pypi", ...), or NULL when it is set or lang has none.
+ * The string is static.
+ */
+const char *api_deps_unset(struct api *a, const char *lang);
+
+/*
+ * Tells the install step of lang (env) that its registry is not
+ * configured, so that it reports what needs one instead of running the
+ * installer against its built-in default.
+ */
+void api_deps_env_install(struct api *a, const char *lang, json_t *env);
+
+/* Logs which registries are configured (at start). */
+void api_deps_registries_log(struct api *a);
+
+/*
  * Ends an install step: splits the script's report from its log (or, when
  * the log passed its cap, finds it in tail, the last output), stores
  * the log and the SBOM as blobs, keeps the summary in sb (stored).
  * *result: {install, missing_imports, sbom} or, when the install failed,
- * {install, missing_imports, failed: true}.  Returns 0 or a PETRI_ERR_*.
+ * {install, missing_imports, failed: true} (with setting:
+ * "registries.pypi", ... when the installer did not run because that
+ * registry is not configured).  Returns 0 or a PETRI_ERR_*.
  */
 int api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
     const struct buf *tail, int script_exit, int64_t ms,

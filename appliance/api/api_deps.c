@@ -238,6 +238,88 @@ api_deps_env(struct api *a, const char *lang, const char *cwd, json_t *env)
 	}
 }
 
+/* The index in registries.url of lang's registry, or -1. */
+static int
+deps_registry(const char *lang)
+{
+	static const char *const langs[REG_NAMES] = {
+	    "python", "node", "go", "java"};
+	int i;
+
+	for (i = 0; i < REG_NAMES; i++)
+		if (strcmp(lang, langs[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+api_deps_unset(struct api *a, const char *lang)
+{
+	static const char *const settings[REG_NAMES] = {"registries.pypi",
+	    "registries.npm", "registries.go", "registries.maven"};
+	int i = deps_registry(lang);
+
+	if (i < 0 || a->registries->url[i][0] != '\0')
+		return NULL;
+	return settings[i];
+}
+
+void
+api_deps_env_install(struct api *a, const char *lang, json_t *env)
+{
+	const char *unset = api_deps_unset(a, lang);
+
+	if (unset != NULL)
+		json_object_set_new(
+		    env, "PETRI_REGISTRY_UNSET", json_string(unset));
+}
+
+void
+api_deps_registries_log(struct api *a)
+{
+	char line[REG_NAMES * (REG_URL_MAX + 32)];
+	size_t off = 0;
+	int i, n;
+
+	for (i = 0; i < REG_NAMES; i++) {
+		n = snprintf(line + off, sizeof(line) - off, "%s%s=%s",
+		    i > 0 ? " " : "", registry_names[i],
+		    a->registries->url[i][0] != '\0' ? a->registries->url[i]
+		                                     : "(not set)");
+		if (n < 0 || (size_t)n >= sizeof(line) - off)
+			break;
+		off += (size_t)n;
+	}
+	log_info("package registries: %s", line);
+	for (i = 0; i < REG_NAMES; i++)
+		if (a->registries->url[i][0] == '\0') {
+			log_info("installs that need a registry that is not "
+			         "set answer registry_not_configured at once "
+			         "(docs/deps.md#registries)");
+			break;
+		}
+}
+
+/*
+ * The setting a report says is missing: one of the four names exactly
+ * (the report is hostile input), else NULL.
+ */
+static const char *
+deps_report_unset(json_t *report)
+{
+	static const char *const settings[REG_NAMES] = {"registries.pypi",
+	    "registries.npm", "registries.go", "registries.maven"};
+	const char *s = dstr(report, "registry_unset");
+	int i;
+
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < REG_NAMES; i++)
+		if (strcmp(s, settings[i]) == 0)
+			return settings[i];
+	return NULL;
+}
+
 /* Checks the missing-imports list of a report: names only. */
 static json_t *
 deps_missing(json_t *in)
@@ -413,6 +495,14 @@ api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 	install = deps_install_doc(
 	    report, (const char *)log->data, loglen, code, ms, logsha);
 	missing = deps_missing(json_object_get(report, "missing"));
+	if (deps_report_unset(report) != NULL) {
+		/* the installer did not run: no registry is configured */
+		*result = json_pack("{s:o, s:o, s:b, s:s}", "install", install,
+		    "missing_imports", missing, "failed", 1, "setting",
+		    deps_report_unset(report));
+		json_decref(report);
+		return 0;
+	}
 	if (code != 0) {
 		*result = json_pack("{s:o, s:o, s:b}", "install", install,
 		    "missing_imports", missing, "failed", 1);

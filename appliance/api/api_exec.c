@@ -412,6 +412,7 @@ exec_run_start(struct exec_job *j, struct run *run)
 		run->deps_argv = j->deps_argv;
 		j->deps_argv = NULL;
 		run->deps_env = json_deep_copy(j->env);
+		api_deps_env_install(run->a, j->lang, run->deps_env);
 		petri_strlcpy(
 		    run->deps_key, j->deps_key, sizeof(run->deps_key));
 		run->req = j->req;
@@ -499,8 +500,9 @@ run_consume(struct run *run, struct ipc_call *call, int wait_ms, int install,
  * The install step: the language's script in the sandbox, its output kept
  * apart from the program's.  Returns 0 when the program may run (run->deps
  * holds what the step found), 1 when the install failed (run->deps says
- * so; the program does not run), or a PETRI_ERR_* when the step could not
- * run at all.
+ * so; the program does not run), 2 when the installer did not run because
+ * the registry it needs is not configured (run->deps names the setting),
+ * or a PETRI_ERR_* when the step could not run at all.
  */
 static int
 run_deps(struct run *run, char *msg, size_t msglen)
@@ -555,7 +557,46 @@ run_deps(struct run *run, char *msg, size_t msglen)
 	json_decref(run->deps);
 	run->deps = res;
 	pthread_mutex_unlock(&run->lock);
+	if (json_object_get(res, "setting") != NULL)
+		return 2;
 	return json_is_true(json_object_get(res, "failed")) ? 1 : 0;
+}
+
+/*
+ * The answer when the registry the install step needs is not configured:
+ * the setting, the imports that need it, where the documentation says
+ * how; the program did not run.
+ */
+static void
+run_finish_unset(struct run *run)
+{
+	char msg[512], names[256];
+	const char *setting;
+	json_t *missing, *v;
+	size_t i, off = 0;
+	int n;
+
+	pthread_mutex_lock(&run->lock);
+	setting = json_string_value(json_object_get(run->deps, "setting"));
+	missing = json_object_get(run->deps, "missing_imports");
+	names[0] = '\0';
+	json_array_foreach (missing, i, v) {
+		n = snprintf(names + off, sizeof(names) - off, "%s%s",
+		    i > 0 ? ", " : "", json_string_value(v));
+		if (n < 0 || (size_t)n >= sizeof(names) - off) {
+			names[off] = '\0';
+			break;
+		}
+		off += (size_t)n;
+	}
+	snprintf(msg, sizeof(msg),
+	    "no package registry is configured: set %s in the configuration "
+	    "(docs/deps.md#registries), or vendor the packages in the "
+	    "project; needed by: %s",
+	    setting != NULL ? setting : "registries",
+	    names[0] != '\0' ? names : "(the manifest)");
+	pthread_mutex_unlock(&run->lock);
+	run_finish(run, NULL, MHD_HTTP_OK, "registry_not_configured", msg);
 }
 
 /* Runs the install step; 0 when the program may follow, else the run is
@@ -569,7 +610,9 @@ run_install(struct run *run)
 	e = run_deps(run, msg, sizeof(msg));
 	if (e == 0)
 		return 0;
-	if (e == 1)
+	if (e == 2)
+		run_finish_unset(run);
+	else if (e == 1)
 		run_finish(run, NULL, MHD_HTTP_OK, "install_failed",
 		    "the install step failed: the program did not run "
 		    "(see install.log)");
@@ -692,10 +735,20 @@ run_result(struct run *run, json_t *res, const char *errcode,
 		run_test_summary(run, test, err);
 		json_object_set(doc, "test", test);
 	}
-	if (errcode != NULL)
+	if (errcode != NULL) {
 		json_object_set_new(doc, "error",
 		    json_pack(
 		        "{s:s, s:s}", "code", errcode, "message", errmsg));
+		if (json_object_get(run->deps, "setting") != NULL) {
+			/* registry_not_configured: what to set, and where */
+			json_t *x = json_object_get(doc, "error");
+
+			json_object_set(x, "setting",
+			    json_object_get(run->deps, "setting"));
+			json_object_set_new(
+			    x, "doc", json_string("docs/deps.md#registries"));
+		}
+	}
 	petri_time_rfc3339(petri_now_usec(), ts);
 	json_object_set_new(doc, "finished_at", json_string(ts));
 	*testp = test;

@@ -73,6 +73,10 @@ static const struct api_route api_routes[] = {
     {"GET", "/v1/keys", ROLES_ADMIN, API_BODY_NONE, api_keys_list},
     {"DELETE", "/v1/keys/{}", ROLES_ADMIN, API_BODY_NONE, api_keys_delete},
     {"GET", "/v1/audit/{*}", ROLES_AUDIT, API_BODY_NONE, api_audit_route},
+    {"POST", "/v1/audit/rotate-key", ROLES_ADMIN, API_BODY_JSON,
+        api_admin_rotate_key},
+    {"POST", "/v1/audit/retention", ROLES_ADMIN, API_BODY_JSON,
+        api_admin_retention},
     {"GET", "/v1/policies", ROLES_ADMIN, API_BODY_NONE, api_policies_list},
     {"GET", "/v1/policies/{}", ROLES_ADMIN, API_BODY_NONE, api_policies_get},
     {"PUT", "/v1/policies/{}", ROLES_ADMIN, API_BODY_JSON, api_policies_put},
@@ -499,6 +503,8 @@ api_main(struct proc_ctx *ctx)
 		        json_object_get(ctx->cfg.raw, "registries"),
 		        a.registries, err, sizeof(err)) != 0)
 			fatal("registries: bad configuration");
+		api_deps_registries_log(&a);
+		api_admin_record_migration(&a);
 	}
 
 	api_sb_reconcile(&a);

@@ -16,6 +16,7 @@
 struct db {
 	sqlite3 *h;
 	pthread_mutex_t lock;
+	int migrated_from; /* the schema this open migrated from, or 0 */
 };
 
 static const char *const db_migrations[] = {
@@ -86,6 +87,14 @@ db_user_version(sqlite3 *h, int *v)
 }
 
 int
+db_schema_migrated(struct db *db, int *from, int *to)
+{
+	*from = db->migrated_from;
+	*to = DB_VERSION;
+	return db->migrated_from > 0;
+}
+
+int
 db_open(const char *path, struct db **out)
 {
 	struct db *db;
@@ -113,6 +122,7 @@ db_open(const char *path, struct db **out)
 		    v, DB_VERSION);
 		goto out;
 	}
+	db->migrated_from = v > 0 && v < DB_VERSION ? v : 0;
 	for (; v < DB_VERSION; v++) {
 		if (db_exec_sql(db->h, "BEGIN") != 0)
 			goto out;

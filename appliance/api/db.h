@@ -27,6 +27,12 @@ struct db_key {
  * Returns 0 or PETRI_ERR_DB.  Caller closes with db_close().
  */
 int db_open(const char *path, struct db **out) PETRI_WUR;
+
+/*
+ * Whether db_open() migrated the schema of an existing state.db: 1 with
+ * *from (the old user_version) and *to (this petrid's), else 0.
+ */
+int db_schema_migrated(struct db *db, int *from, int *to);
 void db_close(struct db *db);
 
 /* Keys.  The token itself is never stored: only its SHA-256 hex. */

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "cli_admin.h"
 #include "util.h"
 
 struct sse_state {
@@ -60,7 +61,9 @@ static void __attribute__((noreturn)) usage(void)
 	    "  secret ls   secret get NAME   secret rm NAME\n"
 	    "  keys create ROLE [--tenant T] [--name N]\n"
 	    "  keys ls\n"
-	    "  keys rm ID\n");
+	    "  keys rm ID\n"
+	    "  admin backup|restore|purge-instance|rotate-signing-key|"
+	    "blob-retention ...\n");
 	exit(2);
 }
 
@@ -640,6 +643,10 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
+	if (strcmp(argv[0], "admin") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "rotate-signing-key") != 0 &&
+	    strcmp(argv[1], "blob-retention") != 0)
+		return cli_admin_main(argc - 1, argv + 1);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	load_key(&c, keyfile);
 	if (strcmp(argv[0], "sandbox") == 0 && argc >= 2) {
@@ -767,6 +774,25 @@ main(int argc, char **argv)
 			json_decref(call_json(&c, "DELETE", path, NULL, 204));
 		} else
 			usage();
+	} else if (strcmp(argv[0], "admin") == 0 && argc == 2 &&
+	    strcmp(argv[1], "rotate-signing-key") == 0) {
+		body = json_object();
+		j = call_json(&c, "POST", "/v1/audit/rotate-key", body, 200);
+		print_json(j);
+		json_decref(j);
+		json_decref(body);
+	} else if (strcmp(argv[0], "admin") == 0 && argc == 4 &&
+	    strcmp(argv[1], "blob-retention") == 0 &&
+	    strcmp(argv[2], "--older-than-days") == 0) {
+		long long days;
+
+		if (petri_strtonum(argv[3], 1, 36500, &days) != 0)
+			usage();
+		body = json_pack("{s:I}", "older_than_days", (json_int_t)days);
+		j = call_json(&c, "POST", "/v1/audit/retention", body, 200);
+		print_json(j);
+		json_decref(j);
+		json_decref(body);
 	} else
 		usage();
 	curl_global_cleanup();

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "egress_conf.h"
 #include "jsonv.h"
+#include "log.h"
 #include "siem.h"
 #include "util.h"
 #include "witness_conf.h"
@@ -37,6 +38,8 @@ enum {
 	CT_SYNC_TTL,
 	CT_AUDIT,
 	CT_SUPERVISOR,
+	CT_HELPERS_DIR,
+	CT_LOG,
 	CT_N
 };
 
@@ -89,6 +92,11 @@ static const struct jsonv_field config_top_fields[CT_N] = {
         .max = API_SYNC_TTL_SEC},
     [CT_AUDIT] = {.name = "audit", .type = JSONV_ANY},
     [CT_SUPERVISOR] = {.name = "supervisor", .type = JSONV_BOOL},
+    [CT_HELPERS_DIR] = {.name = "helpers_dir",
+        .type = JSONV_STRING,
+        .min = 1,
+        .max = CONFIG_STR_MAX(helpers_dir)},
+    [CT_LOG] = {.name = "log", .type = JSONV_OBJECT},
 };
 
 static const struct jsonv_object config_top_spec = {
@@ -287,6 +295,8 @@ config_parse_scalars(
 	config_str_copy(f[CT_DOCKER_SOCKET], cfg->docker_socket,
 	    sizeof(cfg->docker_socket));
 	config_str_copy(f[CT_NETWORK], cfg->network, sizeof(cfg->network));
+	config_str_copy(
+	    f[CT_HELPERS_DIR], cfg->helpers_dir, sizeof(cfg->helpers_dir));
 	if (f[CT_RUNTIME] != NULL) {
 		if (strcmp(json_string_value(f[CT_RUNTIME]), "runc") != 0 &&
 		    strcmp(json_string_value(f[CT_RUNTIME]), "runsc") != 0) {
@@ -307,6 +317,36 @@ config_parse_scalars(
 	if (f[CT_SUPERVISOR] != NULL)
 		cfg->supervisor = json_is_true(f[CT_SUPERVISOR]);
 	return 0;
+}
+
+/* "log": {"format": "text" | "kv" | "json"} (docs/operations.md). */
+static int
+config_parse_log(json_t *v, struct petri_config *cfg, char *err, size_t errlen)
+{
+	static const char *const names[] = {"text", "kv", "json"};
+	const char *f, *k;
+	json_t *x;
+	int i;
+
+	cfg->log_format = LOG_FORMAT_TEXT;
+	if (v == NULL)
+		return 0;
+	json_object_foreach (v, k, x)
+		if (strcmp(k, "format") != 0) {
+			jsonv_err_set(err, errlen, "log: unknown key");
+			return PETRI_ERR_INVAL;
+		}
+	if ((x = json_object_get(v, "format")) == NULL)
+		return 0;
+	if ((f = json_string_value(x)) != NULL)
+		for (i = 0; i < 3; i++)
+			if (strcmp(f, names[i]) == 0) {
+				cfg->log_format = i;
+				return 0;
+			}
+	jsonv_err_set(
+	    err, errlen, "log.format: must be \"text\", \"kv\" or \"json\"");
+	return PETRI_ERR_INVAL;
 }
 
 /* Sections other modules read at start: checked here, kept in raw. */
@@ -387,6 +427,7 @@ config_parse(json_t *doc, struct petri_config *cfg, char *err, size_t errlen)
 	        0 ||
 	    config_parse_scalars(f, cfg, err, errlen) != 0 ||
 	    config_parse_languages(f, cfg, err, errlen) != 0 ||
+	    config_parse_log(f[CT_LOG], cfg, err, errlen) != 0 ||
 	    (f[CT_LIMITS] != NULL &&
 	        config_parse_limits(f[CT_LIMITS], &cfg->limits, err, errlen) !=
 	            0))
@@ -444,6 +485,9 @@ config_to_json(const struct petri_config *cfg)
 	    j, "workspace_root", json_string(cfg->workspace_root));
 	json_object_set_new(
 	    j, "docker_socket", json_string(cfg->docker_socket));
+	if (cfg->helpers_dir[0] != '\0')
+		json_object_set_new(
+		    j, "helpers_dir", json_string(cfg->helpers_dir));
 	json_object_set_new(j, "images", images);
 	if (cfg->network[0] != '\0')
 		json_object_set_new(j, "network", json_string(cfg->network));
@@ -462,6 +506,11 @@ config_to_json(const struct petri_config *cfg)
 	json_object_set_new(j, "sync_ttl_seconds", json_integer(cfg->sync_ttl));
 	json_object_set_new(j, "debug", json_boolean(cfg->debug));
 	json_object_set_new(j, "supervisor", json_boolean(cfg->supervisor));
+	json_object_set_new(j, "log",
+	    json_pack("{s:s}", "format",
+	        cfg->log_format == LOG_FORMAT_JSON     ? "json"
+	            : cfg->log_format == LOG_FORMAT_KV ? "kv"
+	                                               : "text"));
 	json_object_set_new(j, "pool",
 	    json_pack("{s:i, s:i, s:i, s:i}", config_languages[0], cfg->pool[0],
 	        config_languages[1], cfg->pool[1], config_languages[2],

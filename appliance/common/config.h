@@ -30,6 +30,7 @@ struct petri_config {
 	char data_dir[PATH_MAX];
 	char workspace_root[PATH_MAX]; /* default: <data_dir>/workspaces */
 	char docker_socket[PATH_MAX];
+	char helpers_dir[PATH_MAX]; /* petri-spawn, petri-deps/; "" = auto */
 	char images[CONFIG_NLANG][256]; /* python, node, go, java */
 	char network[64]; /* default: petri-<instance> */
 	char default_runtime[16]; /* "runc" */
@@ -41,6 +42,7 @@ struct petri_config {
 	int pool[CONFIG_NLANG]; /* warm sandboxes kept per language */
 	int debug;
 	int supervisor; /* new sandboxes run petri-init (docs/architecture.md) */
+	int log_format; /* LOG_FORMAT_* (log.h) */
 	json_t *raw; /* the whole document, for modules */
 };
 

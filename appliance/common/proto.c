@@ -86,6 +86,8 @@ const struct ipc_permit proto_keeper_from_api[] = {
     {MSG_KPR_PUBKEY, SMALL},
     {MSG_KPR_STATUS, SMALL},
     {MSG_KPR_BLOB_MISSING, IPC_MAX_JSON},
+    {MSG_KPR_ROTATE_KEY, SMALL},
+    {MSG_KPR_BLOB_RETAIN, SMALL},
     {MSG_KPR_SECRET_PUT, SMALL},
     {MSG_KPR_SECRET_DEL, SMALL},
     {MSG_KPR_SECRET_LIST, SMALL},

@@ -73,6 +73,9 @@ enum {
 	MSG_KPR_PUBKEY = 308, /* {} -> OK {keys} */
 	MSG_KPR_STATUS = 309, /* {} -> OK {size, checkpoint} */
 	MSG_KPR_BLOB_MISSING = 311, /* {sha256: [...]} -> OK {missing} */
+	MSG_KPR_ROTATE_KEY = 312, /* {} -> OK {seq, key_id, new_key_id} */
+	MSG_KPR_BLOB_RETAIN = 313, /* {before_usec, reason} -> OK {erased,
+	                              complete} */
 	/* the vault (api -> keeper); no message reads a value back */
 	MSG_KPR_SECRET_PUT = 320, /* {tenant, name, value?, binding?,
 				     rotate} -> OK {secret: metadata} */

@@ -501,6 +501,95 @@ do_status(void *arg, struct ipc_msg *m)
 	    NULL, 0);
 }
 
+/* Rotates the audit signing key: the old key signs the log.key_rotated. */
+static void
+do_rotate_key(void *arg, struct ipc_msg *m)
+{
+	struct keeper *k = arg;
+	struct audit_key old, neu;
+	struct audit_appended app;
+	char oid[AUDIT_KEY_ID_HEX], nid[AUDIT_KEY_ID_HEX];
+	int e;
+
+	if (audit_log_public_key(k->log, &old) != 0 ||
+	    (e = audit_log_rotate_key(k->log, &app)) != 0) {
+		k_err(k, m->id, PETRI_ERR_UNAVAIL, "the key was not rotated");
+		return;
+	}
+	if (audit_log_public_key(k->log, &neu) != 0) {
+		k_err(k, m->id, PETRI_ERR_STATE, "no key after the rotation");
+		return;
+	}
+	audit_key_id_hex(&old, oid);
+	audit_key_id_hex(&neu, nid);
+	log_info("audit signing key rotated: %s -> %s (record %llu)", oid, nid,
+	    (unsigned long long)app.seq);
+	k_ok(k, m->id,
+	    json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)app.seq,
+	        "leaf_hash", app.leaf_hex, "key_id", oid, "new_key_id", nid),
+	    NULL, 0);
+}
+
+#define KEEPER_RETAIN_BATCH 512
+#define KEEPER_RETAIN_MAX 100000 /* erasures per request */
+
+/*
+ * Blob retention: erases every blob that only records sealed before
+ * before_usec name, each erasure a blob.deleted record first.
+ */
+static void
+do_blob_retain(void *arg, struct ipc_msg *m)
+{
+	struct keeper *k = arg;
+
+	json_int_t before =
+	    json_integer_value(json_object_get(m->json, "before_usec"));
+	const char *reason =
+	    json_string_value(json_object_get(m->json, "reason"));
+	char(*names)[PETRI_SHA256_HEX] = NULL;
+	uint64_t *seqs = NULL, cursor = UINT64_MAX;
+	size_t n, i, erased = 0;
+	int e = 0, complete = 0;
+
+	if (before <= 0 || reason == NULL || strlen(reason) > 200) {
+		k_err(k, m->id, PETRI_ERR_INVAL, "bad retention request");
+		return;
+	}
+	names = calloc(KEEPER_RETAIN_BATCH, sizeof(*names));
+	seqs = calloc(KEEPER_RETAIN_BATCH, sizeof(*seqs));
+	while (names != NULL && seqs != NULL && e == 0 &&
+	    erased < KEEPER_RETAIN_MAX) {
+		if ((e = audit_log_blobs_before(k->log, (int64_t)before, cursor,
+		         names, seqs, KEEPER_RETAIN_BATCH, &n)) != 0)
+			break;
+		if (n == 0) {
+			complete = 1;
+			break;
+		}
+		for (i = 0; i < n && e == 0; i++) {
+			e = audit_log_blob_delete(
+			    k->log, names[i], reason, NULL);
+			if (e == 0)
+				erased++;
+			else if (e == PETRI_ERR_NOTFOUND)
+				e = 0; /* erased before */
+		}
+		cursor = seqs[n - 1];
+	}
+	free(names);
+	free(seqs);
+	if (e != 0 || (!complete && erased < KEEPER_RETAIN_MAX)) {
+		k_err(k, m->id, e != 0 ? e : PETRI_ERR_NOMEM,
+		    "retention stopped");
+		return;
+	}
+	log_info("blob retention: %zu blobs erased (%s)", erased, reason);
+	k_ok(k, m->id,
+	    json_pack("{s:I, s:b}", "erased", (json_int_t)erased, "complete",
+	        complete),
+	    NULL, 0);
+}
+
 /* --- the vault (api) ------------------------------------------------------ */
 
 static const char *
@@ -835,6 +924,8 @@ static const struct dispatch_entry keeper_handlers[] = {
     {MSG_KPR_PUBKEY, PEER_API, do_pubkey, 0},
     {MSG_KPR_STATUS, PEER_API, do_status, 0},
     {MSG_KPR_BLOB_MISSING, PEER_API, do_blob_missing, 0},
+    {MSG_KPR_ROTATE_KEY, PEER_API, do_rotate_key, 0},
+    {MSG_KPR_BLOB_RETAIN, PEER_API, do_blob_retain, 0},
     {MSG_KPR_SECRET_PUT, PEER_API, do_secret_put, 0},
     {MSG_KPR_SECRET_DEL, PEER_API, do_secret_del, 0},
     {MSG_KPR_SECRET_LIST, PEER_API, do_secret_list, 0},

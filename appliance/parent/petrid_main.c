@@ -33,13 +33,20 @@
 
 #include "bounds.h"
 #include "config.h"
+#include "datadir.h"
 #include "hostfw.h"
 #include "dispatch.h"
+#include "notify.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
 #include "util.h"
 #include "disk.h"
+
+/* Where a package installs petri-spawn and petri-deps/ (docs/operations.md). */
+#ifndef PETRI_HELPERS_DIR
+#define PETRI_HELPERS_DIR "/usr/lib/petri"
+#endif
 
 #define NPROCS 5
 
@@ -120,6 +127,7 @@ child_run(const char *name)
 	    config_parse(cj, &ctx.cfg, err, sizeof(err)) != 0)
 		fatal("bad configuration from the parent");
 	log_init(name, ctx.cfg.debug);
+	log_format_set(ctx.cfg.log_format);
 	if ((s = json_string_value(json_object_get(msg.json, "instance"))) ==
 	        NULL ||
 	    petri_strlcpy(ctx.instance, s, sizeof(ctx.instance)) >=
@@ -570,12 +578,17 @@ parent_data_dir_prepare(
     struct petri_config *cfg, char *dd, uid_t *sb_uid, gid_t *sb_gid)
 {
 	char path[PATH_MAX];
+	int lockfd = -1; /* held (close-on-exec) until petrid exits */
 
 	if (mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST)
 		fatal("mkdir %s: %s", cfg->data_dir, strerror(errno));
 	if (realpath(cfg->data_dir, dd) == NULL)
 		fatal("%s: %s", cfg->data_dir, strerror(errno));
 	petri_strlcpy(cfg->data_dir, dd, sizeof(cfg->data_dir));
+	/* one petrid per data directory; petri admin restore waits for none */
+	if (datadir_lock(dd, &lockfd) != 0)
+		fatal("%s: another petrid runs on it (%s is locked)", dd,
+		    DATADIR_LOCK_NAME);
 	if (chmod(dd, 0755) != 0)
 		fatal("chmod %s: %s", dd, strerror(errno));
 	join(path, sizeof(path), dd, "api");
@@ -665,6 +678,26 @@ parent_sockets_make(const struct petri_config *cfg, int *all)
 	}
 }
 
+/*
+ * The in-sandbox helpers' directory into dir (which holds petrid's own):
+ * helpers_dir when configured, else beside petrid (a build tree), else
+ * PETRI_HELPERS_DIR (the package's).
+ */
+static void
+parent_helpers_dir(const struct petri_config *cfg, char *dir, size_t len)
+{
+	char path[PATH_MAX];
+
+	join(path, sizeof(path), dir, "petri-spawn");
+	if (cfg->helpers_dir[0] != '\0')
+		petri_strlcpy(dir, cfg->helpers_dir, len);
+	else if (access(path, R_OK) != 0)
+		petri_strlcpy(dir, PETRI_HELPERS_DIR, len);
+	join(path, sizeof(path), dir, "petri-spawn");
+	if (access(path, R_OK) != 0)
+		fatal("%s: missing (helpers_dir)", path);
+}
+
 /* Spawns every child and sends it its configuration. */
 static void
 parent_children_start(const struct petri_config *cfg, const char *instance,
@@ -679,6 +712,7 @@ parent_children_start(const struct petri_config *cfg, const char *instance,
 		fatal("readlink /proc/self/exe: %s", strerror(errno));
 	exe[n] = '\0';
 	petri_strlcpy(exe_dir, dirname(exe), sizeof(exe_dir));
+	parent_helpers_dir(cfg, exe_dir, sizeof(exe_dir));
 	if ((cj = config_to_json(cfg)) == NULL)
 		fatal("out of memory");
 	for (i = 0; i < NPROCS; i++) {
@@ -711,6 +745,7 @@ parent_wait(const sigset_t *set)
 			continue;
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("shutting down");
+			(void)notify_send("STOPPING=1");
 			return 0;
 		}
 		if (sig != SIGCHLD)
@@ -750,9 +785,11 @@ main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--proc") == 0)
 		child_run(argv[2]);
+	notify_init();
 	log_init("parent", 0);
 	parent_args_parse(argc, argv, &cfg);
 	log_init("parent", cfg.debug);
+	log_format_set(cfg.log_format);
 	parent_data_dir_prepare(&cfg, dd, &sb_uid, &sb_gid);
 	parent_identity_read(dd, instance, hash);
 	nall = parent_sockets_make(&cfg, all);
@@ -786,6 +823,9 @@ main(int argc, char **argv)
 	         "-d '{\"language\":\"python\"}' http://%s:%d/v1/sandboxes",
 	    dd, cfg.listen_host, cfg.listen_port);
 
+	/* systemd (Type=notify): the API socket accepts from now on */
+	if (notify_send("READY=1") != 0)
+		log_warn("cannot notify systemd of readiness");
 	status = parent_wait(&set);
 	stop_children();
 	for (i = 0; i < NPROCS; i++)

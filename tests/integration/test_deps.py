@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 
 from harness import Petri, check, ROOT
 import registries
@@ -259,6 +260,78 @@ def test_install_reaches_only_the_registries_own():
     check("403" in j["install"]["log"] or "Forbidden" in j["install"]["log"]
           or "ProxyError" in j["install"]["log"], j["install"]["log"])
     check(p.delete(sb).status == 204)
+
+
+def test_no_registry_answers_at_once_own():
+    """With no registry configured for a language, the installer does not
+    run against its built-in default index (which the proxy refuses, after
+    the installer's retries): the answer comes at once and names the
+    setting, the imports that need it and the documentation.  A program
+    that needs nothing from a registry still runs."""
+    p = Petri(config={"registries": {}}).start()
+    try:
+        check("package registries: pypi=(not set) npm=(not set) go=(not set) "
+              "maven=(not set)" in p.logtext(), p.logtext()[-2000:])
+        cases = [
+            ("python", {}, "import requests, os\nimport yaml\nprint('RAN')",
+             "registries.pypi", ["requests", "yaml"]),
+            ("python", {"requirements.txt": b"petri-util==1.2.0\n"}, "print('RAN')",
+             "registries.pypi", ["petri-util"]),
+            ("node", {}, "const lp = require('left-pad'); require('fs'); console.log('RAN')",
+             "registries.npm", ["left-pad"]),
+            ("go", {"main.go": b'package main\n\nimport (\n\t"fmt"\n\t"github.com/petri/nothere"\n)\n\n'
+                               b'func main() { fmt.Println("RAN", nothere.X) }\n'},
+             None, "registries.go", ["github.com/petri/nothere"]),
+            ("java", {"pom.xml": b"<project><dependencies><dependency><groupId>org.petri</groupId>"
+                                 b"<artifactId>greet</artifactId><version>1.1</version>"
+                                 b"</dependency></dependencies></project>\n"},
+             None, "registries.maven", ["org.petri:greet"]),
+        ]
+        for lang, files, code, setting, missing in cases:
+            sb = p.sandbox(language=lang)
+            for path, data in files.items():
+                put(p, sb, path, data)
+            body = {"code": code} if code is not None else {"command": "echo RAN"}
+            t0 = time.monotonic()
+            r = p.exec(sb, **body)
+            took = time.monotonic() - t0
+            check(r.status == 200, r)
+            j = r.json()
+            err = j.get("error") or {}
+            check(err.get("code") == "registry_not_configured", (lang, j))
+            check(err.get("setting") == setting and err.get("doc") == "docs/deps.md#registries",
+                  (lang, j))
+            check(setting in err["message"] and all(m in err["message"] for m in missing),
+                  (lang, err))
+            check(j["missing_imports"] == missing, (lang, j))
+            check(j["exit_code"] is None and "RAN" not in j["stdout"], (lang, j))
+            check(not j["install"]["ran"], (lang, j))
+            # the installer never ran: no retries against a refused index
+            check(took < 6, (lang, took))
+            check(p.delete(sb).status == 204)
+        # nothing to install: the program runs as usual
+        sb = p.sandbox()
+        j = p.exec(sb, code="import json, os\nprint('RAN')").json()
+        check(j["exit_code"] == 0 and j["stdout"] == "RAN\n" and "error" not in j, j)
+        check(p.delete(sb).status == 204)
+        # wheels vendored in the project (docs/deps.md): pip needs no index
+        fn, wheel = registries._wheel("petri-util", "1.2.0",
+                                      {"petri_util": "VALUE = 'vendored'\n"}, license="MIT")
+        sb = p.sandbox()
+        put(p, sb, "wheels/" + fn, wheel)
+        put(p, sb, "requirements.txt", b"--no-index\n--find-links wheels\npetri-util==1.2.0\n")
+        j = p.exec(sb, code="import petri_util\nprint(petri_util.VALUE)").json()
+        check(j["exit_code"] == 0 and j["stdout"] == "vendored\n", j)
+        check(j["install"]["ran"] and j["sbom"]["components"] == 1, j)
+        check(p.delete(sb).status == 204)
+        # a tree installed elsewhere and uploaded: provided, nothing to fetch
+        sb = p.sandbox()
+        put(p, sb, "deps/petri_tree/__init__.py", b"VALUE = 'tree'\n")
+        j = p.exec(sb, code="import petri_tree\nprint(petri_tree.VALUE)").json()
+        check(j["exit_code"] == 0 and j["stdout"] == "tree\n" and j["missing_imports"] == [], j)
+        check(p.delete(sb).status == 204)
+    finally:
+        p.cleanup()
 
 
 PY_APP = b"""import http.server, sys

@@ -78,6 +78,19 @@ public class Maven {
             } catch (Exception e) {
                 // none
             }
+            String unset = System.getenv("PETRI_REGISTRY_UNSET");
+            if ((!key.equals(have) || mode.equals("only")) && unset != null && !unset.isEmpty()) {
+                // no mirror is configured: say so, name what needs one
+                System.out.println("petri: no Maven mirror is configured (" + unset + "): nothing was fetched");
+                List<String> names = new ArrayList<>();
+                for (Dep d : deps(pomBytes, true, 0))
+                    if (names.size() < 256)
+                        names.add(js(d.g + ":" + d.a));
+                System.out.println("\n@@PETRI-DEPS@@ {\"manifest\":" + js((String) res.get("manifest"))
+                    + ",\"ran\":false,\"exit_code\":0,\"registry_unset\":" + js(unset)
+                    + ",\"missing\":[" + String.join(",", names) + "],\"components\":[]}");
+                return;
+            }
             if (!key.equals(have) || mode.equals("only")) {
                 res.put("ran", true);
                 int code = install(pomBytes, key);

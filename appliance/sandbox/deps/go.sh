@@ -6,6 +6,7 @@
 # Prints the log, then one line "@@PETRI-DEPS@@ {json}" listing go.sum's
 # modules for the SBOM.
 mode=${1:-auto}
+mkdir -p /sandbox/.petri
 manifest=null
 code=0
 ran=false
@@ -15,7 +16,9 @@ else
 	if ls ./*.go >/dev/null 2>&1; then
 		ran=true
 		echo '$ go mod init sandbox.petri/app && go mod tidy'
-		go mod init sandbox.petri/app 2>&1 && go mod tidy 2>&1 || code=$?
+		go mod init sandbox.petri/app 2>&1 &&
+			go mod tidy > /sandbox/.petri/go-deps.log 2>&1 || code=$?
+		cat /sandbox/.petri/go-deps.log 2>/dev/null
 	fi
 fi
 if [ -f go.mod ] && [ "$code" -eq 0 ]; then
@@ -24,14 +27,40 @@ if [ -f go.mod ] && [ "$code" -eq 0 ]; then
 	if [ "$key" != "$have" ] || [ "$mode" = only ]; then
 		ran=true
 		echo '$ go mod download'
-		if go mod download 2>&1; then
+		if go mod download > /sandbox/.petri/go-deps.log 2>&1; then
+			cat /sandbox/.petri/go-deps.log
 			mkdir -p /sandbox/.petri/gomod &&
 				echo "$key" > /sandbox/.petri/gomod/.petri-key
 		else
+			cat /sandbox/.petri/go-deps.log
 			code=1
 		fi
 	fi
 fi
+if [ "$code" -ne 0 ] && [ -n "$PETRI_REGISTRY_UNSET" ] &&
+	grep -q 'module lookup disabled' /sandbox/.petri/go-deps.log 2>/dev/null; then
+	# GOPROXY=off: no module proxy is configured; name the modules the
+	# go tool could not look up, and say so instead of a failed install
+	missing=$(awk '
+	/module lookup disabled/ {
+		for (i = 1; i <= NF; i++)
+			if ($i ~ /:$/ && $i !~ /^go:$/) {
+				m = $i; sub(/:$/, "", m); sub(/@.*/, "", m)
+				gsub(/[^A-Za-z0-9._~\/-]/, "", m)
+				if (m != "" && !(m in seen) && n < 256) {
+					seen[m] = 1; n++
+					printf "%s\"%s\"", sep, m; sep = ","
+				}
+				break
+			}
+	}' /sandbox/.petri/go-deps.log 2>/dev/null)
+	rm -f /sandbox/.petri/go-deps.log
+	echo "petri: no Go module proxy is configured ($PETRI_REGISTRY_UNSET)"
+	printf '\n@@PETRI-DEPS@@ {"manifest":%s,"ran":false,"exit_code":0,"registry_unset":"%s","missing":[%s],"components":[]}\n' \
+		"$manifest" "$PETRI_REGISTRY_UNSET" "$missing"
+	exit 0
+fi
+rm -f /sandbox/.petri/go-deps.log
 # the build list (go list -m all: the main module first, without a
 # version), else go.sum
 comps=$(go list -m all 2>/dev/null | awk '

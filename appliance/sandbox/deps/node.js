@@ -129,6 +129,23 @@ function main() {
   res.key = key;
   let have = '';
   try { have = fs.readFileSync(path.join(NM, '.petri-key'), 'utf8').trim(); } catch (e) { /* none */ }
+  const unset = process.env.PETRI_REGISTRY_UNSET || '';
+  if (pkg !== null && (have !== key || mode === 'only') && unset !== '') {
+    // no registry is configured: npm's own default is a public host the
+    // proxy refuses; say so at once instead of letting npm retry
+    process.stdout.write('petri: no npm registry is configured (' + unset + '): npm did not run\n');
+    res.registry_unset = unset;
+    res.missing = imports.filter((n) => !provided(n));
+    if (res.missing.length === 0) {
+      try {
+        const pj = JSON.parse(pkg.toString());
+        res.missing = Object.keys(Object.assign({}, pj.dependencies, pj.devDependencies)).slice(0, 256);
+      } catch (e) { /* an invalid package.json: npm would say so */ }
+    }
+    res.components = [];
+    process.stdout.write('\n@@PETRI-DEPS@@ ' + JSON.stringify(res) + '\n');
+    return;
+  }
   if (pkg !== null && (have !== key || mode === 'only')) {
     res.ran = true;
     rmrf(NEW);

@@ -107,6 +107,32 @@ def inventory():
     return out
 
 
+def vendored(path):
+    """Whether a requirements file says --no-index (wheels in the project,
+    found with --find-links): pip then needs no index."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return any(l.strip() == "--no-index" for l in f.read(MAX_BYTES).splitlines())
+    except OSError:
+        return False
+
+
+def requirement_names(reqs, args):
+    """The distribution names a manifest asks for (bounded, for the report)."""
+    lines = reqs
+    if args and args[0] == "-r":
+        try:
+            lines = open(args[1], encoding="utf-8", errors="replace").read().splitlines()[:MAX_FILES]
+        except OSError:
+            lines = []
+    out = []
+    for r in lines:
+        m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", r)
+        if m and not r.lstrip().startswith("-") and m.group(1) not in out:
+            out.append(m.group(1))
+    return out
+
+
 def pip(args):
     print("$ pip install --target /sandbox/deps " + " ".join(args), flush=True)
     p = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input",
@@ -144,6 +170,17 @@ def main():
         have = open(os.path.join(DEPS, ".petri-key")).read().strip()
     except OSError:
         have = ""
+    unset = os.environ.get("PETRI_REGISTRY_UNSET", "")
+    if unset and res["manifest"] == "requirements.txt" and vendored("requirements.txt"):
+        unset = ""  # wheels in the project: pip needs no index
+    if res["exit_code"] == 0 and args and (have != key or mode == "only") and unset:
+        # no index is configured: pip's own default is a public host the
+        # proxy refuses; say so at once instead of letting pip retry
+        print("petri: no package index is configured (%s): pip did not run" % unset)
+        res["registry_unset"] = unset
+        res["missing"] = [m for m in imports if not provided(m)] or requirement_names(reqs, args)
+        print("\n@@PETRI-DEPS@@ " + json.dumps(res, separators=(",", ":")), flush=True)
+        return
     if res["exit_code"] == 0 and args and (have != key or mode == "only"):
         res["ran"] = True
         shutil.rmtree(NEW, ignore_errors=True)

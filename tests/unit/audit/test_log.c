@@ -655,10 +655,39 @@ db_schema(const char *dir, int *has_index)
 	return ver;
 }
 
+/*
+ * The "schema" of the newest record (a log.started): 1 with from and to
+ * set when it has one, 0 when not, -1 on error.
+ */
+static int
+schema_of_last_start(struct audit_log *log, json_int_t *from, json_int_t *to)
+{
+	struct audit_entry e;
+	const char *type;
+	json_t *doc, *sc;
+	int r = -1;
+
+	memset(&e, 0, sizeof(e));
+	if (audit_log_record_get(log, audit_log_size(log) - 1, &e) != 0)
+		return -1;
+	doc = json_loadb((const char *)e.bytes, e.len, 0, NULL);
+	type = json_string_value(json_object_get(doc, "type"));
+	if (type != NULL && strcmp(type, "log.started") == 0) {
+		sc = json_object_get(doc, "schema");
+		r = sc != NULL;
+		*from = json_integer_value(json_object_get(sc, "from"));
+		*to = json_integer_value(json_object_get(sc, "to"));
+	}
+	json_decref(doc);
+	audit_entry_clear(&e);
+	return r;
+}
+
 static void
 test_schema_migration(void)
 {
 	struct audit_log *log = NULL;
+	json_int_t from = 0, to = 0;
 	char dir[PATH_MAX];
 	int idx;
 
@@ -675,8 +704,18 @@ test_schema_migration(void)
 	          "DROP TABLE timestamps; PRAGMA user_version = 1") == 0);
 	CHECK(db_schema(dir, &idx) == 1 && !idx);
 	CHECK(audit_log_open(dir, NULL, &log) == 0);
+	if (log == NULL)
+		return;
+	/* the open that migrated says so in its log.started; the next not */
+	CHECK(
+	    schema_of_last_start(log, &from, &to) == 1 && from == 1 && to == 4);
 	audit_log_close(log);
 	CHECK(db_schema(dir, &idx) == 4 && idx);
+	CHECK(audit_log_open(dir, NULL, &log) == 0);
+	if (log == NULL)
+		return;
+	CHECK(schema_of_last_start(log, &from, &to) == 0);
+	audit_log_close(log);
 	/* a newer schema, or a nonsense one, is not touched */
 	CHECK(db_poke(dir, "PRAGMA user_version = 5") == 0);
 	CHECK(audit_log_open(dir, NULL, &log) == PETRI_ERR_UNSUPPORTED);
