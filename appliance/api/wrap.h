@@ -238,6 +238,16 @@ int wrap_keeper_secret_list(struct api *a, const char *tenant, const char *name,
 int wrap_keeper_secret_del(struct api *a, const char *tenant, const char *name,
     char *msg, size_t msglen) PETRI_WUR;
 
+/* Rotates the log's signing key (*reply {seq, key_id, new_key_id}). */
+int wrap_keeper_rotate_key(struct api *a, int timeout_ms, json_t **reply,
+    char *msg, size_t msglen) PETRI_WUR;
+
+/* Erases the blobs only records before before_usec name (*reply
+ * {erased, ...}). */
+int wrap_keeper_blob_retain(struct api *a, long long before_usec,
+    const char *reason, int timeout_ms, json_t **reply, char *msg,
+    size_t msglen) PETRI_WUR;
+
 /* Grants sandbox the secrets names (array) of tenant: *grants. */
 int wrap_keeper_grant(struct api *a, const char *tenant, const char *sandbox,
     json_t *names, json_t **grants, char *msg, size_t msglen) PETRI_WUR;

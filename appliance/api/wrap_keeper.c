@@ -309,3 +309,22 @@ wrap_keeper_revoke(struct api *a, const char *sandbox)
 	return kpr_ask(a, MSG_KPR_REVOKE,
 	    json_pack("{s:s}", "sandbox", sandbox), NULL, NULL, 0);
 }
+
+int
+wrap_keeper_rotate_key(
+    struct api *a, int timeout_ms, json_t **reply, char *msg, size_t msglen)
+{
+	return api_ask(a->keeper, MSG_KPR_ROTATE_KEY, json_object(), NULL, 0,
+	    timeout_ms, reply, msg, msglen);
+}
+
+int
+wrap_keeper_blob_retain(struct api *a, long long before_usec,
+    const char *reason, int timeout_ms, json_t **reply, char *msg,
+    size_t msglen)
+{
+	return api_ask(a->keeper, MSG_KPR_BLOB_RETAIN,
+	    json_pack("{s:I, s:s}", "before_usec", (json_int_t)before_usec,
+	        "reason", reason),
+	    NULL, 0, timeout_ms, reply, msg, msglen);
+}
