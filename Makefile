@@ -20,7 +20,7 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 # Every object sees common/ and the libraries; a process folder sees its own
 # headers too, and nobody else's (api code cannot include the engine's).
-PROCS := parent api engine ws keeper proxyd cli
+PROCS := parent api engine ws keeper proxyd preview cli
 INCS := -Iappliance/common -Iaudit -Ivault -Iproxy -Ipolicies
 ALL_INCS := $(INCS) $(PROCS:%=-Iappliance/%) -Iwitness
 LIBS := -lmicrohttpd -lsqlite3 -lcurl -ljansson -larchive -lssl -lcrypto \

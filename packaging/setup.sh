@@ -49,7 +49,7 @@ readonly RUNSC_PATH=/usr/bin/runsc
 readonly SANDBOX_ID=61000
 readonly SANDBOX_USER=_petri_sb
 # Service users, one per privilege-separated process (ARCHITECTURE.md).
-readonly SERVICE_USERS="_petri_api _petri_eng _petri_kpr _petri_prx"
+readonly SERVICE_USERS="_petri_api _petri_eng _petri_kpr _petri_prx _petri_pvw"
 readonly NOLOGIN=/usr/sbin/nologin
 
 export DEBIAN_FRONTEND=noninteractive
@@ -328,6 +328,7 @@ create_users() {
 		_petri_eng) comment="Petri engine" ;;
 		_petri_kpr) comment="Petri keeper" ;;
 		_petri_prx) comment="Petri egress proxy" ;;
+		_petri_pvw) comment="Petri preview gateway" ;;
 		*) comment="Petri" ;;
 		esac
 		ensure_user "$name" "$comment" --user-group

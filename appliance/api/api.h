@@ -19,6 +19,7 @@
 #include "db.h"
 #include "egress_conf.h"
 #include "ipc.h"
+#include "preview_conf.h"
 #include "procs.h"
 #include "api_req.h"
 #include "wrap.h"
@@ -43,6 +44,8 @@ struct api {
 	struct ipc_chan *ws;
 	struct ipc_chan *keeper;
 	struct ipc_chan *proxy;
+	struct ipc_chan *preview; /* the preview gateway */
+	struct preview_conf *preview_conf;
 	char egress_gw[64]; /* the proxy's address, as containers see it */
 	int egress_port; /* 0 until the proxy listens */
 	struct registries *registries; /* the configured package mirrors */
@@ -139,6 +142,18 @@ void api_runs_network(struct api *a, const char *sandbox, json_t *call);
 
 /* In-flight executions end when their sandbox goes. */
 void api_runs_kill_sandbox(struct api *a, const char *sandbox);
+
+/*
+ * Serve mode: the last out->max bytes of a live execution's stdout and
+ * err->max of its stderr, and whether it still runs.  Returns 0,
+ * PETRI_ERR_NOTFOUND (not live: a finished one is in state.db) or
+ * PETRI_ERR_NOMEM.
+ */
+int api_runs_peek(struct api *a, const char *id, const char *tenant,
+    struct buf *out, struct buf *err, int *running) PETRI_WUR;
+
+/* Kills a live execution of tenant.  Returns 0 or a PETRI_ERR_*. */
+int api_runs_kill(struct api *a, const char *id, const char *tenant);
 
 /* --- the keeper's calling side (wrap_keeper.c; the rest in wrap.h) ------- */
 
@@ -289,5 +304,21 @@ int api_pool_start(struct api *a) PETRI_WUR;
 
 /* Metrics. */
 void api_metrics_exec(struct api *a, int64_t ms, int failed);
+
+/* --- previews (api_preview.c) ---------------------------------------------------- */
+
+enum MHD_Result api_serve(struct api_req *r);
+enum MHD_Result api_preview_list(struct api_req *r);
+enum MHD_Result api_preview_get(struct api_req *r);
+enum MHD_Result api_preview_delete(struct api_req *r);
+
+/* Opens the gateway channel; closes what was open before a restart. */
+int api_preview_open(struct api *a) PETRI_WUR;
+
+/* Closes previews past their expiry or whose app has stopped (reaper). */
+void api_preview_reap(struct api *a);
+
+/* Closes a sandbox's open previews (it is being removed). */
+void api_preview_close_sandbox(struct api *a, const char *sandbox);
 
 #endif /* PETRI_API_H */

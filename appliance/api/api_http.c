@@ -64,6 +64,12 @@ static const struct api_route api_routes[] = {
     {"POST", "/v1/sandboxes/{}/exec", ROLES_AGENT, API_BODY_JSON, api_exec},
     {"GET", "/v1/sandboxes/{}/execs", ROLES_AGENT, API_BODY_NONE,
         api_exec_list},
+    {"POST", "/v1/sandboxes/{}/serve", ROLES_AGENT, API_BODY_JSON, api_serve},
+    {"GET", "/v1/sandboxes/{}/previews", ROLES_AGENT, API_BODY_NONE,
+        api_preview_list},
+    {"GET", "/v1/previews/{}", ROLES_AGENT, API_BODY_NONE, api_preview_get},
+    {"DELETE", "/v1/previews/{}", ROLES_AGENT, API_BODY_NONE,
+        api_preview_delete},
     {"GET", "/v1/execs/{}", ROLES_AGENT, API_BODY_NONE, api_exec_get},
     {"GET", "/v1/execs/{}/stream", ROLES_AGENT, API_BODY_NONE, api_exec_stream},
     {"GET", "/v1/execs/{}/sbom", ROLES_AGENT, API_BODY_NONE, api_exec_sbom},
@@ -495,6 +501,8 @@ api_main(struct proc_ctx *ctx)
 		fatal("cannot start the peer channels");
 	if (api_egress_open(&a) != 0)
 		fatal("cannot start the proxy channel");
+	if (api_preview_open(&a) != 0)
+		fatal("cannot start the preview gateway channel");
 	{
 		char err[256];
 

@@ -74,6 +74,13 @@ api_reply_json(struct api_req *r, unsigned int status, json_t *body)
 	char *text;
 	size_t n;
 
+	if (r->inner_body != NULL) {
+		/* an answer of api_exec() to serve mode: kept, not sent */
+		json_decref(r->inner_reply);
+		r->inner_reply = body;
+		r->inner_status = status;
+		return body != NULL ? MHD_YES : MHD_NO;
+	}
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL)
@@ -112,8 +119,9 @@ api_reply_error(struct api_req *r, unsigned int status, const char *code,
 	va_end(ap);
 	body = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", code,
 	    "message", msg, "request_id", r->request_id);
-	if (status == MHD_HTTP_TOO_MANY_REQUESTS ||
-	    status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+	if (r->inner_body == NULL &&
+	    (status == MHD_HTTP_TOO_MANY_REQUESTS ||
+	        status == MHD_HTTP_SERVICE_UNAVAILABLE)) {
 		char *text = json_dumps(body, JSON_COMPACT);
 
 		json_decref(body);
@@ -174,6 +182,8 @@ api_body_json(struct api_req *r)
 	json_error_t jerr;
 	json_t *j;
 
+	if (r->inner_body != NULL)
+		return json_incref(r->inner_body);
 	if (r->body.len == 0) {
 		/* an absent body is an empty object */
 		return json_object();

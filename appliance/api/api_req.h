@@ -55,6 +55,11 @@ struct api_req {
 	struct MHD_PostProcessor *pp; /* multipart uploads */
 	struct api_upload *upload;
 	int answered;
+	/* serve mode runs api_exec() on a body of its own: api_body_json()
+	 * gives inner_body and the answer is kept here, not sent */
+	json_t *inner_body;
+	json_t *inner_reply;
+	unsigned int inner_status;
 };
 
 typedef enum MHD_Result (*api_handler_fn)(struct api_req *);

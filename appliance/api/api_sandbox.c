@@ -775,6 +775,7 @@ api_sb_remove(struct api *a, json_t *sb, const char *reason, struct api_req *r)
 	char msg[256];
 	int e, ea;
 
+	api_preview_close_sandbox(a, id);
 	api_runs_kill_sandbox(a, id);
 	api_egress_detach(a, id);
 	e = wrap_engine_sb_delete(a, id,
@@ -997,6 +998,7 @@ api_reaper(void *arg)
 			break;
 		if (!reconciled)
 			api_sb_reconcile(a);
+		api_preview_reap(a);
 		if (db_sandbox_list(a->db, NULL, &all) != 0)
 			continue;
 		json_array_foreach (all, i, sb) {

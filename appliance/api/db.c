@@ -52,6 +52,17 @@ static const char *const db_migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  deleted INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (tenant, name, version));",
+    /* 3: previews (serve mode); the URL's token is kept as its hash only */
+    "CREATE TABLE previews ("
+    "  id TEXT PRIMARY KEY,"
+    "  sandbox TEXT NOT NULL,"
+    "  tenant TEXT NOT NULL,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  open INTEGER NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX previews_sandbox ON previews(sandbox, created_at);"
+    "CREATE INDEX previews_open ON previews(open);",
 };
 
 #define DB_VERSION ((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
@@ -794,4 +805,111 @@ db_sandbox_set(struct db *db, const char *id, const char *field, json_t *value)
 	if (r == 0 && n == 0)
 		r = PETRI_ERR_NOTFOUND;
 	return r;
+}
+
+/* --- previews ---------------------------------------------------------------- */
+
+int
+db_preview_put(struct db *db, const char *id, const char *sandbox,
+    const char *tenant, const char *token_hash, json_t *doc)
+{
+	char *text;
+	int r, open;
+
+	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
+		return PETRI_ERR_NOMEM;
+	open = json_object_get(doc, "closed_at") == NULL;
+	pthread_mutex_lock(&db->lock);
+	r = db_run(db,
+	    db_prep(db,
+	        "INSERT INTO previews (id, sandbox, tenant, token_hash, open, "
+	        "doc, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+	        "ON CONFLICT(id) DO UPDATE SET doc = ?6, open = ?5",
+	        "ssssisi", id, sandbox, tenant, token_hash, (int64_t)open, text,
+	        petri_now_usec()),
+	    NULL);
+	pthread_mutex_unlock(&db->lock);
+	free(text);
+	return r;
+}
+
+int
+db_preview_get(struct db *db, const char *id, const char *tenant, json_t **out)
+{
+	sqlite3_stmt *st;
+	int rc, r = PETRI_ERR_NOTFOUND;
+
+	*out = NULL;
+	pthread_mutex_lock(&db->lock);
+	st = db_prep(db,
+	    "SELECT doc FROM previews WHERE id = ? AND "
+	    "(?2 IS NULL OR tenant = ?2)",
+	    "ss", id, tenant);
+	if (st == NULL) {
+		r = PETRI_ERR_DB;
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = db_col_json(st, 0);
+		r = *out != NULL ? 0 : PETRI_ERR_DB;
+	} else if (rc != SQLITE_DONE)
+		r = PETRI_ERR_DB;
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+int
+db_preview_list(struct db *db, const char *sandbox, const char *tenant,
+    int open_only, int limit, json_t **out)
+{
+	sqlite3_stmt *st;
+	json_t *arr, *doc;
+	int rc, r = 0;
+
+	if ((arr = json_array()) == NULL)
+		return PETRI_ERR_NOMEM;
+	pthread_mutex_lock(&db->lock);
+	st = db_prep(db,
+	    "SELECT doc FROM previews WHERE (?1 IS NULL OR sandbox = ?1) AND "
+	    "(?2 IS NULL OR tenant = ?2) AND (?3 = 0 OR open = 1) "
+	    "ORDER BY created_at DESC LIMIT ?4",
+	    "ssii", sandbox, tenant, (int64_t)open_only, (int64_t)limit);
+	if (st == NULL) {
+		r = PETRI_ERR_DB;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((doc = db_col_json(st, 0)) != NULL)
+			json_array_append_new(arr, doc);
+	if (rc != SQLITE_DONE)
+		r = PETRI_ERR_DB;
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&db->lock);
+	if (r != 0)
+		json_decref(arr);
+	else
+		*out = arr;
+	return r;
+}
+
+int
+db_preview_update(struct db *db, const char *id, json_t *doc)
+{
+	char *text;
+	int r, changes = 0;
+
+	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
+		return PETRI_ERR_NOMEM;
+	pthread_mutex_lock(&db->lock);
+	r = db_run(db,
+	    db_prep(db, "UPDATE previews SET doc = ?2, open = ?3 WHERE id = ?1",
+	        "ssi", id, text,
+	        (int64_t)(json_object_get(doc, "closed_at") == NULL)),
+	    &changes);
+	pthread_mutex_unlock(&db->lock);
+	free(text);
+	return r == 0 && changes == 0 ? PETRI_ERR_NOTFOUND : r;
 }

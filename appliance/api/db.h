@@ -92,6 +92,21 @@ int db_exec_list(struct db *db, const char *sandbox, const char *tenant,
     int limit, json_t **out) PETRI_WUR;
 
 /*
+ * Previews (serve mode): the API's preview object as JSON, open until it
+ * has "closed_at".  token_hash (SHA-256 hex of the URL's token) is stored,
+ * never the token.  get/list: tenant NULL means any; list: sandbox NULL
+ * means any, newest first, at most limit.  Caller json_decref()s *out.
+ */
+int db_preview_put(struct db *db, const char *id, const char *sandbox,
+    const char *tenant, const char *token_hash, json_t *doc) PETRI_WUR;
+int db_preview_get(
+    struct db *db, const char *id, const char *tenant, json_t **out) PETRI_WUR;
+/* Replaces the document of a stored preview.  0 or PETRI_ERR_NOTFOUND. */
+int db_preview_update(struct db *db, const char *id, json_t *doc) PETRI_WUR;
+int db_preview_list(struct db *db, const char *sandbox, const char *tenant,
+    int open_only, int limit, json_t **out) PETRI_WUR;
+
+/*
  * Egress policies of a tenant, versioned: a put adds version max + 1 (doc
  * gets "version"; at most API_POLICY_VERSIONS per name and
  * API_POLICIES_MAX names: PETRI_ERR_LIMIT); get and list see the latest

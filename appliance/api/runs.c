@@ -216,3 +216,64 @@ api_runs_network(struct api *a, const char *sandbox, json_t *call)
 	}
 	pthread_mutex_unlock(&a->runs_lock);
 }
+
+/* --- serve mode (api_preview.c) ------------------------------------------------ */
+
+int
+api_runs_peek(struct api *a, const char *id, const char *tenant,
+    struct buf *out, struct buf *err, int *running)
+{
+	struct run *run;
+	int r = 0;
+
+	*running = 0;
+	if ((run = run_find(a, id, tenant)) == NULL)
+		return PETRI_ERR_NOTFOUND;
+	pthread_mutex_lock(&run->lock);
+	*running = !run->done;
+	buf_reset(out);
+	buf_reset(err);
+	/* the tail of each: the last lines say why an app stopped */
+	if (run->out[0].len > 0)
+		r = buf_append(out,
+		    run->out[0].data +
+		        (run->out[0].len > out->max ? run->out[0].len - out->max
+		                                    : 0),
+		    run->out[0].len < out->max ? run->out[0].len : out->max);
+	if (r == 0 && run->out[1].len > 0)
+		r = buf_append(err,
+		    run->out[1].data +
+		        (run->out[1].len > err->max ? run->out[1].len - err->max
+		                                    : 0),
+		    run->out[1].len < err->max ? run->out[1].len : err->max);
+	pthread_mutex_unlock(&run->lock);
+	run_unref(run);
+	return r;
+}
+
+int
+api_runs_kill(struct api *a, const char *id, const char *tenant)
+{
+	struct run *run;
+	struct ipc_msg m;
+	json_t *j;
+	int e;
+
+	if ((run = run_find(a, id, tenant)) == NULL)
+		return PETRI_ERR_NOTFOUND;
+	pthread_mutex_lock(&run->lock);
+	if (run->call == NULL)
+		run->killed = 1;
+	j = json_pack("{s:s}", "exec",
+	    run->call == NULL && run->deps_xid[0] != '\0' ? run->deps_xid
+	                                                  : run->id);
+	pthread_mutex_unlock(&run->lock);
+	e = ipc_request(a->engine, MSG_ENG_EXEC_KILL, j, NULL, 0, 30000, &m);
+	json_decref(j);
+	if (e == 0) {
+		e = proto_result(&m, NULL, 0);
+		ipc_msg_clear(&m);
+	}
+	run_unref(run);
+	return e;
+}

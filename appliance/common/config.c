@@ -8,6 +8,7 @@
 #include "egress_conf.h"
 #include "jsonv.h"
 #include "log.h"
+#include "preview_conf.h"
 #include "siem.h"
 #include "util.h"
 #include "witness_conf.h"
@@ -37,6 +38,7 @@ enum {
 	CT_POOL,
 	CT_SYNC_TTL,
 	CT_AUDIT,
+	CT_PREVIEW,
 	CT_SUPERVISOR,
 	CT_HELPERS_DIR,
 	CT_LOG,
@@ -91,6 +93,7 @@ static const struct jsonv_field config_top_fields[CT_N] = {
         .min = 1,
         .max = API_SYNC_TTL_SEC},
     [CT_AUDIT] = {.name = "audit", .type = JSONV_ANY},
+    [CT_PREVIEW] = {.name = "preview", .type = JSONV_ANY},
     [CT_SUPERVISOR] = {.name = "supervisor", .type = JSONV_BOOL},
     [CT_HELPERS_DIR] = {.name = "helpers_dir",
         .type = JSONV_STRING,
@@ -370,6 +373,13 @@ config_check_modules(json_t *const *f, char *err, size_t errlen)
 	    (r = registries_parse(f[CT_REGISTRIES], rg, err, errlen)) != 0 ||
 	    (r = audit_witness_conf_parse(f[CT_AUDIT], wc, err, errlen)) != 0)
 		goto out;
+	{
+		struct preview_conf pc;
+
+		if ((r = preview_conf_parse(f[CT_PREVIEW], &pc, err, errlen)) !=
+		    0)
+			goto out;
+	}
 	r = 0;
 out:
 	free(ec);

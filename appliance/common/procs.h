@@ -22,12 +22,15 @@
 #define PROC_FD_API_WS 6 /* api: channel to the workspace worker */
 #define PROC_FD_API_KEEPER 7 /* api: channel to the keeper */
 #define PROC_FD_API_PROXY 8 /* api: channel to the proxy */
+#define PROC_FD_API_PREVIEW 9 /* api: channel to the preview gateway */
 #define PROC_FD_PEER_API 4 /* engine, ws, keeper, proxy: channel to the api */
 #define PROC_FD_KEEPER_PROXY 5 /* keeper: channel to the proxy */
 #define PROC_FD_PROXY_KEEPER 5 /* proxy: channel to the keeper */
+#define PROC_FD_PREVIEW_LISTEN 5 /* preview: the gateway's listening socket */
 
 struct proc_ctx {
-	const char *name; /* "api", "engine", "ws", "keeper", "proxy" */
+	const char *name; /* "api", "engine", "ws", "keeper", "proxy",
+			   "preview" */
 	struct petri_config cfg; /* effective configuration */
 	char instance[33]; /* appliance instance id (hex) */
 	char admin_hash[65]; /* api: hash of the bootstrap token */
@@ -43,6 +46,7 @@ int engine_main(struct proc_ctx *ctx);
 int ws_main(struct proc_ctx *ctx);
 int keeper_main(struct proc_ctx *ctx);
 int proxy_main(struct proc_ctx *ctx);
+int preview_main(struct proc_ctx *ctx);
 
 /*
  * Drops from root to user (and its group), adding extra_group (may be NULL)

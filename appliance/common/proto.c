@@ -165,3 +165,19 @@ proto_result(const struct ipc_msg *m, char *msgbuf, size_t msglen)
 		return PETRI_ERR_PROTO;
 	return (int)code;
 }
+
+const struct ipc_permit proto_preview_from_api[] = {
+    {MSG_PVW_ROUTE_SET, SMALL},
+    {MSG_PVW_ROUTE_DEL, SMALL},
+    {MSG_OK, SMALL},
+    {MSG_ERR, SMALL},
+};
+const size_t proto_preview_from_api_n = NELEM(proto_preview_from_api);
+
+const struct ipc_permit proto_api_from_preview[] = {
+    {MSG_PVW_AUTH, SMALL},
+    {MSG_PVW_REPORT, 1024 * 1024},
+    {MSG_OK, SMALL},
+    {MSG_ERR, SMALL},
+};
+const size_t proto_api_from_preview_n = NELEM(proto_api_from_preview);

@@ -99,6 +99,17 @@ enum {
 
 	/* proxy -> api, unanswered */
 	MSG_PRX_REPORT = 450, /* one request: {sandbox, call} */
+
+	/* api -> preview gateway */
+	MSG_PVW_ROUTE_SET = 500, /* {preview, hash, sandbox, addr, port,
+				    expires_ms, auth} -> OK */
+	MSG_PVW_ROUTE_DEL = 501, /* {preview} -> OK once its connections are
+				    cut and its last report sent */
+
+	/* preview gateway -> api */
+	MSG_PVW_AUTH = 550, /* {preview, key_hash} -> OK | ERR */
+	MSG_PVW_REPORT = 551, /* unanswered: {preview, from, to, count,
+				 dropped, bytes_in, bytes_out, requests} */
 };
 
 /* Permit tables: what each process accepts from each peer. */
@@ -128,6 +139,10 @@ extern const struct ipc_permit proto_keeper_from_proxy[];
 extern const size_t proto_keeper_from_proxy_n;
 extern const struct ipc_permit proto_proxy_from_keeper[];
 extern const size_t proto_proxy_from_keeper_n;
+extern const struct ipc_permit proto_preview_from_api[];
+extern const size_t proto_preview_from_api_n;
+extern const struct ipc_permit proto_api_from_preview[];
+extern const size_t proto_api_from_preview_n;
 
 /*
  * Sends MSG_ERR {code, message} as the answer with the given id.

@@ -106,14 +106,21 @@ hostfw_sandbox_input(const char *bridge, const char *gw, int port)
 		const char *const drop[] = {"-i", bridge, "-j", "DROP"};
 		const char *const accept[] = {"-i", bridge, "-d", gw, "-p",
 		    "tcp", "--dport", p, "-j", "ACCEPT"};
+		/* answers on connections the host opened into the network
+		 * (the preview gateway): a container cannot open one itself,
+		 * its first packet meets the drop */
+		const char *const answers[] = {"-i", bridge, "-m", "conntrack",
+		    "--ctstate", "ESTABLISHED", "-j", "ACCEPT"};
 
-		if (ensure(drop, 4) != 0 || ensure(accept, 10) != 0) {
+		if (ensure(drop, 4) != 0 || ensure(accept, 10) != 0 ||
+		    ensure(answers, 8) != 0) {
 			log_warn(
 			    "iptables: cannot close the host to %s", bridge);
 			return PETRI_ERR_IO;
 		}
 	}
-	log_info(
-	    "host closed to %s but for the proxy at %s:%d", bridge, gw, port);
+	log_info("host closed to %s but for the proxy at %s:%d and answers "
+	         "to the preview gateway",
+	    bridge, gw, port);
 	return 0;
 }

@@ -42,13 +42,14 @@
 #include "proto.h"
 #include "util.h"
 #include "disk.h"
+#include "preview_conf.h"
 
 /* Where a package installs petri-spawn and petri-deps/ (docs/operations.md). */
 #ifndef PETRI_HELPERS_DIR
 #define PETRI_HELPERS_DIR "/usr/lib/petri"
 #endif
 
-#define NPROCS 5
+#define NPROCS 6
 
 struct child {
 	const char *name;
@@ -66,6 +67,7 @@ static struct child children[NPROCS] = {
     {"ws", "_petri_sb", NULL, ws_main, -1, -1, {0}, 0},
     {"engine", "_petri_eng", "docker", engine_main, -1, -1, {0}, 0},
     {"proxy", "_petri_prx", NULL, proxy_main, -1, -1, {0}, 0},
+    {"preview", "_petri_pvw", NULL, preview_main, -1, -1, {0}, 0},
     {"api", "_petri_api", NULL, api_main, -1, -1, {0}, 0},
 };
 
@@ -648,30 +650,42 @@ parent_child_fds(const char *name, const int *fds, int n)
 }
 
 /*
- * Sockets: one listening, one pair per channel, each end handed to its
- * child.  all[16] receives every descriptor (closed once spawned).
+ * Sockets: two listening (api, preview gateway), one pair per channel,
+ * each end handed to its child.  all[16] receives every descriptor (closed
+ * once spawned).
  */
 static int
 parent_sockets_make(const struct petri_config *cfg, int *all)
 {
 	int api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api;
 	int api_prx, prx_api, kpr_prx, prx_kpr, lfd;
+	int api_pvw, pvw_api, pvw_lfd;
+	struct preview_conf pvc;
+	char err[256];
 
 	lfd = listen_on(cfg->listen_host, cfg->listen_port);
+	/* the preview gateway's own listener (preview_conf.h) */
+	if (preview_conf_parse(json_object_get(cfg->raw, "preview"), &pvc, err,
+	        sizeof(err)) != 0)
+		fatal("configuration: %s", err);
+	pvw_lfd = listen_on(pvc.listen_host, pvc.listen_port);
 	pair(&api_eng, &eng_api);
 	pair(&api_ws, &ws_api);
 	pair(&api_kpr, &kpr_api);
 	pair(&api_prx, &prx_api);
 	pair(&kpr_prx, &prx_kpr);
-	parent_child_fds(
-	    "api", (const int[]){lfd, api_eng, api_ws, api_kpr, api_prx}, 5);
+	pair(&api_pvw, &pvw_api);
+	parent_child_fds("api",
+	    (const int[]){lfd, api_eng, api_ws, api_kpr, api_prx, api_pvw}, 6);
 	parent_child_fds("proxy", (const int[]){prx_api, prx_kpr}, 2);
 	parent_child_fds("engine", (const int[]){eng_api}, 1);
 	parent_child_fds("ws", (const int[]){ws_api}, 1);
 	parent_child_fds("keeper", (const int[]){kpr_api, kpr_prx}, 2);
+	parent_child_fds("preview", (const int[]){pvw_api, pvw_lfd}, 2);
 	{
 		const int mine[] = {api_prx, prx_api, kpr_prx, prx_kpr, lfd,
-		    api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api};
+		    api_eng, eng_api, api_ws, ws_api, api_kpr, kpr_api, api_pvw,
+		    pvw_api, pvw_lfd};
 
 		memcpy(all, mine, sizeof(mine));
 		return (int)(sizeof(mine) / sizeof(mine[0]));

@@ -144,11 +144,17 @@ class Petri:
         # no warm pool unless a test asks for one: it would make sandboxes
         # in the background of every scenario
         cfg = {"network": self.net, "reaper_interval_seconds": 1, "pool": {}}
+        # the preview gateway of this instance: a port of its own
+        self.preview_port = free_port()
+        cfg["preview"] = {"listen": "127.0.0.1:%d" % self.preview_port,
+                          "report_interval_seconds": 1}
         if relay:
             self.relay = SocketRelay(os.path.join(self.dir, "docker.sock"))
             self.relay.start()
             cfg["docker_socket"] = self.relay.path
         cfg.update(config or {})
+        if "listen" in cfg.get("preview", {}):
+            self.preview_port = int(cfg["preview"]["listen"].rsplit(":", 1)[1])
         self.config_path = os.path.join(self.dir, "petri.json")
         with open(self.config_path, "w") as f:
             json.dump(cfg, f)
