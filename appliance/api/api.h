@@ -22,6 +22,7 @@
 #include "preview_conf.h"
 #include "procs.h"
 #include "api_req.h"
+#include "wrap.h"
 
 struct api_metrics {
 	pthread_mutex_t lock;
@@ -154,25 +155,15 @@ int api_runs_peek(struct api *a, const char *id, const char *tenant,
 /* Kills a live execution of tenant.  Returns 0 or a PETRI_ERR_*. */
 int api_runs_kill(struct api *a, const char *id, const char *tenant);
 
-/* --- the keeper's calling side (wrap_keeper.c) ----------------------------- */
+/* --- the keeper's calling side (wrap_keeper.c; the rest in wrap.h) ------- */
 
 /*
  * Appends an audit record of type with event fields (steals event) for the
- * request's actor.  out (may be NULL) gets {seq, leaf_hash, href}.
- * Returns 0 or a PETRI_ERR_* (the caller answers 503: nothing is
- * acknowledged that is not recorded).
+ * request's actor (wrap_keeper_append()).  Returns 0 or a PETRI_ERR_* (the
+ * caller answers 503: nothing is acknowledged that is not recorded).
  */
 int api_audit(struct api *a, struct api_req *r, const char *type, json_t *event,
     json_t **out) PETRI_WUR;
-
-/* The same for an actor other than a request's (runner threads). */
-int api_audit_as(struct api *a, const struct api_auth *auth,
-    const char *source_ip, const char *type, json_t *event,
-    json_t **out) PETRI_WUR;
-
-/* Stores a blob in the audit store; sha gets its SHA-256 hex. */
-int api_audit_blob(
-    struct api *a, const void *p, size_t n, char sha[65]) PETRI_WUR;
 
 /* --- egress (api_egress.c: routes; egress.c: the service below them) --- */
 

@@ -34,8 +34,8 @@ api_admin_rotate_key(struct api_req *r)
 		    r, 422, "invalid_request", "the body must be {}");
 	}
 	json_decref(body);
-	if ((e = api_ask(r->api->keeper, MSG_KPR_ROTATE_KEY, json_object(),
-	         NULL, 0, ADMIN_TIMEOUT_MS, &ans, msg, sizeof(msg))) != 0)
+	if ((e = wrap_keeper_rotate_key(
+	         r->api, ADMIN_TIMEOUT_MS, &ans, msg, sizeof(msg))) != 0)
 		return api_reply_err(r, e, "signing key");
 	ev = json_pack("{s:O, s:O, s:O}", "rotation_seq",
 	    json_object_get(ans, "seq"), "key_id",
@@ -57,7 +57,7 @@ enum MHD_Result
 api_admin_retention(struct api_req *r)
 {
 	static const char *const keys[] = {"older_than_days", "reason", NULL};
-	json_t *body, *ans = NULL, *req, *ev, *rec = NULL;
+	json_t *body, *ans = NULL, *ev, *rec = NULL;
 	const char *reason;
 	json_int_t days;
 	char msg[160];
@@ -81,12 +81,12 @@ api_admin_retention(struct api_req *r)
 		    "200 bytes",
 		    ADMIN_RETAIN_DAYS_MAX);
 	}
-	req = json_pack("{s:I, s:s}", "before_usec",
-	    (json_int_t)(petri_now_usec() - days * 86400LL * 1000000LL),
-	    "reason", reason != NULL ? reason : "retention");
+	e = wrap_keeper_blob_retain(r->api,
+	    petri_now_usec() - days * 86400LL * 1000000LL,
+	    reason != NULL ? reason : "retention", ADMIN_RETAIN_TIMEOUT_MS,
+	    &ans, msg, sizeof(msg));
 	json_decref(body);
-	if ((e = api_ask(r->api->keeper, MSG_KPR_BLOB_RETAIN, req, NULL, 0,
-	         ADMIN_RETAIN_TIMEOUT_MS, &ans, msg, sizeof(msg))) != 0)
+	if (e != 0)
 		return api_reply_err(r, e, "retention");
 	ev = json_pack("{s:I, s:O}", "older_than_days", days, "erased",
 	    json_object_get(ans, "erased"));
@@ -106,7 +106,7 @@ api_admin_record_migration(struct api *a)
 	if (!db_schema_migrated(a->db, &from, &to))
 		return;
 	log_info("state.db: schema migrated from %d to %d", from, to);
-	if (api_audit_as(a, NULL, NULL, "api.schema_migrated",
+	if (wrap_keeper_append(a, NULL, NULL, "api.schema_migrated",
 	        json_pack("{s:s, s:i, s:i}", "db", "state.db", "from", from,
 	            "to", to),
 	        NULL) != 0)

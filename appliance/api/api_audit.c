@@ -30,22 +30,15 @@ audit_arg(struct api_req *r, const char *key, long long def, long long max,
 	return petri_strtonum(s, 0, max, v);
 }
 
+/* Answers with what a read-only audit request (e, m, msg) gave: m's JSON,
+ * or its bytes as raw_ctype. */
 static enum MHD_Result
-audit_forward(
-    struct api_req *r, uint32_t type, json_t *req, const char *raw_ctype)
+audit_answer(struct api_req *r, int e, struct ipc_msg *m, const char *msg,
+    const char *raw_ctype)
 {
-	struct ipc_msg m;
-	char msg[256];
-	int e;
 	enum MHD_Result ret;
 
-	e = ipc_request(
-	    r->api->keeper, type, req, NULL, 0, AUDIT_TIMEOUT_MS, &m);
-	json_decref(req);
-	if (e != 0)
-		return api_reply_err(r, e, "audit log");
-	if ((e = proto_result(&m, msg, sizeof(msg))) != 0) {
-		ipc_msg_clear(&m);
+	if (e != 0) {
 		if (e == PETRI_ERR_NOTFOUND)
 			return api_reply_error(
 			    r, MHD_HTTP_NOT_FOUND, "not_found", "%s", msg);
@@ -56,10 +49,10 @@ audit_forward(
 	}
 	if (raw_ctype != NULL)
 		ret = api_reply_bytes(r, MHD_HTTP_OK, raw_ctype,
-		    m.data != NULL ? (const void *)m.data : "", m.datalen);
+		    m->data != NULL ? (const void *)m->data : "", m->datalen);
 	else
-		ret = api_reply_json(r, MHD_HTTP_OK, json_incref(m.json));
-	ipc_msg_clear(&m);
+		ret = api_reply_json(r, MHD_HTTP_OK, json_incref(m->json));
+	ipc_msg_clear(m);
 	return ret;
 }
 
@@ -71,7 +64,6 @@ audit_export(struct api_req *r, long long from, long long to)
 	struct ipc_call *call;
 	struct MHD_Response *resp;
 	struct ipc_msg m;
-	json_t *req;
 	char msg[256];
 	off_t size = 0;
 	int fd, e, more = 1;
@@ -79,22 +71,17 @@ audit_export(struct api_req *r, long long from, long long to)
 
 	if ((fd = open(a->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
 		return api_reply_err(r, PETRI_ERR_IO, "export");
-	req = json_pack("{s:I, s:I, s:s, s:s}", "from", (json_int_t)from, "to",
-	    (json_int_t)to, "actor", r->auth.key_id, "tenant", r->auth.tenant);
-	call = ipc_call_start(a->keeper, MSG_KPR_EXPORT, req, NULL, 0, &e);
-	json_decref(req);
+	msg[0] = '\0';
+	call = wrap_keeper_export_start(
+	    a, from, to, r->auth.key_id, r->auth.tenant, &e);
 	if (call == NULL) {
 		close(fd);
 		return api_reply_err(r, e, "audit log");
 	}
 	while (more) {
-		if ((e = ipc_call_next(call, AUDIT_TIMEOUT_MS, &m)) != 0)
+		if ((e = wrap_keeper_export_next(
+		         call, &m, &more, msg, sizeof(msg))) != 0)
 			break;
-		if ((e = proto_result(&m, msg, sizeof(msg))) != 0) {
-			ipc_msg_clear(&m);
-			break;
-		}
-		more = json_is_true(json_object_get(m.json, "more"));
 		if (m.datalen > 0 &&
 		    (e = petri_write_all(fd, m.data, m.datalen)) != 0) {
 			ipc_msg_clear(&m);
@@ -132,23 +119,15 @@ audit_export(struct api_req *r, long long from, long long to)
 static enum MHD_Result
 audit_sinks(struct api_req *r)
 {
-	struct ipc_msg m;
-	json_t *req = json_object(), *sinks, *ans;
+	json_t *st = NULL, *sinks, *ans;
 	int e;
 
-	e = ipc_request(
-	    r->api->keeper, MSG_KPR_STATUS, req, NULL, 0, AUDIT_TIMEOUT_MS, &m);
-	json_decref(req);
-	if (e != 0)
+	if ((e = wrap_keeper_status(r->api, AUDIT_TIMEOUT_MS, &st)) != 0)
 		return api_reply_err(r, e, "audit log");
-	if ((e = proto_result(&m, NULL, 0)) != 0) {
-		ipc_msg_clear(&m);
-		return api_reply_err(r, e, "audit log");
-	}
-	sinks = json_object_get(m.json, "sinks");
-	ans = json_pack("{s:O, s:o}", "size", json_object_get(m.json, "size"),
+	sinks = json_object_get(st, "sinks");
+	ans = json_pack("{s:O, s:o}", "size", json_object_get(st, "size"),
 	    "sinks", json_is_array(sinks) ? json_incref(sinks) : json_array());
-	ipc_msg_clear(&m);
+	json_decref(st);
 	if (ans == NULL)
 		return api_reply_err(r, PETRI_ERR_NOMEM, "audit log");
 	return api_reply_json(r, MHD_HTTP_OK, ans);
@@ -159,39 +138,39 @@ api_audit_route(struct api_req *r)
 {
 	const char *sub = r->segs[0];
 	long long from, to, limit, seq;
-	char sha[65];
+	struct ipc_msg m;
+	char sha[65], msg[256];
+	int e;
 
 	if (strcmp(sub, "records") == 0) {
 		if (audit_arg(r, "from", 0, INT64_MAX, &from) != 0 ||
 		    audit_arg(r, "limit", 100, 1000, &limit) != 0 || limit == 0)
 			return api_reply_error(r, 422, "invalid_request",
 			    "from: a sequence number; limit: 1 to 1000");
-		return audit_forward(r, MSG_KPR_RECORDS,
-		    json_pack("{s:I, s:I}", "from", (json_int_t)from, "limit",
-		        (json_int_t)limit),
-		    NULL);
+		e = wrap_keeper_records(
+		    r->api, from, limit, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, NULL);
 	}
 	if (strncmp(sub, "records/", 8) == 0) {
 		if (petri_strtonum(sub + 8, 0, INT64_MAX, &seq) != 0)
 			return api_reply_error(r, MHD_HTTP_NOT_FOUND,
 			    "not_found", "no such record");
-		return audit_forward(r, MSG_KPR_RECORD,
-		    json_pack("{s:I}", "seq", (json_int_t)seq), NULL);
+		e = wrap_keeper_record(r->api, seq, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, NULL);
 	}
-	if (strcmp(sub, "checkpoint") == 0)
-		return audit_forward(r, MSG_KPR_CHECKPOINT, json_object(),
-		    "text/plain; charset=utf-8");
+	if (strcmp(sub, "checkpoint") == 0) {
+		e = wrap_keeper_checkpoint(r->api, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, "text/plain; charset=utf-8");
+	}
 	if (strcmp(sub, "proof/consistency") == 0) {
 		if (audit_arg(r, "from", -1, INT64_MAX, &from) != 0 ||
 		    audit_arg(r, "to", -1, INT64_MAX, &to) != 0 || from < 1 ||
 		    to < from)
 			return api_reply_error(r, 422, "invalid_request",
 			    "from and to: tree sizes with 1 <= from <= to");
-		return audit_forward(r, MSG_KPR_CONSISTENCY,
-		    json_pack("{s:I, "
-		              "s:I}",
-		        "from", (json_int_t)from, "to", (json_int_t)to),
-		    NULL);
+		e = wrap_keeper_consistency(
+		    r->api, from, to, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, NULL);
 	}
 	if (strncmp(sub, "blobs/", 6) == 0) {
 		if (strlen(sub + 6) != 64 ||
@@ -199,9 +178,8 @@ api_audit_route(struct api_req *r)
 			return api_reply_error(
 			    r, MHD_HTTP_NOT_FOUND, "not_found", "no such blob");
 		petri_strlcpy(sha, sub + 6, sizeof(sha));
-		return audit_forward(r, MSG_KPR_BLOB_GET,
-		    json_pack("{s:s}", "sha256", sha),
-		    "application/octet-stream");
+		e = wrap_keeper_blob_get(r->api, sha, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, "application/octet-stream");
 	}
 	if (strcmp(sub, "export") == 0) {
 		if (audit_arg(r, "from", 0, INT64_MAX, &from) != 0 ||
@@ -214,8 +192,10 @@ api_audit_route(struct api_req *r)
 		return audit_sinks(r);
 	if (strcmp(sub, "witnesses") == 0)
 		return api_audit_witnesses(r);
-	if (strcmp(sub, "public-key") == 0)
-		return audit_forward(r, MSG_KPR_PUBKEY, json_object(), NULL);
+	if (strcmp(sub, "public-key") == 0) {
+		e = wrap_keeper_pubkey(r->api, &m, msg, sizeof(msg));
+		return audit_answer(r, e, &m, msg, NULL);
+	}
 	return api_reply_error(
 	    r, MHD_HTTP_NOT_FOUND, "not_found", "no such audit route");
 }

@@ -346,21 +346,37 @@ deps_missing(json_t *in)
 	return out;
 }
 
-int
-api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
-    const struct buf *tail, int script_exit, int64_t ms, json_t **result)
+/* The report on the last marker line of text, or NULL; *mk (may be NULL)
+ * where that line starts. */
+static json_t *
+deps_report_in(char *text, char **mk)
 {
-	json_t *report = NULL, *install, *sbom = NULL, *missing, *summary;
-	struct sbom_stats st;
-	char *text, *mk, *end, logsha[PETRI_SHA256_HEX],
-	    bomsha[PETRI_SHA256_HEX];
-	char ts[PETRI_TIME_MAX], uuid[37], subject[96];
-	unsigned char rnd[16];
-	json_int_t code;
-	size_t loglen;
-	int e;
+	char *m = NULL, *p, *j, *end;
 
-	*result = NULL;
+	for (p = text; (p = strstr(p, DEPS_MARKER)) != NULL; p++)
+		m = p;
+	if (mk != NULL)
+		*mk = m;
+	if (m == NULL)
+		return NULL;
+	j = m + strlen(DEPS_MARKER);
+	end = strchr(j, '\n');
+	return json_loadb(j, end != NULL ? (size_t)(end - j) : strlen(j),
+	    JSON_REJECT_DUPLICATES, NULL);
+}
+
+/*
+ * Splits the script's report from its log (ended in place; *loglen the
+ * log's length) or, when the log passed its cap, finds the report in
+ * tail.  A missing or malformed report says the script failed.
+ */
+static json_t *
+deps_report(json_t *sb, struct buf *log, const struct buf *tail,
+    int script_exit, size_t *loglen)
+{
+	json_t *report;
+	char *text, *mk, *t;
+
 	if (log->len >= EXEC_INSTALL_LOG_MAX &&
 	    buf_append_str(log,
 	        "\npetri: the log passed 1 MiB: the rest "
@@ -369,71 +385,115 @@ api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 	if (buf_append(log, "", 1) != 0 && log->len > 0)
 		log->data[log->len - 1] = '\0'; /* full: end it in place */
 	text = (char *)log->data;
-	loglen = strlen(text);
+	*loglen = strlen(text);
 	/* the last marker line is the script's report; the rest is the log */
-	mk = NULL;
-	for (end = text; (end = strstr(end, DEPS_MARKER)) != NULL; end++)
-		mk = end;
-	if (mk != NULL) {
-		char *j = mk + strlen(DEPS_MARKER);
-
-		end = strchr(j, '\n');
-		report =
-		    json_loadb(j, end != NULL ? (size_t)(end - j) : strlen(j),
-		        JSON_REJECT_DUPLICATES, NULL);
+	if ((report = deps_report_in(text, &mk)) != NULL || mk != NULL) {
 		*mk = '\0';
-		loglen = (size_t)(mk - text);
-	}
-	if (mk == NULL && tail != NULL && tail->len > 0) {
+		*loglen = (size_t)(mk - text);
+	} else if (tail != NULL && tail->len > 0 &&
+	    (t = malloc(tail->len + 1)) != NULL) {
 		/* a log past its cap: the report is in the output's tail */
-		char *t = malloc(tail->len + 1), *tm = NULL, *te, *j;
-
-		if (t != NULL) {
-			memcpy(t, tail->data, tail->len);
-			t[tail->len] = '\0';
-			for (te = t; (te = strstr(te, DEPS_MARKER)) != NULL;
-			     te++)
-				tm = te;
-			if (tm != NULL) {
-				j = tm + strlen(DEPS_MARKER);
-				te = strchr(j, '\n');
-				report = json_loadb(j,
-				    te != NULL ? (size_t)(te - j) : strlen(j),
-				    JSON_REJECT_DUPLICATES, NULL);
-			}
-			free(t);
-		}
+		memcpy(t, tail->data, tail->len);
+		t[tail->len] = '\0';
+		report = deps_report_in(t, NULL);
+		free(t);
 	}
 	if (!json_is_object(report)) {
 		json_decref(report);
 		report = json_pack("{s:i, s:b}", "exit_code",
 		    script_exit != 0 ? script_exit : 1, "ran", 1);
 	}
-	code = json_integer_value(json_object_get(report, "exit_code"));
-	if (script_exit != 0 && code == 0)
-		code = script_exit;
-	if ((e = api_audit_blob(a, text, loglen, logsha)) != 0) {
-		json_decref(report);
-		return e;
-	}
-	install = json_pack("{s:b, s:I, s:s%, s:I, s:s, s:I}", "ran",
-	    json_is_true(json_object_get(report, "ran")), "exit_code", code,
-	    "log", text, loglen, "duration_ms", (json_int_t)ms, "log_sha256",
-	    logsha, "log_size", (json_int_t)loglen);
+	return report;
+}
+
+/* The install step's part of the answer: ran, exit code, log, manifest. */
+static json_t *
+deps_install_doc(json_t *report, const char *text, size_t loglen,
+    json_int_t code, int64_t ms, const char *logsha)
+{
+	int ran = json_is_true(json_object_get(report, "ran"));
+	const char *m = dstr(report, "manifest");
+	json_t *install;
+
+	install = json_pack("{s:b, s:I, s:s%, s:I, s:s, s:I}", "ran", ran,
+	    "exit_code", code, "log", text, loglen, "duration_ms",
+	    (json_int_t)ms, "log_sha256", logsha, "log_size",
+	    (json_int_t)loglen);
 	if (install == NULL) {
 		/* an invalid UTF-8 log: keep the blob, answer without it */
 		install = json_pack("{s:b, s:I, s:s, s:I, s:s, s:I}", "ran",
-		    json_is_true(json_object_get(report, "ran")), "exit_code",
-		    code, "log", "(not UTF-8: see the blob)", "duration_ms",
-		    (json_int_t)ms, "log_sha256", logsha, "log_size",
-		    (json_int_t)loglen);
+		    ran, "exit_code", code, "log", "(not UTF-8: see the blob)",
+		    "duration_ms", (json_int_t)ms, "log_sha256", logsha,
+		    "log_size", (json_int_t)loglen);
 	}
-	{
-		const char *m = dstr(report, "manifest");
+	json_object_set_new(install, "manifest",
+	    m != NULL && strlen(m) < 64 ? json_string(m) : json_null());
+	return install;
+}
 
-		json_object_set_new(install, "manifest",
-		    m != NULL && strlen(m) < 64 ? json_string(m) : json_null());
+/* The SBOM of what the tree holds now, stored as a blob: *summary. */
+static int
+deps_sbom(struct api *a, json_t *sb, json_t *report, json_t **summary)
+{
+	json_t *sbom = NULL;
+	struct sbom_stats st;
+	char ts[PETRI_TIME_MAX], uuid[37], subject[96], sha[PETRI_SHA256_HEX];
+	unsigned char rnd[16];
+	char *text;
+	int e;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40);
+	rnd[8] = (unsigned char)((rnd[8] & 0x3f) | 0x80);
+	snprintf(uuid, sizeof(uuid),
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
+	    "%02x",
+	    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
+	    rnd[8], rnd[9], rnd[10], rnd[11], rnd[12], rnd[13], rnd[14],
+	    rnd[15]);
+	petri_time_rfc3339(petri_now_usec(), ts);
+	snprintf(subject, sizeof(subject), "sandbox %s", dstr(sb, "id"));
+	if ((e = sbom_build(json_object_get(report, "components"), subject,
+	         uuid, ts, &sbom, &st)) != 0)
+		return e;
+	if (st.dropped > 0)
+		log_info(
+		    "%s: %zu SBOM entries refused", dstr(sb, "id"), st.dropped);
+	text = json_dumps(sbom, JSON_COMPACT);
+	json_decref(sbom);
+	if (text == NULL)
+		return PETRI_ERR_NOMEM;
+	e = wrap_keeper_blob_put(a, text, strlen(text), sha);
+	free(text);
+	if (e != 0)
+		return e;
+	*summary = json_pack("{s:s, s:s, s:I, s:s}", "format", "CycloneDX",
+	    "spec_version", "1.6", "components", (json_int_t)st.components,
+	    "sha256", sha);
+	return *summary != NULL ? 0 : PETRI_ERR_NOMEM;
+}
+
+int
+api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
+    const struct buf *tail, int script_exit, int64_t ms, json_t **result)
+{
+	json_t *report, *install, *missing, *summary = NULL;
+	char logsha[PETRI_SHA256_HEX];
+	json_int_t code;
+	size_t loglen;
+	int e;
+
+	*result = NULL;
+	report = deps_report(sb, log, tail, script_exit, &loglen);
+	code = json_integer_value(json_object_get(report, "exit_code"));
+	if (script_exit != 0 && code == 0)
+		code = script_exit;
+	if ((e = wrap_keeper_blob_put(a, log->data, loglen, logsha)) != 0) {
+		json_decref(report);
+		return e;
 	}
+	install = deps_install_doc(
+	    report, (const char *)log->data, loglen, code, ms, logsha);
 	missing = deps_missing(json_object_get(report, "missing"));
 	if (deps_report_unset(report) != NULL) {
 		/* the installer did not run: no registry is configured */
@@ -449,42 +509,13 @@ api_deps_finish(struct api *a, json_t *sb, const char *key, struct buf *log,
 		json_decref(report);
 		return 0;
 	}
-	/* the SBOM of what the tree holds now */
-	randombytes_buf(rnd, sizeof(rnd));
-	rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40);
-	rnd[8] = (unsigned char)((rnd[8] & 0x3f) | 0x80);
-	snprintf(uuid, sizeof(uuid),
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
-	    "%02x",
-	    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
-	    rnd[8], rnd[9], rnd[10], rnd[11], rnd[12], rnd[13], rnd[14],
-	    rnd[15]);
-	petri_time_rfc3339(petri_now_usec(), ts);
-	snprintf(subject, sizeof(subject), "sandbox %s", dstr(sb, "id"));
-	if ((e = sbom_build(json_object_get(report, "components"), subject,
-	         uuid, ts, &sbom, &st)) != 0) {
-		json_decref(report);
+	e = deps_sbom(a, sb, report, &summary);
+	json_decref(report);
+	if (e != 0) {
 		json_decref(install);
 		json_decref(missing);
 		return e;
 	}
-	json_decref(report);
-	if (st.dropped > 0)
-		log_info(
-		    "%s: %zu SBOM entries refused", dstr(sb, "id"), st.dropped);
-	if ((text = json_dumps(sbom, JSON_COMPACT)) == NULL ||
-	    (e = api_audit_blob(a, text, strlen(text), bomsha)) != 0) {
-		free(text);
-		json_decref(sbom);
-		json_decref(install);
-		json_decref(missing);
-		return text == NULL ? PETRI_ERR_NOMEM : e;
-	}
-	free(text);
-	json_decref(sbom);
-	summary = json_pack("{s:s, s:s, s:I, s:s}", "format", "CycloneDX",
-	    "spec_version", "1.6", "components", (json_int_t)st.components,
-	    "sha256", bomsha);
 	/* what the next execution of an unchanged project reuses */
 	json_object_set_new(sb, "deps",
 	    json_pack("{s:s, s:O, s:O, s:O}", "key", key, "sbom", summary,

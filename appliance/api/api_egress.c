@@ -18,16 +18,6 @@
 #include "proxy_bounds.h"
 #include "util.h"
 
-#define EGRESS_TIMEOUT_MS 15000
-
-static int
-eg_ask(struct ipc_chan *c, uint32_t type, json_t *req, const void *data,
-    size_t datalen, json_t **reply, char *msg, size_t msglen)
-{
-	return api_ask(
-	    c, type, req, data, datalen, EGRESS_TIMEOUT_MS, reply, msg, msglen);
-}
-
 static const char *
 eg_str(json_t *o, const char *k)
 {
@@ -331,7 +321,7 @@ wipe_json_string(json_t *v)
 static enum MHD_Result
 secret_put(struct api_req *r, const char *name, int create)
 {
-	json_t *body, *value = NULL, *binding = NULL, *req, *rep = NULL;
+	json_t *body, *value = NULL, *binding = NULL;
 	json_t *meta;
 	char msg[256];
 	int e;
@@ -361,14 +351,8 @@ secret_put(struct api_req *r, const char *name, int create)
 		json_decref(body);
 		return api_reply_error(r, 422, "invalid_request", "%s", msg);
 	}
-	req = json_pack("{s:s, s:s, s:b}", "tenant", r->auth.tenant, "name",
-	    name, "rotate", !create);
-	if (value != NULL)
-		json_object_set(req, "value", value);
-	if (binding != NULL)
-		json_object_set(req, "binding", binding);
-	e = eg_ask(r->api->keeper, MSG_KPR_SECRET_PUT, req, NULL, 0, &rep, msg,
-	    sizeof(msg));
+	e = wrap_keeper_secret_put(r->api, r->auth.tenant, name, !create, value,
+	    binding, &meta, msg, sizeof(msg));
 	wipe_json_string(value);
 	json_decref(value);
 	json_decref(binding);
@@ -376,8 +360,6 @@ secret_put(struct api_req *r, const char *name, int create)
 		json_decref(body);
 		return secret_reply_err(r, e, msg);
 	}
-	meta = json_incref(json_object_get(rep, "secret"));
-	json_decref(rep);
 	if (api_audit(r->api, r, create ? "secret.created" : "secret.rotated",
 	        json_pack("{s:O, s:O, s:O}", "name",
 	            json_object_get(meta, "name"), "secret",
@@ -409,15 +391,13 @@ api_secrets_rotate(struct api_req *r)
 enum MHD_Result
 api_secrets_list(struct api_req *r)
 {
-	json_t *rep = NULL, *req;
+	json_t *rep = NULL;
 	char msg[256];
 	int e;
 
-	req = json_pack("{s:s}", "tenant", r->auth.tenant);
-	if (r->nsegs > 0)
-		json_object_set_new(req, "name", json_string(r->segs[0]));
-	if ((e = eg_ask(r->api->keeper, MSG_KPR_SECRET_LIST, req, NULL, 0, &rep,
-	         msg, sizeof(msg))) != 0)
+	if ((e = wrap_keeper_secret_list(r->api, r->auth.tenant,
+	         r->nsegs > 0 ? r->segs[0] : NULL, &rep, msg, sizeof(msg))) !=
+	    0)
 		return secret_reply_err(r, e, msg);
 	if (r->nsegs > 0) {
 		json_t *one = json_incref(
@@ -437,10 +417,8 @@ api_secrets_delete(struct api_req *r)
 	char msg[256];
 	int e;
 
-	if ((e = eg_ask(r->api->keeper, MSG_KPR_SECRET_DEL,
-	         json_pack("{s:s, s:s}", "tenant", r->auth.tenant, "name",
-	             r->segs[0]),
-	         NULL, 0, NULL, msg, sizeof(msg))) != 0)
+	if ((e = wrap_keeper_secret_del(
+	         r->api, r->auth.tenant, r->segs[0], msg, sizeof(msg))) != 0)
 		return secret_reply_err(r, e, msg);
 	if (api_audit(r->api, r, "secret.deleted",
 	        json_pack("{s:s}", "name", r->segs[0]), NULL) != 0)

@@ -185,7 +185,7 @@ exec_record_request(struct exec_job *j)
 		json_object_set(j->rec, "model", s->model);
 	if (s->kind == EXEC_KIND_CODE) {
 		/* the program itself, as a blob the record refers to */
-		if (api_audit_blob(a, json_string_value(s->program),
+		if (wrap_keeper_blob_put(a, json_string_value(s->program),
 		        json_string_length(s->program), sha) != 0)
 			return exec_fail(j,
 			    api_reply_error(j->r, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -307,33 +307,41 @@ exec_prepare_engine(struct exec_job *j)
 	const struct exec_spec *s = &j->spec;
 	json_t *sb = j->sb;
 
-	j->req = json_pack("{s:s, s:O, s:O, s:O, s:s, s:I, s:I, s:b, s:b, "
-	                   "s:I, s:I, s:b}",
-	    "exec", j->id, "sandbox", json_object_get(sb, "id"), "container",
-	    json_object_get(sb, "container"), "argv", j->argv, "cwd", s->cwd,
-	    "timeout_ms", (json_int_t)j->timeout_ms, "output_max",
-	    (json_int_t)a->cfg->output_max, "fresh", s->fresh, "background",
-	    s->background, "uid", (json_int_t)a->ctx->sandbox_uid, "gid",
-	    (json_int_t)a->ctx->sandbox_gid, "has_stdin",
-	    s->stdin_text != NULL || s->background);
-	if (j->req == NULL)
-		return exec_internal(j);
+	struct wrap_exec x;
+	json_t *spec = NULL;
+
 	if (s->fresh) {
 		/* a fresh container has no network and no installed tree */
-		json_object_set_new(j->req, "spec",
-		    json_pack("{s:O, s:O, s:O, s:O, s:I}", "image",
-		        json_object_get(sb, "image"), "limits",
-		        json_object_get(sb, "limits"), "runtime",
-		        json_object_get(sb, "runtime"), "language",
-		        json_object_get(sb, "language"), "tmp_mb",
-		        (json_int_t)a->cfg->limits.tmp_mb));
+		if ((spec = json_pack("{s:O, s:O, s:O, s:O, s:I}", "image",
+		         json_object_get(sb, "image"), "limits",
+		         json_object_get(sb, "limits"), "runtime",
+		         json_object_get(sb, "runtime"), "language",
+		         json_object_get(sb, "language"), "tmp_mb",
+		         (json_int_t)a->cfg->limits.tmp_mb)) == NULL)
+			return exec_internal(j);
 	} else {
 		api_egress_env(a, sb, j->env);
 		api_deps_env(a, j->lang, s->cwd, j->env);
 		exec_prepare_install(j);
 	}
-	json_object_set(j->req, "env", j->env);
-	return 0;
+	memset(&x, 0, sizeof(x));
+	x.exec = j->id;
+	x.sandbox = json_string_value(json_object_get(sb, "id"));
+	x.container = json_object_get(sb, "container");
+	x.argv = j->argv;
+	x.cwd = s->cwd;
+	x.timeout_ms = j->timeout_ms;
+	x.output_max = (long long)a->cfg->output_max;
+	x.fresh = s->fresh;
+	x.background = s->background;
+	x.has_stdin = s->stdin_text != NULL || s->background;
+	x.uid = a->ctx->sandbox_uid;
+	x.gid = a->ctx->sandbox_gid;
+	x.env = j->env;
+	x.spec = spec;
+	j->req = wrap_engine_exec_req(&x);
+	json_decref(spec);
+	return j->req != NULL ? 0 : exec_internal(j);
 }
 
 /* 3. prepare: program, record, install step, engine request. */
@@ -422,7 +430,7 @@ exec_run_start(struct exec_job *j, struct run *run)
 	if (!j->spec.fresh && api_egress_exec_begin(a, j->sb) != 0)
 		log_warn(
 		    "exec %s: the proxy did not restart its counters", j->id);
-	run->call = ipc_call_start(a->engine, MSG_ENG_EXEC, j->req,
+	run->call = wrap_engine_exec_start(a, j->req,
 	    in != NULL ? json_string_value(in) : NULL,
 	    in != NULL ? json_string_length(in) : 0, &e);
 	if (run->call == NULL)
@@ -466,20 +474,16 @@ static int
 run_consume(struct run *run, struct ipc_call *call, int wait_ms, int install,
     struct ipc_msg *m)
 {
+	enum wrap_exec_frame kind;
 	int e, stream;
 
 	for (;;) {
-		if ((e = ipc_call_next(call, wait_ms, m)) != 0)
+		if ((e = wrap_engine_exec_next(
+		         call, wait_ms, m, &kind, &stream)) != 0)
 			return e;
-		if (m->type == MSG_ENG_EXEC_STARTED) {
-			ipc_msg_clear(m);
-			continue;
-		}
-		if (m->type != MSG_ENG_OUTPUT)
+		if (kind == WRAP_EXEC_END)
 			return 0;
-		stream =
-		    (int)json_integer_value(json_object_get(m->json, "stream"));
-		if (stream == 1 || stream == 2) {
+		if (kind == WRAP_EXEC_OUTPUT && (stream == 1 || stream == 2)) {
 			pthread_mutex_lock(&run->lock);
 			if (install)
 				run_install_output(run, m->data, m->datalen);
@@ -490,24 +494,6 @@ run_consume(struct run *run, struct ipc_call *call, int wait_ms, int install,
 		}
 		ipc_msg_clear(m);
 	}
-}
-
-/* The install step's engine request: the program's, with the script. */
-static json_t *
-run_deps_req(struct run *run, const char *xid)
-{
-	json_t *p = run->req;
-
-	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:I, s:b, s:b, s:I, "
-	                 "s:I, s:O, s:b}",
-	    "exec", xid, "sandbox", json_object_get(p, "sandbox"), "container",
-	    json_object_get(p, "container"), "argv", run->deps_argv, "cwd",
-	    json_object_get(p, "cwd"), "timeout_ms",
-	    (json_int_t)EXEC_INSTALL_TIMEOUT_MS, "output_max",
-	    (json_int_t)EXEC_INSTALL_LOG_MAX, "fresh", 0, "background", 0,
-	    "uid", json_integer_value(json_object_get(p, "uid")), "gid",
-	    json_integer_value(json_object_get(p, "gid")), "env", run->deps_env,
-	    "has_stdin", 0);
 }
 
 /*
@@ -535,12 +521,13 @@ run_deps(struct run *run, char *msg, size_t msglen)
 	pthread_mutex_lock(&run->lock);
 	petri_strlcpy(run->deps_xid, xid, sizeof(run->deps_xid));
 	pthread_mutex_unlock(&run->lock);
-	if ((req = run_deps_req(run, xid)) == NULL)
+	if ((req = wrap_engine_install_req(
+	         run->req, xid, run->deps_argv, run->deps_env)) == NULL)
 		return PETRI_ERR_NOMEM;
 	if (api_egress_exec_begin(a, run->sb) != 0)
 		log_warn(
 		    "exec %s: the proxy did not restart its counters", run->id);
-	call = ipc_call_start(a->engine, MSG_ENG_EXEC, req, NULL, 0, &e);
+	call = wrap_engine_exec_start(a, req, NULL, 0, &e);
 	json_decref(req);
 	if (call == NULL)
 		return e;
@@ -659,8 +646,8 @@ run_program_start(struct run *run)
 		    "killed before the program started");
 		return -1;
 	}
-	call = ipc_call_start(run->a->engine, MSG_ENG_EXEC, run->req,
-	    run->stdin_data, run->stdin_len, &e);
+	call = wrap_engine_exec_start(
+	    run->a, run->req, run->stdin_data, run->stdin_len, &e);
 	run->call = call;
 	eof = run->stdin_eof;
 	pthread_mutex_unlock(&run->lock);
@@ -669,14 +656,10 @@ run_program_start(struct run *run)
 		    "unavailable", "the engine is unavailable");
 		return -1;
 	}
-	if (eof) {
-		json_t *j = json_pack("{s:s, s:b}", "exec", run->id, "eof", 1);
-
-		if (ipc_send(run->a->engine, MSG_ENG_EXEC_STDIN,
-		        ipc_call_id(call), j, NULL, 0) != 0)
-			log_warn("exec %s: cannot close stdin", run->id);
-		json_decref(j);
-	}
+	if (eof &&
+	    wrap_engine_exec_stdin(
+	        run->a, ipc_call_id(call), run->id, NULL, 0, 1) != 0)
+		log_warn("exec %s: cannot close stdin", run->id);
 	return 0;
 }
 
@@ -844,7 +827,7 @@ run_record(struct run *run, json_t *doc, json_t *ev, const char *errcode,
 	json_t *audit = NULL;
 
 	if (*err == 0)
-		*err = api_audit_as(run->a, &run->auth, run->source_ip,
+		*err = wrap_keeper_append(run->a, &run->auth, run->source_ip,
 		    "exec.finished", ev, &audit);
 	else
 		json_decref(ev);
@@ -868,8 +851,6 @@ static void
 run_store(struct run *run, json_t *doc)
 {
 	struct api *a = run->a;
-	struct ipc_msg m;
-	json_t *del;
 	int e;
 
 	if ((e = db_exec_put(a->db, run->id, run->sandbox, run->tenant, doc)) !=
@@ -878,11 +859,8 @@ run_store(struct run *run, json_t *doc)
 		    petri_strerror(e));
 	if (run->code_dir[0] == '\0')
 		return;
-	del = json_pack("{s:s, s:s, s:b}", "sandbox", run->sandbox, "path",
-	    run->code_dir, "internal", 1);
-	if (ipc_request(a->ws, MSG_WS_DELETE, del, NULL, 0, 30000, &m) == 0)
-		ipc_msg_clear(&m);
-	json_decref(del);
+	if (wrap_ws_delete(a, run->sandbox, run->code_dir, 1, NULL, 0) != 0)
+		log_warn("exec %s: cannot remove %s", run->id, run->code_dir);
 }
 
 /*

@@ -97,8 +97,7 @@ api_exec_kill(struct api_req *r)
 {
 	static const char *const keys[] = {NULL};
 	struct run *run;
-	json_t *doc, *body, *j;
-	struct ipc_msg m;
+	json_t *doc, *body;
 	char msg[128];
 	int e, started;
 
@@ -123,14 +122,7 @@ api_exec_kill(struct api_req *r)
 	if (!started)
 		run->killed = 1;
 	pthread_mutex_unlock(&run->lock);
-	j = json_pack("{s:s}", "exec", started ? run->id : run->deps_xid);
-	e = ipc_request(
-	    r->api->engine, MSG_ENG_EXEC_KILL, j, NULL, 0, 30000, &m);
-	json_decref(j);
-	if (e == 0) {
-		e = proto_result(&m, NULL, 0);
-		ipc_msg_clear(&m);
-	}
+	e = wrap_engine_exec_kill(r->api, started ? run->id : run->deps_xid);
 	if (!started)
 		e = 0;
 	run_unref(run);
@@ -145,7 +137,7 @@ api_exec_stdin(struct api_req *r)
 {
 	static const char *const keys[] = {"data", "eof", NULL};
 	struct run *run;
-	json_t *doc, *body, *d, *eof, *j;
+	json_t *doc, *body, *d, *eof;
 	char msg[128];
 	int e;
 
@@ -205,12 +197,9 @@ api_exec_stdin(struct api_req *r)
 		uint32_t cid = ipc_call_id(run->call);
 
 		pthread_mutex_unlock(&run->lock);
-		j = json_pack(
-		    "{s:s, s:b}", "exec", run->id, "eof", json_is_true(eof));
-		e = ipc_send(r->api->engine, MSG_ENG_EXEC_STDIN, cid, j,
+		e = wrap_engine_exec_stdin(r->api, cid, run->id,
 		    d != NULL ? json_string_value(d) : NULL,
-		    d != NULL ? json_string_length(d) : 0);
-		json_decref(j);
+		    d != NULL ? json_string_length(d) : 0, json_is_true(eof));
 	}
 	json_decref(body);
 	run_unref(run);
@@ -223,7 +212,7 @@ api_exec_stdin(struct api_req *r)
 enum MHD_Result
 api_exec_sbom(struct api_req *r)
 {
-	json_t *doc = NULL, *req;
+	json_t *doc = NULL;
 	const char *sha;
 	struct ipc_msg m;
 	int e;
@@ -239,17 +228,10 @@ api_exec_sbom(struct api_req *r)
 		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
 		    "this execution has no SBOM");
 	}
-	req = json_pack("{s:s}", "sha256", sha);
-	e = ipc_request(
-	    r->api->keeper, MSG_KPR_BLOB_GET, req, NULL, 0, 60000, &m);
-	json_decref(req);
+	e = wrap_keeper_blob_get(r->api, sha, &m, NULL, 0);
 	json_decref(doc);
 	if (e != 0)
 		return api_reply_err(r, e, "SBOM");
-	if ((e = proto_result(&m, NULL, 0)) != 0) {
-		ipc_msg_clear(&m);
-		return api_reply_err(r, e, "SBOM");
-	}
 	ret = api_reply_bytes(r, MHD_HTTP_OK, "application/vnd.cyclonedx+json",
 	    m.data, m.datalen);
 	ipc_msg_clear(&m);

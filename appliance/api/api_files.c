@@ -21,7 +21,6 @@
 #include "upload_archive.h"
 #include "wspath.h"
 
-#define WS_TIMEOUT_MS 120000
 #define STAGE_CHUNK (4UL << 20)
 #define AUDIT_MAX_FILES 1000
 
@@ -36,37 +35,14 @@ struct stager {
 };
 
 static int
-ws_ask(struct api *a, uint32_t type, json_t *req, const void *data, size_t len,
-    json_t **reply, char *msg, size_t msglen)
-{
-	struct ipc_msg m;
-	int e;
-
-	if (reply != NULL)
-		*reply = NULL;
-	e = ipc_request(a->ws, type, req, data, len, WS_TIMEOUT_MS, &m);
-	json_decref(req);
-	if (e != 0)
-		return e;
-	if ((e = proto_result(&m, msg, msglen)) == 0 && reply != NULL)
-		*reply = json_incref(m.json);
-	ipc_msg_clear(&m);
-	return e;
-}
-
-static int
 stage_open(struct stager *st)
 {
-	json_t *rep;
 	int e;
 
-	if ((e = ws_ask(st->a, MSG_WS_STAGE_OPEN,
-	         json_pack("{s:s}", "sandbox", st->sandbox), NULL, 0, &rep,
-	         st->msg, sizeof(st->msg))) != 0)
+	if ((e = wrap_ws_stage_open(st->a, st->sandbox, 0, &st->stage, st->msg,
+	         sizeof(st->msg))) != 0)
 		return e;
-	st->stage = (int)json_integer_value(json_object_get(rep, "stage"));
 	st->open = 1;
-	json_decref(rep);
 	st->files = json_array();
 	return 0;
 }
@@ -75,9 +51,7 @@ static void
 stage_abort(struct stager *st)
 {
 	if (st->open)
-		(void)ws_ask(st->a, MSG_WS_STAGE_ABORT,
-		    json_pack("{s:i}", "stage", st->stage), NULL, 0, NULL, NULL,
-		    0);
+		wrap_ws_stage_abort(st->a, st->stage);
 	st->open = 0;
 	json_decref(st->files);
 	st->files = NULL;
@@ -88,9 +62,8 @@ stage_commit(struct stager *st, int replace)
 {
 	int e;
 
-	e = ws_ask(st->a, MSG_WS_STAGE_COMMIT,
-	    json_pack("{s:i, s:b}", "stage", st->stage, "replace", replace),
-	    NULL, 0, NULL, st->msg, sizeof(st->msg));
+	e = wrap_ws_stage_commit(
+	    st->a, st->stage, replace, st->msg, sizeof(st->msg));
 	st->open = 0;
 	return e;
 }
@@ -113,12 +86,8 @@ static int
 stage_chunk(struct stager *st, const char *path, int mode, int append, int more,
     const void *p, size_t n)
 {
-	return ws_ask(st->a, MSG_WS_STAGE_FILE,
-	    json_pack("{s:i, s:s, s:i, "
-	              "s:b, s:b}",
-	        "stage", st->stage, "path", path, "mode", mode, "append",
-	        append, "more", more),
-	    p, n, NULL, st->msg, sizeof(st->msg));
+	return wrap_ws_stage_file(st->a, st->stage, path, mode, append, more,
+	    NULL, p, n, st->msg, sizeof(st->msg));
 }
 
 /* Stages a file read from fd (to its end). */
@@ -373,26 +342,16 @@ arc_entry(void *arg, const struct upload_archive_entry *en,
 	switch (en->type) {
 	case UPLOAD_ARCHIVE_DIR:
 		stage_note(st, en->path, "dir", 0, NULL);
-		return ws_ask(st->a, MSG_WS_STAGE_MKDIR,
-		    json_pack(
-		        "{s:i, s:s}", "stage", st->stage, "path", en->path),
-		    NULL, 0, NULL, st->msg, sizeof(st->msg));
+		return wrap_ws_stage_mkdir(
+		    st->a, st->stage, en->path, st->msg, sizeof(st->msg));
 	case UPLOAD_ARCHIVE_SYMLINK:
 		stage_note(st, en->path, "symlink", 0, NULL);
-		return ws_ask(st->a, MSG_WS_STAGE_SYMLINK,
-		    json_pack("{s:i, s:s, "
-		              "s:s}",
-		        "stage", st->stage, "path", en->path, "target",
-		        en->link),
-		    NULL, 0, NULL, st->msg, sizeof(st->msg));
+		return wrap_ws_stage_symlink(st->a, st->stage, en->path,
+		    en->link, st->msg, sizeof(st->msg));
 	case UPLOAD_ARCHIVE_HARDLINK:
 		stage_note(st, en->path, "file", 0, NULL);
-		return ws_ask(st->a, MSG_WS_STAGE_FILE,
-		    json_pack("{s:i, s:s, "
-		              "s:i, s:b, s:b, s:s}",
-		        "stage", st->stage, "path", en->path, "mode", en->mode,
-		        "append", 0, "more", 0, "copy_from", en->link),
-		    NULL, 0, NULL, st->msg, sizeof(st->msg));
+		return wrap_ws_stage_file(st->a, st->stage, en->path, en->mode,
+		    0, 0, en->link, NULL, 0, st->msg, sizeof(st->msg));
 	case UPLOAD_ARCHIVE_FILE:
 		break;
 	default:
@@ -527,10 +486,8 @@ api_files_list(struct api_req *r)
 	if ((sb = api_sb_load(r, 0)) == NULL)
 		return MHD_YES;
 	json_decref(sb);
-	e = ws_ask(r->api, MSG_WS_LIST,
-	    json_pack("{s:s, s:s, s:b}", "sandbox", r->segs[0], "path", wp.path,
-	        "recursive", recursive),
-	    NULL, 0, &rep, msg, sizeof(msg));
+	e = wrap_ws_list(
+	    r->api, r->segs[0], wp.path, recursive, &rep, msg, sizeof(msg));
 	if (e == PETRI_ERR_NOTFOUND)
 		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "%s",
 		    msg[0] ? msg : "no such directory");
@@ -545,7 +502,7 @@ api_files_get(struct api_req *r)
 	struct MHD_Response *resp;
 	struct wspath wp;
 	struct ipc_msg m;
-	json_t *sb, *req;
+	json_t *sb;
 	char msg[256];
 	uint64_t off = 0, size = 0;
 	int fd, e, more = 1;
@@ -561,14 +518,8 @@ api_files_get(struct api_req *r)
 	    0)
 		return api_reply_err(r, PETRI_ERR_IO, "download");
 	while (more) {
-		req = json_pack("{s:s, s:s, s:I, s:I}", "sandbox", r->segs[0],
-		    "path", wp.path, "offset", (json_int_t)off, "length",
-		    (json_int_t)STAGE_CHUNK);
-		e = ipc_request(
-		    r->api->ws, MSG_WS_READ, req, NULL, 0, WS_TIMEOUT_MS, &m);
-		json_decref(req);
-		if (e == 0 && (e = proto_result(&m, msg, sizeof(msg))) != 0)
-			ipc_msg_clear(&m);
+		e = wrap_ws_read(r->api, r->segs[0], wp.path, 0, off,
+		    STAGE_CHUNK, &m, &size, msg, sizeof(msg));
 		if (e != 0) {
 			close(fd);
 			if (e == PETRI_ERR_NOTFOUND || e == PETRI_ERR_PATH)
@@ -581,8 +532,6 @@ api_files_get(struct api_req *r)
 				    "%s", msg);
 			return api_reply_err(r, e, "download");
 		}
-		size = (uint64_t)json_integer_value(
-		    json_object_get(m.json, "size"));
 		if (m.datalen > 0 &&
 		    petri_write_all(fd, m.data, m.datalen) != 0) {
 			ipc_msg_clear(&m);
@@ -620,9 +569,7 @@ api_files_delete(struct api_req *r)
 	if ((sb = api_sb_load(r, 0)) == NULL)
 		return MHD_YES;
 	json_decref(sb);
-	e = ws_ask(r->api, MSG_WS_DELETE,
-	    json_pack("{s:s, s:s}", "sandbox", r->segs[0], "path", wp.path),
-	    NULL, 0, NULL, msg, sizeof(msg));
+	e = wrap_ws_delete(r->api, r->segs[0], wp.path, 0, msg, sizeof(msg));
 	if (e == PETRI_ERR_NOTFOUND)
 		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "%s",
 		    msg[0] ? msg : "no such file");

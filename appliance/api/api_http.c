@@ -229,18 +229,27 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* First call of a request: route, authenticate, size limits. */
-static enum MHD_Result
-api_begin(struct api *a, struct api_req *r, const char *url, const char *method)
+static int
+api_begin_fail(enum MHD_Result *ret, enum MHD_Result answer)
+{
+	*ret = answer;
+	return -1;
+}
+
+/* Routes and authenticates a request; 0, or -1 with *ret the answer. */
+static int
+api_begin_route(struct api *a, struct api_req *r, const char *url,
+    const char *method, enum MHD_Result *ret)
 {
 	const struct api_route *rt;
-	const char *cl, *ct;
 	int path_matched = 0;
 
+	*ret = MHD_YES;
 	petri_strlcpy(r->method, method, sizeof(r->method));
 	if (strlen(url) > API_MAX_URL)
-		return api_reply_error(r, MHD_HTTP_URI_TOO_LONG, "too_large",
-		    "request URL longer than %d bytes", API_MAX_URL);
+		return api_begin_fail(ret,
+		    api_reply_error(r, MHD_HTTP_URI_TOO_LONG, "too_large",
+		        "request URL longer than %d bytes", API_MAX_URL));
 	petri_strlcpy(r->path, url, sizeof(r->path));
 	for (rt = api_routes; rt->method != NULL; rt++) {
 		if (!api_route_match(rt->pattern, r->path, r))
@@ -251,11 +260,13 @@ api_begin(struct api *a, struct api_req *r, const char *url, const char *method)
 	}
 	if (rt->method == NULL) {
 		if (path_matched)
-			return api_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
-			    "method_not_allowed", "%s is not allowed on %s",
-			    method, r->path);
-		return api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
-		    "no such route: %s %s", method, r->path);
+			return api_begin_fail(ret,
+			    api_reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+			        "method_not_allowed", "%s is not allowed on %s",
+			        method, r->path));
+		return api_begin_fail(ret,
+		    api_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+		        "no such route: %s %s", method, r->path));
 	}
 	/* re-run the match of the chosen route to fill its segments */
 	(void)api_route_match(rt->pattern, r->path, r);
@@ -265,13 +276,25 @@ api_begin(struct api *a, struct api_req *r, const char *url, const char *method)
 	pthread_mutex_unlock(&a->metrics.lock);
 	if (rt->roles[0] != '\0') {
 		if (api_authenticate(r) != 0)
-			return api_reply_error(r, MHD_HTTP_UNAUTHORIZED,
-			    "unauthorized", "missing or invalid API key");
+			return api_begin_fail(ret,
+			    api_reply_error(r, MHD_HTTP_UNAUTHORIZED,
+			        "unauthorized", "missing or invalid API key"));
 		if (!api_role_allowed(rt->roles, r->auth.role))
-			return api_reply_error(r, MHD_HTTP_FORBIDDEN,
-			    "forbidden", "role %s may not call %s %s",
-			    r->auth.role, method, rt->pattern);
+			return api_begin_fail(ret,
+			    api_reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+			        "role %s may not call %s %s", r->auth.role,
+			        method, rt->pattern));
 	}
+	return 0;
+}
+
+/* The body a route takes: its limit, and where it goes. */
+static enum MHD_Result
+api_begin_body(struct api *a, struct api_req *r)
+{
+	const struct api_route *rt = r->route;
+	const char *cl, *ct;
+
 	r->body_kind = rt->body;
 	r->body_max = rt->body == API_BODY_JSON ? API_MAX_JSON_BODY
 	    : rt->body == API_BODY_FILE         ? API_MAX_UPLOAD_BODY
@@ -314,6 +337,17 @@ api_begin(struct api *a, struct api_req *r, const char *url, const char *method)
 			    "cannot spool the upload");
 	}
 	return MHD_YES;
+}
+
+/* First call of a request: route, authenticate, size limits. */
+static enum MHD_Result
+api_begin(struct api *a, struct api_req *r, const char *url, const char *method)
+{
+	enum MHD_Result ret;
+
+	if (api_begin_route(a, r, url, method, &ret) != 0)
+		return ret;
+	return api_begin_body(a, r);
 }
 
 /* Takes a chunk of the body.  Returns 0, or PETRI_ERR_TOOBIG/_IO/_INVAL. */

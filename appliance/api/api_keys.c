@@ -25,53 +25,61 @@ keys_valid_tenant(const char *t)
 	return 1;
 }
 
+/* role, tenant (the caller's when absent) and name of a new key. */
+static int
+keys_parse(json_t *body, const char *own_tenant, const char **rolep,
+    const char **tenantp, const char **namep, char *msg, size_t msglen)
+{
+	static const char *const keys[] = {"role", "tenant", "name", NULL};
+	const char *role, *tenant, *name;
+	json_t *x;
+
+	if (api_valid_keys(body, keys, msg, msglen) != 0)
+		return PETRI_ERR_INVAL;
+	role = json_string_value(json_object_get(body, "role"));
+	if (role == NULL ||
+	    (strcmp(role, "admin") != 0 && strcmp(role, "agent") != 0 &&
+	        strcmp(role, "auditor") != 0)) {
+		snprintf(msg, msglen, "role: must be admin, agent or auditor");
+		return PETRI_ERR_INVAL;
+	}
+	if ((tenant = json_string_value(json_object_get(body, "tenant"))) ==
+	    NULL)
+		tenant = own_tenant;
+	if (!keys_valid_tenant(tenant)) {
+		snprintf(
+		    msg, msglen, "tenant: 1 to 63 characters of [a-z0-9_-]");
+		return PETRI_ERR_INVAL;
+	}
+	x = json_object_get(body, "name");
+	name = x != NULL ? json_string_value(x) : "";
+	if (name == NULL || strlen(name) > 127) {
+		snprintf(msg, msglen, "name: a string of at most 127 bytes");
+		return PETRI_ERR_INVAL;
+	}
+	*rolep = role;
+	*tenantp = tenant;
+	*namep = name;
+	return 0;
+}
+
 enum MHD_Result
 api_keys_create(struct api_req *r)
 {
-	static const char *const keys[] = {"role", "tenant", "name", NULL};
 	unsigned char rnd[KEY_TOKEN_BYTES];
 	char token[2 * KEY_TOKEN_BYTES + 8], hash[65], msg[160];
 	char ts[PETRI_TIME_MAX];
 	struct db_key k;
-	json_t *body, *x, *ev, *ans;
+	json_t *body, *ev, *ans;
 	const char *role, *tenant, *name;
 	int e;
 	enum MHD_Result ret;
 
 	if ((body = api_body_json(r)) == NULL)
 		return MHD_YES;
-	if (api_valid_keys(body, keys, msg, sizeof(msg)) != 0)
+	if (keys_parse(body, r->auth.tenant, &role, &tenant, &name, msg,
+	        sizeof(msg)) != 0)
 		goto invalid;
-	x = json_object_get(body, "role");
-	role = json_string_value(x);
-	if (role == NULL ||
-	    (strcmp(role, "admin") != 0 && strcmp(role, "agent") != 0 &&
-	        strcmp(role, "auditor") != 0)) {
-		snprintf(msg, sizeof(msg),
-		    "role: must be admin, agent or "
-		    "auditor");
-		goto invalid;
-	}
-	tenant = json_string_value(json_object_get(body, "tenant"));
-	if (tenant == NULL)
-		tenant = r->auth.tenant;
-	if (!keys_valid_tenant(tenant)) {
-		snprintf(msg, sizeof(msg),
-		    "tenant: 1 to 63 characters of "
-		    "[a-z0-9_-]");
-		goto invalid;
-	}
-	name = json_string_value(json_object_get(body, "name"));
-	if (name == NULL)
-		name = "";
-	if (json_object_get(body, "name") != NULL &&
-	    (!json_is_string(json_object_get(body, "name")) ||
-	        strlen(name) > 127)) {
-		snprintf(msg, sizeof(msg),
-		    "name: a string of at most 127 "
-		    "bytes");
-		goto invalid;
-	}
 	memset(&k, 0, sizeof(k));
 	if (petri_id_new("key_", k.id, sizeof(k.id)) != 0)
 		goto invalid;

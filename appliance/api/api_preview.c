@@ -88,8 +88,9 @@ preview_close(struct api *a, const char *id, const char *tenant,
 	if (r == NULL)
 		json_object_set_new(
 		    ev, "tenant", json_string(pv_str(doc, "tenant")));
-	e = r != NULL ? api_audit(a, r, "preview.closed", ev, NULL)
-	              : api_audit_as(a, NULL, NULL, "preview.closed", ev, NULL);
+	e = r != NULL
+	    ? api_audit(a, r, "preview.closed", ev, NULL)
+	    : wrap_keeper_append(a, NULL, NULL, "preview.closed", ev, NULL);
 	if (e != 0)
 		log_warn(
 		    "%s: closed, but the audit log did not take the record",
@@ -213,7 +214,8 @@ preview_report(struct api *a, json_t *m)
 	ev = json_deep_copy(m);
 	json_object_set_new(ev, "tenant", json_string(pv_str(doc, "tenant")));
 	json_object_set_new(ev, "sandbox", json_string(pv_str(doc, "sandbox")));
-	if (api_audit_as(a, NULL, NULL, "preview.requests", ev, NULL) != 0)
+	if (wrap_keeper_append(a, NULL, NULL, "preview.requests", ev, NULL) !=
+	    0)
 		log_warn(
 		    "%s: the audit log did not take a request summary", id);
 	preview_activity(a, pv_str(doc, "sandbox"), pv_str(doc, "tenant"));

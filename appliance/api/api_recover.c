@@ -9,7 +9,6 @@
 
 #include "api.h"
 #include "log.h"
-#include "proto.h"
 
 enum MHD_Result
 api_sb_recover(struct api_req *r)
@@ -29,10 +28,10 @@ api_sb_recover(struct api_req *r)
 	json_decref(body);
 	if ((sb = api_sb_load(r, 0)) == NULL)
 		return MHD_YES;
-	e = api_ask(r->api->engine, MSG_ENG_SB_RECOVER,
-	    json_pack("{s:O, s:O}", "sandbox", json_object_get(sb, "id"),
-	        "container", json_object_get(sb, "container")),
-	    NULL, 0, 60000, &reply, msg, sizeof(msg));
+	e = wrap_engine_sb_recover(r->api,
+	    json_string_value(json_object_get(sb, "id")),
+	    json_string_value(json_object_get(sb, "container")), &reply, msg,
+	    sizeof(msg));
 	if (e != 0) {
 		json_decref(sb);
 		if (e == PETRI_ERR_NOTFOUND)

@@ -16,8 +16,6 @@
 #include "proto.h"
 #include "util.h"
 
-#define PEER_TIMEOUT_MS 120000
-
 static const char *const sb_create_keys[] = {"language", "policy",
     "ttl_seconds", "limits", "env", "secrets", "labels", "runtime", NULL};
 static const char *const sb_limit_keys[] = {
@@ -125,15 +123,6 @@ sb_limits(struct api *a, json_t *in, char *msg, size_t msglen)
 	    cpus, "pids", pids, "timeout_ms", tmo, "disk_mb", disk);
 }
 
-/* Asks a peer (api_ask()) with the sandbox routes' timeout. */
-static int
-sb_ask(struct ipc_chan *c, uint32_t type, json_t *req, json_t **reply,
-    char *msg, size_t msglen)
-{
-	return api_ask(
-	    c, type, req, NULL, 0, PEER_TIMEOUT_MS, reply, msg, msglen);
-}
-
 /* The engine's view of a sandbox: what it needs to (re)create it. */
 static json_t *
 sb_engine_spec(struct api *a, json_t *sb)
@@ -159,21 +148,15 @@ sb_engine_spec(struct api *a, json_t *sb)
 
 /* Takes a provisioned sandbox apart again (disk, workspace, container). */
 static void
-sb_unprovision(struct api *a, const char *id, json_t *container)
+sb_unprovision(struct api *a, const char *id, const char *container)
 {
-	json_t *d;
-
 	if (container != NULL) {
-		d = json_pack(
-		    "{s:s, s:O}", "sandbox", id, "container", container);
-		if (sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, NULL, 0) != 0)
+		if (wrap_engine_sb_delete(a, id, container, NULL, 0) != 0)
 			log_warn("could not remove the container of %s", id);
 	}
-	if (sb_ask(a->parent, MSG_PAR_WS_RELEASE,
-	        json_pack("{s:s}", "sandbox", id), NULL, NULL, 0) != 0)
+	if (wrap_parent_ws_release(a, id, NULL, 0) != 0)
 		log_warn("could not release the disk of %s", id);
-	if (sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox", id),
-	        NULL, NULL, 0) != 0)
+	if (wrap_ws_remove(a, id, NULL, 0) != 0)
 		log_warn("could not remove the workspace of %s", id);
 }
 
@@ -187,18 +170,17 @@ static int
 sb_provision(struct api *a, json_t *sb, char *msg, size_t msglen)
 {
 	const char *id = json_string_value(json_object_get(sb, "id"));
-	json_t *spec, *rep = NULL;
+	json_t *spec;
+	struct wrap_container c;
 	int e;
 
 	msg[0] = '\0';
-	if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE,
-	         json_pack("{s:s, s:O, s:b}", "sandbox", id, "disk_mb",
-	             json_object_get(json_object_get(sb, "limits"), "disk_mb"),
-	             "create", 1),
-	         NULL, msg, msglen)) != 0)
+	if ((e = wrap_parent_ws_prepare(a, id,
+	         json_integer_value(
+	             json_object_get(json_object_get(sb, "limits"), "disk_mb")),
+	         1, msg, msglen)) != 0)
 		return e;
-	if ((e = sb_ask(a->ws, MSG_WS_CREATE, json_pack("{s:s}", "sandbox", id),
-	         NULL, msg, msglen)) != 0) {
+	if ((e = wrap_ws_create(a, id, msg, msglen)) != 0) {
 		sb_unprovision(a, id, NULL);
 		return e;
 	}
@@ -206,15 +188,15 @@ sb_provision(struct api *a, json_t *sb, char *msg, size_t msglen)
 		sb_unprovision(a, id, NULL);
 		return PETRI_ERR_NOMEM;
 	}
-	e = sb_ask(a->engine, MSG_ENG_SB_CREATE, spec, &rep, msg, msglen);
-	if (e != 0) {
+	if ((e = wrap_engine_sb_create(a, spec, &c, msg, msglen)) != 0) {
 		sb_unprovision(a, id, NULL);
 		return e;
 	}
-	json_object_set(sb, "container", json_object_get(rep, "container"));
-	json_object_set(sb, "image_id", json_object_get(rep, "image_id"));
-	json_object_set(sb, "ip", json_object_get(rep, "ip"));
-	json_decref(rep);
+	json_object_set_new(sb, "container", json_string(c.container));
+	if (c.image_id[0] != '\0')
+		json_object_set_new(sb, "image_id", json_string(c.image_id));
+	if (c.ip[0] != '\0')
+		json_object_set_new(sb, "ip", json_string(c.ip));
 	return 0;
 }
 
@@ -335,7 +317,8 @@ pool_filler(void *arg)
 					failures = 0;
 				} else
 					sb_unprovision(a, id,
-					    json_object_get(sb, "container"));
+					    json_string_value(json_object_get(
+					        sb, "container")));
 			} else if (failures++ < 3 || failures % 60 == 0)
 				log_warn("warm pool: cannot make a %s sandbox: "
 				         "%s",
@@ -372,250 +355,369 @@ api_pool_start(struct api *a)
 	return 0;
 }
 
+/*
+ * What the steps of one sandbox creation hand on.  Each step either fills
+ * its part and returns 0, or queues the answer (in ret) and returns -1;
+ * undo says what the way out must take apart again.
+ */
+struct sb_job {
+	struct api_req *r;
+	enum MHD_Result ret;
+	json_t *body;
+	const char *lang, *runtime, *policy;
+	json_int_t ttl;
+	json_t *labels, *env; /* borrowed from body, or NULL */
+	json_t *secrets; /* names (own reference) */
+	json_t *limits;
+	json_t *pref; /* the policy's {name, sha256, version} */
+	char *pcanon; /* and its canonical text */
+	json_t *sb; /* the new sandbox document */
+	json_t *pooled; /* the warm sandbox it took over, if any */
+	int provisioned; /* undo: container, disk, workspace */
+	int egress; /* undo: identity at the proxy, grants */
+};
+
+static int
+sb_fail(struct sb_job *j, enum MHD_Result ret)
+{
+	j->ret = ret;
+	return -1;
+}
+
+static int
+sb_invalid(struct sb_job *j, const char *msg)
+{
+	return sb_fail(
+	    j, api_reply_error(j->r, 422, "invalid_request", "%s", msg));
+}
+
+/* secrets: at most PROXY_SECRETS_MAX distinct names. */
+static int
+sb_valid_secrets(json_t *secrets, char *msg, size_t msglen)
+{
+	size_t i, k;
+	json_t *x;
+
+	if (!json_is_array(secrets) ||
+	    json_array_size(secrets) > PROXY_SECRETS_MAX) {
+		snprintf(msg, msglen,
+		    "secrets: an array of at most %d secret names",
+		    PROXY_SECRETS_MAX);
+		return PETRI_ERR_INVAL;
+	}
+	json_array_foreach (secrets, i, x) {
+		if (!json_is_string(x) || json_string_length(x) == 0 ||
+		    json_string_length(x) > PROXY_SECRET_NAME_MAX) {
+			snprintf(msg, msglen, "secrets[%zu]: a secret name", i);
+			return PETRI_ERR_INVAL;
+		}
+		for (k = 0; k < i; k++)
+			if (json_equal(json_array_get(secrets, k), x)) {
+				snprintf(msg, msglen,
+				    "secrets[%zu]: named twice", i);
+				return PETRI_ERR_INVAL;
+			}
+	}
+	return 0;
+}
+
+/* language, ttl_seconds, runtime, policy: the sandbox's kind. */
+static int
+sb_valid_kind(struct sb_job *j, char *msg, size_t msglen)
+{
+	json_t *x, *b = j->body;
+
+	x = json_object_get(b, "language");
+	if (!json_is_string(x) ||
+	    config_language_index(json_string_value(x)) < 0) {
+		snprintf(msg, msglen,
+		    "language: must be one of python, node, go, java");
+		return PETRI_ERR_INVAL;
+	}
+	j->lang = json_string_value(x);
+	if ((x = json_object_get(b, "ttl_seconds")) != NULL) {
+		if (!json_is_integer(x) || json_integer_value(x) < 10 ||
+		    json_integer_value(x) > SB_MAX_TTL_SEC) {
+			snprintf(msg, msglen,
+			    "ttl_seconds: must be an integer in [10, %d]",
+			    SB_MAX_TTL_SEC);
+			return PETRI_ERR_INVAL;
+		}
+		j->ttl = json_integer_value(x);
+	}
+	if ((x = json_object_get(b, "runtime")) != NULL) {
+		if (!json_is_string(x) ||
+		    (strcmp(json_string_value(x), "runc") != 0 &&
+		        strcmp(json_string_value(x), "runsc") != 0)) {
+			snprintf(msg, msglen,
+			    "runtime: must be \"runc\" or \"runsc\"");
+			return PETRI_ERR_INVAL;
+		}
+		j->runtime = json_string_value(x);
+	}
+	if ((x = json_object_get(b, "policy")) != NULL) {
+		if (!json_is_string(x)) {
+			snprintf(msg, msglen, "policy: must be a name");
+			return PETRI_ERR_INVAL;
+		}
+		j->policy = json_string_value(x);
+	}
+	return 0;
+}
+
+/* 1. validate: the request alone. */
+static int
+sb_validate(struct sb_job *j)
+{
+	struct api *a = j->r->api;
+	char msg[256];
+
+	if ((j->body = api_body_json(j->r)) == NULL)
+		return sb_fail(j, MHD_YES);
+	msg[0] = '\0';
+	if (api_valid_keys(j->body, sb_create_keys, msg, sizeof(msg)) != 0 ||
+	    sb_valid_kind(j, msg, sizeof(msg)) != 0)
+		return sb_invalid(j, msg);
+	/* our own reference from here on: every path out drops it */
+	if ((j->secrets = json_incref(json_object_get(j->body, "secrets"))) ==
+	    NULL)
+		j->secrets = json_array();
+	else if (sb_valid_secrets(j->secrets, msg, sizeof(msg)) != 0)
+		return sb_invalid(j, msg);
+	j->labels = json_object_get(j->body, "labels");
+	j->env = json_object_get(j->body, "env");
+	if ((j->labels != NULL &&
+	        api_valid_strmap(j->labels, API_MAX_LABELS, 256, 0, "labels",
+	            msg, sizeof(msg)) != 0) ||
+	    (j->env != NULL &&
+	        api_valid_strmap(j->env, API_MAX_ENV, 32768, 1, "env", msg,
+	            sizeof(msg)) != 0))
+		return sb_invalid(j, msg);
+	if ((j->limits = sb_limits(a, json_object_get(j->body, "limits"), msg,
+	         sizeof(msg))) == NULL)
+		return sb_invalid(j, msg);
+	return 0;
+}
+
+/* 2. resolve: the named policy, and room in the tenant's quota. */
+static int
+sb_resolve(struct sb_job *j)
+{
+	struct api *a = j->r->api;
+	char msg[256];
+	int64_t count = 0;
+	int e;
+
+	if ((e = api_policy_lookup(
+	         a, j->r->auth.tenant, j->policy, &j->pref, &j->pcanon)) != 0) {
+		if (e != PETRI_ERR_NOTFOUND)
+			return sb_fail(j, api_reply_err(j->r, e, "policy"));
+		snprintf(msg, sizeof(msg),
+		    "policy: no policy named \"%.64s\" (PUT /v1/policies/NAME "
+		    "first; \"deny-all\" is built in)",
+		    j->policy);
+		return sb_invalid(j, msg);
+	}
+	if (db_sandbox_count(a->db, j->r->auth.tenant, &count) != 0)
+		return sb_fail(
+		    j, api_reply_err(j->r, PETRI_ERR_DB, "sandbox registry"));
+	if (count >= SB_MAX_PER_TENANT)
+		return sb_fail(j,
+		    api_reply_error(j->r, MHD_HTTP_TOO_MANY_REQUESTS,
+		        "limit_reached", "this tenant already has %d sandboxes",
+		        SB_MAX_PER_TENANT));
+	return 0;
+}
+
+/* 3. the sandbox document. */
+static int
+sb_document(struct sb_job *j)
+{
+	struct api *a = j->r->api;
+	char id[PETRI_ID_MAX], ts[PETRI_TIME_MAX], exp[PETRI_TIME_MAX];
+	int64_t now;
+
+	if (petri_id_new("sb_", id, sizeof(id)) != 0)
+		return sb_fail(j, api_reply_err(j->r, PETRI_ERR_INVAL, "id"));
+	now = petri_now_usec();
+	petri_time_rfc3339(now, ts);
+	petri_time_rfc3339(now + (int64_t)j->ttl * 1000000, exp);
+	j->sb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:O, "
+	                  "s:o, s:o, s:s, s:s}",
+	    "id", id, "tenant", j->r->auth.tenant, "language", j->lang, "state",
+	    "running", "created_at", ts, "last_active_at", ts, "expires_at",
+	    exp, "ttl_seconds", j->ttl, "policy", j->policy, "limits",
+	    j->limits, "labels",
+	    j->labels != NULL ? json_incref(j->labels) : json_object(), "env",
+	    j->env != NULL ? json_incref(j->env) : json_object(), "runtime",
+	    j->runtime, "image",
+	    a->cfg->images[config_language_index(j->lang)]);
+	if (j->sb == NULL)
+		return sb_fail(
+		    j, api_reply_err(j->r, PETRI_ERR_NOMEM, "sandbox"));
+	json_object_set(j->sb, "policy_ref", j->pref);
+	json_object_set(j->sb, "secrets", j->secrets);
+	return 0;
+}
+
+/* A warm sandbox of the pool, when the shape is the pool's: 1 taken,
+ * 0 none, -1 answered. */
+static int
+sb_place_pooled(struct sb_job *j)
+{
+	struct api *a = j->r->api;
+	char msg[256];
+	int e;
+
+	if (strcmp(j->runtime, "runc") != 0 ||
+	    json_integer_value(json_object_get(j->limits, "disk_mb")) !=
+	        a->cfg->limits.disk_mb ||
+	    (j->pooled = pool_claim(a, j->lang, j->r->auth.tenant, j->sb)) ==
+	        NULL)
+		return 0;
+	if (json_equal(json_object_get(j->pooled, "limits"), j->limits))
+		return 1;
+	if ((e = wrap_engine_sb_update(a, sb_str(j->sb, "container"), j->limits,
+	         msg, sizeof(msg))) != 0) {
+		log_warn("claimed %s: cannot set its limits: %s",
+		    sb_str(j->sb, "id"), msg);
+		/* do not hand out other limits than asked */
+		j->provisioned = 1;
+		return sb_fail(j, api_reply_err(j->r, e, "sandbox limits"));
+	}
+	return 1;
+}
+
+/* 4. place: a warm sandbox, else disk, workspace and container. */
+static int
+sb_place(struct sb_job *j)
+{
+	struct api *a = j->r->api;
+	char msg[256];
+	int e;
+
+	if ((e = sb_place_pooled(j)) != 0)
+		return e > 0 ? 0 : -1;
+	if ((e = sb_provision(a, j->sb, msg, sizeof(msg))) != 0) {
+		if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT)
+			return sb_fail(j,
+			    api_reply_error(j->r, MHD_HTTP_SERVICE_UNAVAILABLE,
+			        "unavailable",
+			        "the container engine is unavailable: %s",
+			        msg));
+		if (e == PETRI_ERR_UNSUPPORTED)
+			return sb_invalid(j, msg);
+		return sb_fail(j,
+		    api_reply_error(j->r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		        "internal", "cannot start the sandbox: %s", msg));
+	}
+	j->provisioned = 1;
+	if ((e = db_sandbox_insert(a->db, j->sb)) != 0)
+		return sb_fail(j, api_reply_err(j->r, e, "sandbox registry"));
+	return 0;
+}
+
+/* 5. egress: grants, proxy token, identity at the proxy. */
+static int
+sb_egress(struct sb_job *j)
+{
+	struct api *a = j->r->api;
+	char msg[256];
+	int e;
+
+	if ((e = api_egress_attach(a, j->sb, j->r->auth.tenant, j->secrets,
+	         j->pcanon, msg, sizeof(msg))) != 0) {
+		j->provisioned = 1;
+		if (e == PETRI_ERR_NOTFOUND || e == PETRI_ERR_INVAL ||
+		    e == PETRI_ERR_PERM)
+			return sb_invalid(j, msg);
+		return sb_fail(j,
+		    api_reply_error(j->r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		        "unavailable", "egress: %s", msg));
+	}
+	j->egress = 1;
+	return 0;
+}
+
+/* 6. record: the registry row, then "sandbox.created". */
+static int
+sb_record(struct sb_job *j)
+{
+	struct api *a = j->r->api;
+	json_t *sb = j->sb, *ev;
+	int e;
+
+	if ((e = db_sandbox_update(a->db, sb)) != 0) {
+		j->provisioned = 1;
+		return sb_fail(j, api_reply_err(j->r, e, "sandbox registry"));
+	}
+	ev = json_pack("{s:O, s:s, s:O, s:s, s:s, s:O, s:o, s:b}", "sandbox",
+	    json_object_get(sb, "id"), "language", j->lang, "image",
+	    json_object_get(sb, "image"), "image_id", sb_str(sb, "image_id"),
+	    "runtime", j->runtime, "limits", j->limits, "policy",
+	    api_policy_ref(sb), "pooled", j->pooled != NULL);
+	json_object_set(ev, "secrets", j->secrets);
+	if (api_audit(a, j->r, "sandbox.created", ev, NULL) != 0) {
+		if (db_sandbox_delete(a->db, sb_str(sb, "id")) != 0)
+			log_warn(
+			    "state.db: cannot roll back %s", sb_str(sb, "id"));
+		j->provisioned = 1;
+		return sb_fail(j,
+		    api_reply_error(j->r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		        "unavailable", "the audit log is unavailable"));
+	}
+	return 0;
+}
+
+/* The way out of a failed creation: what was made is taken apart. */
+static void
+sb_undo(struct sb_job *j)
+{
+	struct api *a = j->r->api;
+	const char *id = sb_str(j->sb, "id");
+
+	if (!j->provisioned)
+		return;
+	if (j->egress)
+		api_egress_detach(a, id);
+	if (j->pooled != NULL && db_sandbox_delete(a->db, id) != 0)
+		log_warn("state.db: cannot drop %s", id);
+	sb_unprovision(
+	    a, id, json_string_value(json_object_get(j->sb, "container")));
+}
+
+/*
+ * POST /v1/sandboxes: validate -> resolve (policy, quota) -> document ->
+ * place (warm pool or new) -> egress -> record -> answer.
+ */
 enum MHD_Result
 api_sb_create(struct api_req *r)
 {
 	struct api *a = r->api;
-	json_t *body, *sb = NULL, *limits = NULL, *x, *labels, *env, *ev;
-	json_t *pooled = NULL, *pref = NULL, *secrets = NULL;
-	char *pcanon = NULL;
-	const char *lang, *runtime = a->cfg->default_runtime;
-	const char *policy = "deny-all";
-	char msg[256], id[PETRI_ID_MAX], ts[PETRI_TIME_MAX],
-	    exp[PETRI_TIME_MAX];
-	json_int_t ttl = a->cfg->ttl_seconds;
-	int64_t now, count = 0;
-	int e, provisioned = 0, egress = 0;
-	enum MHD_Result ret;
+	struct sb_job j;
 
-	if ((body = api_body_json(r)) == NULL)
-		return MHD_YES;
-	msg[0] = '\0';
-	if (api_valid_keys(body, sb_create_keys, msg, sizeof(msg)) != 0)
-		goto invalid;
-	x = json_object_get(body, "language");
-	if (!json_is_string(x) ||
-	    config_language_index(json_string_value(x)) < 0) {
-		snprintf(msg, sizeof(msg),
-		    "language: must be one of python, node, go, java");
-		goto invalid;
-	}
-	lang = json_string_value(x);
-	if ((x = json_object_get(body, "ttl_seconds")) != NULL) {
-		if (!json_is_integer(x) || json_integer_value(x) < 10 ||
-		    json_integer_value(x) > SB_MAX_TTL_SEC) {
-			snprintf(msg, sizeof(msg),
-			    "ttl_seconds: must be an integer in [10, %d]",
-			    SB_MAX_TTL_SEC);
-			goto invalid;
-		}
-		ttl = json_integer_value(x);
-	}
-	if ((x = json_object_get(body, "runtime")) != NULL) {
-		if (!json_is_string(x) ||
-		    (strcmp(json_string_value(x), "runc") != 0 &&
-		        strcmp(json_string_value(x), "runsc") != 0)) {
-			snprintf(msg, sizeof(msg),
-			    "runtime: must be \"runc\" or \"runsc\"");
-			goto invalid;
-		}
-		runtime = json_string_value(x);
-	}
-	if ((x = json_object_get(body, "policy")) != NULL) {
-		if (!json_is_string(x)) {
-			snprintf(msg, sizeof(msg), "policy: must be a name");
-			goto invalid;
-		}
-		policy = json_string_value(x);
-	}
-	if ((e = api_policy_lookup(
-	         a, r->auth.tenant, policy, &pref, &pcanon)) != 0) {
-		if (e != PETRI_ERR_NOTFOUND) {
-			ret = api_reply_err(r, e, "policy");
-			goto out;
-		}
-		snprintf(msg, sizeof(msg),
-		    "policy: no policy named \"%.64s\" (PUT /v1/policies/NAME "
-		    "first; \"deny-all\" is built in)",
-		    policy);
-		goto invalid;
-	}
-	/* our own reference from here on: every path out drops it */
-	if ((secrets = json_incref(json_object_get(body, "secrets"))) != NULL) {
-		size_t i, j;
-
-		if (!json_is_array(secrets) ||
-		    json_array_size(secrets) > PROXY_SECRETS_MAX) {
-			snprintf(msg, sizeof(msg),
-			    "secrets: an array of at most %d secret names",
-			    PROXY_SECRETS_MAX);
-			goto invalid;
-		}
-		json_array_foreach (secrets, i, x) {
-			if (!json_is_string(x) || json_string_length(x) == 0 ||
-			    json_string_length(x) > PROXY_SECRET_NAME_MAX) {
-				snprintf(msg, sizeof(msg),
-				    "secrets[%zu]: a secret name", i);
-				goto invalid;
-			}
-			for (j = 0; j < i; j++)
-				if (json_equal(json_array_get(secrets, j), x)) {
-					snprintf(msg, sizeof(msg),
-					    "secrets[%zu]: named twice", i);
-					goto invalid;
-				}
-		}
+	memset(&j, 0, sizeof(j));
+	j.r = r;
+	j.runtime = a->cfg->default_runtime;
+	j.policy = POLICY_BUILTIN;
+	j.ttl = a->cfg->ttl_seconds;
+	if (sb_validate(&j) == 0 && sb_resolve(&j) == 0 &&
+	    sb_document(&j) == 0 && sb_place(&j) == 0 && sb_egress(&j) == 0 &&
+	    sb_record(&j) == 0) {
+		pthread_mutex_lock(&a->metrics.lock);
+		a->metrics.sandboxes_created++;
+		pthread_mutex_unlock(&a->metrics.lock);
+		j.ret = api_reply_json(r, MHD_HTTP_CREATED, sb_view(j.sb));
 	} else
-		secrets = json_array();
-	labels = json_object_get(body, "labels");
-	if (labels != NULL &&
-	    api_valid_strmap(labels, API_MAX_LABELS, 256, 0, "labels", msg,
-	        sizeof(msg)) != 0)
-		goto invalid;
-	env = json_object_get(body, "env");
-	if (env != NULL &&
-	    api_valid_strmap(
-	        env, API_MAX_ENV, 32768, 1, "env", msg, sizeof(msg)) != 0)
-		goto invalid;
-	if ((limits = sb_limits(
-	         a, json_object_get(body, "limits"), msg, sizeof(msg))) == NULL)
-		goto invalid;
-
-	if (db_sandbox_count(a->db, r->auth.tenant, &count) != 0) {
-		ret = api_reply_err(r, PETRI_ERR_DB, "sandbox registry");
-		goto out;
-	}
-	if (count >= SB_MAX_PER_TENANT) {
-		ret = api_reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS,
-		    "limit_reached", "this tenant already has %d sandboxes",
-		    SB_MAX_PER_TENANT);
-		goto out;
-	}
-	if (petri_id_new("sb_", id, sizeof(id)) != 0) {
-		ret = api_reply_err(r, PETRI_ERR_INVAL, "id");
-		goto out;
-	}
-	now = petri_now_usec();
-	petri_time_rfc3339(now, ts);
-	petri_time_rfc3339(now + (int64_t)ttl * 1000000, exp);
-	sb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:O, "
-	               "s:o, s:o, s:s, s:s}",
-	    "id", id, "tenant", r->auth.tenant, "language", lang, "state",
-	    "running", "created_at", ts, "last_active_at", ts, "expires_at",
-	    exp, "ttl_seconds", ttl, "policy", policy, "limits", limits,
-	    "labels", labels != NULL ? json_incref(labels) : json_object(),
-	    "env", env != NULL ? json_incref(env) : json_object(), "runtime",
-	    runtime, "image", a->cfg->images[config_language_index(lang)]);
-	if (sb == NULL) {
-		ret = api_reply_err(r, PETRI_ERR_NOMEM, "sandbox");
-		goto out;
-	}
-	json_object_set(sb, "policy_ref", pref);
-	json_object_set(sb, "secrets", secrets);
-	/* a warm one when the shape is the pool's, else a new one */
-	if (strcmp(runtime, "runc") == 0 &&
-	    json_integer_value(json_object_get(limits, "disk_mb")) ==
-	        a->cfg->limits.disk_mb &&
-	    (pooled = pool_claim(a, lang, r->auth.tenant, sb)) != NULL) {
-		x = json_object_get(pooled, "limits");
-		if (!json_equal(x, limits)) {
-			json_t *u = json_pack("{s:O, s:O}", "container",
-			    json_object_get(sb, "container"), "limits", limits);
-
-			if ((e = sb_ask(a->engine, MSG_ENG_SB_UPDATE, u, NULL,
-			         msg, sizeof(msg))) != 0)
-				log_warn(
-				    "claimed %s: cannot set its limits: %s",
-				    sb_str(sb, "id"), msg);
-			if (e != 0) {
-				/* do not hand out other limits than asked */
-				provisioned = 1;
-				ret = api_reply_err(r, e, "sandbox limits");
-				goto out;
-			}
-		}
-	} else {
-		if ((e = sb_provision(a, sb, msg, sizeof(msg))) != 0) {
-			if (e == PETRI_ERR_UNAVAIL || e == PETRI_ERR_TIMEOUT)
-				ret = api_reply_error(r,
-				    MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
-				    "the container engine is unavailable: %s",
-				    msg);
-			else if (e == PETRI_ERR_UNSUPPORTED)
-				ret = api_reply_error(
-				    r, 422, "invalid_request", "%s", msg);
-			else
-				ret = api_reply_error(r,
-				    MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
-				    "cannot start the sandbox: %s", msg);
-			goto out;
-		}
-		provisioned = 1;
-		if ((e = db_sandbox_insert(a->db, sb)) != 0) {
-			ret = api_reply_err(r, e, "sandbox registry");
-			goto out;
-		}
-	}
-	/* its way out: grants, proxy token, identity at the proxy */
-	if ((e = api_egress_attach(a, sb, r->auth.tenant, secrets, pcanon, msg,
-	         sizeof(msg))) != 0) {
-		provisioned = 1;
-		if (e == PETRI_ERR_NOTFOUND || e == PETRI_ERR_INVAL ||
-		    e == PETRI_ERR_PERM)
-			ret = api_reply_error(
-			    r, 422, "invalid_request", "%s", msg);
-		else
-			ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    "unavailable", "egress: %s", msg);
-		goto out;
-	}
-	egress = 1;
-	if ((e = db_sandbox_update(a->db, sb)) != 0) {
-		provisioned = 1;
-		ret = api_reply_err(r, e, "sandbox registry");
-		goto out;
-	}
-	ev = json_pack("{s:O, s:s, s:O, s:s, s:s, s:O, s:o, s:b}", "sandbox",
-	    json_object_get(sb, "id"), "language", lang, "image",
-	    json_object_get(sb, "image"), "image_id", sb_str(sb, "image_id"),
-	    "runtime", runtime, "limits", limits, "policy", api_policy_ref(sb),
-	    "pooled", pooled != NULL);
-	json_object_set(ev, "secrets", secrets);
-	if ((e = api_audit(a, r, "sandbox.created", ev, NULL)) != 0) {
-		if (db_sandbox_delete(a->db, sb_str(sb, "id")) != 0)
-			log_warn(
-			    "state.db: cannot roll back %s", sb_str(sb, "id"));
-		provisioned = 1;
-		ret = api_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "unavailable", "the audit log is unavailable");
-		goto out;
-	}
-	provisioned = 0;
-	pthread_mutex_lock(&a->metrics.lock);
-	a->metrics.sandboxes_created++;
-	pthread_mutex_unlock(&a->metrics.lock);
-	ret = api_reply_json(r, MHD_HTTP_CREATED, sb_view(sb));
-	goto out;
-invalid:
-	ret = api_reply_error(r, 422, "invalid_request", "%s", msg);
-out:
-	if (provisioned && egress)
-		api_egress_detach(a, sb_str(sb, "id"));
-	if (provisioned) {
-		if (pooled != NULL &&
-		    db_sandbox_delete(a->db, sb_str(sb, "id")) != 0)
-			log_warn("state.db: cannot drop %s", sb_str(sb, "id"));
-		sb_unprovision(
-		    a, sb_str(sb, "id"), json_object_get(sb, "container"));
-	}
-	json_decref(pooled);
-	json_decref(sb);
-	json_decref(limits);
-	json_decref(body);
-	json_decref(pref);
-	json_decref(secrets);
-	free(pcanon);
-	return ret;
+		sb_undo(&j);
+	json_decref(j.pooled);
+	json_decref(j.sb);
+	json_decref(j.limits);
+	json_decref(j.body);
+	json_decref(j.pref);
+	json_decref(j.secrets);
+	free(j.pcanon);
+	return j.ret;
 }
 
 enum MHD_Result
@@ -669,28 +771,25 @@ int
 api_sb_remove(struct api *a, json_t *sb, const char *reason, struct api_req *r)
 {
 	const char *id = json_string_value(json_object_get(sb, "id"));
-	json_t *d, *ev;
+	json_t *ev;
 	char msg[256];
 	int e, ea;
 
 	api_preview_close_sandbox(a, id);
 	api_runs_kill_sandbox(a, id);
 	api_egress_detach(a, id);
-	d = json_pack("{s:s, s:O}", "sandbox", id, "container",
-	    json_object_get(sb, "container"));
-	e = sb_ask(a->engine, MSG_ENG_SB_DELETE, d, NULL, msg, sizeof(msg));
+	e = wrap_engine_sb_delete(a, id,
+	    json_string_value(json_object_get(sb, "container")), msg,
+	    sizeof(msg));
 	if (e != 0 && e != PETRI_ERR_NOTFOUND) {
 		log_warn("cannot remove the container of %s: %s", id, msg);
 		return e;
 	}
-	if ((e = sb_ask(a->parent, MSG_PAR_WS_RELEASE,
-	         json_pack("{s:s}", "sandbox", id), NULL, msg, sizeof(msg))) !=
-	    0) {
+	if ((e = wrap_parent_ws_release(a, id, msg, sizeof(msg))) != 0) {
 		log_warn("cannot release the disk of %s: %s", id, msg);
 		return e;
 	}
-	if ((e = sb_ask(a->ws, MSG_WS_REMOVE, json_pack("{s:s}", "sandbox", id),
-	         NULL, msg, sizeof(msg))) != 0 &&
+	if ((e = wrap_ws_remove(a, id, msg, sizeof(msg))) != 0 &&
 	    e != PETRI_ERR_NOTFOUND) {
 		log_warn("cannot remove the workspace of %s: %s", id, msg);
 		return e;
@@ -774,64 +873,101 @@ api_sb_keepalive(struct api_req *r)
 
 static int reconciled;
 
+/* The engine's view of every sandbox, their disks mounted again (after a
+ * reboot the workspace file systems are unmounted). */
+static json_t *
+reconcile_known(struct api *a, json_t *all)
+{
+	json_t *known = json_array(), *sb, *spec;
+	char msg[256];
+	size_t i;
+
+	json_array_foreach (all, i, sb) {
+		if (sb_str(sb, "id")[0] != '\0' &&
+		    wrap_parent_ws_prepare(
+		        a, sb_str(sb, "id"), -1, 0, msg, sizeof(msg)) != 0)
+			log_warn("cannot mount the workspace of %s: %s",
+			    sb_str(sb, "id"), msg);
+		if ((spec = sb_engine_spec(a, sb)) == NULL)
+			continue;
+		json_object_set(
+		    spec, "container", json_object_get(sb, "container"));
+		json_array_append_new(known, spec);
+	}
+	return known;
+}
+
+/* Containers the engine had to re-create get their new id and address. */
+static void
+reconcile_adopt(struct api *a, json_t *all, json_t *rep)
+{
+	json_t *recreated = json_object_get(rep, "recreated");
+	json_t *ips = json_object_get(rep, "ips"), *sb, *c, *ip;
+	const char *id;
+	size_t i;
+
+	json_array_foreach (all, i, sb) {
+		id = sb_str(sb, "id");
+		c = json_object_get(recreated, id);
+		ip = json_object_get(ips, id);
+		if (c == NULL &&
+		    (ip == NULL || json_equal(ip, json_object_get(sb, "ip"))))
+			continue;
+		if (c != NULL)
+			json_object_set(sb, "container", c);
+		if (ip != NULL)
+			json_object_set(sb, "ip", ip);
+		if (db_sandbox_update(a->db, sb) != 0)
+			log_warn("state.db: cannot record the new container "
+			         "of %s",
+			    id);
+	}
+}
+
+/* Workspaces without a live sandbox are orphans. */
+static void
+reconcile_orphans(struct api *a)
+{
+	json_t *inv = NULL, *n, *found;
+	size_t i;
+
+	if (wrap_ws_inventory(a, &inv) != 0)
+		return;
+	json_array_foreach (inv, i, n) {
+		found = NULL;
+		if (!json_is_string(n) ||
+		    db_sandbox_get(a->db, json_string_value(n), NULL, &found) ==
+		        0) {
+			json_decref(found);
+			continue;
+		}
+		log_info("removing orphan workspace %s", json_string_value(n));
+		if (wrap_ws_remove(a, json_string_value(n), NULL, 0) != 0)
+			log_warn("cannot remove the orphan workspace %s",
+			    json_string_value(n));
+	}
+	json_decref(inv);
+}
+
 void
 api_sb_reconcile(struct api *a)
 {
-	json_t *all = NULL, *known, *rep = NULL, *sb, *inv = NULL, *x;
+	json_t *all = NULL, *rep = NULL, *sb;
 	char msg[256];
 	size_t i;
 	int e;
 
 	if (db_sandbox_list(a->db, NULL, &all) != 0)
 		return;
-	known = json_array();
-	json_array_foreach (all, i, sb) {
-		json_t *spec = sb_engine_spec(a, sb);
-
-		/* after a reboot the workspace file systems are unmounted */
-		if ((e = sb_ask(a->parent, MSG_PAR_WS_PREPARE,
-		         json_pack("{s:O, "
-		                   "s:b}",
-		             "sandbox", json_object_get(sb, "id"), "create", 0),
-		         NULL, msg, sizeof(msg))) != 0)
-			log_warn("cannot mount the workspace of %s: %s",
-			    json_string_value(json_object_get(sb, "id")), msg);
-
-		if (spec == NULL)
-			continue;
-		json_object_set(
-		    spec, "container", json_object_get(sb, "container"));
-		json_array_append_new(known, spec);
-	}
-	e = sb_ask(a->engine, MSG_ENG_RECONCILE,
-	    json_pack("{s:o}", "sandboxes", known), &rep, msg, sizeof(msg));
+	e = wrap_engine_reconcile(
+	    a, reconcile_known(a, all), &rep, msg, sizeof(msg));
 	if (e != 0) {
 		log_warn("reconciliation with Docker postponed: %s",
 		    msg[0] ? msg : petri_strerror(e));
 		json_decref(all);
 		return;
 	}
-	/* containers the engine had to re-create get their new id */
-	x = json_object_get(rep, "recreated");
-	json_array_foreach (all, i, sb) {
-		const char *id = json_string_value(json_object_get(sb, "id"));
-		json_t *c = json_object_get(x, id != NULL ? id : "");
-		json_t *ip = json_object_get(
-		    json_object_get(rep, "ips"), id != NULL ? id : "");
-
-		if (c != NULL ||
-		    (ip != NULL &&
-		        !json_equal(ip, json_object_get(sb, "ip")))) {
-			if (c != NULL)
-				json_object_set(sb, "container", c);
-			if (ip != NULL)
-				json_object_set(sb, "ip", ip);
-			if (db_sandbox_update(a->db, sb) != 0)
-				log_warn("state.db: cannot record the new "
-				         "container of %s",
-				    id);
-		}
-	}
+	reconcile_adopt(a, all, rep);
 	/* the proxy starts empty: tell it who every sandbox is */
 	if (api_egress_start(a) == 0)
 		json_array_foreach (all, i, sb)
@@ -842,29 +978,10 @@ api_sb_reconcile(struct api *a)
 	log_info("reconciled with Docker: %d adopted, %d re-created, %d "
 	         "orphans removed",
 	    (int)json_integer_value(json_object_get(rep, "adopted")),
-	    (int)json_object_size(x),
+	    (int)json_object_size(json_object_get(rep, "recreated")),
 	    (int)json_integer_value(json_object_get(rep, "removed")));
-	/* workspaces without a live sandbox are orphans */
-	if (sb_ask(a->ws, MSG_WS_INVENTORY, json_object(), &inv, msg,
-	        sizeof(msg)) == 0) {
-		json_t *names = json_object_get(inv, "sandboxes"), *n;
-
-		json_array_foreach (names, i, n) {
-			json_t *found = NULL;
-
-			if (db_sandbox_get(a->db, json_string_value(n), NULL,
-			        &found) == 0) {
-				json_decref(found);
-				continue;
-			}
-			log_info("removing orphan workspace %s",
-			    json_string_value(n));
-			(void)sb_ask(a->ws, MSG_WS_REMOVE,
-			    json_pack("{s:O}", "sandbox", n), NULL, NULL, 0);
-		}
-	}
+	reconcile_orphans(a);
 	reconciled = 1;
-	json_decref(inv);
 	json_decref(rep);
 	json_decref(all);
 }

@@ -40,7 +40,6 @@
 #include "util.h"
 #include "wspath.h"
 
-#define SYNC_WS_TIMEOUT_MS 120000
 #define SYNC_CHUNK (4UL << 20)
 #define SYNC_AUDIT_MAX 1000 /* paths named in the record */
 #define SYNC_MSG 256
@@ -334,10 +333,7 @@ sync_listing(struct api *a, const char *sandbox, const char *dir,
 	int e;
 
 	*listing = NULL;
-	e = api_ask(a->ws, MSG_WS_LIST,
-	    json_pack("{s:s, s:s, s:b}", "sandbox", sandbox, "path", dir,
-	        "recursive", 1),
-	    NULL, 0, SYNC_WS_TIMEOUT_MS, &rep, msg, msglen);
+	e = wrap_ws_list(a, sandbox, dir, 1, &rep, msg, msglen);
 	if (e == PETRI_ERR_NOTFOUND && dir[0] != '\0')
 		rep = json_pack("{s:[], s:b}", "files", "truncated", 0), e = 0;
 	if (e != 0)
@@ -570,14 +566,6 @@ struct sync_commit {
 	char msg[SYNC_MSG];
 };
 
-static int
-sync_ws(struct sync_commit *c, uint32_t type, json_t *req, const void *data,
-    size_t len, json_t **reply)
-{
-	return api_ask(c->a->ws, type, req, data, len, SYNC_WS_TIMEOUT_MS,
-	    reply, c->msg, sizeof(c->msg));
-}
-
 /* Streams the archive entry's bytes into the stage, checking them. */
 static int
 sync_entry_file(struct sync_commit *c, struct sync_file *f, int mode,
@@ -604,11 +592,9 @@ sync_entry_file(struct sync_commit *c, struct sync_file *f, int mode,
 		}
 		total += got;
 		crypto_hash_sha256_update(&h, c->chunk, got);
-		e = sync_ws(c, MSG_WS_STAGE_FILE,
-		    json_pack("{s:i, s:s, s:i, s:b, s:b}", "stage", c->stage,
-		        "path", f->path, "mode", mode, "append", !first, "more",
-		        got == SYNC_CHUNK),
-		    c->chunk, got, NULL);
+		e = wrap_ws_stage_file(c->a, c->stage, f->path, mode, !first,
+		    got == SYNC_CHUNK, NULL, c->chunk, got, c->msg,
+		    sizeof(c->msg));
 		if (e != 0)
 			return e;
 		first = 0;
@@ -716,36 +702,25 @@ sync_stage_archive(struct sync_commit *c, int fd, size_t want)
 static int
 sync_apply(struct sync_commit *c, int fd, size_t want)
 {
-	json_t *rep = NULL;
 	size_t i;
 	int e;
 
 	if (want == 0 && (!c->p->del || c->p->nextra == 0) && fd < 0)
 		return 0;
-	if ((e = sync_ws(c, MSG_WS_STAGE_OPEN,
-	         json_pack("{s:s}", "sandbox", c->p->sandbox), NULL, 0,
-	         &rep)) != 0)
+	if ((e = wrap_ws_stage_open(c->a, c->p->sandbox, 0, &c->stage, c->msg,
+	         sizeof(c->msg))) != 0)
 		return e;
-	c->stage = (int)json_integer_value(json_object_get(rep, "stage"));
-	json_decref(rep);
 	if ((e = sync_stage_archive(c, fd, want)) != 0)
 		goto abort;
 	for (i = 0; c->p->del && i < c->p->nextra; i++)
-		if ((e = sync_ws(c, MSG_WS_STAGE_REMOVE,
-		         json_pack("{s:i, s:s}", "stage", c->stage, "path",
-		             c->p->extra[i]),
-		         NULL, 0, NULL)) != 0)
+		if ((e = wrap_ws_stage_remove(c->a, c->stage, c->p->extra[i],
+		         c->msg, sizeof(c->msg))) != 0)
 			goto abort;
-	e = sync_ws(c, MSG_WS_STAGE_COMMIT,
-	    json_pack("{s:i, s:b}", "stage", c->stage, "replace", 0), NULL, 0,
-	    NULL);
+	e = wrap_ws_stage_commit(c->a, c->stage, 0, c->msg, sizeof(c->msg));
 	c->stage = 0;
 	return e;
 abort:
-	if (api_ask(c->a->ws, MSG_WS_STAGE_ABORT,
-	        json_pack("{s:i}", "stage", c->stage), NULL, 0,
-	        SYNC_WS_TIMEOUT_MS, NULL, NULL, 0) != 0)
-		log_warn("sync: cannot abort stage %d", c->stage);
+	wrap_ws_stage_abort(c->a, c->stage);
 	c->stage = 0;
 	return e;
 }

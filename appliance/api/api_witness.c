@@ -6,40 +6,31 @@
  */
 #include "api.h"
 #include "buf.h"
-#include "proto.h"
 
 #define WITNESS_STATUS_TIMEOUT_MS 10000
 
 enum MHD_Result
 api_audit_witnesses(struct api_req *r)
 {
-	struct ipc_msg m;
-	json_t *req = json_object(), *w, *ans;
+	json_t *st = NULL, *w, *ans;
 	int e;
 
-	e = ipc_request(r->api->keeper, MSG_KPR_STATUS, req, NULL, 0,
-	    WITNESS_STATUS_TIMEOUT_MS, &m);
-	json_decref(req);
-	if (e != 0)
+	if ((e = wrap_keeper_status(r->api, WITNESS_STATUS_TIMEOUT_MS, &st)) !=
+	    0)
 		return api_reply_err(r, e, "audit log");
-	if ((e = proto_result(&m, NULL, 0)) != 0) {
-		ipc_msg_clear(&m);
-		return api_reply_err(r, e, "audit log");
-	}
-	if ((w = json_object_get(m.json, "witnesses")) != NULL)
+	if ((w = json_object_get(st, "witnesses")) != NULL)
 		json_incref(w);
 	else
 		w = json_pack("{s:i, s:i, s:[]}", "quorum", 0, "cosigned_size",
 		    0, "witnesses");
 	ans = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O?}", "size",
-	    json_object_get(m.json, "size"), "checkpoint_size",
-	    json_object_get(m.json, "checkpoint_size"), "quorum",
+	    json_object_get(st, "size"), "checkpoint_size",
+	    json_object_get(st, "checkpoint_size"), "quorum",
 	    json_object_get(w, "quorum"), "cosigned_size",
 	    json_object_get(w, "cosigned_size"), "witnesses",
-	    json_object_get(w, "witnesses"), "tsa",
-	    json_object_get(m.json, "tsa"));
+	    json_object_get(w, "witnesses"), "tsa", json_object_get(st, "tsa"));
 	json_decref(w);
-	ipc_msg_clear(&m);
+	json_decref(st);
 	if (ans == NULL)
 		return api_reply_err(r, PETRI_ERR_NOMEM, "audit log");
 	return api_reply_json(r, MHD_HTTP_OK, ans);

@@ -21,16 +21,7 @@
 #include "proxy_bounds.h"
 #include "util.h"
 
-#define EGRESS_TIMEOUT_MS 15000
 #define DENIAL_QUEUE 256
-
-static int
-eg_ask(struct ipc_chan *c, uint32_t type, json_t *req, const void *data,
-    size_t datalen, json_t **reply, char *msg, size_t msglen)
-{
-	return api_ask(
-	    c, type, req, data, datalen, EGRESS_TIMEOUT_MS, reply, msg, msglen);
-}
 
 static const char *
 eg_str(json_t *o, const char *k)
@@ -109,52 +100,39 @@ static pthread_mutex_t eg_lock = PTHREAD_MUTEX_INITIALIZER;
 int
 api_egress_start(struct api *a)
 {
-	json_t *info = NULL, *rep = NULL;
-	const char *gw;
-	char msg[256];
-	int e, port;
+	char msg[256], gw[sizeof(a->egress_gw)], bridge[64];
+	int e, port = 0;
 
 	pthread_mutex_lock(&eg_lock);
 	if (a->egress_port > 0) {
 		pthread_mutex_unlock(&eg_lock);
 		return 0;
 	}
-	if ((e = eg_ask(a->engine, MSG_ENG_INFO, json_object(), NULL, 0, &info,
+	if ((e = wrap_engine_info(a, gw, sizeof(gw), bridge, sizeof(bridge),
 	         msg, sizeof(msg))) != 0 ||
-	    (gw = eg_str(info, "gateway")) == NULL || gw[0] == '\0') {
+	    gw[0] == '\0') {
 		log_warn("egress: no sandbox network gateway yet: %s",
 		    e != 0 ? msg : "none");
-		json_decref(info);
 		pthread_mutex_unlock(&eg_lock);
 		return e != 0 ? e : PETRI_ERR_UNAVAIL;
 	}
 	petri_strlcpy(a->egress_gw, gw, sizeof(a->egress_gw));
-	if ((e = eg_ask(a->proxy, MSG_PRX_LISTEN,
-	         json_pack("{s:s}", "address", a->egress_gw), NULL, 0, &rep,
-	         msg, sizeof(msg))) != 0) {
+	if ((e = wrap_proxy_listen(a, a->egress_gw, &port, msg, sizeof(msg))) !=
+	    0) {
 		log_warn("egress: the proxy cannot listen on %s: %s",
 		    a->egress_gw, msg);
-		json_decref(info);
 		pthread_mutex_unlock(&eg_lock);
 		return e;
 	}
-	port = (int)json_integer_value(json_object_get(rep, "port"));
-	json_decref(rep);
 	/* the host answers nothing else on that bridge */
-	if ((e = eg_ask(a->parent, MSG_PAR_FIREWALL,
-	         json_pack("{s:s, s:s, s:i}", "bridge",
-	             eg_str(info, "bridge") != NULL ? eg_str(info, "bridge")
-	                                            : "",
-	             "gateway", a->egress_gw, "port", port),
-	         NULL, 0, NULL, msg, sizeof(msg))) != 0) {
+	if ((e = wrap_parent_firewall(
+	         a, bridge, a->egress_gw, port, msg, sizeof(msg))) != 0) {
 		log_warn("egress: %s: sandboxes get no egress until it is "
 		         "fixed",
 		    msg);
-		json_decref(info);
 		pthread_mutex_unlock(&eg_lock);
 		return e;
 	}
-	json_decref(info);
 	a->egress_port = port;
 	pthread_mutex_unlock(&eg_lock);
 	log_info("egress: sandboxes reach the proxy at %s:%d", a->egress_gw,
@@ -189,11 +167,8 @@ api_egress_register(struct api *a, json_t *sb)
 		        json_object_get(g, "name"), "header",
 		        json_object_get(g, "header"), "placeholder",
 		        json_object_get(g, "placeholder")));
-	e = eg_ask(a->proxy, MSG_PRX_IDENT_SET,
-	    json_pack("{s:s, s:s, s:O, s:o}", "sandbox", eg_str(sb, "id"),
-	        "src", ip, "token", json_object_get(eg, "token"), "secrets",
-	        secrets),
-	    policy, strlen(policy), NULL, msg, sizeof(msg));
+	e = wrap_proxy_ident_set(a, eg_str(sb, "id"), ip,
+	    json_object_get(eg, "token"), secrets, policy, msg, sizeof(msg));
 	if (e != 0)
 		log_warn("%s: the proxy refused its identity: %s",
 		    eg_str(sb, "id"), msg);
@@ -206,19 +181,14 @@ api_egress_attach(struct api *a, json_t *sb, const char *tenant,
 {
 	unsigned char rnd[SB_PROXY_TOKEN_BYTES];
 	char token[2 * SB_PROXY_TOKEN_BYTES + 1];
-	json_t *rep = NULL, *grants;
+	json_t *grants;
 	int e;
 
 	msg[0] = '\0';
 	if (json_array_size(secrets) > 0) {
-		if ((e = eg_ask(a->keeper, MSG_KPR_GRANT,
-		         json_pack("{s:s, s:O, s:O}", "tenant", tenant,
-		             "sandbox", json_object_get(sb, "id"), "names",
-		             secrets),
-		         NULL, 0, &rep, msg, msglen)) != 0)
+		if ((e = wrap_keeper_grant(a, tenant, eg_str(sb, "id"), secrets,
+		         &grants, msg, msglen)) != 0)
 			return e;
-		grants = json_incref(json_object_get(rep, "grants"));
-		json_decref(rep);
 	} else
 		grants = json_array();
 	randombytes_buf(rnd, sizeof(rnd));
@@ -250,13 +220,10 @@ api_egress_detach(struct api *a, const char *sandbox)
 
 	if (sandbox == NULL)
 		return;
-	e = eg_ask(a->proxy, MSG_PRX_IDENT_DEL,
-	    json_pack("{s:s}", "sandbox", sandbox), NULL, 0, NULL, NULL, 0);
+	e = wrap_proxy_ident_del(a, sandbox);
 	if (e != 0 && e != PETRI_ERR_NOTFOUND)
 		log_warn("%s: cannot end its identity at the proxy", sandbox);
-	if (eg_ask(a->keeper, MSG_KPR_REVOKE,
-	        json_pack("{s:s}", "sandbox", sandbox), NULL, 0, NULL, NULL,
-	        0) != 0)
+	if (wrap_keeper_revoke(a, sandbox) != 0)
 		log_warn("%s: cannot end its grants", sandbox);
 }
 
@@ -297,9 +264,9 @@ api_egress_exec_begin(struct api *a, json_t *sb)
 {
 	if (json_object_get(sb, "egress") == NULL || a->egress_port <= 0)
 		return 0;
-	return eg_ask(a->proxy, MSG_PRX_EXEC_BEGIN,
-	    json_pack("{s:s}", "sandbox", eg_str(sb, "id")), NULL, 0, NULL,
-	    NULL, 0);
+	if (eg_str(sb, "id") == NULL)
+		return PETRI_ERR_INVAL;
+	return wrap_proxy_exec_begin(a, eg_str(sb, "id"));
 }
 
 void
@@ -307,8 +274,7 @@ api_egress_sync(struct api *a)
 {
 	if (a->egress_port <= 0)
 		return;
-	if (eg_ask(a->proxy, MSG_PRX_SYNC, json_object(), NULL, 0, NULL, NULL,
-	        0) != 0)
+	if (wrap_proxy_sync(a) != 0)
 		log_warn("egress: the proxy did not answer a sync");
 }
 
@@ -357,7 +323,8 @@ denial_writer(void *arg)
 		if (dropped > 0)
 			json_object_set_new(ev, "dropped_before",
 			    json_integer((json_int_t)dropped));
-		if (api_audit_as(a, NULL, NULL, "egress.denied", ev, NULL) != 0)
+		if (wrap_keeper_append(
+		        a, NULL, NULL, "egress.denied", ev, NULL) != 0)
 			log_warn("egress: cannot record a denial");
 	}
 	return NULL;

@@ -99,70 +99,36 @@ int
 exec_write_code(struct api *a, const char *sandbox, const char *path,
     const char *code, size_t len)
 {
-	json_t *j;
-	struct ipc_msg m;
 	int e, stage;
 
-	j = json_pack("{s:s, s:b}", "sandbox", sandbox, "internal", 1);
-	e = ipc_request(a->ws, MSG_WS_STAGE_OPEN, j, NULL, 0, 30000, &m);
-	json_decref(j);
-	if (e != 0)
+	if ((e = wrap_ws_stage_open(a, sandbox, 1, &stage, NULL, 0)) != 0)
 		return e;
-	if ((e = proto_result(&m, NULL, 0)) != 0) {
-		ipc_msg_clear(&m);
-		return e;
-	}
-	stage = (int)json_integer_value(json_object_get(m.json, "stage"));
-	ipc_msg_clear(&m);
-	j = json_pack("{s:i, s:s, s:i, s:b}", "stage", stage, "path", path,
-	    "mode", 0644, "more", 0);
-	e = ipc_request(a->ws, MSG_WS_STAGE_FILE, j, code, len, 30000, &m);
-	json_decref(j);
-	if (e == 0) {
-		e = proto_result(&m, NULL, 0);
-		ipc_msg_clear(&m);
-	}
-	j = json_pack("{s:i, s:b}", "stage", stage, "replace", 0);
-	if (e == 0 &&
-	    (e = ipc_request(
-	         a->ws, MSG_WS_STAGE_COMMIT, j, NULL, 0, 30000, &m)) == 0) {
-		e = proto_result(&m, NULL, 0);
-		ipc_msg_clear(&m);
-	} else if (e != 0) {
-		json_t *ab = json_pack("{s:i}", "stage", stage);
-
-		if (ipc_request(
-		        a->ws, MSG_WS_STAGE_ABORT, ab, NULL, 0, 30000, &m) == 0)
-			ipc_msg_clear(&m);
-		json_decref(ab);
-	}
-	json_decref(j);
+	if ((e = wrap_ws_stage_file(
+	         a, stage, path, 0644, 0, 0, NULL, code, len, NULL, 0)) != 0 ||
+	    (e = wrap_ws_stage_commit(a, stage, 0, NULL, 0)) != 0)
+		wrap_ws_stage_abort(a, stage);
 	return e;
 }
 
 /* Copies one workspace file into a blob; 1 when stored with hash sha. */
 static int
-exec_copy_blob(struct api *a, const char *sandbox, json_t *f, const char *sha,
-    json_int_t size)
+exec_copy_blob(struct api *a, const char *sandbox, const char *path,
+    const char *sha, json_int_t size)
 {
 	struct ipc_msg m;
-	json_t *req;
+	uint64_t fsize;
 	char got[65];
 	int stored = 0;
 
-	req = json_pack("{s:s, s:O, s:I, s:I}", "sandbox", sandbox, "path",
-	    json_object_get(f, "path"), "offset", (json_int_t)0, "length",
-	    (json_int_t)(size > 0 ? size : 1));
-	if (ipc_request(a->ws, MSG_WS_READ, req, NULL, 0, 60000, &m) == 0) {
-		if (proto_result(&m, NULL, 0) == 0 &&
-		    api_audit_blob(a,
-		        m.data != NULL ? m.data : (const unsigned char *)"",
-		        m.datalen, got) == 0 &&
-		    strcmp(got, sha) == 0)
-			stored = 1;
-		ipc_msg_clear(&m);
-	}
-	json_decref(req);
+	if (wrap_ws_read(a, sandbox, path, 0, 0,
+	        (uint64_t)(size > 0 ? size : 1), &m, &fsize, NULL, 0) != 0)
+		return 0;
+	if (wrap_keeper_blob_put(a,
+	        m.data != NULL ? m.data : (const unsigned char *)"", m.datalen,
+	        got) == 0 &&
+	    strcmp(got, sha) == 0)
+		stored = 1;
+	ipc_msg_clear(&m);
 	return stored;
 }
 
@@ -175,56 +141,40 @@ exec_copy_blob(struct api *a, const char *sandbox, json_t *f, const char *sha,
 json_t *
 exec_code_manifest(struct api *a, const char *sandbox)
 {
-	json_t *req, *files, *want, *f, *x, *missing = NULL, *man;
-	struct ipc_msg m;
+	json_t *files, *want, *f, *x, *missing = NULL, *man = NULL;
 	size_t i, j;
 	uint64_t copied = 0;
-	int e;
 
-	req = json_pack("{s:s}", "sandbox", sandbox);
-	e = ipc_request(a->ws, MSG_WS_MANIFEST, req, NULL, 0, 60000, &m);
-	json_decref(req);
-	if (e != 0)
+	if (wrap_ws_manifest(a, sandbox, &man) != 0)
 		return json_pack(
 		    "{s:[], s:s}", "files", "error", "unavailable");
-	if (proto_result(&m, NULL, 0) != 0) {
-		ipc_msg_clear(&m);
-		return json_pack(
-		    "{s:[], s:s}", "files", "error", "unavailable");
-	}
-	man = json_incref(m.json);
-	ipc_msg_clear(&m);
 	files = json_object_get(man, "files");
 	want = json_array();
 	json_array_foreach (files, i, f)
 		if (json_integer_value(json_object_get(f, "size")) <=
 		    (json_int_t)MANIFEST_BLOB_MAX)
 			json_array_append(want, json_object_get(f, "sha256"));
-	req = json_pack("{s:o}", "sha256", want);
-	if (ipc_request(a->keeper, MSG_KPR_BLOB_MISSING, req, NULL, 0, 60000,
-	        &m) == 0) {
-		if (proto_result(&m, NULL, 0) == 0)
-			missing =
-			    json_incref(json_object_get(m.json, "missing"));
-		ipc_msg_clear(&m);
-	}
-	json_decref(req);
+	if (wrap_keeper_blob_missing(a, want, &missing) != 0)
+		missing = NULL;
 	json_array_foreach (files, i, f) {
 		const char *sha =
 		    json_string_value(json_object_get(f, "sha256"));
+		const char *path =
+		    json_string_value(json_object_get(f, "path"));
 		json_int_t size =
 		    json_integer_value(json_object_get(f, "size"));
 		int need = 0, stored;
 
 		if (size > (json_int_t)MANIFEST_BLOB_MAX || missing == NULL ||
-		    sha == NULL)
+		    sha == NULL || path == NULL)
 			continue;
 		json_array_foreach (missing, j, x)
-			if (strcmp(json_string_value(x), sha) == 0)
+			if (json_is_string(x) &&
+			    strcmp(json_string_value(x), sha) == 0)
 				need = 1;
 		stored = !need;
 		if (need && copied + (uint64_t)size <= MANIFEST_COPY_MAX &&
-		    (stored = exec_copy_blob(a, sandbox, f, sha, size)))
+		    (stored = exec_copy_blob(a, sandbox, path, sha, size)))
 			copied += (uint64_t)size;
 		if (stored)
 			json_object_set_new(f, "blob", json_true());

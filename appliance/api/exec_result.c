@@ -23,7 +23,7 @@ run_stream_ref(struct api *a, struct buf *b, int truncated, int *err)
 	char sha[65];
 	int e;
 
-	if ((e = api_audit_blob(a,
+	if ((e = wrap_keeper_blob_put(a,
 	         b->data != NULL ? b->data : (const unsigned char *)"", b->len,
 	         sha)) != 0)
 		*err = e;
@@ -206,35 +206,30 @@ run_test_summary(struct run *run, json_t *t, int *err)
 	struct test_counts c;
 	struct ipc_msg m;
 	const char *runner = json_string_value(json_object_get(t, "runner"));
-	json_t *req;
+	uint64_t size;
 	char sha[PETRI_SHA256_HEX];
 	const char *fmt = "text";
 	int e, got = -1;
 
 	memset(&c, 0, sizeof(c));
 	if (runner != NULL && strcmp(runner, "pytest") == 0) {
-		req = json_pack("{s:s, s:s, s:b, s:I, s:I}", "sandbox",
-		    run->sandbox, "path", ".petri/test/junit.xml", "internal",
-		    1, "offset", (json_int_t)0, "length",
-		    (json_int_t)TESTPARSE_MAX); /* the ws worker's read cap */
-		if (ipc_request(a->ws, MSG_WS_READ, req, NULL, 0, 60000, &m) ==
-		    0) {
-			if (proto_result(&m, NULL, 0) == 0 &&
-			    testparse_junit(
+		/* at most the ws worker's read cap */
+		if (wrap_ws_read(a, run->sandbox, ".petri/test/junit.xml", 1, 0,
+		        TESTPARSE_MAX, &m, &size, NULL, 0) == 0) {
+			if (testparse_junit(
 			        (const char *)m.data, m.datalen, &c) == 0 &&
-			    (e = api_audit_blob(a, m.data, m.datalen, sha)) ==
-			        0) {
+			    (e = wrap_keeper_blob_put(
+			         a, m.data, m.datalen, sha)) == 0) {
 				got = 0;
 				fmt = "junit";
 			}
 			ipc_msg_clear(&m);
 		}
-		json_decref(req);
 	}
 	if (got != 0) {
 		got = testparse_text(
 		    runner, (const char *)run->all.data, run->all.len, &c);
-		if ((e = api_audit_blob(a,
+		if ((e = wrap_keeper_blob_put(a,
 		         run->all.data != NULL ? run->all.data
 		                               : (const unsigned char *)"",
 		         run->all.len, sha)) != 0)

@@ -173,7 +173,7 @@ api_runs_kill_sandbox(struct api *a, const char *sandbox)
 	struct run *run;
 	char ids[EXEC_MAX_BACKGROUND * 4][PETRI_ID_MAX];
 	int n = 0, i;
-	struct ipc_msg m;
+	int e;
 
 	pthread_mutex_lock(&a->runs_lock);
 	for (run = a->runs; run != NULL && n < EXEC_MAX_BACKGROUND * 4;
@@ -190,14 +190,10 @@ api_runs_kill_sandbox(struct api *a, const char *sandbox)
 			pthread_mutex_unlock(&run->lock);
 		}
 	pthread_mutex_unlock(&a->runs_lock);
-	for (i = 0; i < n; i++) {
-		json_t *j = json_pack("{s:s}", "exec", ids[i]);
-
-		if (ipc_request(a->engine, MSG_ENG_EXEC_KILL, j, NULL, 0, 30000,
-		        &m) == 0)
-			ipc_msg_clear(&m);
-		json_decref(j);
-	}
+	for (i = 0; i < n; i++)
+		if ((e = wrap_engine_exec_kill(a, ids[i])) != 0 &&
+		    e != PETRI_ERR_NOTFOUND)
+			log_warn("exec %s: the engine did not kill it", ids[i]);
 }
 
 void

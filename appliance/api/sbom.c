@@ -316,14 +316,129 @@ dep_key(const char *eco, const char *name, char *out, size_t outlen)
 	snprintf(out, outlen, "%s %s", eco, n);
 }
 
+/* One component of a report entry e, listed as purl. */
+static json_t *
+sbom_component(
+    json_t *e, const char *purl, const char *name, const char *version)
+{
+	json_t *c, *lic;
+
+	c = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "library", "bom-ref",
+	    purl, "name", name, "version", version, "purl", purl);
+	if (c == NULL)
+		return NULL;
+	if ((lic = sbom_license(
+	         json_string_value(json_object_get(e, "license")))) != NULL)
+		json_object_set_new(c, "licenses", json_pack("[o]", lic));
+	if (hexn(json_string_value(json_object_get(e, "sha256")), 64))
+		json_object_set_new(c, "hashes",
+		    json_pack("[{s:s, s:O}]", "alg", "SHA-256", "content",
+		        json_object_get(e, "sha256")));
+	else if (hexn(json_string_value(json_object_get(e, "sha512")), 128))
+		json_object_set_new(c, "hashes",
+		    json_pack("[{s:s, s:O}]", "alg", "SHA-512", "content",
+		        json_object_get(e, "sha512")));
+	return c;
+}
+
+/*
+ * The components of report, each package once (nested node_modules list
+ * one twice): seen gets each purl, byname each dependency key's purl.
+ */
+static int
+sbom_components(json_t *report, json_t *comps, json_t *byname, json_t *seen,
+    struct sbom_stats *st)
+{
+	char purl[PURL_MAX], key[SBOM_NAME_MAX + 16];
+	const char *eco, *name, *version;
+	json_t *e, *c;
+	size_t i;
+
+	json_array_foreach (report, i, e) {
+		if (i >= SBOM_MAX_COMPONENTS) {
+			st->dropped += json_array_size(report) - i;
+			break;
+		}
+		eco = json_string_value(json_object_get(e, "eco"));
+		name = json_string_value(json_object_get(e, "name"));
+		version = json_string_value(json_object_get(e, "version"));
+		if (eco == NULL || name == NULL || version == NULL ||
+		    sbom_purl(eco, name, version, purl, sizeof(purl)) != 0 ||
+		    json_object_get(seen, purl) != NULL) {
+			st->dropped++;
+			continue;
+		}
+		json_object_set_new(seen, purl, json_true());
+		if ((c = sbom_component(e, purl, name, version)) == NULL)
+			return PETRI_ERR_NOMEM;
+		json_array_append_new(comps, c);
+		dep_key(eco, name, key, sizeof(key));
+		if (json_object_get(byname, key) == NULL)
+			json_object_set_new(byname, key, json_string(purl));
+	}
+	return 0;
+}
+
+/* What ref (of eco) depends on: names that resolve to a listed component. */
+static json_t *
+sbom_depends_on(json_t *names, const char *eco, const char *ref, json_t *byname)
+{
+	char key[SBOM_NAME_MAX + 16];
+	json_t *on = json_array(), *d;
+	const char *to;
+	size_t j;
+
+	json_array_foreach (names, j, d) {
+		if (j >= SBOM_DEPS_MAX || !json_is_string(d) ||
+		    !printable(json_string_value(d), SBOM_NAME_MAX))
+			continue;
+		dep_key(eco, json_string_value(d), key, sizeof(key));
+		to = json_string_value(json_object_get(byname, key));
+		if (to != NULL && strcmp(to, ref) != 0)
+			json_array_append_new(on, json_string(to));
+	}
+	return on;
+}
+
+/* The dependency graph, one entry per listed component (seen: false once
+ * it has its entry). */
+static void
+sbom_dependencies(json_t *report, json_t *deps, json_t *byname, json_t *seen)
+{
+	char key[SBOM_NAME_MAX + 16];
+	const char *eco, *name, *ref;
+	json_t *e, *names, *on, *dl;
+	size_t i;
+
+	json_array_foreach (report, i, e) {
+		names = json_object_get(e, "deps");
+		eco = json_string_value(json_object_get(e, "eco"));
+		name = json_string_value(json_object_get(e, "name"));
+		if (eco == NULL || name == NULL || !json_is_array(names) ||
+		    i >= SBOM_MAX_COMPONENTS)
+			continue;
+		dep_key(eco, name, key, sizeof(key));
+		if ((ref = json_string_value(json_object_get(byname, key))) ==
+		    NULL)
+			continue;
+		on = sbom_depends_on(names, eco, ref, byname);
+		if (json_is_false(json_object_get(seen, ref))) {
+			json_decref(on);
+			continue;
+		}
+		json_object_set_new(seen, ref, json_false());
+		if ((dl = json_pack(
+		         "{s:s, s:o}", "ref", ref, "dependsOn", on)) != NULL)
+			json_array_append_new(deps, dl);
+	}
+}
+
 int
 sbom_build(json_t *report, const char *subject, const char *serial,
     const char *timestamp, json_t **out, struct sbom_stats *st)
 {
-	json_t *doc, *comps, *deps, *byname, *seen, *c, *e, *lic, *dl;
-	char purl[PURL_MAX], key[SBOM_NAME_MAX + 16], urn[64];
-	const char *eco, *name, *version;
-	size_t i, j;
+	json_t *doc = NULL, *comps, *deps, *byname, *seen;
+	char urn[64];
 
 	*out = NULL;
 	memset(st, 0, sizeof(*st));
@@ -335,83 +450,10 @@ sbom_build(json_t *report, const char *subject, const char *serial,
 	deps = json_array();
 	byname = json_object(); /* dep key -> purl */
 	seen = json_object(); /* purls listed */
-	if (comps == NULL || deps == NULL || byname == NULL || seen == NULL)
-		goto nomem;
-	json_array_foreach (report, i, e) {
-		if (i >= SBOM_MAX_COMPONENTS) {
-			st->dropped += json_array_size(report) - i;
-			break;
-		}
-		eco = json_string_value(json_object_get(e, "eco"));
-		name = json_string_value(json_object_get(e, "name"));
-		version = json_string_value(json_object_get(e, "version"));
-		/* the same package twice (nested node_modules): once */
-		if (eco == NULL || name == NULL || version == NULL ||
-		    sbom_purl(eco, name, version, purl, sizeof(purl)) != 0 ||
-		    json_object_get(seen, purl) != NULL) {
-			st->dropped++;
-			continue;
-		}
-		json_object_set_new(seen, purl, json_true());
-		c = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "library",
-		    "bom-ref", purl, "name", name, "version", version, "purl",
-		    purl);
-		if (c == NULL)
-			goto nomem;
-		if ((lic = sbom_license(json_string_value(
-		         json_object_get(e, "license")))) != NULL)
-			json_object_set_new(
-			    c, "licenses", json_pack("[o]", lic));
-		if (hexn(json_string_value(json_object_get(e, "sha256")), 64))
-			json_object_set_new(c, "hashes",
-			    json_pack("[{s:s, s:O}]", "alg", "SHA-256",
-			        "content", json_object_get(e, "sha256")));
-		else if (hexn(json_string_value(json_object_get(e, "sha512")),
-		             128))
-			json_object_set_new(c, "hashes",
-			    json_pack("[{s:s, s:O}]", "alg", "SHA-512",
-			        "content", json_object_get(e, "sha512")));
-		json_array_append_new(comps, c);
-		dep_key(eco, name, key, sizeof(key));
-		if (json_object_get(byname, key) == NULL)
-			json_object_set_new(byname, key, json_string(purl));
-	}
-	/* the graph, for names that resolve to a listed component */
-	json_array_foreach (report, i, e) {
-		json_t *names = json_object_get(e, "deps"), *d, *on;
-		const char *ref;
-
-		eco = json_string_value(json_object_get(e, "eco"));
-		name = json_string_value(json_object_get(e, "name"));
-		if (eco == NULL || name == NULL || !json_is_array(names) ||
-		    i >= SBOM_MAX_COMPONENTS)
-			continue;
-		dep_key(eco, name, key, sizeof(key));
-		if ((ref = json_string_value(json_object_get(byname, key))) ==
-		    NULL)
-			continue;
-		on = json_array();
-		json_array_foreach (names, j, d) {
-			const char *to;
-
-			if (j >= SBOM_DEPS_MAX || !json_is_string(d) ||
-			    !printable(json_string_value(d), SBOM_NAME_MAX))
-				continue;
-			dep_key(eco, json_string_value(d), key, sizeof(key));
-			to = json_string_value(json_object_get(byname, key));
-			if (to != NULL && strcmp(to, ref) != 0)
-				json_array_append_new(on, json_string(to));
-		}
-		/* one entry per ref */
-		if (json_is_false(json_object_get(seen, ref))) {
-			json_decref(on);
-			continue;
-		}
-		json_object_set_new(seen, ref, json_false());
-		if ((dl = json_pack(
-		         "{s:s, s:o}", "ref", ref, "dependsOn", on)) != NULL)
-			json_array_append_new(deps, dl);
-	}
+	if (comps == NULL || deps == NULL || byname == NULL || seen == NULL ||
+	    sbom_components(report, comps, byname, seen, st) != 0)
+		goto out;
+	sbom_dependencies(report, deps, byname, seen);
 	st->components = json_array_size(comps);
 	doc = json_pack("{s:s, s:s, s:s, s:i, s:{s:s, s:[{s:s, s:s}], s:{s:s, "
 	                "s:s, s:s}}, s:o, s:o}",
@@ -422,19 +464,16 @@ sbom_build(json_t *report, const char *subject, const char *serial,
 	    "dependencies", deps);
 	comps = deps = NULL;
 	if (doc == NULL)
-		goto nomem;
+		goto out;
 	/* CycloneDX 1.6 wants tools as components */
 	json_object_set_new(json_object_get(doc, "metadata"), "tools",
 	    json_pack("{s:[{s:s, s:s}]}", "components", "type", "application",
 	        "name", "petri"));
-	json_decref(byname);
-	json_decref(seen);
 	*out = doc;
-	return 0;
-nomem:
+out:
 	json_decref(comps);
 	json_decref(deps);
 	json_decref(byname);
 	json_decref(seen);
-	return PETRI_ERR_NOMEM;
+	return doc != NULL ? 0 : PETRI_ERR_NOMEM;
 }

@@ -138,95 +138,135 @@ last_before(const char *text, const char *end, const char *word)
 	return s < q - 1 ? num(s, q - 1) : -1;
 }
 
+/* Python's unittest: "Ran N tests", then "FAILED (failures=F, ...)". */
+static int
+counts_unittest(const char *text, const char *end, struct test_counts *c)
+{
+	long ran = last_after(text, end, "\nRan "), v;
+
+	if (ran < 0)
+		return -1;
+	if ((v = last_after(text, end, "failures=")) > 0)
+		c->failed = v;
+	if ((v = last_after(text, end, "errors=")) > 0)
+		c->errors = v;
+	if ((v = last_after(text, end, "skipped=")) > 0)
+		c->skipped = v;
+	if (c->failed + c->errors + c->skipped > ran)
+		return -1;
+	c->passed = ran - c->failed - c->errors - c->skipped;
+	return 0;
+}
+
+/* node --test (TAP): "# pass N", "# fail N", ... */
+static int
+counts_node(const char *text, const char *end, struct test_counts *c)
+{
+	long v;
+
+	if ((v = last_after(text, end, "# pass ")) < 0)
+		return -1;
+	c->passed = v;
+	c->failed = (v = last_after(text, end, "# fail ")) > 0 ? v : 0;
+	c->skipped = (v = last_after(text, end, "# skipped ")) > 0 ? v : 0;
+	c->errors = (v = last_after(text, end, "# cancelled ")) > 0 ? v : 0;
+	return 0;
+}
+
+/* pytest's summary: "N passed, F failed, S skipped, E error(s)". */
+static int
+counts_pytest(const char *text, const char *end, struct test_counts *c)
+{
+	c->passed = last_before(text, end, "passed");
+	c->failed = last_before(text, end, "failed");
+	c->skipped = last_before(text, end, "skipped");
+	c->errors = last_before(text, end, "error");
+	if (c->passed < 0 && c->failed < 0 && c->errors < 0)
+		return -1;
+	if (c->passed < 0)
+		c->passed = 0;
+	if (c->failed < 0)
+		c->failed = 0;
+	if (c->skipped < 0)
+		c->skipped = 0;
+	if (c->errors < 0)
+		c->errors = 0;
+	return 0;
+}
+
+/* JUnitCore: "OK (N tests)" or "Tests run: N,  Failures: F". */
+static int
+counts_junit4(const char *text, const char *end, struct test_counts *c)
+{
+	long ok = last_after(text, end, "\nOK (");
+	long run = last_after(text, end, "Tests run: ");
+
+	if (ok >= 0 && run < 0) {
+		c->passed = ok;
+		return 0;
+	}
+	if (run < 0)
+		return -1;
+	c->failed = last_after(text, end, "Failures: ");
+	if (c->failed < 0 || c->failed > run)
+		return -1;
+	c->passed = run - c->failed;
+	return 0;
+}
+
+/* go test -json: one "Action" line per test. */
+static int
+counts_go(const char *text, const char *end, struct test_counts *c)
+{
+	const char *p = text, *nl;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		if (find(p, nl, "\"Test\":") == NULL)
+			continue;
+		if (find(p, nl, "\"Action\":\"pass\"") != NULL)
+			c->passed++;
+		else if (find(p, nl, "\"Action\":\"fail\"") != NULL)
+			c->failed++;
+		else if (find(p, nl, "\"Action\":\"skip\"") != NULL)
+			c->skipped++;
+		if (nl == end)
+			break;
+	}
+	return c->passed + c->failed + c->skipped == 0 ? -1 : 0;
+}
+
 static int
 text_counts(
     const char *runner, const char *text, size_t n, struct test_counts *c)
 {
-	const char *end;
-	long v;
+	static const struct {
+		const char *runner;
+		int (*fn)(const char *, const char *, struct test_counts *);
+	} runners[] = {
+	    {"unittest", counts_unittest},
+	    {"node-test", counts_node},
+	    {"pytest", counts_pytest},
+	    {"junit4", counts_junit4},
+	    {"go-test", counts_go},
+	};
+	size_t i;
 
 	memset(c, 0, sizeof(*c));
 	if (runner == NULL || text == NULL)
 		return -1;
 	if (n > TESTPARSE_MAX)
 		n = TESTPARSE_MAX;
-	end = text + n;
-	if (strcmp(runner, "unittest") == 0) {
-		long ran = last_after(text, end, "\nRan ");
-
-		if (ran < 0)
-			return -1;
-		if ((v = last_after(text, end, "failures=")) > 0)
-			c->failed = v;
-		if ((v = last_after(text, end, "errors=")) > 0)
-			c->errors = v;
-		if ((v = last_after(text, end, "skipped=")) > 0)
-			c->skipped = v;
-		if (c->failed + c->errors + c->skipped > ran)
-			return -1;
-		c->passed = ran - c->failed - c->errors - c->skipped;
-	} else if (strcmp(runner, "node-test") == 0) {
-		if ((v = last_after(text, end, "# pass ")) < 0)
-			return -1;
-		c->passed = v;
-		c->failed = (v = last_after(text, end, "# fail ")) > 0 ? v : 0;
-		c->skipped =
-		    (v = last_after(text, end, "# skipped ")) > 0 ? v : 0;
-		c->errors =
-		    (v = last_after(text, end, "# cancelled ")) > 0 ? v : 0;
-	} else if (strcmp(runner, "pytest") == 0) {
-		c->passed = last_before(text, end, "passed");
-		c->failed = last_before(text, end, "failed");
-		c->skipped = last_before(text, end, "skipped");
-		c->errors = last_before(text, end, "error");
-		if (c->passed < 0 && c->failed < 0 && c->errors < 0)
-			return -1;
-		if (c->passed < 0)
-			c->passed = 0;
-		if (c->failed < 0)
-			c->failed = 0;
-		if (c->skipped < 0)
-			c->skipped = 0;
-		if (c->errors < 0)
-			c->errors = 0;
-	} else if (strcmp(runner, "junit4") == 0) {
-		/* JUnitCore: "OK (N tests)" or "Tests run: N,  Failures: F" */
-		long ok = last_after(text, end, "\nOK (");
-		long run = last_after(text, end, "Tests run: ");
-
-		if (ok >= 0 && run < 0)
-			c->passed = ok;
-		else if (run >= 0) {
-			c->failed = last_after(text, end, "Failures: ");
-			if (c->failed < 0 || c->failed > run)
+	for (i = 0; i < sizeof(runners) / sizeof(runners[0]); i++)
+		if (strcmp(runner, runners[i].runner) == 0) {
+			if (runners[i].fn(text, text + n, c) != 0)
 				return -1;
-			c->passed = run - c->failed;
-		} else
-			return -1;
-	} else if (strcmp(runner, "go-test") == 0) {
-		const char *p = text, *nl;
-
-		for (; p < end; p = nl + 1) {
-			nl = memchr(p, '\n', (size_t)(end - p));
-			if (nl == NULL)
-				nl = end;
-			if (find(p, nl, "\"Test\":") == NULL)
-				continue;
-			if (find(p, nl, "\"Action\":\"pass\"") != NULL)
-				c->passed++;
-			else if (find(p, nl, "\"Action\":\"fail\"") != NULL)
-				c->failed++;
-			else if (find(p, nl, "\"Action\":\"skip\"") != NULL)
-				c->skipped++;
-			if (nl == end)
-				break;
+			c->found = 1;
+			return 0;
 		}
-		if (c->passed + c->failed + c->skipped == 0)
-			return -1;
-	} else
-		return -1;
-	c->found = 1;
-	return 0;
+	return -1;
 }
 
 int

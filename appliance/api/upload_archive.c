@@ -197,16 +197,107 @@ upload_archive_typename(mode_t ft)
 	}
 }
 
+/* What an entry is: a file, directory or link, nothing else, and not
+ * encrypted.  *hl gets a hard link's target. */
+static int
+upload_archive_entry_type(struct upload_archive_reader *r,
+    struct archive_entry *ae, const char **hl, enum upload_archive_type *type)
+{
+	mode_t ft = archive_entry_filetype(ae);
+
+	if ((*hl = archive_entry_hardlink(ae)) == NULL)
+		*hl = archive_entry_hardlink_utf8(ae);
+	if (*hl != NULL)
+		*type = UPLOAD_ARCHIVE_HARDLINK;
+	else if (ft == AE_IFREG)
+		*type = UPLOAD_ARCHIVE_FILE;
+	else if (ft == AE_IFDIR)
+		*type = UPLOAD_ARCHIVE_DIR;
+	else if (ft == AE_IFLNK)
+		*type = UPLOAD_ARCHIVE_SYMLINK;
+	else
+		return upload_archive_fail(r, PETRI_ERR_UNSUPPORTED,
+		    "entry '%s' is %s: only files, directories and links "
+		    "are allowed",
+		    r->name, upload_archive_typename(ft));
+	if (archive_entry_is_encrypted(ae))
+		return upload_archive_fail(r, PETRI_ERR_UNSUPPORTED,
+		    "entry '%s' is encrypted", r->name);
+	return 0;
+}
+
+/*
+ * The entry's size, mode and link target by type (wp its path, lp gets
+ * a link's target); *kind and *fsize what the tree records of it.
+ */
+static int
+upload_archive_entry_body(struct upload_archive_reader *r,
+    struct archive_entry *ae, const char *hl, struct upload_archive_entry *e,
+    const struct wspath *wp, struct wspath *lp, enum wspath_kind *kind,
+    uint64_t *fsize)
+{
+	const char *s;
+	int rc;
+
+	switch (e->type) {
+	case UPLOAD_ARCHIVE_FILE:
+		if (archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0)
+			e->size = (uint64_t)archive_entry_size(ae);
+		if (e->size > r->max_file)
+			return upload_archive_fail(r, PETRI_ERR_TOOBIG,
+			    "entry '%s' is larger than %llu bytes", r->name,
+			    (unsigned long long)r->max_file);
+		*kind = WSPATH_KIND_FILE;
+		return 0;
+	case UPLOAD_ARCHIVE_DIR:
+		e->mode = 0755;
+		*kind = WSPATH_KIND_DIR;
+		return 0;
+	case UPLOAD_ARCHIVE_SYMLINK:
+		if ((s = archive_entry_symlink(ae)) == NULL)
+			s = archive_entry_symlink_utf8(ae);
+		if (s == NULL)
+			return upload_archive_fail(r, PETRI_ERR_INVAL,
+			    "entry '%s': symbolic link target cannot be read",
+			    r->name);
+		if (wspath_link_target(wp, s, strlen(s), lp) < 0)
+			return upload_archive_fail(r, PETRI_ERR_PATH,
+			    "entry '%s': symbolic link target %s", r->name,
+			    lp->why);
+		e->link = lp->path;
+		e->mode = 0;
+		*kind = WSPATH_KIND_LINK;
+		return 0;
+	case UPLOAD_ARCHIVE_HARDLINK:
+		if (wspath_normalise(lp, hl, strlen(hl), 0, r->strip) < 0)
+			return upload_archive_fail(r, PETRI_ERR_PATH,
+			    "entry '%s': hard link target %s", r->name,
+			    lp->why);
+		if (wspath_tree_get(r->tree, lp, fsize) != WSPATH_KIND_FILE)
+			return upload_archive_fail(r, PETRI_ERR_PATH,
+			    "entry '%s': a hard link must point to an earlier "
+			    "file of the archive",
+			    r->name);
+		if ((rc = upload_archive_count(r, *fsize, 0)) != 0)
+			return rc;
+		e->link = lp->path;
+		e->size = *fsize;
+		*kind = WSPATH_KIND_FILE;
+		return 0;
+	}
+	return upload_archive_fail(
+	    r, PETRI_ERR_INVAL, "entry '%s': bad type", r->name);
+}
+
 static int
 upload_archive_entry_do(struct upload_archive_reader *r,
     struct archive_entry *ae, upload_archive_entry_fn *fn, void *arg)
 {
 	struct wspath wp, lp;
 	struct upload_archive_entry e;
-	enum wspath_kind kind;
-	const char *name, *hl, *s, *why = NULL;
+	enum wspath_kind kind = WSPATH_KIND_FILE;
+	const char *name, *hl, *why = NULL;
 	uint64_t fsize = 0;
-	mode_t ft;
 	int rc;
 
 	if ((name = archive_entry_pathname(ae)) == NULL)
@@ -217,25 +308,8 @@ upload_archive_entry_do(struct upload_archive_reader *r,
 		    "entry %llu has a name that cannot be read",
 		    (unsigned long long)r->entries);
 	memset(&e, 0, sizeof(e));
-	ft = archive_entry_filetype(ae);
-	if ((hl = archive_entry_hardlink(ae)) == NULL)
-		hl = archive_entry_hardlink_utf8(ae);
-	if (hl != NULL)
-		e.type = UPLOAD_ARCHIVE_HARDLINK;
-	else if (ft == AE_IFREG)
-		e.type = UPLOAD_ARCHIVE_FILE;
-	else if (ft == AE_IFDIR)
-		e.type = UPLOAD_ARCHIVE_DIR;
-	else if (ft == AE_IFLNK)
-		e.type = UPLOAD_ARCHIVE_SYMLINK;
-	else
-		return upload_archive_fail(r, PETRI_ERR_UNSUPPORTED,
-		    "entry '%s' is %s: only files, directories and links "
-		    "are allowed",
-		    r->name, upload_archive_typename(ft));
-	if (archive_entry_is_encrypted(ae))
-		return upload_archive_fail(r, PETRI_ERR_UNSUPPORTED,
-		    "entry '%s' is encrypted", r->name);
+	if ((rc = upload_archive_entry_type(r, ae, &hl, &e.type)) != 0)
+		return rc;
 	if (wspath_normalise(&wp, name, strlen(name),
 	        WSPATH_ROOT | (e.type == UPLOAD_ARCHIVE_DIR ? WSPATH_DIR : 0),
 	        r->strip) < 0)
@@ -249,56 +323,9 @@ upload_archive_entry_do(struct upload_archive_reader *r,
 	e.path = wp.path;
 	e.mtime = archive_entry_mtime(ae);
 	e.mode = (archive_entry_perm(ae) & 0111) ? 0755 : 0644;
-
-	switch (e.type) {
-	case UPLOAD_ARCHIVE_FILE:
-		if (archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0)
-			e.size = (uint64_t)archive_entry_size(ae);
-		if (e.size > r->max_file)
-			return upload_archive_fail(r, PETRI_ERR_TOOBIG,
-			    "entry '%s' is larger than %llu bytes", r->name,
-			    (unsigned long long)r->max_file);
-		kind = WSPATH_KIND_FILE;
-		break;
-	case UPLOAD_ARCHIVE_DIR:
-		e.mode = 0755;
-		kind = WSPATH_KIND_DIR;
-		break;
-	case UPLOAD_ARCHIVE_SYMLINK:
-		if ((s = archive_entry_symlink(ae)) == NULL)
-			s = archive_entry_symlink_utf8(ae);
-		if (s == NULL)
-			return upload_archive_fail(r, PETRI_ERR_INVAL,
-			    "entry '%s': symbolic link target cannot be read",
-			    r->name);
-		if (wspath_link_target(&wp, s, strlen(s), &lp) < 0)
-			return upload_archive_fail(r, PETRI_ERR_PATH,
-			    "entry '%s': symbolic link target %s", r->name,
-			    lp.why);
-		e.link = lp.path;
-		e.mode = 0;
-		kind = WSPATH_KIND_LINK;
-		break;
-	case UPLOAD_ARCHIVE_HARDLINK:
-		if (wspath_normalise(&lp, hl, strlen(hl), 0, r->strip) < 0)
-			return upload_archive_fail(r, PETRI_ERR_PATH,
-			    "entry '%s': hard link target %s", r->name, lp.why);
-		if (wspath_tree_get(r->tree, &lp, &fsize) != WSPATH_KIND_FILE)
-			return upload_archive_fail(r, PETRI_ERR_PATH,
-			    "entry '%s': a hard link must point to an earlier "
-			    "file of the archive",
-			    r->name);
-		if ((rc = upload_archive_count(r, fsize, 0)) != 0)
-			return rc;
-		e.link = lp.path;
-		e.size = fsize;
-		kind = WSPATH_KIND_FILE;
-		break;
-	default:
-		return upload_archive_fail(
-		    r, PETRI_ERR_INVAL, "entry '%s': bad type", r->name);
-	}
-
+	if ((rc = upload_archive_entry_body(
+	         r, ae, hl, &e, &wp, &lp, &kind, &fsize)) != 0)
+		return rc;
 	if ((rc = wspath_tree_add(r->tree, &wp, kind, fsize, NULL, &why)) < 0)
 		return upload_archive_fail(
 		    r, rc, "entry '%s': path %s", r->name, why);
@@ -373,20 +400,11 @@ upload_archive_lim(uint64_t v, uint64_t max)
 	return (v == 0 || v > max) ? max : v;
 }
 
-/*
- * Common part: set up libarchive (only the formats and filters we want,
- * never an external program), open with the source set up by the caller
- * of this function (mem when p != NULL, else r->fd), read every entry.
- */
-static int
-upload_archive_run(struct upload_archive_reader *r, const void *p, size_t n,
-    int seekable, const struct upload_archive_opts *opts,
-    upload_archive_entry_fn *fn, void *arg)
+/* The limits of opts, each capped by the hard bound. */
+static void
+upload_archive_limits(
+    struct upload_archive_reader *r, const struct upload_archive_opts *opts)
 {
-	struct archive_entry *ae;
-	locale_t loc, old = (locale_t)0;
-	int rc = 0, la;
-
 	r->strip = opts != NULL ? opts->strip : 0;
 	r->max_entries = upload_archive_lim(
 	    opts ? opts->max_entries : 0, WS_MAX_ARCHIVE_ENTRIES);
@@ -396,33 +414,32 @@ upload_archive_run(struct upload_archive_reader *r, const void *p, size_t n,
 	    opts ? opts->max_total : 0, WS_MAX_ARCHIVE_TOTAL);
 	r->max_ratio = upload_archive_lim(
 	    opts ? opts->max_ratio : 0, WS_MAX_ARCHIVE_RATIO);
+}
 
-	/*
-	 * Names in zip and pax archives are UTF-8; libarchive converts them
-	 * to the thread's locale and gives NULL in the C locale.
-	 */
-	if ((loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) !=
-	    (locale_t)0)
-		old = uselocale(loc);
+/*
+ * libarchive with only the formats and filters we want, never an external
+ * program, opened on mem (p != NULL) or r->fd.
+ */
+static int
+upload_archive_open(
+    struct upload_archive_reader *r, const void *p, size_t n, int seekable)
+{
+	int la;
 
 	if ((r->iobuf = malloc(UPLOAD_ARCHIVE_IOBUF)) == NULL ||
 	    (r->tree = wspath_tree_new(r->max_entries * WS_MAX_DEPTH)) ==
 	        NULL ||
-	    (r->a = archive_read_new()) == NULL) {
-		rc = upload_archive_fail(r, PETRI_ERR_NOMEM, "out of memory");
-		goto out;
-	}
+	    (r->a = archive_read_new()) == NULL)
+		return upload_archive_fail(r, PETRI_ERR_NOMEM, "out of memory");
 	if (archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
 	    archive_read_support_format_zip(r->a) != ARCHIVE_OK ||
 	    archive_read_support_filter_gzip(r->a) != ARCHIVE_OK ||
 	    archive_read_support_filter_bzip2(r->a) != ARCHIVE_OK ||
 	    archive_read_support_filter_xz(r->a) != ARCHIVE_OK ||
-	    archive_read_support_filter_zstd(r->a) != ARCHIVE_OK) {
+	    archive_read_support_filter_zstd(r->a) != ARCHIVE_OK)
 		/* ARCHIVE_WARN: it would run an external program */
-		rc = upload_archive_fail(r, PETRI_ERR_UNSUPPORTED,
+		return upload_archive_fail(r, PETRI_ERR_UNSUPPORTED,
 		    "this libarchive lacks a built-in decompressor");
-		goto out;
-	}
 	if (p != NULL)
 		la = archive_read_open_memory(r->a, p, n);
 	else {
@@ -436,29 +453,55 @@ upload_archive_run(struct upload_archive_reader *r, const void *p, size_t n,
 		}
 		la = archive_read_open1(r->a);
 	}
-	if (la != ARCHIVE_OK) {
-		rc = upload_archive_fail_la(r);
-		goto out;
-	}
+	return la != ARCHIVE_OK ? upload_archive_fail_la(r) : 0;
+}
+
+/* Reads every entry, at most max_entries of them. */
+static int
+upload_archive_entries(
+    struct upload_archive_reader *r, upload_archive_entry_fn *fn, void *arg)
+{
+	struct archive_entry *ae;
+	int rc, la;
+
 	for (;;) {
 		la = archive_read_next_header(r->a, &ae);
 		if (la == ARCHIVE_EOF)
 			break;
-		if (la != ARCHIVE_OK && la != ARCHIVE_WARN) {
-			rc = upload_archive_fail_la(r);
-			goto out;
-		}
-		if (++r->entries > r->max_entries) {
-			rc = upload_archive_fail(r, PETRI_ERR_TOOBIG,
+		if (la != ARCHIVE_OK && la != ARCHIVE_WARN)
+			return upload_archive_fail_la(r);
+		if (++r->entries > r->max_entries)
+			return upload_archive_fail(r, PETRI_ERR_TOOBIG,
 			    "the archive has more than %llu entries",
 			    (unsigned long long)r->max_entries);
-			goto out;
-		}
 		if ((rc = upload_archive_entry_do(r, ae, fn, arg)) != 0)
-			goto out;
+			return rc;
 	}
-	rc = r->failed;
-out:
+	return r->failed;
+}
+
+/*
+ * Common part: the limits, libarchive opened with the source set up by
+ * the caller of this function, every entry read.
+ */
+static int
+upload_archive_run(struct upload_archive_reader *r, const void *p, size_t n,
+    int seekable, const struct upload_archive_opts *opts,
+    upload_archive_entry_fn *fn, void *arg)
+{
+	locale_t loc, old = (locale_t)0;
+	int rc;
+
+	upload_archive_limits(r, opts);
+	/*
+	 * Names in zip and pax archives are UTF-8; libarchive converts them
+	 * to the thread's locale and gives NULL in the C locale.
+	 */
+	if ((loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) !=
+	    (locale_t)0)
+		old = uselocale(loc);
+	if ((rc = upload_archive_open(r, p, n, seekable)) == 0)
+		rc = upload_archive_entries(r, fn, arg);
 	if (r->a != NULL)
 		archive_read_free(r->a);
 	wspath_tree_free(r->tree);

@@ -26,6 +26,7 @@
 #include "bounds.h"
 #include "buf.h"
 #include "backend.h"
+#include "dispatch.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
@@ -66,6 +67,7 @@ struct xexec {
 
 struct job {
 	struct engine *e;
+	dispatch_fn fn;
 	struct ipc_msg msg;
 };
 
@@ -490,8 +492,9 @@ sandbox_create(struct engine *e, json_t *spec, char id[BACKEND_ID_MAX],
 }
 
 static void
-do_sb_create(struct engine *e, struct ipc_msg *m)
+do_sb_create(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	char id[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX], msg[512] = "";
 	char ip[64];
 	int r;
@@ -511,8 +514,9 @@ do_sb_create(struct engine *e, struct ipc_msg *m)
 }
 
 static void
-do_sb_delete(struct engine *e, struct ipc_msg *m)
+do_sb_delete(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	const char *c = str(m->json, "container");
 	int r;
 
@@ -534,8 +538,9 @@ do_sb_delete(struct engine *e, struct ipc_msg *m)
 
 /* New resource limits for a running sandbox container (a claimed one). */
 static void
-do_sb_update(struct engine *e, struct ipc_msg *m)
+do_sb_update(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	const char *c = str(m->json, "container");
 	json_t *l = json_object_get(m->json, "limits"), *body;
 	json_int_t mem = json_integer_value(json_object_get(l, "memory_mb"));
@@ -566,8 +571,9 @@ do_sb_update(struct engine *e, struct ipc_msg *m)
  * supervisor does not answer).
  */
 static void
-do_sb_recover(struct engine *e, struct ipc_msg *m)
+do_sb_recover(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	const char *sb = str(m->json, "sandbox"),
 	           *c = str(m->json, "container");
 	int killed = 0, r = PETRI_ERR_NOTFOUND;
@@ -604,8 +610,9 @@ do_sb_recover(struct engine *e, struct ipc_msg *m)
 }
 
 static void
-do_ping(struct engine *e, struct ipc_msg *m)
+do_ping(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	json_t *v = NULL;
 	int r;
 
@@ -622,8 +629,9 @@ do_ping(struct engine *e, struct ipc_msg *m)
 }
 
 static void
-do_info(struct engine *e, struct ipc_msg *m)
+do_info(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	json_t *net = NULL, *cfg;
 	const char *gw = NULL, *subnet = NULL, *br;
 	char bridge[32] = "";
@@ -668,8 +676,9 @@ kc_supervised(json_t *list, const char *kc)
 }
 
 static void
-do_reconcile(struct engine *e, struct ipc_msg *m)
+do_reconcile(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	json_t *known = json_object_get(m->json, "sandboxes"), *list = NULL;
 	json_t *recreated = json_object(), *ips = json_object(), *c, *spec;
 	char label[128], id[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX];
@@ -1535,8 +1544,9 @@ out:
 }
 
 static void
-do_exec(struct engine *e, struct ipc_msg *m)
+do_exec(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	const char *id = str(m->json, "exec"),
 	           *container = str(m->json, "container");
 	json_t *argv = json_object_get(m->json, "argv"), *cmd, *spec, *a, *res;
@@ -1665,8 +1675,9 @@ out:
 }
 
 static void
-do_exec_kill(struct engine *e, struct ipc_msg *m)
+do_exec_kill(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	const char *id = str(m->json, "exec");
 	struct xexec *x;
 
@@ -1685,8 +1696,9 @@ do_exec_kill(struct engine *e, struct ipc_msg *m)
 
 /* Stdin for a running exec: queued, no answer (the api does not wait). */
 static void
-do_exec_stdin(struct engine *e, struct ipc_msg *m)
+do_exec_stdin(void *arg, struct ipc_msg *m)
 {
+	struct engine *e = arg;
 	const char *id = str(m->json, "exec");
 	struct xexec *x;
 
@@ -1706,41 +1718,33 @@ do_exec_stdin(struct engine *e, struct ipc_msg *m)
 
 /* --- dispatch ------------------------------------------------------------------ */
 
+/* How a request runs: on a job thread of its own, or on the reader thread
+ * (quick ones, which only touch the exec table). */
+#define ENG_JOB 0
+#define ENG_INLINE 1
+
+/* What the engine does, for whom: its one peer is the api. */
+static const struct dispatch_entry engine_handlers[] = {
+    {MSG_ENG_PING, PEER_API, do_ping, ENG_JOB},
+    {MSG_ENG_SB_CREATE, PEER_API, do_sb_create, ENG_JOB},
+    {MSG_ENG_SB_ENSURE, PEER_API, do_sb_create, ENG_JOB},
+    {MSG_ENG_SB_DELETE, PEER_API, do_sb_delete, ENG_JOB},
+    {MSG_ENG_SB_UPDATE, PEER_API, do_sb_update, ENG_JOB},
+    {MSG_ENG_EXEC, PEER_API, do_exec, ENG_JOB},
+    {MSG_ENG_EXEC_STDIN, PEER_API, do_exec_stdin, ENG_INLINE},
+    {MSG_ENG_EXEC_KILL, PEER_API, do_exec_kill, ENG_INLINE},
+    {MSG_ENG_RECONCILE, PEER_API, do_reconcile, ENG_JOB},
+    {MSG_ENG_INFO, PEER_API, do_info, ENG_JOB},
+    {MSG_ENG_SB_RECOVER, PEER_API, do_sb_recover, ENG_JOB},
+};
+#define ENG_NHANDLERS (sizeof(engine_handlers) / sizeof(engine_handlers[0]))
+
 static void *
 job_main(void *arg)
 {
 	struct job *j = arg;
-	struct engine *e = j->e;
 
-	switch (j->msg.type) {
-	case MSG_ENG_PING:
-		do_ping(e, &j->msg);
-		break;
-	case MSG_ENG_SB_CREATE:
-	case MSG_ENG_SB_ENSURE:
-		do_sb_create(e, &j->msg);
-		break;
-	case MSG_ENG_SB_DELETE:
-		do_sb_delete(e, &j->msg);
-		break;
-	case MSG_ENG_EXEC:
-		do_exec(e, &j->msg);
-		break;
-	case MSG_ENG_RECONCILE:
-		do_reconcile(e, &j->msg);
-		break;
-	case MSG_ENG_INFO:
-		do_info(e, &j->msg);
-		break;
-	case MSG_ENG_SB_UPDATE:
-		do_sb_update(e, &j->msg);
-		break;
-	case MSG_ENG_SB_RECOVER:
-		do_sb_recover(e, &j->msg);
-		break;
-	default:
-		break;
-	}
+	j->fn(j->e, &j->msg);
 	ipc_msg_clear(&j->msg);
 	free(j);
 	return NULL;
@@ -1749,6 +1753,7 @@ job_main(void *arg)
 static void
 engine_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
+	const struct dispatch_entry *d;
 	struct engine *e = arg;
 	struct job *j;
 	pthread_t t;
@@ -1757,20 +1762,17 @@ engine_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	(void)c;
 	if (m == NULL)
 		fatal("the api went away");
-	/* quick ones on the reader thread: they only touch the exec table */
-	if (m->type == MSG_ENG_EXEC_STDIN) {
-		do_exec_stdin(e, m);
-		ipc_msg_clear(m);
-		return;
-	}
-	if (m->type == MSG_ENG_EXEC_KILL) {
-		do_exec_kill(e, m);
+	d = dispatch_get(
+	    engine_handlers, ENG_NHANDLERS, "engine", "api", PEER_API, m);
+	if (d->how == ENG_INLINE) {
+		d->fn(e, m);
 		ipc_msg_clear(m);
 		return;
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		fatal("out of memory");
 	j->e = e;
+	j->fn = d->fn;
 	j->msg = *m;
 	memset(m, 0, sizeof(*m));
 	pthread_attr_init(&at);
@@ -1840,6 +1842,8 @@ engine_main(struct proc_ctx *ctx)
 		log_warn("Docker is not reachable yet (%s); will retry",
 		    backend_errmsg(e.be));
 	engine_sup_init(&e);
+	dispatch_require(engine_handlers, ENG_NHANDLERS, "engine", "api",
+	    PEER_API, proto_engine_from_api, proto_engine_from_api_n);
 	e.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_engine_from_api,
 	    proto_engine_from_api_n, engine_request, &e);
 	if (e.api == NULL || ipc_chan_start(e.api) != 0)

@@ -22,6 +22,7 @@
 #include "binding.h"
 #include "bounds.h"
 #include "ca.h"
+#include "dispatch.h"
 #include "keeper_tsa.h"
 #include "keeper_witness.h"
 #include "log.h"
@@ -119,8 +120,9 @@ proof_json(const struct audit_merkle_proof *p)
 }
 
 static void
-do_append(struct keeper *k, struct ipc_msg *m)
+do_append(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *type = json_string_value(json_object_get(m->json, "type"));
 	json_t *ev = json_object_get(m->json, "event");
 	struct audit_appended out;
@@ -143,8 +145,9 @@ do_append(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_blob_put(struct keeper *k, struct ipc_msg *m)
+do_blob_put(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	char sha[PETRI_SHA256_HEX];
 	int e;
 
@@ -162,8 +165,9 @@ do_blob_put(struct keeper *k, struct ipc_msg *m)
  * Looks at the store's layout, blobs/<2 hex>/<64 hex> (audit_log.h).
  */
 static void
-do_blob_missing(struct keeper *k, struct ipc_msg *m)
+do_blob_missing(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	json_t *want = json_object_get(m->json, "sha256"), *missing, *x;
 	char path[4096];
 	struct stat st;
@@ -193,8 +197,9 @@ do_blob_missing(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_blob_get(struct keeper *k, struct ipc_msg *m)
+do_blob_get(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *sha = json_string_value(json_object_get(m->json, "sha256"));
 	unsigned char *p = NULL;
 	size_t n = 0;
@@ -221,8 +226,10 @@ do_blob_get(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_records(struct keeper *k, struct ipc_msg *m)
+do_records(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
+
 	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
 	json_int_t limit =
 	    json_integer_value(json_object_get(m->json, "limit"));
@@ -251,8 +258,10 @@ do_records(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_record(struct keeper *k, struct ipc_msg *m)
+do_record(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
+
 	json_int_t seq = json_integer_value(json_object_get(m->json, "seq"));
 	struct audit_merkle_proof proof;
 	struct audit_entry ent;
@@ -293,8 +302,9 @@ do_record(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_checkpoint(struct keeper *k, struct ipc_msg *m)
+do_checkpoint(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	char *text = NULL;
 	size_t len = 0;
 	int e;
@@ -315,8 +325,10 @@ do_checkpoint(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_consistency(struct keeper *k, struct ipc_msg *m)
+do_consistency(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
+
 	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
 	json_int_t to = json_integer_value(json_object_get(m->json, "to"));
 	struct audit_merkle_proof proof;
@@ -358,8 +370,10 @@ keeper_export_cosign(struct keeper *k)
 }
 
 static void
-do_export(struct keeper *k, struct ipc_msg *m)
+do_export(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
+
 	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
 	json_int_t to = json_integer_value(json_object_get(m->json, "to"));
 	const char *actor =
@@ -432,8 +446,9 @@ out:
 }
 
 static void
-do_pubkey(struct keeper *k, struct ipc_msg *m)
+do_pubkey(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	struct audit_log_key *keys = NULL;
 	struct audit_key cur;
 	char vkey[AUDIT_VKEY_MAX + 1], hex[2 * AUDIT_PUBKEY_LEN + 1];
@@ -468,8 +483,9 @@ do_pubkey(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_status(struct keeper *k, struct ipc_msg *m)
+do_status(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	struct audit_checkpoint cp;
 	uint64_t cps = 0;
 
@@ -487,8 +503,9 @@ do_status(struct keeper *k, struct ipc_msg *m)
 
 /* Rotates the audit signing key: the old key signs the log.key_rotated. */
 static void
-do_rotate_key(struct keeper *k, struct ipc_msg *m)
+do_rotate_key(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	struct audit_key old, neu;
 	struct audit_appended app;
 	char oid[AUDIT_KEY_ID_HEX], nid[AUDIT_KEY_ID_HEX];
@@ -521,8 +538,10 @@ do_rotate_key(struct keeper *k, struct ipc_msg *m)
  * before_usec name, each erasure a blob.deleted record first.
  */
 static void
-do_blob_retain(struct keeper *k, struct ipc_msg *m)
+do_blob_retain(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
+
 	json_int_t before =
 	    json_integer_value(json_object_get(m->json, "before_usec"));
 	const char *reason =
@@ -589,8 +608,9 @@ k_wipe_string(json_t *v)
 }
 
 static void
-do_secret_put(struct keeper *k, struct ipc_msg *m)
+do_secret_put(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *tenant = k_str(m->json, "tenant");
 	const char *name = k_str(m->json, "name");
 	json_t *value = json_object_get(m->json, "value");
@@ -638,8 +658,9 @@ do_secret_put(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_secret_del(struct keeper *k, struct ipc_msg *m)
+do_secret_del(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *tenant = k_str(m->json, "tenant");
 	const char *name = k_str(m->json, "name");
 	int e;
@@ -656,8 +677,9 @@ do_secret_del(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_secret_list(struct keeper *k, struct ipc_msg *m)
+do_secret_list(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *tenant = k_str(m->json, "tenant");
 	const char *name = k_str(m->json, "name");
 	struct vault_meta one, *list = NULL;
@@ -724,8 +746,9 @@ grant_json(struct keeper *k, const char *tenant, const char *name,
 }
 
 static void
-do_grant(struct keeper *k, struct ipc_msg *m)
+do_grant(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *tenant = k_str(m->json, "tenant");
 	const char *sandbox = k_str(m->json, "sandbox");
 	json_t *names = json_object_get(m->json, "names"), *v, *out, *g;
@@ -769,8 +792,9 @@ do_grant(struct keeper *k, struct ipc_msg *m)
 }
 
 static void
-do_revoke(struct keeper *k, struct ipc_msg *m)
+do_revoke(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *sandbox = k_str(m->json, "sandbox");
 	int e;
 
@@ -788,8 +812,9 @@ do_revoke(struct keeper *k, struct ipc_msg *m)
 /* --- the proxy ------------------------------------------------------------ */
 
 static void
-do_leaf(struct keeper *k, struct ipc_msg *m)
+do_leaf(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *host = k_str(m->json, "host");
 	unsigned char *der = NULL;
 	size_t len = 0;
@@ -814,8 +839,9 @@ do_leaf(struct keeper *k, struct ipc_msg *m)
  * log cannot hold is refused.
  */
 static void
-do_cred(struct keeper *k, struct ipc_msg *m)
+do_cred(void *arg, struct ipc_msg *m)
 {
+	struct keeper *k = arg;
 	const char *sandbox = k_str(m->json, "sandbox");
 	const char *secret = k_str(m->json, "secret");
 	const char *ph = k_str(m->json, "placeholder");
@@ -885,86 +911,43 @@ do_cred(struct keeper *k, struct ipc_msg *m)
 	vault_credential_free(c);
 }
 
+/* What the keeper does, for whom: the api and the proxy. */
+static const struct dispatch_entry keeper_handlers[] = {
+    {MSG_KPR_APPEND, PEER_API, do_append, 0},
+    {MSG_KPR_BLOB_PUT, PEER_API, do_blob_put, 0},
+    {MSG_KPR_BLOB_GET, PEER_API, do_blob_get, 0},
+    {MSG_KPR_RECORDS, PEER_API, do_records, 0},
+    {MSG_KPR_RECORD, PEER_API, do_record, 0},
+    {MSG_KPR_CHECKPOINT, PEER_API, do_checkpoint, 0},
+    {MSG_KPR_CONSISTENCY, PEER_API, do_consistency, 0},
+    {MSG_KPR_EXPORT, PEER_API, do_export, 0},
+    {MSG_KPR_PUBKEY, PEER_API, do_pubkey, 0},
+    {MSG_KPR_STATUS, PEER_API, do_status, 0},
+    {MSG_KPR_BLOB_MISSING, PEER_API, do_blob_missing, 0},
+    {MSG_KPR_ROTATE_KEY, PEER_API, do_rotate_key, 0},
+    {MSG_KPR_BLOB_RETAIN, PEER_API, do_blob_retain, 0},
+    {MSG_KPR_SECRET_PUT, PEER_API, do_secret_put, 0},
+    {MSG_KPR_SECRET_DEL, PEER_API, do_secret_del, 0},
+    {MSG_KPR_SECRET_LIST, PEER_API, do_secret_list, 0},
+    {MSG_KPR_GRANT, PEER_API, do_grant, 0},
+    {MSG_KPR_REVOKE, PEER_API, do_revoke, 0},
+    {MSG_KPR_LEAF, PEER_PROXY, do_leaf, 0},
+    {MSG_KPR_CRED, PEER_PROXY, do_cred, 0},
+};
+#define KEEPER_NHANDLERS (sizeof(keeper_handlers) / sizeof(keeper_handlers[0]))
+
 static void *
 kjob_main(void *arg)
 {
 	struct kjob *j = arg;
 	struct keeper *k = j->k;
 	struct ipc_msg *m = &j->msg;
+	int proxy = j->from == k->proxy;
 
 	k_from = j->from;
-	if (j->from == k->proxy) {
-		switch (m->type) {
-		case MSG_KPR_LEAF:
-			do_leaf(k, m);
-			break;
-		case MSG_KPR_CRED:
-			do_cred(k, m);
-			break;
-		default:
-			k_err(k, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
-		}
-		goto done;
-	}
-	switch (m->type) {
-	case MSG_KPR_APPEND:
-		do_append(k, m);
-		break;
-	case MSG_KPR_BLOB_PUT:
-		do_blob_put(k, m);
-		break;
-	case MSG_KPR_BLOB_GET:
-		do_blob_get(k, m);
-		break;
-	case MSG_KPR_RECORDS:
-		do_records(k, m);
-		break;
-	case MSG_KPR_RECORD:
-		do_record(k, m);
-		break;
-	case MSG_KPR_CHECKPOINT:
-		do_checkpoint(k, m);
-		break;
-	case MSG_KPR_CONSISTENCY:
-		do_consistency(k, m);
-		break;
-	case MSG_KPR_EXPORT:
-		do_export(k, m);
-		break;
-	case MSG_KPR_PUBKEY:
-		do_pubkey(k, m);
-		break;
-	case MSG_KPR_STATUS:
-		do_status(k, m);
-		break;
-	case MSG_KPR_BLOB_MISSING:
-		do_blob_missing(k, m);
-		break;
-	case MSG_KPR_ROTATE_KEY:
-		do_rotate_key(k, m);
-		break;
-	case MSG_KPR_BLOB_RETAIN:
-		do_blob_retain(k, m);
-		break;
-	case MSG_KPR_SECRET_PUT:
-		do_secret_put(k, m);
-		break;
-	case MSG_KPR_SECRET_DEL:
-		do_secret_del(k, m);
-		break;
-	case MSG_KPR_SECRET_LIST:
-		do_secret_list(k, m);
-		break;
-	case MSG_KPR_GRANT:
-		do_grant(k, m);
-		break;
-	case MSG_KPR_REVOKE:
-		do_revoke(k, m);
-		break;
-	default:
-		k_err(k, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
-	}
-done:
+	dispatch_get(keeper_handlers, KEEPER_NHANDLERS, "keeper",
+	    proxy ? "proxy" : "api", proxy ? PEER_PROXY : PEER_API, m)
+	    ->fn(k, m);
 	k_from = NULL;
 	if (m->data != NULL)
 		sodium_memzero(m->data, m->datalen);
@@ -1105,6 +1088,10 @@ keeper_main(struct proc_ctx *ctx)
 	keeper_egress_open(&k);
 	if (pthread_create(&sealer, NULL, keeper_sealer, &k) != 0)
 		fatal("cannot start the checkpoint timer");
+	dispatch_require(keeper_handlers, KEEPER_NHANDLERS, "keeper", "api",
+	    PEER_API, proto_keeper_from_api, proto_keeper_from_api_n);
+	dispatch_require(keeper_handlers, KEEPER_NHANDLERS, "keeper", "proxy",
+	    PEER_PROXY, proto_keeper_from_proxy, proto_keeper_from_proxy_n);
 	k.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_keeper_from_api,
 	    proto_keeper_from_api_n, keeper_request, &k);
 	if (k.api == NULL || ipc_chan_start(k.api) != 0)

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "datadir.h"
 #include "hostfw.h"
+#include "dispatch.h"
 #include "notify.h"
 #include "log.h"
 #include "procs.h"
@@ -181,58 +182,129 @@ parent_ws_reply(struct ipc_chan *c, uint32_t id, int e, const char *msg)
 		log_warn("cannot answer the api");
 }
 
-/* MSG_PAR_FIREWALL: closes the host to the sandbox network. */
+/* MSG_PAR_FIREWALL: the host answers nothing else on the sandbox bridge. */
 static void
-parent_firewall(struct ipc_chan *c, struct ipc_msg *m)
+parent_firewall(void *arg, struct ipc_msg *m)
 {
-	const char *br = json_string_value(json_object_get(m->json, "bridge"));
-	const char *gw = json_string_value(json_object_get(m->json, "gateway"));
-	json_int_t port = json_integer_value(json_object_get(m->json, "port"));
+	struct ipc_chan *c = arg;
+	const char *br = NULL, *gw = NULL;
+	json_int_t port = 0;
 	int e;
 
 	if (geteuid() != 0) {
-		log_warn("development mode: the host is not closed to the "
-		         "sandbox network");
+		log_warn("development mode: the host is not closed to "
+		         "the sandbox network");
 		e = 0;
 	} else
-		e = br == NULL || gw == NULL || port < 1 || port > 65535
+		e = json_unpack(m->json, "{s:s, s:s, s:I}", "bridge", &br,
+		        "gateway", &gw, "port", &port) != 0 ||
+		        port < 1 || port > 65535
 		    ? PETRI_ERR_INVAL
 		    : hostfw_sandbox_input(br, gw, (int)port);
 	parent_ws_reply(c, m->id, e, "cannot close the host");
 }
 
 /*
- * MSG_PAR_WS_PREPARE: the sandbox's directory and disk image, made when
- * "create" is true, then the disk mounted on the directory.
+ * The sandbox's directory and disk image, built here from its id alone.
+ * Returns 0, or -1 once the error is answered.
+ */
+static int
+parent_ws_paths(struct ipc_chan *c, struct ipc_msg *m, char dir[PATH_MAX],
+    char img[PATH_MAX])
+{
+	const char *sb = NULL;
+	char name[64];
+
+	if (json_unpack(m->json, "{s:s}", "sandbox", &sb) != 0 ||
+	    !petri_id_valid(sb, "sb_")) {
+		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad sandbox id");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s.img", sb);
+	if (petri_path_join(dir, PATH_MAX, pws.workspace_root, sb) != 0 ||
+	    petri_path_join(img, PATH_MAX, pws.disks, name) != 0) {
+		parent_ws_reply(c, m->id, PETRI_ERR_TOOBIG, "path too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* MSG_PAR_WS_RELEASE: the workspace's file system goes away. */
+static void
+parent_ws_release(void *arg, struct ipc_msg *m)
+{
+	struct ipc_chan *c = arg;
+	char dir[PATH_MAX], img[PATH_MAX];
+	int e;
+
+	if (parent_ws_paths(c, m, dir, img) != 0)
+		return;
+	if (geteuid() != 0) {
+		/* development mode: no mounts, no disk */
+		parent_ws_reply(c, m->id, 0, "");
+		return;
+	}
+	e = disk_umount(dir);
+	if (e == 0 && unlink(img) != 0 && errno != ENOENT)
+		e = PETRI_ERR_IO;
+	parent_ws_reply(c, m->id, e, "cannot release the workspace disk");
+}
+
+/* Makes the sandbox's directory and its disk of mb MiB; 0 or answered. */
+static int
+parent_ws_create(struct ipc_chan *c, struct ipc_msg *m, const char *dir,
+    const char *img, json_int_t mb)
+{
+	int e;
+
+	if (mb < SB_MIN_DISK_MB || mb > SB_MAX_DISK_MB) {
+		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad disk size");
+		return -1;
+	}
+	/* the sandbox's directory, the mount point of its disk */
+	if (mkdir(dir, 0700) != 0 || chown(dir, pws.uid, pws.gid) != 0) {
+		parent_ws_reply(c, m->id,
+		    errno == EEXIST ? PETRI_ERR_EXISTS : PETRI_ERR_IO,
+		    "cannot create the sandbox directory");
+		return -1;
+	}
+	if ((e = disk_create(img, (int)mb, pws.uid, pws.gid)) != 0) {
+		(void)rmdir(dir);
+		parent_ws_reply(
+		    c, m->id, e, "cannot create the workspace disk");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * MSG_PAR_WS_PREPARE: gives a workspace its own file system (created at
+ * sandbox creation, mounted again after a reboot).
  */
 static void
-parent_ws_prepare(
-    struct ipc_chan *c, struct ipc_msg *m, const char *dir, const char *img)
+parent_ws_prepare(void *arg, struct ipc_msg *m)
 {
-	int create = json_is_true(json_object_get(m->json, "create")), e;
-	json_int_t mb = json_integer_value(json_object_get(m->json, "disk_mb"));
+	struct ipc_chan *c = arg;
+	char dir[PATH_MAX], img[PATH_MAX];
+	json_int_t mb = -1;
+	int create = 0, e;
 
-	if (create) {
-		/* the sandbox's directory, the mount point of its disk */
-		if (mkdir(dir, 0700) != 0 ||
-		    chown(dir, pws.uid, pws.gid) != 0) {
-			parent_ws_reply(c, m->id,
-			    errno == EEXIST ? PETRI_ERR_EXISTS : PETRI_ERR_IO,
-			    "cannot create the sandbox directory");
-			return;
-		}
-		if (mb < SB_MIN_DISK_MB || mb > SB_MAX_DISK_MB) {
-			parent_ws_reply(
-			    c, m->id, PETRI_ERR_INVAL, "bad disk size");
-			return;
-		}
-		if ((e = disk_create(img, (int)mb, pws.uid, pws.gid)) != 0) {
-			(void)rmdir(dir);
-			parent_ws_reply(
-			    c, m->id, e, "cannot create the workspace disk");
-			return;
-		}
+	if (json_unpack(m->json, "{s?b, s?I}", "create", &create, "disk_mb",
+	        &mb) != 0) {
+		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad request");
+		return;
 	}
+	if (parent_ws_paths(c, m, dir, img) != 0)
+		return;
+	if (geteuid() != 0) {
+		/* development mode: no mounts, no disk cap */
+		e = create && mkdir(dir, 0700) != 0 ? PETRI_ERR_IO : 0;
+		parent_ws_reply(
+		    c, m->id, e, "cannot create the sandbox directory");
+		return;
+	}
+	if (create && parent_ws_create(c, m, dir, img, mb) != 0)
+		return;
 	e = disk_mount(img, dir);
 	if (e == PETRI_ERR_NOTFOUND && !create)
 		e = 0; /* a workspace from before disks: as it is */
@@ -243,57 +315,23 @@ parent_ws_prepare(
 	parent_ws_reply(c, m->id, e, "cannot mount the workspace disk");
 }
 
-/*
- * The api's privileged requests: give a workspace its own file system
- * (created at sandbox creation, mounted again after a reboot) and take
- * it away.  Only sandbox ids are accepted; every path is built here.
- */
+/* The api's privileged requests; every path is built here. */
+static const struct dispatch_entry parent_handlers[] = {
+    {MSG_PAR_WS_PREPARE, PEER_API, parent_ws_prepare, 0},
+    {MSG_PAR_WS_RELEASE, PEER_API, parent_ws_release, 0},
+    {MSG_PAR_FIREWALL, PEER_API, parent_firewall, 0},
+};
+#define PARENT_NHANDLERS (sizeof(parent_handlers) / sizeof(parent_handlers[0]))
+
 static void
 parent_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
-	const char *sb;
-	char dir[PATH_MAX], img[PATH_MAX], name[64];
-	int e;
-
 	(void)arg;
 	if (m == NULL)
 		return; /* the api is gone; SIGCHLD tells the rest */
-	if (m->type == MSG_PAR_FIREWALL) {
-		parent_firewall(c, m);
-		goto out;
-	}
-	sb = json_string_value(json_object_get(m->json, "sandbox"));
-	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
-		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad sandbox id");
-		goto out;
-	}
-	snprintf(name, sizeof(name), "%s.img", sb);
-	if (petri_path_join(dir, sizeof(dir), pws.workspace_root, sb) != 0 ||
-	    petri_path_join(img, sizeof(img), pws.disks, name) != 0) {
-		parent_ws_reply(c, m->id, PETRI_ERR_TOOBIG, "path too long");
-		goto out;
-	}
-	if (geteuid() != 0) {
-		/* development mode: no mounts, no disk cap */
-		e = 0;
-		if (m->type == MSG_PAR_WS_PREPARE &&
-		    json_is_true(json_object_get(m->json, "create")) &&
-		    mkdir(dir, 0700) != 0)
-			e = PETRI_ERR_IO;
-		parent_ws_reply(
-		    c, m->id, e, "cannot create the sandbox directory");
-		goto out;
-	}
-	if (m->type == MSG_PAR_WS_RELEASE) {
-		e = disk_umount(dir);
-		if (e == 0 && unlink(img) != 0 && errno != ENOENT)
-			e = PETRI_ERR_IO;
-		parent_ws_reply(
-		    c, m->id, e, "cannot release the workspace disk");
-		goto out;
-	}
-	parent_ws_prepare(c, m, dir, img);
-out:
+	dispatch_get(
+	    parent_handlers, PARENT_NHANDLERS, "parent", "api", PEER_API, m)
+	    ->fn(c, m);
 	ipc_msg_clear(m);
 }
 
@@ -783,6 +821,8 @@ main(int argc, char **argv)
 	for (i = 0; i < nall; i++)
 		close(all[i]);
 	/* the api's control socket now carries its privileged requests */
+	dispatch_require(parent_handlers, PARENT_NHANDLERS, "parent", "api",
+	    PEER_API, proto_parent_from_api, proto_parent_from_api_n);
 	api_ctl = ipc_chan_new(child_by_name("api")->ctl, "api", 0,
 	    proto_parent_from_api, proto_parent_from_api_n, parent_request,
 	    NULL);

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "egress_conf.h"
+#include "dispatch.h"
 #include "log.h"
 #include "policy.h"
 #include "procs.h"
@@ -176,8 +177,9 @@ prx_err(struct prx *x, uint32_t id, int code, const char *msg)
 }
 
 static void
-do_listen(struct prx *x, struct ipc_msg *m)
+do_listen(void *arg, struct ipc_msg *m)
 {
+	struct prx *x = arg;
 	const char *a = json_string_value(json_object_get(m->json, "address"));
 	struct addr ad;
 	int e;
@@ -218,8 +220,9 @@ do_listen(struct prx *x, struct ipc_msg *m)
 }
 
 static void
-do_ident_set(struct prx *x, struct ipc_msg *m)
+do_ident_set(void *arg, struct ipc_msg *m)
 {
+	struct prx *x = arg;
 	const char *sb = json_string_value(json_object_get(m->json, "sandbox"));
 	const char *src = json_string_value(json_object_get(m->json, "src"));
 	const char *tok = json_string_value(json_object_get(m->json, "token"));
@@ -284,42 +287,66 @@ do_ident_set(struct prx *x, struct ipc_msg *m)
 }
 
 static void
-prx_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+do_ident_del(void *arg, struct ipc_msg *m)
 {
 	struct prx *x = arg;
-	const char *sb;
+	const char *sb = NULL;
 
+	if (json_unpack(m->json, "{s:s}", "sandbox", &sb) != 0 ||
+	    proxy_ident_table_remove(x->idents, sb) != 0)
+		prx_err(x, m->id, PETRI_ERR_NOTFOUND, "no identity");
+	else
+		prx_ok(x, m->id, json_object());
+}
+
+static void
+do_exec_begin(void *arg, struct ipc_msg *m)
+{
+	struct prx *x = arg;
+	const char *sb = NULL;
+
+	if (json_unpack(m->json, "{s:s}", "sandbox", &sb) != 0 ||
+	    proxy_ident_table_exec_begin(x->idents, sb) != 0)
+		prx_err(x, m->id, PETRI_ERR_NOTFOUND, "no identity");
+	else
+		prx_ok(x, m->id, json_object());
+}
+
+static void
+do_sync(void *arg, struct ipc_msg *m)
+{
+	/* reports are sent before the answers they precede */
+	prx_ok(arg, m->id, json_object());
+}
+
+/* An answer to a report: the proxy waits for none. */
+static void
+do_ignore(void *arg, struct ipc_msg *m)
+{
+	(void)arg;
+	(void)m;
+}
+
+/* What the proxy daemon does, for whom: its one caller is the api. */
+static const struct dispatch_entry prx_handlers[] = {
+    {MSG_PRX_LISTEN, PEER_API, do_listen, 0},
+    {MSG_PRX_IDENT_SET, PEER_API, do_ident_set, 0},
+    {MSG_PRX_IDENT_DEL, PEER_API, do_ident_del, 0},
+    {MSG_PRX_EXEC_BEGIN, PEER_API, do_exec_begin, 0},
+    {MSG_PRX_SYNC, PEER_API, do_sync, 0},
+    {MSG_OK, PEER_API, do_ignore, 0},
+    {MSG_ERR, PEER_API, do_ignore, 0},
+};
+#define PRX_NHANDLERS (sizeof(prx_handlers) / sizeof(prx_handlers[0]))
+
+static void
+prx_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+{
 	(void)c;
 	if (m == NULL)
 		return; /* the api is gone: the daemon is stopping */
-	sb = json_string_value(json_object_get(m->json, "sandbox"));
-	switch (m->type) {
-	case MSG_PRX_LISTEN:
-		do_listen(x, m);
-		break;
-	case MSG_PRX_IDENT_SET:
-		do_ident_set(x, m);
-		break;
-	case MSG_PRX_IDENT_DEL:
-		if (sb == NULL || proxy_ident_table_remove(x->idents, sb) != 0)
-			prx_err(x, m->id, PETRI_ERR_NOTFOUND, "no identity");
-		else
-			prx_ok(x, m->id, json_object());
-		break;
-	case MSG_PRX_EXEC_BEGIN:
-		if (sb == NULL ||
-		    proxy_ident_table_exec_begin(x->idents, sb) != 0)
-			prx_err(x, m->id, PETRI_ERR_NOTFOUND, "no identity");
-		else
-			prx_ok(x, m->id, json_object());
-		break;
-	case MSG_PRX_SYNC:
-		/* reports are sent before the answers they precede */
-		prx_ok(x, m->id, json_object());
-		break;
-	default:
-		break; /* MSG_OK/MSG_ERR to nothing: ignored */
-	}
+	dispatch_get(prx_handlers, PRX_NHANDLERS, "proxy", "api", PEER_API, m)
+	    ->fn(arg, m);
 	if (m->data != NULL)
 		sodium_memzero(m->data, m->datalen);
 	ipc_msg_clear(m);
@@ -364,6 +391,8 @@ proxy_main(struct proc_ctx *ctx)
 	    proto_proxy_from_keeper, proto_proxy_from_keeper_n, NULL, NULL);
 	if (x.keeper == NULL || ipc_chan_start(x.keeper) != 0)
 		fatal("cannot start the keeper channel");
+	dispatch_require(prx_handlers, PRX_NHANDLERS, "proxy", "api", PEER_API,
+	    proto_proxy_from_api, proto_proxy_from_api_n);
 	x.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_proxy_from_api,
 	    proto_proxy_from_api_n, prx_request, &x);
 	if (x.api == NULL || ipc_chan_start(x.api) != 0)

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "bounds.h"
+#include "dispatch.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
@@ -176,8 +177,9 @@ ws_stage_fail(struct ws *w, uint32_t id, struct ws_stage *s, int e)
 }
 
 static void
-do_stage_open(struct ws *w, struct ipc_msg *m)
+do_stage_open(void *arg, struct ipc_msg *m)
 {
+	struct ws *w = arg;
 	int internal = json_is_true(json_object_get(m->json, "internal"));
 	int fd, sfd, i, e;
 
@@ -212,8 +214,9 @@ do_stage_open(struct ws *w, struct ipc_msg *m)
 }
 
 static void
-do_stage_op(struct ws *w, struct ipc_msg *m)
+do_stage_op(void *arg, struct ipc_msg *m)
 {
+	struct ws *w = arg;
 	struct ws_stage *s = ws_stage_get(w, m->json);
 	const char *path, *from;
 	int e = 0, mode;
@@ -301,8 +304,9 @@ list_cb(void *arg, const struct wsfs_entry *en)
 }
 
 static void
-do_list(struct ws *w, struct ipc_msg *m)
+do_list(void *arg, struct ipc_msg *m)
 {
+	struct ws *w = arg;
 	json_t *a;
 	int fd, n, trunc = 0;
 
@@ -330,8 +334,9 @@ do_list(struct ws *w, struct ipc_msg *m)
 }
 
 static void
-do_read(struct ws *w, struct ipc_msg *m)
+do_read(void *arg, struct ipc_msg *m)
 {
+	struct ws *w = arg;
 	struct stat st;
 	json_int_t off = json_integer_value(json_object_get(m->json, "offset"));
 	json_int_t len = json_integer_value(json_object_get(m->json, "length"));
@@ -387,8 +392,9 @@ do_read(struct ws *w, struct ipc_msg *m)
 }
 
 static void
-do_delete(struct ws *w, struct ipc_msg *m)
+do_delete(void *arg, struct ipc_msg *m)
 {
+	struct ws *w = arg;
 	int internal = json_is_true(json_object_get(m->json, "internal"));
 	const char *path = ws_path(m->json, internal);
 	int fd, e;
@@ -407,8 +413,9 @@ do_delete(struct ws *w, struct ipc_msg *m)
 }
 
 static void
-do_create(struct ws *w, struct ipc_msg *m)
+do_create(void *arg, struct ipc_msg *m)
 {
+	struct ws *w = arg;
 	const char *sb = jstr(m->json, "sandbox");
 	int sfd = -1, e = PETRI_ERR_IO;
 
@@ -433,8 +440,9 @@ do_create(struct ws *w, struct ipc_msg *m)
 }
 
 static void
-do_remove(struct ws *w, struct ipc_msg *m)
+do_remove(void *arg, struct ipc_msg *m)
 {
+	struct ws *w = arg;
 	const char *sb = jstr(m->json, "sandbox");
 	int e, i;
 
@@ -453,8 +461,9 @@ do_remove(struct ws *w, struct ipc_msg *m)
 }
 
 static void
-do_inventory(struct ws *w, struct ipc_msg *m)
+do_inventory(void *arg, struct ipc_msg *m)
 {
+	struct ws *w = arg;
 	json_t *a = json_array();
 	struct dirent *de;
 	DIR *d;
@@ -596,8 +605,9 @@ manifest_walk(struct manifest *mf, int dfd, const char *prefix, int depth)
 }
 
 static void
-do_manifest(struct ws *w, struct ipc_msg *m)
+do_manifest(void *arg, struct ipc_msg *m)
 {
+	struct ws *w = arg;
 	struct manifest mf;
 	int fd;
 
@@ -615,51 +625,33 @@ do_manifest(struct ws *w, struct ipc_msg *m)
 	    NULL, 0);
 }
 
+/* What the ws worker does, for whom: its one peer is the api. */
+static const struct dispatch_entry ws_handlers[] = {
+    {MSG_WS_CREATE, PEER_API, do_create, 0},
+    {MSG_WS_REMOVE, PEER_API, do_remove, 0},
+    {MSG_WS_STAGE_OPEN, PEER_API, do_stage_open, 0},
+    {MSG_WS_STAGE_FILE, PEER_API, do_stage_op, 0},
+    {MSG_WS_STAGE_MKDIR, PEER_API, do_stage_op, 0},
+    {MSG_WS_STAGE_SYMLINK, PEER_API, do_stage_op, 0},
+    {MSG_WS_STAGE_COMMIT, PEER_API, do_stage_op, 0},
+    {MSG_WS_STAGE_ABORT, PEER_API, do_stage_op, 0},
+    {MSG_WS_STAGE_REMOVE, PEER_API, do_stage_op, 0},
+    {MSG_WS_LIST, PEER_API, do_list, 0},
+    {MSG_WS_READ, PEER_API, do_read, 0},
+    {MSG_WS_DELETE, PEER_API, do_delete, 0},
+    {MSG_WS_INVENTORY, PEER_API, do_inventory, 0},
+    {MSG_WS_MANIFEST, PEER_API, do_manifest, 0},
+};
+#define WS_NHANDLERS (sizeof(ws_handlers) / sizeof(ws_handlers[0]))
+
 static void
 ws_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
-	struct ws *w = arg;
-
 	(void)c;
 	if (m == NULL)
 		fatal("the api went away");
-	switch (m->type) {
-	case MSG_WS_CREATE:
-		do_create(w, m);
-		break;
-	case MSG_WS_REMOVE:
-		do_remove(w, m);
-		break;
-	case MSG_WS_STAGE_OPEN:
-		do_stage_open(w, m);
-		break;
-	case MSG_WS_STAGE_FILE:
-	case MSG_WS_STAGE_MKDIR:
-	case MSG_WS_STAGE_SYMLINK:
-	case MSG_WS_STAGE_COMMIT:
-	case MSG_WS_STAGE_ABORT:
-	case MSG_WS_STAGE_REMOVE:
-		do_stage_op(w, m);
-		break;
-	case MSG_WS_LIST:
-		do_list(w, m);
-		break;
-	case MSG_WS_READ:
-		do_read(w, m);
-		break;
-	case MSG_WS_DELETE:
-		do_delete(w, m);
-		break;
-	case MSG_WS_INVENTORY:
-		do_inventory(w, m);
-		break;
-	case MSG_WS_MANIFEST:
-		do_manifest(w, m);
-		break;
-	default:
-		ws_err(w, m->id, PETRI_ERR_UNSUPPORTED, "not supported");
-		break;
-	}
+	dispatch_get(ws_handlers, WS_NHANDLERS, "ws", "api", PEER_API, m)
+	    ->fn(arg, m);
 	ipc_msg_clear(m);
 }
 
@@ -703,6 +695,8 @@ ws_main(struct proc_ctx *ctx)
 		}
 		closedir(d);
 	}
+	dispatch_require(ws_handlers, WS_NHANDLERS, "ws", "api", PEER_API,
+	    proto_ws_from_api, proto_ws_from_api_n);
 	w.api = ipc_chan_new(PROC_FD_PEER_API, "api", 1, proto_ws_from_api,
 	    proto_ws_from_api_n, ws_request, &w);
 	if (w.api == NULL || ipc_chan_start(w.api) != 0)
