@@ -1563,13 +1563,17 @@ do_exec(void *arg, struct ipc_msg *m)
 	size_t k;
 
 	memset(&xr, 0, sizeof(xr));
-	if (id == NULL || !petri_id_valid(id, "ex_") || container == NULL ||
-	    !json_is_array(argv) || json_array_size(argv) == 0) {
+	/* registered by exec_register() on the reader thread */
+	pthread_mutex_lock(&e->lock);
+	x = id != NULL ? xexec_find(e, id) : NULL;
+	pthread_mutex_unlock(&e->lock);
+	if (x == NULL) {
 		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
 		return;
 	}
-	if ((x = xexec_add(e, id, container)) == NULL) {
-		(void)reply_err(e, m->id, PETRI_ERR_LIMIT, "too many execs");
+	if (!json_is_array(argv) || json_array_size(argv) == 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
+		xexec_remove(e, x);
 		return;
 	}
 	if (json_is_true(json_object_get(m->json, "fresh"))) {
@@ -1750,6 +1754,29 @@ job_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Enters an execution in the exec table before its job thread starts, on
+ * the reader thread: stdin and kill frames the api sends right after the
+ * request (it answers a background execution at once) then find it.
+ * Returns 0, or -1 with the error answered.
+ */
+static int
+exec_register(struct engine *e, struct ipc_msg *m)
+{
+	const char *id = str(m->json, "exec"),
+	           *container = str(m->json, "container");
+
+	if (id == NULL || !petri_id_valid(id, "ex_") || container == NULL) {
+		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
+		return -1;
+	}
+	if (xexec_add(e, id, container) == NULL) {
+		(void)reply_err(e, m->id, PETRI_ERR_LIMIT, "too many execs");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 engine_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
@@ -1769,6 +1796,10 @@ engine_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		ipc_msg_clear(m);
 		return;
 	}
+	if (m->type == MSG_ENG_EXEC && exec_register(e, m) != 0) {
+		ipc_msg_clear(m);
+		return;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		fatal("out of memory");
 	j->e = e;
@@ -1780,6 +1811,15 @@ engine_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	pthread_attr_setstacksize(&at, 256 * 1024);
 	if (pthread_create(&t, &at, job_main, j) != 0) {
 		(void)reply_err(e, j->msg.id, PETRI_ERR_LIMIT, "engine busy");
+		if (j->msg.type == MSG_ENG_EXEC) {
+			struct xexec *x;
+
+			pthread_mutex_lock(&e->lock);
+			x = xexec_find(e, str(j->msg.json, "exec"));
+			pthread_mutex_unlock(&e->lock);
+			if (x != NULL)
+				xexec_remove(e, x);
+		}
 		ipc_msg_clear(&j->msg);
 		free(j);
 	}

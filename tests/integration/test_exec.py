@@ -58,6 +58,26 @@ def test_sse(p):
     p.delete(sb)
 
 
+def test_background_stdin_at_once(p):
+    """Stdin sent the moment a background execution is answered reaches the
+    program: the api answers 202 before the engine's job thread runs, so
+    the engine enters the execution in its table on the reader thread
+    (stdin used to be dropped when it came first)."""
+    sb = p.sandbox("python")
+    for i in range(20):
+        r = p.exec(sb, command="read l; echo got:$l", background=True)
+        check(r.status == 202, r)
+        eid = r.json()["id"]
+        r = p.request("POST", "/v1/execs/%s/stdin" % eid, {"data": "x%d\n" % i, "eof": True})
+        check(r.status == 202, r)
+        for _ in range(200):
+            d = p.request("GET", "/v1/execs/" + eid).json()
+            if d["status"] == "finished":
+                break
+            time.sleep(0.025)
+        check(d["status"] == "finished" and d["stdout"] == "got:x%d\n" % i, (i, d))
+
+
 def test_background(p):
     sb = p.sandbox("python")
     r = p.exec(sb, command="read line; echo got:$line; sleep 30", background=True)

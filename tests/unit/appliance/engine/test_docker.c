@@ -230,13 +230,14 @@ drain(struct docker_stream *s, int timeout_ms, struct xres *x)
 static int
 exit_code_of(const char *eid)
 {
-	int running = 1, code = -2, i;
+	int64_t deadline = petri_mono_ms() + 10000;
+	int running = 1, code = -2;
 
-	/* up to 10 s: dockerd is slow to report an exit on a loaded host */
-	for (i = 0; i < 2000; i++) {
-		if (docker_exec_inspect(d, eid, &running, &code, NULL) != 0)
-			return -3;
-		if (!running)
+	/* up to 10 s: dockerd is slow to report an exit on a loaded host,
+	 * and may fail one inspect (asked again) */
+	while (petri_mono_ms() < deadline) {
+		if (docker_exec_inspect(d, eid, &running, &code, NULL) == 0 &&
+		    !running)
 			return code;
 		usleep(5000);
 	}
