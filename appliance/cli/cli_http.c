@@ -41,9 +41,17 @@ cli_http(struct cli *c, const char *method, const char *path, const void *body,
 		snprintf(err, errlen, "libcurl failed to initialise");
 		return -1;
 	}
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->key);
+	if ((size_t)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	        c->key) >= sizeof(auth)) {
+		explicit_bzero(auth, sizeof(auth));
+		curl_easy_cleanup(cu);
+		snprintf(err, errlen, "API key too long");
+		return -1;
+	}
+	/* libcurl keeps its own copy; ours is wiped at once */
 	if ((nh = curl_slist_append(h, auth)) != NULL)
 		h = nh;
+	explicit_bzero(auth, sizeof(auth));
 	if (ctype != NULL) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
 		if ((nh = curl_slist_append(h, ct)) != NULL)
