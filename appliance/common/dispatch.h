@@ -12,6 +12,7 @@
 #ifndef PETRI_DISPATCH_H
 #define PETRI_DISPATCH_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,5 +62,24 @@ int dispatch_check(const struct dispatch_entry *t, size_t n, unsigned int peer,
 void dispatch_require(const struct dispatch_entry *t, size_t n,
     const char *receiver, const char *peer_name, unsigned int peer,
     const struct ipc_permit *permits, size_t npermits);
+
+/*
+ * Reads the fields of j strictly: json_vunpack_ex() with JSON_STRICT and
+ * fmt ("{s:s, s:I, s?b}"), so a key fmt does not name, a missing required
+ * key and a value of another type are refused, in nested objects too.
+ * Returns 0, or PETRI_ERR_PROTO with jansson's reason in err[errlen].
+ * Pure.
+ */
+int dispatch_vread(const json_t *j, char *err, size_t errlen, const char *fmt,
+    va_list ap) PETRI_WUR;
+
+/*
+ * Reads the fields of m, a handler's message, as dispatch_vread() does,
+ * each handler's inputs listed in its one format.  A message that does
+ * not match is a peer's malformed message: fatal() names the receiver,
+ * the message type and what is wrong.
+ */
+void dispatch_read(
+    const struct ipc_msg *m, const char *receiver, const char *fmt, ...);
 
 #endif /* PETRI_DISPATCH_H */
