@@ -96,6 +96,12 @@ dispatch_read(
 	e = dispatch_vread(m->json, why, sizeof(why), fmt, ap);
 	va_end(ap);
 	if (e != 0)
-		fatal("%s: malformed message type %u: %s", receiver, m->type,
-		    why);
+		dispatch_malformed(m, receiver, why);
+}
+
+void
+dispatch_malformed(
+    const struct ipc_msg *m, const char *receiver, const char *why)
+{
+	fatal("%s: malformed message type %u: %s", receiver, m->type, why);
 }

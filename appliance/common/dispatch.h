@@ -82,4 +82,11 @@ int dispatch_vread(const json_t *j, char *err, size_t errlen, const char *fmt,
 void dispatch_read(
     const struct ipc_msg *m, const char *receiver, const char *fmt, ...);
 
+/*
+ * For what a format cannot say (an "o" that must be an array): m is a
+ * peer's malformed message; fatal() names the receiver, its type and why.
+ */
+void dispatch_malformed(const struct ipc_msg *m, const char *receiver,
+    const char *why) PETRI_NORETURN;
+
 #endif /* PETRI_DISPATCH_H */
