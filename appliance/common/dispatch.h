@@ -1,6 +1,6 @@
 /*
  * dispatch.h: how a receiver runs what its peers send.  Each receiver
- * (engine, ws, keeper, proxyd, parent) holds one handler table of
+ * (engine, ws, keeper, proxyd, parent, preview) holds one handler table of
  * {type, permitted peers, handler, how}; a message is handled by the
  * entry of its type that permits its peer, and a message no entry takes
  * from that peer is fatal, as a frame outside the channel's permit table
