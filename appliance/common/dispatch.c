@@ -105,3 +105,10 @@ dispatch_malformed(
 {
 	fatal("%s: malformed message type %u: %s", receiver, m->type, why);
 }
+
+void
+dispatch_ignore(void *ctx, struct ipc_msg *m)
+{
+	(void)ctx;
+	(void)m;
+}

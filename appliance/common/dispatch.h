@@ -83,6 +83,12 @@ void dispatch_read(
     const struct ipc_msg *m, const char *receiver, const char *fmt, ...);
 
 /*
+ * A handler that does nothing: for the answers to a receiver's unanswered
+ * messages (MSG_OK/MSG_ERR to a report), which it waits for none of.
+ */
+void dispatch_ignore(void *ctx, struct ipc_msg *m);
+
+/*
  * For what a format cannot say (an "o" that must be an array): m is a
  * peer's malformed message; fatal() names the receiver, its type and why.
  */

@@ -272,20 +272,12 @@ pv_do_route_del(void *arg, struct ipc_msg *m)
 	pv_answer(x, m->id, 0, NULL);
 }
 
-/* An answer to a report: the gateway waits for none. */
-static void
-pv_do_ignore(void *arg, struct ipc_msg *m)
-{
-	(void)arg;
-	(void)m;
-}
-
 /* What the gateway does, for whom: its one peer is the api. */
 static const struct dispatch_entry pv_handlers[] = {
     {MSG_PVW_ROUTE_SET, PEER_API, pv_do_route_set, 0},
     {MSG_PVW_ROUTE_DEL, PEER_API, pv_do_route_del, 0},
-    {MSG_OK, PEER_API, pv_do_ignore, 0},
-    {MSG_ERR, PEER_API, pv_do_ignore, 0},
+    {MSG_OK, PEER_API, dispatch_ignore, 0},
+    {MSG_ERR, PEER_API, dispatch_ignore, 0},
 };
 #define PV_NHANDLERS (sizeof(pv_handlers) / sizeof(pv_handlers[0]))
 

@@ -337,14 +337,6 @@ do_sync(void *arg, struct ipc_msg *m)
 	prx_ok(arg, m->id, json_object());
 }
 
-/* An answer to a report: the proxy waits for none. */
-static void
-do_ignore(void *arg, struct ipc_msg *m)
-{
-	(void)arg;
-	(void)m;
-}
-
 /* What the proxy daemon does, for whom: its one caller is the api. */
 static const struct dispatch_entry prx_handlers[] = {
     {MSG_PRX_LISTEN, PEER_API, do_listen, 0},
@@ -352,8 +344,8 @@ static const struct dispatch_entry prx_handlers[] = {
     {MSG_PRX_IDENT_DEL, PEER_API, do_ident_del, 0},
     {MSG_PRX_EXEC_BEGIN, PEER_API, do_exec_begin, 0},
     {MSG_PRX_SYNC, PEER_API, do_sync, 0},
-    {MSG_OK, PEER_API, do_ignore, 0},
-    {MSG_ERR, PEER_API, do_ignore, 0},
+    {MSG_OK, PEER_API, dispatch_ignore, 0},
+    {MSG_ERR, PEER_API, dispatch_ignore, 0},
 };
 #define PRX_NHANDLERS (sizeof(prx_handlers) / sizeof(prx_handlers[0]))
 
