@@ -58,13 +58,7 @@ siem_sleep(const struct siem_sink *sk, int ms)
 	struct timespec ts;
 	int r = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	petri_deadline(CLOCK_MONOTONIC, ms, &ts);
 	pthread_mutex_lock(&s->mu);
 	while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
 		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
@@ -79,52 +73,29 @@ int
 siem_secret_read(
     const char *path, size_t max, unsigned char **out, size_t *lenp)
 {
-	struct stat st;
-	unsigned char *p = NULL;
+	unsigned char *p;
+	void *v = NULL;
 	size_t got = 0;
-	ssize_t n;
-	int fd, r = PETRI_ERR_IO;
+	int r;
 
 	*out = NULL;
 	*lenp = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return errno == ENOENT ? PETRI_ERR_NOTFOUND : PETRI_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	if ((size_t)st.st_size > max) {
-		r = PETRI_ERR_TOOBIG;
-		goto out;
-	}
-	if ((p = sodium_malloc((size_t)st.st_size + 1)) == NULL) {
-		r = PETRI_ERR_NOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, p + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		got += (size_t)n;
-	}
+	if ((r = petri_file_read_with(path, O_NOCTTY, max, sodium_malloc,
+	         sodium_free, &v, &got)) != 0)
+		return r;
+	p = v;
 	while (got > 0 &&
 	    (p[got - 1] == '\n' || p[got - 1] == '\r' || p[got - 1] == ' ' ||
 	        p[got - 1] == '\t'))
 		got--;
 	if (got == 0) {
-		r = PETRI_ERR_INVAL;
-		goto out;
+		sodium_free(p);
+		return PETRI_ERR_INVAL;
 	}
 	p[got] = '\0';
 	*out = p;
 	*lenp = got;
-	p = NULL;
-	r = 0;
-out:
-	if (p != NULL)
-		sodium_free(p);
-	close(fd);
-	return r;
+	return 0;
 }
 
 /* --- status ----------------------------------------------------------------- */

@@ -243,13 +243,7 @@ keeper_tsa_wait(struct keeper_tsa *t, uint64_t size, int timeout_ms)
 
 	if (t == NULL)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	petri_deadline(CLOCK_REALTIME, timeout_ms, &ts);
 	pthread_mutex_lock(&t->mu);
 	t->now = 1;
 	pthread_cond_broadcast(&t->cv);

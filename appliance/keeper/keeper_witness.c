@@ -269,13 +269,7 @@ kw_sleep(struct kw_one *o, uint64_t *gen)
 
 	pthread_mutex_lock(&kw->mu);
 	ms = o->backoff_ms > 0 ? o->backoff_ms : KW_IDLE_MS;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	petri_deadline(CLOCK_REALTIME, ms, &ts);
 	/* a kick ends the idle wait, never a back-off */
 	while (!kw->stopping && (o->backoff_ms > 0 || *gen == kw->gen))
 		if (pthread_cond_timedwait(&kw->kick, &kw->mu, &ts) != 0)
@@ -448,13 +442,7 @@ keeper_witness_wait(struct keeper_witness *kw, uint64_t size, int timeout_ms)
 	if (kw == NULL || kw->n == 0)
 		return 0;
 	keeper_witness_kick(kw);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	petri_deadline(CLOCK_REALTIME, timeout_ms, &ts);
 	pthread_mutex_lock(&kw->mu);
 	while (!kw_enough(kw, size) && !kw->stopping)
 		if (pthread_cond_timedwait(&kw->cosigned, &kw->mu, &ts) != 0) {
