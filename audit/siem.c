@@ -58,13 +58,7 @@ siem_sleep(const struct siem_sink *sk, int ms)
 	struct timespec ts;
 	int r = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	petri_deadline(CLOCK_MONOTONIC, ms, &ts);
 	pthread_mutex_lock(&s->mu);
 	while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
 		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
@@ -79,52 +73,29 @@ int
 siem_secret_read(
     const char *path, size_t max, unsigned char **out, size_t *lenp)
 {
-	struct stat st;
-	unsigned char *p = NULL;
+	unsigned char *p;
+	void *v = NULL;
 	size_t got = 0;
-	ssize_t n;
-	int fd, r = PETRI_ERR_IO;
+	int r;
 
 	*out = NULL;
 	*lenp = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return errno == ENOENT ? PETRI_ERR_NOTFOUND : PETRI_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	if ((size_t)st.st_size > max) {
-		r = PETRI_ERR_TOOBIG;
-		goto out;
-	}
-	if ((p = sodium_malloc((size_t)st.st_size + 1)) == NULL) {
-		r = PETRI_ERR_NOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, p + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		got += (size_t)n;
-	}
+	if ((r = petri_file_read_with(path, O_NOCTTY, max, sodium_malloc,
+	         sodium_free, &v, &got)) != 0)
+		return r;
+	p = v;
 	while (got > 0 &&
 	    (p[got - 1] == '\n' || p[got - 1] == '\r' || p[got - 1] == ' ' ||
 	        p[got - 1] == '\t'))
 		got--;
 	if (got == 0) {
-		r = PETRI_ERR_INVAL;
-		goto out;
+		sodium_free(p);
+		return PETRI_ERR_INVAL;
 	}
 	p[got] = '\0';
 	*out = p;
 	*lenp = got;
-	p = NULL;
-	r = 0;
-out:
-	if (p != NULL)
-		sodium_free(p);
-	close(fd);
-	return r;
+	return 0;
 }
 
 /* --- status ----------------------------------------------------------------- */
@@ -158,8 +129,9 @@ static int
 cursor_load(struct siem_sink *sk, uint64_t *next)
 {
 	json_t *j;
+	json_int_t nx = -1;
 	char *text = NULL;
-	const char *o;
+	const char *o = NULL;
 	size_t len;
 	int r;
 
@@ -168,10 +140,10 @@ cursor_load(struct siem_sink *sk, uint64_t *next)
 		return r == PETRI_ERR_NOTFOUND ? r : PETRI_ERR_IO;
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	free(text);
-	o = json_string_value(json_object_get(j, "origin"));
-	if (j == NULL || o == NULL ||
-	    !json_is_integer(json_object_get(j, "next")) ||
-	    json_integer_value(json_object_get(j, "next")) < 0) {
+	/* cursor_save()'s fields; "sink" and "saved_at" are for people */
+	if (j == NULL ||
+	    json_unpack(j, "{s:s, s:I}", "origin", &o, "next", &nx) != 0 ||
+	    nx < 0) {
 		json_decref(j);
 		return PETRI_ERR_IO;
 	}
@@ -181,7 +153,7 @@ cursor_load(struct siem_sink *sk, uint64_t *next)
 		json_decref(j);
 		return PETRI_ERR_NOTFOUND;
 	}
-	*next = (uint64_t)json_integer_value(json_object_get(j, "next"));
+	*next = (uint64_t)nx;
 	json_decref(j);
 	return 0;
 }
@@ -366,6 +338,101 @@ jitter(int ms)
 	return ms - ms / 4 + (int)randombytes_uniform(span);
 }
 
+/* A sink thread's batches: the one being sent and the one read ahead. */
+struct sink_run {
+	struct buf bufs[2], scratch, *cur, *next;
+	char err[SIEM_STATUS_ERR_MAX];
+	uint64_t fails; /* failures in a row */
+	size_t n, nn; /* records in cur, in next */
+	int backoff; /* ms before the next retry */
+	int have; /* cur holds the batch at the cursor */
+};
+
+/*
+ * Reads the batch at cursor into w->cur unless one is held.  Returns 0
+ * with w->have set, 1 when the log has nothing past the cursor yet (it
+ * waited), or a PETRI_ERR_* code with w->err set.
+ */
+static int
+sink_fill(struct siem_sink *sk, struct sink_run *w, uint64_t cursor)
+{
+	struct audit_log *log = sk->siem->log;
+	uint64_t size;
+	int r;
+
+	if (w->have)
+		return 0;
+	size = audit_log_size(log);
+	if (cursor >= size) {
+		if (audit_log_wait(log, cursor, SIEM_POLL_MS) != 0)
+			sink_state(sk, "idle");
+		return 1;
+	}
+	if (w->fails == 0) /* a retry goes at once after its back-off */
+		sink_linger(sk, cursor, size);
+	buf_reset(w->cur);
+	if ((r = sink_batch(sk, cursor, &w->scratch, w->cur, &w->n)) != 0) {
+		jsonv_err_set(w->err, sizeof(w->err), "cannot read the log: %s",
+		    petri_strerror(r));
+		return r;
+	}
+	w->have = 1;
+	return 0;
+}
+
+/*
+ * Sends w->cur, the batch at cursor; while the receiver confirms it
+ * (transports with a confirm step) the next batch is read ahead into
+ * w->next.  On success the cursor moves and the batch read ahead becomes
+ * w->cur.  Returns 0, or a PETRI_ERR_* code with both batches dropped.
+ */
+static int
+sink_deliver(struct siem_sink *sk, struct sink_run *w, uint64_t cursor)
+{
+	struct buf *t;
+	int have_next = 0, r;
+
+	sink_state(sk, "sending");
+	r = sk->tp->send(sk, w->cur->data, w->cur->len, cursor, w->n, w->err,
+	    sizeof(w->err));
+	if (r == 0 && sk->tp->confirm != NULL) {
+		/* the receiver takes the batch: read the next one */
+		if (audit_log_size(sk->siem->log) > cursor + w->n) {
+			buf_reset(w->next);
+			have_next = sink_batch(sk, cursor + w->n, &w->scratch,
+			                w->next, &w->nn) == 0;
+		}
+		r = sk->tp->confirm(sk, w->err, sizeof(w->err));
+	}
+	if (r != 0) {
+		w->have = 0;
+		return r;
+	}
+	sink_ok(sk, cursor + w->n, w->n, &w->fails);
+	w->backoff = sk->cfg.retry_initial_ms;
+	w->have = have_next;
+	if (w->have) {
+		t = w->cur;
+		w->cur = w->next;
+		w->next = t;
+		w->n = w->nn;
+	}
+	return 0;
+}
+
+/* After failure r: counts it, then waits the back-off and doubles it. */
+static void
+sink_retry_wait(struct siem_sink *sk, struct sink_run *w, int r)
+{
+	if (w->err[0] == '\0')
+		jsonv_err_set(w->err, sizeof(w->err), "%s", petri_strerror(r));
+	sink_fail(sk, w->err, &w->fails);
+	(void)siem_sleep(sk, jitter(w->backoff));
+	w->backoff = w->backoff > sk->cfg.retry_max_ms / 2
+	    ? sk->cfg.retry_max_ms
+	    : w->backoff * 2;
+}
+
 /*
  * The sink thread.  A batch is rendered from the cursor and sent; while
  * the receiver confirms it (transports with a confirm step), the next
@@ -378,89 +445,40 @@ static void *
 sink_main(void *arg)
 {
 	struct siem_sink *sk = arg;
-	struct audit_log *log = sk->siem->log;
-	struct buf bufs[2], scratch, *cur = &bufs[0], *next = &bufs[1], *t;
-	char err[SIEM_STATUS_ERR_MAX];
-	uint64_t cursor, size, fails = 0;
-	size_t n = 0, nn = 0, bmax;
-	int backoff = sk->cfg.retry_initial_ms, have = 0, have_next, r;
+	struct sink_run w;
+	uint64_t cursor;
+	size_t bmax;
+	int r;
 
+	memset(&w, 0, sizeof(w));
+	w.cur = &w.bufs[0];
+	w.next = &w.bufs[1];
+	w.backoff = sk->cfg.retry_initial_ms;
 	/* a batch: batch_bytes plus one event, escaped */
 	bmax = sk->cfg.batch_bytes + 6 * sk->cfg.max_event + (64UL << 10);
-	buf_init(&bufs[0], bmax);
-	buf_init(&bufs[1], bmax);
-	buf_init(&scratch, sk->cfg.max_event);
+	buf_init(&w.bufs[0], bmax);
+	buf_init(&w.bufs[1], bmax);
+	buf_init(&w.scratch, sk->cfg.max_event);
 	/* the append path comes first when the CPU is short */
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), SIEM_NICE) != 0)
 		log_debug("sink %s: cannot lower its priority", sk->cfg.name);
 	sink_state(sk, "idle");
 	while (!siem_stopping(sk)) {
 		cursor = sink_cursor(sk);
-		err[0] = '\0';
-		if (!have) {
-			size = audit_log_size(log);
-			if (cursor >= size) {
-				if (audit_log_wait(log, cursor, SIEM_POLL_MS) !=
-				    0)
-					sink_state(sk, "idle");
-				continue;
-			}
-			if (fails ==
-			    0) /* a retry goes at once after its back-off */
-				sink_linger(sk, cursor, size);
-			buf_reset(cur);
-			if ((r = sink_batch(sk, cursor, &scratch, cur, &n)) !=
-			    0) {
-				jsonv_err_set(err, sizeof(err),
-				    "cannot read the log: %s",
-				    petri_strerror(r));
-				goto failed;
-			}
-			have = 1;
-		}
-		sink_state(sk, "sending");
-		r = sk->tp->send(
-		    sk, cur->data, cur->len, cursor, n, err, sizeof(err));
-		have_next = 0;
-		if (r == 0 && sk->tp->confirm != NULL) {
-			/* the receiver takes the batch: read the next one */
-			if (audit_log_size(log) > cursor + n) {
-				buf_reset(next);
-				have_next = sink_batch(sk, cursor + n, &scratch,
-				                next, &nn) == 0;
-			}
-			r = sk->tp->confirm(sk, err, sizeof(err));
-		}
-		if (r == 0) {
-			sink_ok(sk, cursor + n, n, &fails);
-			backoff = sk->cfg.retry_initial_ms;
-			have = have_next;
-			if (have) {
-				t = cur;
-				cur = next;
-				next = t;
-				n = nn;
-			}
+		w.err[0] = '\0';
+		if ((r = sink_fill(sk, &w, cursor)) == 1)
 			continue;
-		}
-		have = 0;
-	failed:
+		if (r == 0 && (r = sink_deliver(sk, &w, cursor)) == 0)
+			continue;
 		if (siem_stopping(sk))
 			break;
-		if (err[0] == '\0')
-			jsonv_err_set(
-			    err, sizeof(err), "%s", petri_strerror(r));
-		sink_fail(sk, err, &fails);
-		(void)siem_sleep(sk, jitter(backoff));
-		backoff = backoff > sk->cfg.retry_max_ms / 2
-		    ? sk->cfg.retry_max_ms
-		    : backoff * 2;
+		sink_retry_wait(sk, &w, r);
 	}
 	sink_save(sk, sink_cursor(sk), 1);
 	sink_state(sk, "stopped");
-	buf_free(&scratch);
-	buf_free(&bufs[0]);
-	buf_free(&bufs[1]);
+	buf_free(&w.scratch);
+	buf_free(&w.bufs[0]);
+	buf_free(&w.bufs[1]);
 	return NULL;
 }
 

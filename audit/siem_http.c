@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "audit_bounds.h"
+#include "http_out.h"
 #include "log.h"
 #include "siem_int.h"
 #include "util.h"
@@ -40,16 +41,6 @@ struct http_tp {
 	struct buf reply;
 	char errbuf[CURL_ERROR_SIZE];
 };
-
-static size_t
-on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-
-	if (buf_append(b, p, size * nmemb) != 0)
-		return 0; /* past the cap: the transfer fails */
-	return size * nmemb;
-}
 
 static int
 on_progress(
@@ -394,16 +385,20 @@ static int
 http_curl_make(struct siem_sink *sk, struct http_tp *t)
 {
 	const struct siem_sink_cfg *c = &sk->cfg;
+	const struct http_out_cfg hc = {
+	    .protocols = "https",
+	    .connect_timeout_ms = (long)c->timeout_ms,
+	    .timeout_ms = (long)c->timeout_ms,
+	    .keepalive = 1,
+	    .user_agent = UA,
+	    .reply = &t->reply,
+	    .progress = on_progress,
+	    .progress_arg = sk,
+	};
 	struct curl_blob blob;
 
-	if ((t->curl = curl_easy_init()) == NULL)
+	if ((t->curl = http_out_new(&hc)) == NULL)
 		return PETRI_ERR_NOMEM;
-	curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(t->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(t->curl, CURLOPT_PROXY, "");
-	curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(
 	    t->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (c->ca_file[0] != '\0')
@@ -416,17 +411,6 @@ http_curl_make(struct siem_sink *sk, struct http_tp *t)
 		curl_easy_setopt(t->curl, CURLOPT_SSLKEYTYPE, "PEM");
 		curl_easy_setopt(t->curl, CURLOPT_SSLKEY_BLOB, &blob);
 	}
-	curl_easy_setopt(
-	    t->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-	curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-	curl_easy_setopt(t->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(t->curl, CURLOPT_USERAGENT, UA);
-	curl_easy_setopt(t->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, &t->reply);
-	curl_easy_setopt(t->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(t->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(t->curl, CURLOPT_XFERINFODATA, sk);
 	curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
 	return 0;
 }

@@ -1,4 +1,7 @@
 /* dispatch.c: a receiver's handler table (dispatch.h). */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "dispatch.h"
 #include "log.h"
 #include "petri_err.h"
@@ -63,4 +66,49 @@ dispatch_require(const struct dispatch_entry *t, size_t n, const char *receiver,
 		fatal("%s: the permit table from %s and the handler table "
 		      "disagree on message type %u",
 		    receiver, peer_name, bad);
+}
+
+int
+dispatch_vread(
+    const json_t *j, char *err, size_t errlen, const char *fmt, va_list ap)
+{
+	json_error_t je;
+
+	if (j == NULL ||
+	    json_vunpack_ex((json_t *)j, &je, JSON_STRICT, fmt, ap) != 0) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s",
+			    j == NULL ? "no object" : je.text);
+		return PETRI_ERR_PROTO;
+	}
+	return 0;
+}
+
+void
+dispatch_read(
+    const struct ipc_msg *m, const char *receiver, const char *fmt, ...)
+{
+	char why[JSON_ERROR_TEXT_LENGTH];
+	va_list ap;
+	int e;
+
+	va_start(ap, fmt);
+	e = dispatch_vread(m->json, why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (e != 0)
+		dispatch_malformed(m, receiver, why);
+}
+
+void
+dispatch_malformed(
+    const struct ipc_msg *m, const char *receiver, const char *why)
+{
+	fatal("%s: malformed message type %u: %s", receiver, m->type, why);
+}
+
+void
+dispatch_ignore(void *ctx, struct ipc_msg *m)
+{
+	(void)ctx;
+	(void)m;
 }

@@ -1,6 +1,6 @@
 /*
  * dispatch.h: how a receiver runs what its peers send.  Each receiver
- * (engine, ws, keeper, proxyd, parent) holds one handler table of
+ * (engine, ws, keeper, proxyd, parent, preview) holds one handler table of
  * {type, permitted peers, handler, how}; a message is handled by the
  * entry of its type that permits its peer, and a message no entry takes
  * from that peer is fatal, as a frame outside the channel's permit table
@@ -12,6 +12,7 @@
 #ifndef PETRI_DISPATCH_H
 #define PETRI_DISPATCH_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,5 +62,37 @@ int dispatch_check(const struct dispatch_entry *t, size_t n, unsigned int peer,
 void dispatch_require(const struct dispatch_entry *t, size_t n,
     const char *receiver, const char *peer_name, unsigned int peer,
     const struct ipc_permit *permits, size_t npermits);
+
+/*
+ * Reads the fields of j strictly: json_vunpack_ex() with JSON_STRICT and
+ * fmt ("{s:s, s:I, s?b}"), so a key fmt does not name, a missing required
+ * key and a value of another type are refused, in nested objects too.
+ * Returns 0, or PETRI_ERR_PROTO with jansson's reason in err[errlen].
+ * Pure.
+ */
+int dispatch_vread(const json_t *j, char *err, size_t errlen, const char *fmt,
+    va_list ap) PETRI_WUR;
+
+/*
+ * Reads the fields of m, a handler's message, as dispatch_vread() does,
+ * each handler's inputs listed in its one format.  A message that does
+ * not match is a peer's malformed message: fatal() names the receiver,
+ * the message type and what is wrong.
+ */
+void dispatch_read(
+    const struct ipc_msg *m, const char *receiver, const char *fmt, ...);
+
+/*
+ * A handler that does nothing: for the answers to a receiver's unanswered
+ * messages (MSG_OK/MSG_ERR to a report), which it waits for none of.
+ */
+void dispatch_ignore(void *ctx, struct ipc_msg *m);
+
+/*
+ * For what a format cannot say (an "o" that must be an array): m is a
+ * peer's malformed message; fatal() names the receiver, its type and why.
+ */
+void dispatch_malformed(const struct ipc_msg *m, const char *receiver,
+    const char *why) PETRI_NORETURN;
 
 #endif /* PETRI_DISPATCH_H */

@@ -414,15 +414,8 @@ ipc_call_next(struct ipc_call *call, int timeout_ms, struct ipc_msg *msg)
 	struct timespec ts;
 	int r = 0;
 
-	if (timeout_ms >= 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
+	if (timeout_ms >= 0)
+		petri_deadline(CLOCK_REALTIME, timeout_ms, &ts);
 	pthread_mutex_lock(&c->lock);
 	while (call->head == NULL && !c->dead && r == 0) {
 		if (timeout_ms < 0)

@@ -287,13 +287,25 @@ out:
 int
 petri_file_read(const char *path, size_t max, char **out, size_t *lenp)
 {
+	void *p = NULL;
+	int r;
+
+	r = petri_file_read_with(path, O_NOFOLLOW, max, malloc, free, &p, lenp);
+	*out = p;
+	return r;
+}
+
+int
+petri_file_read_with(const char *path, int oflags, size_t max,
+    void *(*alloc)(size_t), void (*release)(void *), void **out, size_t *lenp)
+{
 	struct stat st;
 	char *p = NULL;
 	size_t got = 0;
 	int fd, r = PETRI_ERR_IO;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | oflags)) < 0)
 		return errno == ENOENT ? PETRI_ERR_NOTFOUND : PETRI_ERR_IO;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		goto out;
@@ -301,7 +313,7 @@ petri_file_read(const char *path, size_t max, char **out, size_t *lenp)
 		r = PETRI_ERR_TOOBIG;
 		goto out;
 	}
-	if ((p = malloc((size_t)st.st_size + 1)) == NULL) {
+	if ((p = alloc((size_t)st.st_size + 1)) == NULL) {
 		r = PETRI_ERR_NOMEM;
 		goto out;
 	}
@@ -321,9 +333,22 @@ petri_file_read(const char *path, size_t max, char **out, size_t *lenp)
 		*lenp = got;
 	r = 0;
 out:
-	free(p);
+	if (p != NULL)
+		release(p);
 	close(fd);
 	return r;
+}
+
+void
+petri_deadline(int clk, int ms, struct timespec *ts)
+{
+	clock_gettime((clockid_t)clk, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
 }
 
 int

@@ -75,6 +75,23 @@ int petri_file_read(
     const char *path, size_t max, char **out, size_t *lenp) PETRI_WUR;
 
 /*
+ * petri_file_read() with the caller's open flags (added to O_RDONLY |
+ * O_CLOEXEC) and memory: *out comes from alloc(size + 1), NUL-terminated,
+ * and the caller frees it with release(); on error nothing is left
+ * allocated.  Returns 0, PETRI_ERR_IO, _NOTFOUND, _TOOBIG or _NOMEM.
+ */
+int petri_file_read_with(const char *path, int oflags, size_t max,
+    void *(*alloc)(size_t), void (*release)(void *), void **out,
+    size_t *lenp) PETRI_WUR;
+
+/*
+ * The time ms (>= 0) milliseconds from now on clock clk, into *ts: the
+ * deadline of a pthread_cond_timedwait() on a condition using that clock.
+ */
+struct timespec;
+void petri_deadline(int clk, int ms, struct timespec *ts);
+
+/*
  * Joins dir and name with one '/' into out.
  * Returns 0 or PETRI_ERR_TOOBIG (out is then an empty string).
  */

@@ -70,6 +70,9 @@ keeper_type_reserved(const char *type)
 	    strcmp(type, "audit.exported") == 0;
 }
 
+/* Reads m strictly (dispatch_read()): a malformed message is fatal. */
+#define k_read(m, ...) dispatch_read((m), "keeper", __VA_ARGS__)
+
 /* The channel the request being served came from (one per thread). */
 static __thread struct ipc_chan *k_from;
 
@@ -123,12 +126,15 @@ static void
 do_append(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	const char *type = json_string_value(json_object_get(m->json, "type"));
-	json_t *ev = json_object_get(m->json, "event");
+	const char *type = NULL;
+	json_t *ev = NULL;
 	struct audit_appended out;
 	int e;
 
-	if (type == NULL || !json_is_object(ev) || keeper_type_reserved(type)) {
+	k_read(m, "{s:s, s:o}", "type", &type, "event", &ev);
+	if (!json_is_object(ev))
+		dispatch_malformed(m, "keeper", "event: not an object");
+	if (keeper_type_reserved(type)) {
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad record type or event");
 		return;
 	}
@@ -151,6 +157,7 @@ do_blob_put(void *arg, struct ipc_msg *m)
 	char sha[PETRI_SHA256_HEX];
 	int e;
 
+	k_read(m, "{}");
 	if ((e = audit_log_blob_put(k->log,
 	         m->data != NULL ? m->data : (const unsigned char *)"",
 	         m->datalen, sha)) != 0) {
@@ -168,13 +175,16 @@ static void
 do_blob_missing(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	json_t *want = json_object_get(m->json, "sha256"), *missing, *x;
+	json_t *want = NULL, *missing, *x;
 	char path[4096];
 	struct stat st;
 	unsigned char raw[32];
 	size_t i;
 
-	if (!json_is_array(want) || json_array_size(want) > 10000) {
+	k_read(m, "{s:o}", "sha256", &want);
+	if (!json_is_array(want))
+		dispatch_malformed(m, "keeper", "sha256: not an array");
+	if (json_array_size(want) > 10000) {
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad blob list");
 		return;
 	}
@@ -200,15 +210,12 @@ static void
 do_blob_get(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	const char *sha = json_string_value(json_object_get(m->json, "sha256"));
+	const char *sha = NULL;
 	unsigned char *p = NULL;
 	size_t n = 0;
 	int e;
 
-	if (sha == NULL) {
-		k_err(k, m->id, PETRI_ERR_INVAL, "no blob name");
-		return;
-	}
+	k_read(m, "{s:s}", "sha256", &sha);
 	e = audit_log_blob_get(k->log, sha, KEEPER_BLOB_MAX, &p, &n);
 	if (e != 0) {
 		k_err(k, m->id, e,
@@ -229,15 +236,13 @@ static void
 do_records(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-
-	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
-	json_int_t limit =
-	    json_integer_value(json_object_get(m->json, "limit"));
+	json_int_t from = 0, limit = 0;
 	struct audit_entry *es = NULL;
 	json_t *a;
 	size_t n = 0, i;
 	int e;
 
+	k_read(m, "{s:I, s:I}", "from", &from, "limit", &limit);
 	if (from < 0 || limit <= 0 || limit > AUDIT_LOG_MAX_RANGE) {
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad range");
 		return;
@@ -261,8 +266,7 @@ static void
 do_record(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-
-	json_int_t seq = json_integer_value(json_object_get(m->json, "seq"));
+	json_int_t seq = -1;
 	struct audit_merkle_proof proof;
 	struct audit_entry ent;
 	json_t *j;
@@ -271,6 +275,7 @@ do_record(void *arg, struct ipc_msg *m)
 	uint64_t size = 0;
 	int e;
 
+	k_read(m, "{s:I}", "seq", &seq);
 	memset(&ent, 0, sizeof(ent));
 	if (seq < 0 ||
 	    (e = audit_log_record_get(k->log, (uint64_t)seq, &ent)) != 0) {
@@ -309,6 +314,7 @@ do_checkpoint(void *arg, struct ipc_msg *m)
 	size_t len = 0;
 	int e;
 
+	k_read(m, "{}");
 	e = audit_log_checkpoint_latest(k->log, &text, &len, NULL);
 	if (e == PETRI_ERR_NOTFOUND) {
 		if (audit_log_checkpoint(k->log, 1) < 0)
@@ -328,12 +334,11 @@ static void
 do_consistency(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-
-	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
-	json_int_t to = json_integer_value(json_object_get(m->json, "to"));
+	json_int_t from = 0, to = 0;
 	struct audit_merkle_proof proof;
 	int e;
 
+	k_read(m, "{s:I, s:I}", "from", &from, "to", &to);
 	if (from < 1 || to < from ||
 	    (e = audit_log_prove_consistency(
 	         k->log, (uint64_t)from, (uint64_t)to, &proof)) != 0) {
@@ -373,13 +378,8 @@ static void
 do_export(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-
-	json_int_t from = json_integer_value(json_object_get(m->json, "from"));
-	json_int_t to = json_integer_value(json_object_get(m->json, "to"));
-	const char *actor =
-	    json_string_value(json_object_get(m->json, "actor"));
-	const char *tenant =
-	    json_string_value(json_object_get(m->json, "tenant"));
+	json_int_t from = 0, to = 0;
+	const char *actor = NULL, *tenant = NULL;
 	struct audit_export_info info;
 	char path[4096], name[64];
 	unsigned char *chunk = NULL;
@@ -387,6 +387,8 @@ do_export(void *arg, struct ipc_msg *m)
 	int fd = -1, e;
 	ssize_t n;
 
+	k_read(m, "{s:I, s:I, s:s, s:s}", "from", &from, "to", &to, "actor",
+	    &actor, "tenant", &tenant);
 	if (from < 0 || to < -1) {
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad range");
 		return;
@@ -403,11 +405,10 @@ do_export(void *arg, struct ipc_msg *m)
 		    e == PETRI_ERR_INVAL ? "from is past to" : "export failed");
 		return;
 	}
-	ev = json_pack("{s:s, s:{s:s?, s:s}, s:I, s:I, s:I, s:I}", "tenant",
-	    tenant != NULL ? tenant : "system", "actor", "key", actor, "role",
-	    "auditor", "from", (json_int_t)info.from, "to", (json_int_t)info.to,
-	    "tree_size", (json_int_t)info.tree_size, "blobs",
-	    (json_int_t)info.blobs);
+	ev = json_pack("{s:s, s:{s:s, s:s}, s:I, s:I, s:I, s:I}", "tenant",
+	    tenant, "actor", "key", actor, "role", "auditor", "from",
+	    (json_int_t)info.from, "to", (json_int_t)info.to, "tree_size",
+	    (json_int_t)info.tree_size, "blobs", (json_int_t)info.blobs);
 	e = audit_log_append(k->log, "audit.exported", ev, NULL);
 	json_decref(ev);
 	if (e != 0) {
@@ -456,6 +457,7 @@ do_pubkey(void *arg, struct ipc_msg *m)
 	json_t *hist;
 	size_t n = 0, i;
 
+	k_read(m, "{}");
 	if (audit_log_public_key(k->log, &cur) != 0 ||
 	    audit_vkey_format(&cur, vkey, sizeof(vkey)) < 0 ||
 	    audit_log_keys(k->log, &keys, &n) != 0) {
@@ -489,6 +491,7 @@ do_status(void *arg, struct ipc_msg *m)
 	struct audit_checkpoint cp;
 	uint64_t cps = 0;
 
+	k_read(m, "{}");
 	if (audit_log_checkpoint_latest(k->log, NULL, NULL, &cp) == 0)
 		cps = cp.size;
 	/* SIEM export: each sink's cursor, lag and errors */
@@ -511,6 +514,7 @@ do_rotate_key(void *arg, struct ipc_msg *m)
 	char oid[AUDIT_KEY_ID_HEX], nid[AUDIT_KEY_ID_HEX];
 	int e;
 
+	k_read(m, "{}");
 	if (audit_log_public_key(k->log, &old) != 0 ||
 	    (e = audit_log_rotate_key(k->log, &app)) != 0) {
 		k_err(k, m->id, PETRI_ERR_UNAVAIL, "the key was not rotated");
@@ -541,17 +545,15 @@ static void
 do_blob_retain(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-
-	json_int_t before =
-	    json_integer_value(json_object_get(m->json, "before_usec"));
-	const char *reason =
-	    json_string_value(json_object_get(m->json, "reason"));
+	json_int_t before = 0;
+	const char *reason = NULL;
 	char(*names)[PETRI_SHA256_HEX] = NULL;
 	uint64_t *seqs = NULL, cursor = UINT64_MAX;
 	size_t n, i, erased = 0;
 	int e = 0, complete = 0;
 
-	if (before <= 0 || reason == NULL || strlen(reason) > 200) {
+	k_read(m, "{s:I, s:s}", "before_usec", &before, "reason", &reason);
+	if (before <= 0 || strlen(reason) > 200) {
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad retention request");
 		return;
 	}
@@ -592,12 +594,6 @@ do_blob_retain(void *arg, struct ipc_msg *m)
 
 /* --- the vault (api) ------------------------------------------------------ */
 
-static const char *
-k_str(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 /* Wipes the bytes of a JSON string in place (a secret value). */
 static void
 k_wipe_string(json_t *v)
@@ -611,20 +607,20 @@ static void
 do_secret_put(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	const char *tenant = k_str(m->json, "tenant");
-	const char *name = k_str(m->json, "name");
-	json_t *value = json_object_get(m->json, "value");
-	json_t *binding = json_object_get(m->json, "binding");
-	int rotate = json_is_true(json_object_get(m->json, "rotate"));
+	const char *tenant = NULL, *name = NULL;
+	json_t *value = NULL, *binding = NULL;
+	int rotate = 0;
 	struct vault_meta meta;
 	char err[256] = "", *btext = NULL;
 	int e;
 
 	memset(&meta, 0, sizeof(meta));
-	if (tenant == NULL || name == NULL ||
-	    (value != NULL && !json_is_string(value)) ||
-	    (binding != NULL && !json_is_object(binding)) ||
-	    (!rotate && (value == NULL || binding == NULL)) ||
+	k_read(m, "{s:s, s:s, s:b, s?o, s?o}", "tenant", &tenant, "name", &name,
+	    "rotate", &rotate, "value", &value, "binding", &binding);
+	if ((value != NULL && !json_is_string(value)) ||
+	    (binding != NULL && !json_is_object(binding)))
+		dispatch_malformed(m, "keeper", "value or binding");
+	if ((!rotate && (value == NULL || binding == NULL)) ||
 	    (rotate && value == NULL && binding == NULL)) {
 		k_wipe_string(value);
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad secret request");
@@ -661,14 +657,10 @@ static void
 do_secret_del(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	const char *tenant = k_str(m->json, "tenant");
-	const char *name = k_str(m->json, "name");
+	const char *tenant = NULL, *name = NULL;
 	int e;
 
-	if (tenant == NULL || name == NULL) {
-		k_err(k, m->id, PETRI_ERR_INVAL, "bad secret request");
-		return;
-	}
+	k_read(m, "{s:s, s:s}", "tenant", &tenant, "name", &name);
 	if ((e = vault_secret_delete(k->vault, tenant, name)) != 0) {
 		k_err(k, m->id, e, petri_strerror(e));
 		return;
@@ -680,17 +672,13 @@ static void
 do_secret_list(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	const char *tenant = k_str(m->json, "tenant");
-	const char *name = k_str(m->json, "name");
+	const char *tenant = NULL, *name = NULL;
 	struct vault_meta one, *list = NULL;
 	json_t *a;
 	size_t i, n = 0;
 	int e;
 
-	if (tenant == NULL) {
-		k_err(k, m->id, PETRI_ERR_INVAL, "bad secret request");
-		return;
-	}
+	k_read(m, "{s:s, s?s}", "tenant", &tenant, "name", &name);
 	memset(&one, 0, sizeof(one));
 	if (name != NULL) {
 		if ((e = vault_secret_get(k->vault, tenant, name, &one)) != 0) {
@@ -749,16 +737,18 @@ static void
 do_grant(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	const char *tenant = k_str(m->json, "tenant");
-	const char *sandbox = k_str(m->json, "sandbox");
-	json_t *names = json_object_get(m->json, "names"), *v, *out, *g;
+	const char *tenant = NULL, *sandbox = NULL;
+	json_t *names = NULL, *v, *out, *g;
 	struct vault_grant grant;
 	char msg[160];
 	size_t i;
 	int e;
 
-	if (tenant == NULL || sandbox == NULL || !json_is_array(names) ||
-	    json_array_size(names) > PROXY_SECRETS_MAX) {
+	k_read(m, "{s:s, s:s, s:o}", "tenant", &tenant, "sandbox", &sandbox,
+	    "names", &names);
+	if (!json_is_array(names))
+		dispatch_malformed(m, "keeper", "names: not an array");
+	if (json_array_size(names) > PROXY_SECRETS_MAX) {
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad grant request");
 		return;
 	}
@@ -795,13 +785,10 @@ static void
 do_revoke(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	const char *sandbox = k_str(m->json, "sandbox");
+	const char *sandbox = NULL;
 	int e;
 
-	if (sandbox == NULL) {
-		k_err(k, m->id, PETRI_ERR_INVAL, "bad revoke request");
-		return;
-	}
+	k_read(m, "{s:s}", "sandbox", &sandbox);
 	if ((e = vault_sandbox_revoke(k->vault, sandbox)) != 0) {
 		k_err(k, m->id, e, petri_strerror(e));
 		return;
@@ -815,12 +802,13 @@ static void
 do_leaf(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	const char *host = k_str(m->json, "host");
+	const char *host = NULL;
 	unsigned char *der = NULL;
 	size_t len = 0;
 	int e;
 
-	if (host == NULL || m->data == NULL) {
+	k_read(m, "{s:s}", "host", &host);
+	if (m->data == NULL) {
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad leaf request");
 		return;
 	}
@@ -842,10 +830,8 @@ static void
 do_cred(void *arg, struct ipc_msg *m)
 {
 	struct keeper *k = arg;
-	const char *sandbox = k_str(m->json, "sandbox");
-	const char *secret = k_str(m->json, "secret");
-	const char *ph = k_str(m->json, "placeholder");
-	json_int_t port = json_integer_value(json_object_get(m->json, "port"));
+	const char *sandbox = NULL, *secret = NULL, *ph = NULL;
+	json_int_t port = 0;
 	struct vault_request req;
 	struct vault_credential *c = NULL;
 	struct audit_appended app;
@@ -855,13 +841,12 @@ do_cred(void *arg, struct ipc_msg *m)
 	json_t *ev;
 	int e;
 
-	req.scheme = k_str(m->json, "scheme");
-	req.host = k_str(m->json, "host");
-	req.method = k_str(m->json, "method");
-	req.path = k_str(m->json, "path");
-	if (sandbox == NULL || secret == NULL || req.scheme == NULL ||
-	    req.host == NULL || req.method == NULL || port < 1 ||
-	    port > 65535) {
+	memset(&req, 0, sizeof(req));
+	k_read(m, "{s:s, s:s, s:s, s:s, s:I, s:s, s?s, s?s}", "sandbox",
+	    &sandbox, "secret", &secret, "scheme", &req.scheme, "host",
+	    &req.host, "port", &port, "method", &req.method, "placeholder", &ph,
+	    "path", &req.path);
+	if (port < 1 || port > 65535) {
 		k_err(k, m->id, PETRI_ERR_INVAL, "bad credential request");
 		return;
 	}

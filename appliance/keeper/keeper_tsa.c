@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "http_out.h"
 #include "keeper_tsa.h"
 #include "log.h"
 #include "tsa.h"
@@ -36,16 +37,6 @@ struct keeper_tsa {
 	char last_error[192];
 };
 
-static size_t
-kt_on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-
-	if (buf_append(b, p, size * nmemb) != 0)
-		return 0;
-	return size * nmemb;
-}
-
 static void kt_fail(struct keeper_tsa *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -71,7 +62,14 @@ kt_fail(struct keeper_tsa *t, const char *fmt, ...)
 static CURL *
 kt_curl_new(const struct keeper_tsa *t, struct curl_slist **hdrs)
 {
-	CURL *c = curl_easy_init();
+	const struct http_out_cfg hc = {
+	    .protocols = "http,https",
+	    .connect_timeout_ms =
+	        (long)(t->cfg.timeout_ms < 2000 ? t->cfg.timeout_ms : 2000),
+	    .timeout_ms = (long)t->cfg.timeout_ms,
+	    .user_agent = "petri-keeper",
+	};
+	CURL *c = http_out_new(&hc);
 
 	*hdrs = curl_slist_append(
 	    NULL, "Content-Type: application/timestamp-query");
@@ -80,20 +78,8 @@ kt_curl_new(const struct keeper_tsa *t, struct curl_slist **hdrs)
 		curl_slist_free_all(*hdrs);
 		return NULL;
 	}
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(t->cfg.timeout_ms < 2000 ? t->cfg.timeout_ms : 2000));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)t->cfg.timeout_ms);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "petri-keeper");
 	curl_easy_setopt(c, CURLOPT_URL, t->cfg.url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kt_on_data);
 	return c;
 }
 
@@ -257,13 +243,7 @@ keeper_tsa_wait(struct keeper_tsa *t, uint64_t size, int timeout_ms)
 
 	if (t == NULL)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	petri_deadline(CLOCK_REALTIME, timeout_ms, &ts);
 	pthread_mutex_lock(&t->mu);
 	t->now = 1;
 	pthread_cond_broadcast(&t->cv);

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "cosig.h"
+#include "http_out.h"
 #include "keeper_witness.h"
 #include "log.h"
 #include "util.h"
@@ -74,16 +75,6 @@ kw_on_progress(
 	(void)ut;
 	(void)un;
 	return kw_stopping(arg) ? 1 : 0;
-}
-
-static size_t
-kw_on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-
-	if (buf_append(b, p, size * nmemb) != 0)
-		return 0; /* past the cap: the transfer fails */
-	return size * nmemb;
 }
 
 static void kw_fail(struct kw_one *o, const char *fmt, ...)
@@ -254,27 +245,18 @@ kw_submit(struct kw_one *o, CURL *c, const char *note, size_t nlen,
 static CURL *
 kw_curl_new(struct keeper_witness *kw)
 {
-	CURL *c = curl_easy_init();
+	const struct http_out_cfg hc = {
+	    .protocols = "http,https",
+	    .connect_timeout_ms =
+	        (long)(kw->timeout_ms < 2000 ? kw->timeout_ms : 2000),
+	    .timeout_ms = (long)kw->timeout_ms,
+	    .keepalive = 1,
+	    .user_agent = "petri-keeper",
+	    .progress = kw_on_progress,
+	    .progress_arg = kw,
+	};
 
-	if (c == NULL)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(kw->timeout_ms < 2000 ? kw->timeout_ms : 2000));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)kw->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "petri-keeper");
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kw_on_data);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, kw_on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)kw);
-	return c;
+	return http_out_new(&hc);
 }
 
 /* Sleeps until kicked, the back-off or the idle period passes. */
@@ -287,13 +269,7 @@ kw_sleep(struct kw_one *o, uint64_t *gen)
 
 	pthread_mutex_lock(&kw->mu);
 	ms = o->backoff_ms > 0 ? o->backoff_ms : KW_IDLE_MS;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	petri_deadline(CLOCK_REALTIME, ms, &ts);
 	/* a kick ends the idle wait, never a back-off */
 	while (!kw->stopping && (o->backoff_ms > 0 || *gen == kw->gen))
 		if (pthread_cond_timedwait(&kw->kick, &kw->mu, &ts) != 0)
@@ -466,13 +442,7 @@ keeper_witness_wait(struct keeper_witness *kw, uint64_t size, int timeout_ms)
 	if (kw == NULL || kw->n == 0)
 		return 0;
 	keeper_witness_kick(kw);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	petri_deadline(CLOCK_REALTIME, timeout_ms, &ts);
 	pthread_mutex_lock(&kw->mu);
 	while (!kw_enough(kw, size) && !kw->stopping)
 		if (pthread_cond_timedwait(&kw->cosigned, &kw->mu, &ts) != 0) {

@@ -106,9 +106,10 @@ child_run(const char *name)
 	struct child *ch = child_by_name(name);
 	struct proc_ctx ctx;
 	struct ipc_msg msg;
-	json_t *cj;
+	json_t *cj = NULL;
+	json_int_t uid = -1, gid = -1;
 	char err[256];
-	const char *s;
+	const char *inst = NULL, *exe_dir = NULL, *admin = NULL;
 	int r;
 
 	if (ch == NULL)
@@ -125,26 +126,22 @@ child_run(const char *name)
 	         proto_child_from_parent_n, &msg)) != 0)
 		fatal(
 		    "no configuration from the parent: %s", petri_strerror(r));
-	if ((cj = json_object_get(msg.json, "config")) == NULL ||
-	    config_parse(cj, &ctx.cfg, err, sizeof(err)) != 0)
+	/* as parent_children_start() sends it */
+	dispatch_read(&msg, name, "{s:o, s:s, s:s, s:I, s:I, s?s}", "config",
+	    &cj, "instance", &inst, "exe_dir", &exe_dir, "sandbox_uid", &uid,
+	    "sandbox_gid", &gid, "admin_hash", &admin);
+	if (config_parse(cj, &ctx.cfg, err, sizeof(err)) != 0)
 		fatal("bad configuration from the parent");
 	log_init(name, ctx.cfg.debug);
 	log_format_set(ctx.cfg.log_format);
-	if ((s = json_string_value(json_object_get(msg.json, "instance"))) ==
-	        NULL ||
-	    petri_strlcpy(ctx.instance, s, sizeof(ctx.instance)) >=
-	        sizeof(ctx.instance))
+	if (petri_strlcpy(ctx.instance, inst, sizeof(ctx.instance)) >=
+	    sizeof(ctx.instance))
 		fatal("bad instance id from the parent");
-	if ((s = json_string_value(json_object_get(msg.json, "admin_hash"))) !=
-	    NULL)
-		petri_strlcpy(ctx.admin_hash, s, sizeof(ctx.admin_hash));
-	if ((s = json_string_value(json_object_get(msg.json, "exe_dir"))) !=
-	    NULL)
-		petri_strlcpy(ctx.exe_dir, s, sizeof(ctx.exe_dir));
-	ctx.sandbox_uid =
-	    (uid_t)json_integer_value(json_object_get(msg.json, "sandbox_uid"));
-	ctx.sandbox_gid =
-	    (gid_t)json_integer_value(json_object_get(msg.json, "sandbox_gid"));
+	if (admin != NULL)
+		petri_strlcpy(ctx.admin_hash, admin, sizeof(ctx.admin_hash));
+	petri_strlcpy(ctx.exe_dir, exe_dir, sizeof(ctx.exe_dir));
+	ctx.sandbox_uid = (uid_t)uid;
+	ctx.sandbox_gid = (gid_t)gid;
 	ctx.boot = json_incref(msg.json);
 	ipc_msg_clear(&msg);
 	if (sodium_init() < 0)
@@ -191,32 +188,30 @@ parent_firewall(void *arg, struct ipc_msg *m)
 	json_int_t port = 0;
 	int e;
 
+	dispatch_read(m, "parent", "{s:s, s:s, s:I}", "bridge", &br, "gateway",
+	    &gw, "port", &port);
 	if (geteuid() != 0) {
 		log_warn("development mode: the host is not closed to "
 		         "the sandbox network");
 		e = 0;
 	} else
-		e = json_unpack(m->json, "{s:s, s:s, s:I}", "bridge", &br,
-		        "gateway", &gw, "port", &port) != 0 ||
-		        port < 1 || port > 65535
+		e = port < 1 || port > 65535
 		    ? PETRI_ERR_INVAL
 		    : hostfw_sandbox_input(br, gw, (int)port);
 	parent_ws_reply(c, m->id, e, "cannot close the host");
 }
 
 /*
- * The sandbox's directory and disk image, built here from its id alone.
- * Returns 0, or -1 once the error is answered.
+ * The directory and disk image of sandbox sb, built here from its id
+ * alone.  Returns 0, or -1 once the error is answered.
  */
 static int
-parent_ws_paths(struct ipc_chan *c, struct ipc_msg *m, char dir[PATH_MAX],
-    char img[PATH_MAX])
+parent_ws_paths(struct ipc_chan *c, struct ipc_msg *m, const char *sb,
+    char dir[PATH_MAX], char img[PATH_MAX])
 {
-	const char *sb = NULL;
 	char name[64];
 
-	if (json_unpack(m->json, "{s:s}", "sandbox", &sb) != 0 ||
-	    !petri_id_valid(sb, "sb_")) {
+	if (!petri_id_valid(sb, "sb_")) {
 		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad sandbox id");
 		return -1;
 	}
@@ -234,10 +229,12 @@ static void
 parent_ws_release(void *arg, struct ipc_msg *m)
 {
 	struct ipc_chan *c = arg;
+	const char *sb = NULL;
 	char dir[PATH_MAX], img[PATH_MAX];
 	int e;
 
-	if (parent_ws_paths(c, m, dir, img) != 0)
+	dispatch_read(m, "parent", "{s:s}", "sandbox", &sb);
+	if (parent_ws_paths(c, m, sb, dir, img) != 0)
 		return;
 	if (geteuid() != 0) {
 		/* development mode: no mounts, no disk */
@@ -285,16 +282,15 @@ static void
 parent_ws_prepare(void *arg, struct ipc_msg *m)
 {
 	struct ipc_chan *c = arg;
+	const char *sb = NULL;
 	char dir[PATH_MAX], img[PATH_MAX];
 	json_int_t mb = -1;
 	int create = 0, e;
 
-	if (json_unpack(m->json, "{s?b, s?I}", "create", &create, "disk_mb",
-	        &mb) != 0) {
-		parent_ws_reply(c, m->id, PETRI_ERR_INVAL, "bad request");
-		return;
-	}
-	if (parent_ws_paths(c, m, dir, img) != 0)
+	/* as wrap_parent.c sends it: disk_mb only when known */
+	dispatch_read(m, "parent", "{s:s, s:b, s?I}", "sandbox", &sb, "create",
+	    &create, "disk_mb", &mb);
+	if (parent_ws_paths(c, m, sb, dir, img) != 0)
 		return;
 	if (geteuid() != 0) {
 		/* development mode: no mounts, no disk cap */

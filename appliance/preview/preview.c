@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "dispatch.h"
 #include "log.h"
 #include "preview.h"
 #include "proto.h"
@@ -164,22 +165,26 @@ pv_answer(struct pv *x, uint32_t id, int e, const char *msg)
 		log_warn("cannot answer the api");
 }
 
+/* Reads m strictly (dispatch_read()): a malformed message is fatal. */
+#define pv_read(m, ...) dispatch_read((m), "preview", __VA_ARGS__)
+
+/* MSG_PVW_ROUTE_SET's fields (api_preview.c sends them) into *rt. */
 static int
-pv_route_parse(json_t *j, struct pv_route *rt)
+pv_route_parse(const struct ipc_msg *m, struct pv_route *rt)
 {
-	const char *id = json_string_value(json_object_get(j, "preview"));
-	const char *hash = json_string_value(json_object_get(j, "hash"));
-	const char *sb = json_string_value(json_object_get(j, "sandbox"));
-	const char *addr = json_string_value(json_object_get(j, "addr"));
-	json_int_t port = json_integer_value(json_object_get(j, "port"));
-	json_int_t exp = json_integer_value(json_object_get(j, "expires_usec"));
+	const char *id = NULL, *hash = NULL, *sb = NULL, *addr = NULL;
+	json_int_t port = 0, exp = 0;
+	int auth_key = 0;
 	char text[ADDR_TEXT_MAX];
 	unsigned char raw[32];
 
 	memset(rt, 0, sizeof(*rt));
-	if (id == NULL || !petri_id_valid(id, "pv_") || hash == NULL ||
-	    strlen(hash) != 64 || petri_unhex(hash, raw, sizeof(raw)) != 0 ||
-	    sb == NULL || !petri_id_valid(sb, "sb_") || addr == NULL ||
+	pv_read(m, "{s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "preview", &id,
+	    "hash", &hash, "sandbox", &sb, "addr", &addr, "port", &port,
+	    "expires_usec", &exp, "auth_key", &auth_key);
+	if (!petri_id_valid(id, "pv_") || strlen(hash) != 64 ||
+	    petri_unhex(hash, raw, sizeof(raw)) != 0 ||
+	    !petri_id_valid(sb, "sb_") ||
 	    addr_parse(addr, strlen(addr), &rt->addr) != 0 ||
 	    addr_format(&rt->addr, text, sizeof(text)) != 0 || port < 1 ||
 	    port > 65535 || exp <= 0)
@@ -191,18 +196,19 @@ pv_route_parse(json_t *j, struct pv_route *rt)
 	    rt->addr.family == ADDR_V6 ? "[%s]:%d" : "%s:%d", text, (int)port);
 	rt->port = (int)port;
 	rt->expires_usec = (int64_t)exp;
-	rt->auth_key = json_is_true(json_object_get(j, "auth_key"));
+	rt->auth_key = auth_key;
 	rt->used = 1;
 	return 0;
 }
 
 static void
-pv_do_route_set(struct pv *x, struct ipc_msg *m)
+pv_do_route_set(void *arg, struct ipc_msg *m)
 {
+	struct pv *x = arg;
 	struct pv_route rt, *slot = NULL;
 	size_t i;
 
-	if (pv_route_parse(m->json, &rt) != 0)
+	if (pv_route_parse(m, &rt) != 0)
 		fatal("a malformed route from the api");
 	pthread_mutex_lock(&x->lock);
 	if (pv_route_find(x, rt.id) != NULL) {
@@ -232,14 +238,16 @@ pv_do_route_set(struct pv *x, struct ipc_msg *m)
  * before the answer.
  */
 static void
-pv_do_route_del(struct pv *x, struct ipc_msg *m)
+pv_do_route_del(void *arg, struct ipc_msg *m)
 {
-	const char *id = json_string_value(json_object_get(m->json, "preview"));
+	struct pv *x = arg;
+	const char *id = NULL;
 	struct pv_route *rt;
 	struct pv_conn *c;
 	int cut = 0;
 
-	if (id == NULL || !petri_id_valid(id, "pv_"))
+	pv_read(m, "{s:s}", "preview", &id);
+	if (!petri_id_valid(id, "pv_"))
 		fatal("a malformed route removal from the api");
 	pthread_mutex_lock(&x->lock);
 	if ((rt = pv_route_find(x, id)) == NULL) {
@@ -264,30 +272,24 @@ pv_do_route_del(struct pv *x, struct ipc_msg *m)
 	pv_answer(x, m->id, 0, NULL);
 }
 
-/* The api's requests, by type (the permit table lets no other through). */
-static const struct {
-	uint32_t type;
-	void (*fn)(struct pv *, struct ipc_msg *);
-} pv_handlers[] = {
-    {MSG_PVW_ROUTE_SET, pv_do_route_set},
-    {MSG_PVW_ROUTE_DEL, pv_do_route_del},
+/* What the gateway does, for whom: its one peer is the api. */
+static const struct dispatch_entry pv_handlers[] = {
+    {MSG_PVW_ROUTE_SET, PEER_API, pv_do_route_set, 0},
+    {MSG_PVW_ROUTE_DEL, PEER_API, pv_do_route_del, 0},
+    {MSG_OK, PEER_API, dispatch_ignore, 0},
+    {MSG_ERR, PEER_API, dispatch_ignore, 0},
 };
+#define PV_NHANDLERS (sizeof(pv_handlers) / sizeof(pv_handlers[0]))
 
 static void
 pv_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
-	struct pv *x = arg;
-	size_t i;
-
 	(void)c;
 	if (m == NULL)
 		return; /* the api is gone: the daemon is stopping */
-	for (i = 0; i < sizeof(pv_handlers) / sizeof(pv_handlers[0]); i++)
-		if (pv_handlers[i].type == m->type) {
-			pv_handlers[i].fn(x, m);
-			break;
-		}
-	ipc_msg_clear(m); /* MSG_OK/MSG_ERR to nothing: ignored */
+	dispatch_get(pv_handlers, PV_NHANDLERS, "preview", "api", PEER_API, m)
+	    ->fn(arg, m);
+	ipc_msg_clear(m);
 }
 
 int
@@ -449,6 +451,8 @@ preview_main(struct proc_ctx *ctx)
 	if (preview_conf_parse(json_object_get(ctx->cfg.raw, "preview"),
 	        &x->conf, err, sizeof(err)) != 0)
 		fatal("configuration: %s", err);
+	dispatch_require(pv_handlers, PV_NHANDLERS, "preview", "api", PEER_API,
+	    proto_preview_from_api, proto_preview_from_api_n);
 	x->api = ipc_chan_new(PROC_FD_PEER_API, "api", 1,
 	    proto_preview_from_api, proto_preview_from_api_n, pv_request, x);
 	if (x->api == NULL || ipc_chan_start(x->api) != 0)

@@ -71,9 +71,10 @@ prx_cred_get(
 {
 	struct prx *x = ctx;
 	struct ipc_msg m;
+	json_error_t je;
 	json_t *j;
-	json_int_t vl, rl, el;
-	const char *header;
+	json_int_t vl = 0, rl = 0, el = 0;
+	const char *header = NULL;
 	int r;
 
 	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "sandbox", req->sandbox,
@@ -92,13 +93,12 @@ prx_cred_get(
 	if (r != 0)
 		return r;
 	if ((r = proto_result(&m, NULL, 0)) == 0) {
-		vl = json_integer_value(json_object_get(m.json, "value_len"));
-		rl = json_integer_value(json_object_get(m.json, "raw_len"));
-		el = json_integer_value(json_object_get(m.json, "expect_len"));
-		header = json_string_value(json_object_get(m.json, "header"));
-		if (header == NULL || vl < 0 || rl <= 0 || el < 0 ||
-		    (size_t)vl > m.datalen || (size_t)rl > m.datalen ||
-		    (size_t)el > m.datalen ||
+		/* the keeper's answer, as do_cred() sends it */
+		if (json_unpack_ex(m.json, &je, JSON_STRICT,
+		        "{s:s, s:I, s:I, s:I}", "header", &header, "value_len",
+		        &vl, "raw_len", &rl, "expect_len", &el) != 0 ||
+		    vl < 0 || rl <= 0 || el < 0 || (size_t)vl > m.datalen ||
+		    (size_t)rl > m.datalen || (size_t)el > m.datalen ||
 		    (size_t)(vl + rl + el) != m.datalen)
 			r = PETRI_ERR_PROTO;
 		else
@@ -161,6 +161,9 @@ prx_report(void *ctx, const struct proxy_record *rec)
 
 /* --- requests of the api ---------------------------------------------------- */
 
+/* Reads m strictly (dispatch_read()): a malformed message is fatal. */
+#define prx_read(m, ...) dispatch_read((m), "proxy", __VA_ARGS__)
+
 static void
 prx_ok(struct prx *x, uint32_t id, json_t *j)
 {
@@ -180,11 +183,12 @@ static void
 do_listen(void *arg, struct ipc_msg *m)
 {
 	struct prx *x = arg;
-	const char *a = json_string_value(json_object_get(m->json, "address"));
+	const char *a = NULL;
 	struct addr ad;
 	int e;
 
-	if (a == NULL || addr_parse(a, strlen(a), &ad) != 0) {
+	prx_read(m, "{s:s}", "address", &a);
+	if (addr_parse(a, strlen(a), &ad) != 0) {
 		prx_err(x, m->id, PETRI_ERR_INVAL, "bad listen address");
 		return;
 	}
@@ -219,53 +223,66 @@ do_listen(void *arg, struct ipc_msg *m)
 	prx_ok(x, m->id, json_pack("{s:i}", "port", x->conf->port));
 }
 
+/*
+ * Reads one item of MSG_PRX_IDENT_SET's secrets (egress.c builds them:
+ * {name, header?, placeholder?}) into *ref; a malformed item is fatal.
+ * Returns 0, or -1 once a value too long is answered.
+ */
+static int
+prx_secret_ref_read(struct prx *x, const struct ipc_msg *m, json_t *item,
+    struct proxy_secret_ref *ref)
+{
+	const char *name = NULL, *header = NULL, *ph = NULL;
+	json_error_t je;
+
+	if (json_unpack_ex(item, &je, JSON_STRICT, "{s:s, s?s, s?s}", "name",
+	        &name, "header", &header, "placeholder", &ph) != 0)
+		dispatch_malformed(m, "proxy", je.text);
+	if (petri_strlcpy(ref->name, name, sizeof(ref->name)) >=
+	    sizeof(ref->name)) {
+		prx_err(x, m->id, PETRI_ERR_INVAL, "bad secret name");
+		return -1;
+	}
+	if (header != NULL &&
+	    petri_strlcpy(ref->header, header, sizeof(ref->header)) >=
+	        sizeof(ref->header)) {
+		prx_err(x, m->id, PETRI_ERR_INVAL, "bad secret header");
+		return -1;
+	}
+	if (ph != NULL &&
+	    petri_strlcpy(ref->placeholder, ph, sizeof(ref->placeholder)) >=
+	        sizeof(ref->placeholder)) {
+		prx_err(x, m->id, PETRI_ERR_INVAL, "bad placeholder");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 do_ident_set(void *arg, struct ipc_msg *m)
 {
 	struct prx *x = arg;
-	const char *sb = json_string_value(json_object_get(m->json, "sandbox"));
-	const char *src = json_string_value(json_object_get(m->json, "src"));
-	const char *tok = json_string_value(json_object_get(m->json, "token"));
-	json_t *secrets = json_object_get(m->json, "secrets"), *s;
+	const char *sb = NULL, *src = NULL, *tok = NULL;
+	json_t *secrets = NULL, *s;
 	struct proxy_secret_ref refs[PROXY_SECRETS_MAX];
 	struct proxy_ident *id = NULL;
 	struct policy *pol = NULL;
 	char err[POLICY_ERR_MAX];
-	const char *v;
 	size_t i;
 	int e;
 
 	memset(refs, 0, sizeof(refs));
-	if (sb == NULL || src == NULL || tok == NULL ||
-	    !json_is_array(secrets) ||
-	    json_array_size(secrets) > PROXY_SECRETS_MAX || m->data == NULL) {
+	prx_read(m, "{s:s, s:s, s:s, s:o}", "sandbox", &sb, "src", &src,
+	    "token", &tok, "secrets", &secrets);
+	if (!json_is_array(secrets))
+		dispatch_malformed(m, "proxy", "secrets: not an array");
+	if (json_array_size(secrets) > PROXY_SECRETS_MAX || m->data == NULL) {
 		prx_err(x, m->id, PETRI_ERR_INVAL, "bad identity");
 		return;
 	}
-	json_array_foreach (secrets, i, s) {
-		if ((v = json_string_value(json_object_get(s, "name"))) ==
-		        NULL ||
-		    petri_strlcpy(refs[i].name, v, sizeof(refs[i].name)) >=
-		        sizeof(refs[i].name)) {
-			prx_err(x, m->id, PETRI_ERR_INVAL, "bad secret name");
+	json_array_foreach (secrets, i, s)
+		if (prx_secret_ref_read(x, m, s, &refs[i]) != 0)
 			return;
-		}
-		if ((v = json_string_value(json_object_get(s, "header"))) !=
-		        NULL &&
-		    petri_strlcpy(refs[i].header, v, sizeof(refs[i].header)) >=
-		        sizeof(refs[i].header)) {
-			prx_err(x, m->id, PETRI_ERR_INVAL, "bad secret header");
-			return;
-		}
-		if ((v = json_string_value(
-		         json_object_get(s, "placeholder"))) != NULL &&
-		    petri_strlcpy(
-		        refs[i].placeholder, v, sizeof(refs[i].placeholder)) >=
-		        sizeof(refs[i].placeholder)) {
-			prx_err(x, m->id, PETRI_ERR_INVAL, "bad placeholder");
-			return;
-		}
-	}
 	if ((e = policy_parse((const char *)m->data, m->datalen, &x->regs->map,
 	         &pol, err, sizeof(err))) != 0) {
 		log_warn("%s: policy refused: %s", sb, err);
@@ -292,8 +309,8 @@ do_ident_del(void *arg, struct ipc_msg *m)
 	struct prx *x = arg;
 	const char *sb = NULL;
 
-	if (json_unpack(m->json, "{s:s}", "sandbox", &sb) != 0 ||
-	    proxy_ident_table_remove(x->idents, sb) != 0)
+	prx_read(m, "{s:s}", "sandbox", &sb);
+	if (proxy_ident_table_remove(x->idents, sb) != 0)
 		prx_err(x, m->id, PETRI_ERR_NOTFOUND, "no identity");
 	else
 		prx_ok(x, m->id, json_object());
@@ -305,8 +322,8 @@ do_exec_begin(void *arg, struct ipc_msg *m)
 	struct prx *x = arg;
 	const char *sb = NULL;
 
-	if (json_unpack(m->json, "{s:s}", "sandbox", &sb) != 0 ||
-	    proxy_ident_table_exec_begin(x->idents, sb) != 0)
+	prx_read(m, "{s:s}", "sandbox", &sb);
+	if (proxy_ident_table_exec_begin(x->idents, sb) != 0)
 		prx_err(x, m->id, PETRI_ERR_NOTFOUND, "no identity");
 	else
 		prx_ok(x, m->id, json_object());
@@ -316,15 +333,8 @@ static void
 do_sync(void *arg, struct ipc_msg *m)
 {
 	/* reports are sent before the answers they precede */
+	prx_read(m, "{}");
 	prx_ok(arg, m->id, json_object());
-}
-
-/* An answer to a report: the proxy waits for none. */
-static void
-do_ignore(void *arg, struct ipc_msg *m)
-{
-	(void)arg;
-	(void)m;
 }
 
 /* What the proxy daemon does, for whom: its one caller is the api. */
@@ -334,8 +344,8 @@ static const struct dispatch_entry prx_handlers[] = {
     {MSG_PRX_IDENT_DEL, PEER_API, do_ident_del, 0},
     {MSG_PRX_EXEC_BEGIN, PEER_API, do_exec_begin, 0},
     {MSG_PRX_SYNC, PEER_API, do_sync, 0},
-    {MSG_OK, PEER_API, do_ignore, 0},
-    {MSG_ERR, PEER_API, do_ignore, 0},
+    {MSG_OK, PEER_API, dispatch_ignore, 0},
+    {MSG_ERR, PEER_API, dispatch_ignore, 0},
 };
 #define PRX_NHANDLERS (sizeof(prx_handlers) / sizeof(prx_handlers[0]))
 

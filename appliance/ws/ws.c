@@ -49,11 +49,8 @@ struct ws {
 	struct ws_stage stages[WS_MAX_STAGES];
 };
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
+/* Reads m strictly (dispatch_read()): a malformed message is fatal. */
+#define ws_read(m, ...) dispatch_read((m), "ws", __VA_ARGS__)
 
 static void
 ws_ok(struct ws *w, uint32_t id, json_t *j, const void *data, size_t len)
@@ -135,12 +132,8 @@ ws_open(struct ws *w, const char *sandbox, int internal)
 
 /* For internal operations the path is given as ".petri/..." */
 static const char *
-ws_path(json_t *j, int internal)
+ws_path(const char *p, int internal)
 {
-	const char *p = jstr(j, "path");
-
-	if (p == NULL)
-		return NULL;
 	if (!internal)
 		return p;
 	if (strncmp(p, WS_INTERNAL "/", sizeof(WS_INTERNAL)) != 0)
@@ -149,9 +142,8 @@ ws_path(json_t *j, int internal)
 }
 
 static struct ws_stage *
-ws_stage_get(struct ws *w, json_t *j)
+ws_stage_get(struct ws *w, json_int_t id)
 {
-	json_int_t id = json_integer_value(json_object_get(j, "stage"));
 	int i;
 
 	for (i = 0; i < WS_MAX_STAGES; i++)
@@ -180,20 +172,21 @@ static void
 do_stage_open(void *arg, struct ipc_msg *m)
 {
 	struct ws *w = arg;
-	int internal = json_is_true(json_object_get(m->json, "internal"));
-	int fd, sfd, i, e;
+	const char *sb = NULL;
+	int internal = 0, fd, sfd, i, e;
 
+	ws_read(m, "{s:s, s?b}", "sandbox", &sb, "internal", &internal);
 	for (i = 0; i < WS_MAX_STAGES && w->stages[i].used; i++)
 		;
 	if (i == WS_MAX_STAGES) {
 		ws_err(w, m->id, PETRI_ERR_LIMIT, "too many uploads at once");
 		return;
 	}
-	if ((fd = ws_open(w, jstr(m->json, "sandbox"), internal)) < 0) {
+	if ((fd = ws_open(w, sb, internal)) < 0) {
 		ws_err(w, m->id, fd, "no such workspace");
 		return;
 	}
-	if ((sfd = ws_open_sub(w, jstr(m->json, "sandbox"), WS_STAGE)) < 0) {
+	if ((sfd = ws_open_sub(w, sb, WS_STAGE)) < 0) {
 		close(fd);
 		ws_err(w, m->id, sfd, "no staging area");
 		return;
@@ -208,40 +201,81 @@ do_stage_open(void *arg, struct ipc_msg *m)
 	w->stages[i].used = 1;
 	w->stages[i].id = ++w->next_stage;
 	w->stages[i].internal = internal;
-	petri_strlcpy(w->stages[i].sandbox, jstr(m->json, "sandbox"),
-	    sizeof(w->stages[i].sandbox));
+	petri_strlcpy(w->stages[i].sandbox, sb, sizeof(w->stages[i].sandbox));
 	ws_ok(w, m->id, json_pack("{s:i}", "stage", w->stages[i].id), NULL, 0);
+}
+
+/* The fields of one MSG_WS_STAGE_* message (wrap_ws.c sends them). */
+struct ws_stage_msg {
+	json_int_t stage;
+	const char *path; /* FILE, MKDIR, SYMLINK, REMOVE */
+	const char *target; /* SYMLINK */
+	const char *copy_from; /* FILE, optional */
+	int mode, append, more; /* FILE */
+	int replace; /* COMMIT */
+};
+
+/* Reads a MSG_WS_STAGE_* message strictly into *sm. */
+static void
+ws_stage_msg_read(const struct ipc_msg *m, struct ws_stage_msg *sm)
+{
+	memset(sm, 0, sizeof(*sm));
+	switch (m->type) {
+	case MSG_WS_STAGE_FILE:
+		ws_read(m, "{s:I, s:s, s:i, s:b, s:b, s?s}", "stage",
+		    &sm->stage, "path", &sm->path, "mode", &sm->mode, "append",
+		    &sm->append, "more", &sm->more, "copy_from",
+		    &sm->copy_from);
+		break;
+	case MSG_WS_STAGE_SYMLINK:
+		ws_read(m, "{s:I, s:s, s:s}", "stage", &sm->stage, "path",
+		    &sm->path, "target", &sm->target);
+		break;
+	case MSG_WS_STAGE_MKDIR:
+	case MSG_WS_STAGE_REMOVE:
+		ws_read(
+		    m, "{s:I, s:s}", "stage", &sm->stage, "path", &sm->path);
+		break;
+	case MSG_WS_STAGE_COMMIT:
+		ws_read(m, "{s:I, s:b}", "stage", &sm->stage, "replace",
+		    &sm->replace);
+		break;
+	default: /* MSG_WS_STAGE_ABORT */
+		ws_read(m, "{s:I}", "stage", &sm->stage);
+	}
 }
 
 static void
 do_stage_op(void *arg, struct ipc_msg *m)
 {
 	struct ws *w = arg;
-	struct ws_stage *s = ws_stage_get(w, m->json);
-	const char *path, *from;
-	int e = 0, mode;
+	struct ws_stage_msg sm;
+	struct ws_stage *s;
+	const char *path = NULL;
+	int e = 0;
 
-	if (s == NULL) {
+	ws_stage_msg_read(m, &sm);
+	if ((s = ws_stage_get(w, sm.stage)) == NULL) {
 		ws_err(w, m->id, PETRI_ERR_NOTFOUND, "no such stage");
 		return;
 	}
-	path = ws_path(m->json, s->internal);
-	mode = (int)json_integer_value(json_object_get(m->json, "mode"));
+	if (sm.path != NULL)
+		path = ws_path(sm.path, s->internal);
 	switch (m->type) {
 	case MSG_WS_STAGE_FILE:
 		if (path == NULL) {
 			e = PETRI_ERR_PATH;
 			break;
 		}
-		if ((from = jstr(m->json, "copy_from")) != NULL) {
-			e = wsfs_stage_copy(s->st, path, from, mode);
+		if (sm.copy_from != NULL) {
+			e = wsfs_stage_copy(s->st, path, sm.copy_from, sm.mode);
 			break;
 		}
-		if (!json_is_true(json_object_get(m->json, "append")))
-			e = wsfs_stage_file_begin(s->st, path, mode);
+		if (!sm.append)
+			e = wsfs_stage_file_begin(s->st, path, sm.mode);
 		if (e == 0 && m->datalen > 0)
 			e = wsfs_stage_file_write(s->st, m->data, m->datalen);
-		if (e == 0 && !json_is_true(json_object_get(m->json, "more")))
+		if (e == 0 && !sm.more)
 			e = wsfs_stage_file_end(s->st);
 		break;
 	case MSG_WS_STAGE_MKDIR:
@@ -249,19 +283,15 @@ do_stage_op(void *arg, struct ipc_msg *m)
 		                 : wsfs_stage_mkdir(s->st, path);
 		break;
 	case MSG_WS_STAGE_SYMLINK:
-		if (path == NULL || jstr(m->json, "target") == NULL)
-			e = PETRI_ERR_PATH;
-		else
-			e = wsfs_stage_symlink(
-			    s->st, path, jstr(m->json, "target"));
+		e = path == NULL ? PETRI_ERR_PATH
+		                 : wsfs_stage_symlink(s->st, path, sm.target);
 		break;
 	case MSG_WS_STAGE_REMOVE:
 		e = path == NULL ? PETRI_ERR_PATH
 		                 : wsfs_stage_remove(s->st, path);
 		break;
 	case MSG_WS_STAGE_COMMIT:
-		e = wsfs_stage_commit(
-		    s->st, json_is_true(json_object_get(m->json, "replace")));
+		e = wsfs_stage_commit(s->st, sm.replace);
 		if (e != 0) {
 			ws_stage_fail(w, m->id, s, e);
 			ws_stage_drop(s);
@@ -307,20 +337,19 @@ static void
 do_list(void *arg, struct ipc_msg *m)
 {
 	struct ws *w = arg;
+	const char *sb = NULL, *path = NULL;
 	json_t *a;
-	int fd, n, trunc = 0;
+	int recursive = 0, fd, n, trunc = 0;
 
-	if ((fd = ws_open(w, jstr(m->json, "sandbox"), 0)) < 0) {
+	ws_read(m, "{s:s, s:s, s:b}", "sandbox", &sb, "path", &path,
+	    "recursive", &recursive);
+	if ((fd = ws_open(w, sb, 0)) < 0) {
 		ws_err(w, m->id, fd, "no such workspace");
 		return;
 	}
 	a = json_array();
-	n = wsfs_list(fd,
-	    jstr(m->json, "path") != NULL ? jstr(m->json, "path") : "",
-	    json_is_true(json_object_get(m->json, "recursive"))
-	        ? WSFS_LIST_RECURSIVE
-	        : 0,
-	    list_cb, a, &trunc);
+	n = wsfs_list(
+	    fd, path, recursive ? WSFS_LIST_RECURSIVE : 0, list_cb, a, &trunc);
 	close(fd);
 	if (n < 0) {
 		json_decref(a);
@@ -338,24 +367,25 @@ do_read(void *arg, struct ipc_msg *m)
 {
 	struct ws *w = arg;
 	struct stat st;
-	json_int_t off = json_integer_value(json_object_get(m->json, "offset"));
-	json_int_t len = json_integer_value(json_object_get(m->json, "length"));
-	int internal = json_is_true(json_object_get(m->json, "internal"));
+	const char *sb = NULL, *path = NULL;
+	json_int_t off = 0, len = 0;
+	int internal = 0;
 	unsigned char *p = NULL;
 	ssize_t got = 0;
 	int fd, ffd = -1, e;
 
+	ws_read(m, "{s:s, s:s, s:I, s:I, s?b}", "sandbox", &sb, "path", &path,
+	    "offset", &off, "length", &len, "internal", &internal);
 	if (off < 0 || len <= 0 || (size_t)len > WS_READ_MAX) {
 		ws_err(w, m->id, PETRI_ERR_INVAL, "bad read");
 		return;
 	}
-	if ((fd = ws_open(w, jstr(m->json, "sandbox"), internal)) < 0) {
+	if ((fd = ws_open(w, sb, internal)) < 0) {
 		ws_err(w, m->id, fd, "no such workspace");
 		return;
 	}
-	e = ws_path(m->json, internal) == NULL
-	    ? PETRI_ERR_PATH
-	    : wsfs_open_file(fd, ws_path(m->json, internal), &ffd, &st);
+	path = ws_path(path, internal);
+	e = path == NULL ? PETRI_ERR_PATH : wsfs_open_file(fd, path, &ffd, &st);
 	close(fd);
 	if (e != 0) {
 		ws_err(w, m->id, e == PETRI_ERR_INVAL ? PETRI_ERR_NOTFOUND : e,
@@ -395,11 +425,13 @@ static void
 do_delete(void *arg, struct ipc_msg *m)
 {
 	struct ws *w = arg;
-	int internal = json_is_true(json_object_get(m->json, "internal"));
-	const char *path = ws_path(m->json, internal);
-	int fd, e;
+	const char *sb = NULL, *path = NULL;
+	int internal = 0, fd, e;
 
-	if ((fd = ws_open(w, jstr(m->json, "sandbox"), internal)) < 0) {
+	ws_read(m, "{s:s, s:s, s?b}", "sandbox", &sb, "path", &path, "internal",
+	    &internal);
+	path = ws_path(path, internal);
+	if ((fd = ws_open(w, sb, internal)) < 0) {
 		ws_err(w, m->id, fd, "no such workspace");
 		return;
 	}
@@ -416,10 +448,11 @@ static void
 do_create(void *arg, struct ipc_msg *m)
 {
 	struct ws *w = arg;
-	const char *sb = jstr(m->json, "sandbox");
+	const char *sb = NULL;
 	int sfd = -1, e = PETRI_ERR_IO;
 
-	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
+	ws_read(m, "{s:s}", "sandbox", &sb);
+	if (!petri_id_valid(sb, "sb_")) {
 		ws_err(w, m->id, PETRI_ERR_INVAL, "bad sandbox id");
 		return;
 	}
@@ -443,10 +476,11 @@ static void
 do_remove(void *arg, struct ipc_msg *m)
 {
 	struct ws *w = arg;
-	const char *sb = jstr(m->json, "sandbox");
+	const char *sb = NULL;
 	int e, i;
 
-	if (sb == NULL || !petri_id_valid(sb, "sb_")) {
+	ws_read(m, "{s:s}", "sandbox", &sb);
+	if (!petri_id_valid(sb, "sb_")) {
 		ws_err(w, m->id, PETRI_ERR_INVAL, "bad sandbox id");
 		return;
 	}
@@ -469,6 +503,7 @@ do_inventory(void *arg, struct ipc_msg *m)
 	DIR *d;
 	int fd;
 
+	ws_read(m, "{}");
 	if ((fd = dup(w->root_fd)) < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
@@ -609,9 +644,11 @@ do_manifest(void *arg, struct ipc_msg *m)
 {
 	struct ws *w = arg;
 	struct manifest mf;
+	const char *sb = NULL;
 	int fd;
 
-	if ((fd = ws_open(w, jstr(m->json, "sandbox"), 0)) < 0) {
+	ws_read(m, "{s:s}", "sandbox", &sb);
+	if ((fd = ws_open(w, sb, 0)) < 0) {
 		ws_err(w, m->id, fd, "no such workspace");
 		return;
 	}

@@ -283,14 +283,84 @@ wsfs_rm_hoist(int dfd, const char *name, int topfd)
 	return PETRI_ERR_EXISTS;
 }
 
+/* A removal in progress: the directories open from the top down. */
+struct wsfs_rm_walk {
+	struct wsfs_rm_level *lv; /* WS_MAX_DEPTH of them */
+	size_t depth; /* lv[depth - 1] is being read */
+	int parent_fd; /* holds lv[0] */
+	dev_t dev; /* the tree's file system: no crossing into a mount */
+	int passes; /* re-reads of a directory that kept changing */
+};
+
+/*
+ * The directory being read is read through: removes it and goes up, or
+ * reads it again if entries came or moved in.  Returns 0 or an error.
+ */
+static int
+wsfs_rm_leave(struct wsfs_rm_walk *w)
+{
+	struct wsfs_rm_level *cur = &w->lv[w->depth - 1];
+	int pfd = w->depth > 1 ? dirfd(w->lv[w->depth - 2].d) : w->parent_fd;
+
+	if (unlinkat(pfd, cur->name, AT_REMOVEDIR) == 0 || errno == ENOENT) {
+		closedir(cur->d);
+		cur->d = NULL;
+		w->depth--;
+		if (w->depth > 0)
+			w->lv[w->depth - 1].progress = 1;
+		return 0;
+	}
+	if ((errno == ENOTEMPTY || errno == EEXIST) && cur->progress &&
+	    ++w->passes <= WSFS_RM_MAX_PASSES) {
+		/* entries came or moved in: another pass */
+		cur->progress = 0;
+		rewinddir(cur->d);
+		return 0;
+	}
+	/* still not empty: it keeps changing */
+	return errno == ENOTEMPTY || errno == EEXIST ? PETRI_ERR_STATE
+	                                             : wsfs_err(errno);
+}
+
+/*
+ * One entry of the directory being read: unlinked, or a directory
+ * descended into (hoisted to the top when the tree is too deep).
+ * Returns 0 or an error.
+ */
+static int
+wsfs_rm_entry(struct wsfs_rm_walk *w, const char *name)
+{
+	struct wsfs_rm_level *cur = &w->lv[w->depth - 1];
+	int dfd = dirfd(cur->d), rc;
+
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT) {
+		cur->progress = 1;
+		return 0;
+	}
+	if (errno != EISDIR)
+		return wsfs_err(errno);
+	cur->progress = 1;
+	if (w->depth == WS_MAX_DEPTH) {
+		w->lv[0].progress = 1;
+		return wsfs_rm_hoist(dfd, name, dirfd(w->lv[0].d));
+	}
+	rc = wsfs_rm_open(dfd, name, &w->dev, &w->lv[w->depth].d, NULL);
+	if (rc == PETRI_ERR_STATE)
+		return 0; /* no longer a directory: next pass */
+	if (rc != 0)
+		return rc;
+	petri_strlcpy(w->lv[w->depth].name, name, sizeof(w->lv[w->depth].name));
+	w->lv[w->depth].progress = 0;
+	w->depth++;
+	return 0;
+}
+
 int
 wsfs_remove_tree(int parent_fd, const char *name)
 {
-	struct wsfs_rm_level *lv = NULL;
+	struct wsfs_rm_walk w;
 	struct dirent *de;
-	size_t depth = 0;
-	dev_t dev;
-	int rc = 0, pfd, passes = 0;
+	int rc = 0;
 
 	if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL ||
 	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
@@ -300,83 +370,34 @@ wsfs_remove_tree(int parent_fd, const char *name)
 		return 0;
 	if (errno != EISDIR)
 		return wsfs_err(errno);
-	if ((lv = calloc(WS_MAX_DEPTH, sizeof(*lv))) == NULL)
+	memset(&w, 0, sizeof(w));
+	w.parent_fd = parent_fd;
+	if ((w.lv = calloc(WS_MAX_DEPTH, sizeof(*w.lv))) == NULL)
 		return PETRI_ERR_NOMEM;
-	if ((rc = wsfs_rm_open(parent_fd, name, NULL, &lv[0].d, &dev)) != 0)
+	if ((rc = wsfs_rm_open(parent_fd, name, NULL, &w.lv[0].d, &w.dev)) != 0)
 		goto out;
-	petri_strlcpy(lv[0].name, name, sizeof(lv[0].name));
-	depth = 1;
+	petri_strlcpy(w.lv[0].name, name, sizeof(w.lv[0].name));
+	w.depth = 1;
 
-	while (depth > 0) {
-		struct wsfs_rm_level *cur = &lv[depth - 1];
-		int dfd = dirfd(cur->d);
-
+	while (w.depth > 0) {
 		errno = 0;
-		if ((de = readdir(cur->d)) == NULL) {
-			if (errno != 0) {
-				rc = PETRI_ERR_IO;
-				goto out;
-			}
-			pfd = depth > 1 ? dirfd(lv[depth - 2].d) : parent_fd;
-			if (unlinkat(pfd, cur->name, AT_REMOVEDIR) == 0 ||
-			    errno == ENOENT) {
-				closedir(cur->d);
-				cur->d = NULL;
-				depth--;
-				if (depth > 0)
-					lv[depth - 1].progress = 1;
-				continue;
-			}
-			if ((errno == ENOTEMPTY || errno == EEXIST) &&
-			    cur->progress && ++passes <= WSFS_RM_MAX_PASSES) {
-				/* entries came or moved in: another pass */
-				cur->progress = 0;
-				rewinddir(cur->d);
-				continue;
-			}
-			/* still not empty: it keeps changing */
-			rc = errno == ENOTEMPTY || errno == EEXIST
-			    ? PETRI_ERR_STATE
-			    : wsfs_err(errno);
-			goto out;
-		}
-		if (strcmp(de->d_name, ".") == 0 ||
+		if ((de = readdir(w.lv[w.depth - 1].d)) == NULL) {
+			rc = errno != 0 ? PETRI_ERR_IO : wsfs_rm_leave(&w);
+		} else if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT) {
-			cur->progress = 1;
-			continue;
-		}
-		if (errno != EISDIR) {
-			rc = wsfs_err(errno);
-			goto out;
-		}
-		cur->progress = 1;
-		if (depth == WS_MAX_DEPTH) {
-			lv[0].progress = 1;
-			if ((rc = wsfs_rm_hoist(
-			         dfd, de->d_name, dirfd(lv[0].d))) != 0)
-				goto out;
-			continue;
-		}
-		rc = wsfs_rm_open(dfd, de->d_name, &dev, &lv[depth].d, NULL);
-		if (rc == PETRI_ERR_STATE)
-			continue; /* no longer a directory: next pass */
+		else
+			rc = wsfs_rm_entry(&w, de->d_name);
 		if (rc != 0)
 			goto out;
-		petri_strlcpy(
-		    lv[depth].name, de->d_name, sizeof(lv[depth].name));
-		lv[depth].progress = 0;
-		depth++;
 	}
-	rc = 0;
 out:
-	while (depth > 0) {
-		depth--;
-		if (lv[depth].d != NULL)
-			closedir(lv[depth].d);
+	while (w.depth > 0) {
+		w.depth--;
+		if (w.lv[w.depth].d != NULL)
+			closedir(w.lv[w.depth].d);
 	}
-	free(lv);
+	free(w.lv);
 	return rc;
 }
 
@@ -609,6 +630,46 @@ wsfs_list_push(struct wsfs_lister *l, const char *name)
 	return 0;
 }
 
+/*
+ * For a recursive listing, opens the directory name beneath dfd that
+ * fstatat() described in *sb (room: the walk can go one deeper) into
+ * *cdp, never following a link, refusing one swapped in since and a
+ * mount.  *cdp stays NULL for an entry not descended into (l->truncated
+ * set when one should have been).  Returns 0 or PETRI_ERR_NOMEM.
+ */
+static int
+wsfs_list_descend(struct wsfs_lister *l, int dfd, const char *name,
+    const struct stat *sb, int room, DIR **cdp)
+{
+	struct stat cs;
+	int cfd;
+
+	*cdp = NULL;
+	if (!(l->flags & WSFS_LIST_RECURSIVE) || !S_ISDIR(sb->st_mode))
+		return 0;
+	if (!room || l->depth >= WS_MAX_DEPTH) {
+		l->truncated = 1;
+		return 0;
+	}
+	cfd = openat(dfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (cfd < 0) {
+		l->truncated = 1; /* unreadable, or raced */
+		return 0;
+	}
+	if (fstat(cfd, &cs) != 0 || cs.st_ino != sb->st_ino ||
+	    cs.st_dev != sb->st_dev || cs.st_dev != l->dev) {
+		close(cfd);
+		l->truncated = 1;
+		return 0;
+	}
+	if ((*cdp = fdopendir(cfd)) == NULL) {
+		close(cfd);
+		return PETRI_ERR_NOMEM;
+	}
+	return 0;
+}
+
 /* Lists the directory fd (taken over) whose path is l->path. */
 static int
 wsfs_list_dir(struct wsfs_lister *l, int fd)
@@ -619,8 +680,8 @@ wsfs_list_dir(struct wsfs_lister *l, int fd)
 		size_t depth;
 	} st[WS_MAX_DEPTH + 1];
 	struct dirent *de;
-	struct stat sb, cs;
-	int top = 0, rc = 0, cfd;
+	struct stat sb;
+	int top = 0, rc = 0;
 	DIR *cd;
 
 	if ((st[0].d = fdopendir(fd)) == NULL) {
@@ -669,30 +730,11 @@ wsfs_list_dir(struct wsfs_lister *l, int fd)
 				rc = 0;
 			goto out;
 		}
-		if (!(l->flags & WSFS_LIST_RECURSIVE) || !S_ISDIR(sb.st_mode))
-			continue;
-		if (top + 1 > WS_MAX_DEPTH || l->depth >= WS_MAX_DEPTH) {
-			l->truncated = 1;
-			continue;
-		}
-		cfd = openat(dirfd(st[top].d), de->d_name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK |
-		        O_CLOEXEC);
-		if (cfd < 0) {
-			l->truncated = 1; /* unreadable, or raced */
-			continue;
-		}
-		if (fstat(cfd, &cs) != 0 || cs.st_ino != sb.st_ino ||
-		    cs.st_dev != sb.st_dev || cs.st_dev != l->dev) {
-			close(cfd);
-			l->truncated = 1;
-			continue;
-		}
-		if ((cd = fdopendir(cfd)) == NULL) {
-			close(cfd);
-			rc = PETRI_ERR_NOMEM;
+		if ((rc = wsfs_list_descend(l, dirfd(st[top].d), de->d_name,
+		         &sb, top + 1 <= WS_MAX_DEPTH, &cd)) != 0)
 			goto out;
-		}
+		if (cd == NULL)
+			continue;
 		top++;
 		st[top].d = cd;
 		st[top].len = l->len;

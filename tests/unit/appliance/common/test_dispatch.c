@@ -1,4 +1,7 @@
 /* test_dispatch.c: a receiver's handler table against its permit table. */
+#include <stdarg.h>
+#include <string.h>
+
 #include "dispatch.h"
 #include "unit.h"
 
@@ -58,10 +61,57 @@ test_check(void)
 	    PETRI_ERR_INVAL);
 }
 
+static int
+read_one(const char *doc, char *err, size_t errlen, const char *fmt, ...)
+{
+	json_t *j = json_loads(doc, 0, NULL);
+	va_list ap;
+	int e;
+
+	va_start(ap, fmt);
+	e = dispatch_vread(j, err, errlen, fmt, ap);
+	va_end(ap);
+	json_decref(j);
+	return e;
+}
+
+static void
+test_read(void)
+{
+	const char *s = NULL;
+	json_int_t n = 0;
+	int b = 7;
+	char err[JSON_ERROR_TEXT_LENGTH];
+
+	CHECK(read_one("{\"a\":\"x\",\"n\":3}", err, sizeof(err),
+	          "{s:s, s:I, s?b}", "a", &s, "n", &n, "b", &b) == 0);
+	CHECK(n == 3 && b == 7);
+	CHECK(read_one("{\"a\":\"x\",\"n\":3,\"b\":true}", err, sizeof(err),
+	          "{s:s, s:I, s?b}", "a", &s, "n", &n, "b", &b) == 0);
+	CHECK(b == 1);
+	/* an unknown key, in a nested object too */
+	CHECK(read_one("{\"a\":\"x\",\"n\":3,\"z\":1}", err, sizeof(err),
+	          "{s:s, s:I}", "a", &s, "n", &n) == PETRI_ERR_PROTO);
+	CHECK(strstr(err, "z") != NULL);
+	CHECK(read_one("{\"o\":{\"a\":1,\"z\":1}}", err, sizeof(err),
+	          "{s:{s:I}}", "o", "a", &n) == PETRI_ERR_PROTO);
+	/* a wrong type, a missing key, a null for a string, no object */
+	CHECK(read_one("{\"a\":1}", err, sizeof(err), "{s:s}", "a", &s) ==
+	    PETRI_ERR_PROTO);
+	CHECK(read_one("{}", err, sizeof(err), "{s:s}", "a", &s) ==
+	    PETRI_ERR_PROTO);
+	CHECK(read_one("{\"a\":null}", err, sizeof(err), "{s?s}", "a", &s) ==
+	    PETRI_ERR_PROTO);
+	CHECK(read_one("[]", err, sizeof(err), "{}") == PETRI_ERR_PROTO);
+	CHECK(read_one("{}", err, sizeof(err), "{}") == 0);
+	CHECK(read_one("nope", err, sizeof(err), "{}") == PETRI_ERR_PROTO);
+}
+
 int
 main(void)
 {
 	UNIT_RUN(test_find);
 	UNIT_RUN(test_check);
+	UNIT_RUN(test_read);
 	return UNIT_DONE();
 }

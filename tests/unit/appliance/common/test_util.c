@@ -1,5 +1,8 @@
 /* test_util.c: buffers, number parsing, hex, ids, time, UTF-8. */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bounds.h"
 #include "buf.h"
@@ -184,6 +187,63 @@ test_config_refusals(void)
 	json_decref(doc);
 }
 
+static void
+test_deadline(void)
+{
+	struct timespec now, ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	petri_deadline(CLOCK_MONOTONIC, 2500, &ts);
+	CHECK(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L);
+	CHECK(ts.tv_sec >= now.tv_sec + 2 && ts.tv_sec <= now.tv_sec + 4);
+	petri_deadline(CLOCK_MONOTONIC, 999, &ts);
+	CHECK(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L);
+	CHECK(ts.tv_sec <= now.tv_sec + 2);
+	petri_deadline(CLOCK_REALTIME, 0, &ts);
+	CHECK(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L);
+}
+
+static void *
+t_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+static int t_released;
+
+static void
+t_release(void *p)
+{
+	t_released++;
+	free(p);
+}
+
+static void
+test_file_read_with(void)
+{
+	char path[] = "/tmp/test_util.XXXXXX";
+	void *p = NULL;
+	size_t n = 0;
+	int fd;
+
+	CHECK((fd = mkstemp(path)) >= 0);
+	CHECK(write(fd, "secret\n", 7) == 7);
+	close(fd);
+	CHECK(
+	    petri_file_read_with(path, 0, 64, t_alloc, t_release, &p, &n) == 0);
+	CHECK(n == 7 && memcmp(p, "secret\n", 8) == 0);
+	t_release(p);
+	t_released = 0;
+	CHECK(petri_file_read_with(path, 0, 6, t_alloc, t_release, &p, &n) ==
+	    PETRI_ERR_TOOBIG);
+	CHECK(p == NULL && t_released == 0);
+	unlink(path);
+	CHECK(petri_file_read_with(path, 0, 64, t_alloc, t_release, &p, &n) ==
+	    PETRI_ERR_NOTFOUND);
+	CHECK(petri_file_read_with("/tmp", 0, 64, t_alloc, t_release, &p, &n) ==
+	    PETRI_ERR_IO);
+}
+
 int
 main(void)
 {
@@ -191,6 +251,8 @@ main(void)
 	UNIT_RUN(test_strtonum);
 	UNIT_RUN(test_hex_ids);
 	UNIT_RUN(test_time);
+	UNIT_RUN(test_deadline);
+	UNIT_RUN(test_file_read_with);
 	UNIT_RUN(test_utf8);
 	UNIT_RUN(test_config);
 	UNIT_RUN(test_config_refusals);
