@@ -867,6 +867,18 @@ xexec_find(struct engine *e, const char *id)
 	return NULL;
 }
 
+/* xexec_find() under the table's lock. */
+static struct xexec *
+xexec_get(struct engine *e, const char *id)
+{
+	struct xexec *x;
+
+	pthread_mutex_lock(&e->lock);
+	x = xexec_find(e, id);
+	pthread_mutex_unlock(&e->lock);
+	return x;
+}
+
 static void
 xexec_wake(struct xexec *x)
 {
@@ -1849,10 +1861,7 @@ do_exec(void *arg, struct ipc_msg *m)
 	(void)msg_read_check(
 	    m, engine_msg_exec_read(m->json, &q, err, sizeof(err)), err);
 	/* registered by exec_register() on the reader thread */
-	pthread_mutex_lock(&e->lock);
-	x = xexec_find(e, q.exec);
-	pthread_mutex_unlock(&e->lock);
-	if (x == NULL) {
+	if ((x = xexec_get(e, q.exec)) == NULL) {
 		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
 		return;
 	}
@@ -1983,10 +1992,7 @@ exec_unregister(struct engine *e, struct ipc_msg *m)
 
 	(void)msg_read_check(
 	    m, engine_msg_exec_read(m->json, &q, err, sizeof(err)), err);
-	pthread_mutex_lock(&e->lock);
-	x = xexec_find(e, q.exec);
-	pthread_mutex_unlock(&e->lock);
-	if (x != NULL)
+	if ((x = xexec_get(e, q.exec)) != NULL)
 		xexec_remove(e, x);
 }
 

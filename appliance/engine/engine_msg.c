@@ -3,6 +3,8 @@
  * per type (engine_msg.h).  Each format lists exactly what the matching
  * stub of api/wrap_engine.c packs.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,21 @@ msg_fail_text(const char *text, char *err, size_t errlen)
 	return PETRI_ERR_PROTO;
 }
 
+/* One json_unpack_ex(JSON_STRICT) of j by fmt; what names the message. */
+static int
+msg_unpack(
+    json_t *j, const char *what, char *err, size_t errlen, const char *fmt, ...)
+{
+	json_error_t je;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = json_vunpack_ex(j, &je, JSON_STRICT, fmt, ap);
+	va_end(ap);
+	return r != 0 ? msg_fail(&je, what, err, errlen) : 0;
+}
+
 /* Whether v is an array of strings (want_array) or an object of them. */
 static int
 msg_strings(json_t *v, int want_array)
@@ -59,42 +76,30 @@ msg_strings(json_t *v, int want_array)
 int
 engine_msg_empty_read(json_t *j, char *err, size_t errlen)
 {
-	json_error_t je;
-
-	if (json_unpack_ex(j, &je, JSON_STRICT, "{}") != 0)
-		return msg_fail(&je, "message", err, errlen);
-	return 0;
+	return msg_unpack(j, "message", err, errlen, "{}");
 }
 
 /* One sandbox spec; with_container: an entry of a reconciliation. */
 static int
-msg_sb_read(json_t *j, int with_container, struct engine_msg_sb *out,
-    char *err, size_t errlen)
+msg_sb_read(json_t *j, int with_container, struct engine_msg_sb *out, char *err,
+    size_t errlen)
 {
-	json_error_t je;
-	int r;
-
 	memset(out, 0, sizeof(*out));
 	if (with_container)
-		r = json_unpack_ex(j, &je, JSON_STRICT,
+		return msg_unpack(j, "sandbox spec", err, errlen,
 		    "{s:s, s?s, s:s, s:s, s:s, s:s, s:" LIMITS_FMT
 		    ", s:I, s:I, s:I}",
 		    "sandbox", &out->sandbox, "container", &out->container,
-		    "language", &out->language, "image", &out->image,
-		    "runtime", &out->runtime, "workspace", &out->workspace,
-		    "limits", LIMITS_ARGS(&out->limits), "uid", &out->uid,
-		    "gid", &out->gid, "tmp_mb", &out->tmp_mb);
-	else
-		r = json_unpack_ex(j, &je, JSON_STRICT,
-		    "{s:s, s:s, s:s, s:s, s:s, s:" LIMITS_FMT ", s:I, s:I, s:I}",
-		    "sandbox", &out->sandbox, "language", &out->language,
-		    "image", &out->image, "runtime", &out->runtime,
-		    "workspace", &out->workspace, "limits",
+		    "language", &out->language, "image", &out->image, "runtime",
+		    &out->runtime, "workspace", &out->workspace, "limits",
 		    LIMITS_ARGS(&out->limits), "uid", &out->uid, "gid",
 		    &out->gid, "tmp_mb", &out->tmp_mb);
-	if (r != 0)
-		return msg_fail(&je, "sandbox spec", err, errlen);
-	return 0;
+	return msg_unpack(j, "sandbox spec", err, errlen,
+	    "{s:s, s:s, s:s, s:s, s:s, s:" LIMITS_FMT ", s:I, s:I, s:I}",
+	    "sandbox", &out->sandbox, "language", &out->language, "image",
+	    &out->image, "runtime", &out->runtime, "workspace", &out->workspace,
+	    "limits", LIMITS_ARGS(&out->limits), "uid", &out->uid, "gid",
+	    &out->gid, "tmp_mb", &out->tmp_mb);
 }
 
 int
@@ -108,61 +113,47 @@ int
 engine_msg_sb_delete_read(
     json_t *j, struct engine_msg_sb_delete *out, char *err, size_t errlen)
 {
-	json_error_t je;
-
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s?s}", "sandbox",
-	        &out->sandbox, "container", &out->container) != 0)
-		return msg_fail(&je, "sandbox delete", err, errlen);
-	return 0;
+	return msg_unpack(j, "sandbox delete", err, errlen, "{s:s, s?s}",
+	    "sandbox", &out->sandbox, "container", &out->container);
 }
 
 int
 engine_msg_sb_update_read(
     json_t *j, struct engine_msg_sb_update *out, char *err, size_t errlen)
 {
-	json_error_t je;
-
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:" LIMITS_FMT "}",
-	        "container", &out->container, "limits",
-	        LIMITS_ARGS(&out->limits)) != 0)
-		return msg_fail(&je, "sandbox update", err, errlen);
-	return 0;
+	return msg_unpack(j, "sandbox update", err, errlen,
+	    "{s:s, s:" LIMITS_FMT "}", "container", &out->container, "limits",
+	    LIMITS_ARGS(&out->limits));
 }
 
 int
 engine_msg_sb_recover_read(
     json_t *j, struct engine_msg_sb_recover *out, char *err, size_t errlen)
 {
-	json_error_t je;
-
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s}", "sandbox",
-	        &out->sandbox, "container", &out->container) != 0)
-		return msg_fail(&je, "sandbox recover", err, errlen);
-	return 0;
+	return msg_unpack(j, "sandbox recover", err, errlen, "{s:s, s:s}",
+	    "sandbox", &out->sandbox, "container", &out->container);
 }
 
 int
 engine_msg_reconcile_read(
     json_t *j, struct engine_msg_reconcile *out, char *err, size_t errlen)
 {
-	json_error_t je;
 	json_t *list = NULL, *v;
 	size_t i;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex(j, &je, JSON_STRICT, "{s:o}", "sandboxes", &list) !=
-	    0)
-		return msg_fail(&je, "reconcile", err, errlen);
+	if ((r = msg_unpack(j, "reconcile", err, errlen, "{s:o}", "sandboxes",
+	         &list)) != 0)
+		return r;
 	if (!json_is_array(list))
 		return msg_fail_text(
 		    "reconcile: sandboxes is not an array", err, errlen);
 	if (json_array_size(list) > 0 &&
-	    (out->sb = calloc(json_array_size(list), sizeof(*out->sb))) ==
-	        NULL)
+	    (out->sb = calloc(json_array_size(list), sizeof(*out->sb))) == NULL)
 		return PETRI_ERR_NOMEM;
 	json_array_foreach (list, i, v) {
 		if ((r = msg_sb_read(v, 1, &out->sb[i], err, errlen)) != 0)
@@ -186,20 +177,19 @@ int
 engine_msg_exec_read(
     json_t *j, struct engine_msg_exec *out, char *err, size_t errlen)
 {
-	json_error_t je;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex(j, &je, JSON_STRICT,
-	        "{s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:b, s:b, s:I, s:I, s:b, "
-	        "s?o, s?o}",
-	        "exec", &out->exec, "sandbox", &out->sandbox, "container",
-	        &out->container, "argv", &out->argv, "cwd", &out->cwd,
-	        "timeout_ms", &out->timeout_ms, "output_max",
-	        &out->output_max, "fresh", &out->fresh, "background",
-	        &out->background, "uid", &out->uid, "gid", &out->gid,
-	        "has_stdin", &out->has_stdin, "env", &out->env, "spec",
-	        &out->spec) != 0)
-		return msg_fail(&je, "exec", err, errlen);
+	if ((r = msg_unpack(j, "exec", err, errlen,
+	         "{s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:b, s:b, s:I, s:I, "
+	         "s:b, s?o, s?o}",
+	         "exec", &out->exec, "sandbox", &out->sandbox, "container",
+	         &out->container, "argv", &out->argv, "cwd", &out->cwd,
+	         "timeout_ms", &out->timeout_ms, "output_max", &out->output_max,
+	         "fresh", &out->fresh, "background", &out->background, "uid",
+	         &out->uid, "gid", &out->gid, "has_stdin", &out->has_stdin,
+	         "env", &out->env, "spec", &out->spec)) != 0)
+		return r;
 	if (!msg_strings(out->argv, 1))
 		return msg_fail_text(
 		    "exec: argv is not an array of strings", err, errlen);
@@ -222,14 +212,14 @@ int
 engine_msg_exec_fresh_sb(const struct engine_msg_exec *x,
     struct engine_msg_sb *out, char *err, size_t errlen)
 {
-	json_error_t je;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex(x->spec, &je, JSON_STRICT,
-	        "{s:s, s:" LIMITS_FMT ", s:s, s:s, s:I}", "image", &out->image,
-	        "limits", LIMITS_ARGS(&out->limits), "runtime", &out->runtime,
-	        "language", &out->language, "tmp_mb", &out->tmp_mb) != 0)
-		return msg_fail(&je, "exec spec", err, errlen);
+	if ((r = msg_unpack(x->spec, "exec spec", err, errlen,
+	         "{s:s, s:" LIMITS_FMT ", s:s, s:s, s:I}", "image", &out->image,
+	         "limits", LIMITS_ARGS(&out->limits), "runtime", &out->runtime,
+	         "language", &out->language, "tmp_mb", &out->tmp_mb)) != 0)
+		return r;
 	out->sandbox = x->sandbox;
 	out->uid = x->uid;
 	out->gid = x->gid;
@@ -241,24 +231,16 @@ int
 engine_msg_exec_stdin_read(
     json_t *j, struct engine_msg_exec_stdin *out, char *err, size_t errlen)
 {
-	json_error_t je;
-
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:b}", "exec",
-	        &out->exec, "eof", &out->eof) != 0)
-		return msg_fail(&je, "exec stdin", err, errlen);
-	return 0;
+	return msg_unpack(j, "exec stdin", err, errlen, "{s:s, s:b}", "exec",
+	    &out->exec, "eof", &out->eof);
 }
 
 int
 engine_msg_exec_kill_read(
     json_t *j, struct engine_msg_exec_kill *out, char *err, size_t errlen)
 {
-	json_error_t je;
-
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s}", "exec", &out->exec) !=
-	    0)
-		return msg_fail(&je, "exec kill", err, errlen);
-	return 0;
+	return msg_unpack(
+	    j, "exec kill", err, errlen, "{s:s}", "exec", &out->exec);
 }

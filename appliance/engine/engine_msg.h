@@ -102,8 +102,8 @@ struct engine_msg_exec_kill {
 /* MSG_ENG_PING and MSG_ENG_INFO: {}. */
 int engine_msg_empty_read(json_t *j, char *err, size_t errlen) PETRI_WUR;
 
-int engine_msg_sb_read(json_t *j, struct engine_msg_sb *out, char *err,
-    size_t errlen) PETRI_WUR;
+int engine_msg_sb_read(
+    json_t *j, struct engine_msg_sb *out, char *err, size_t errlen) PETRI_WUR;
 
 int engine_msg_sb_delete_read(json_t *j, struct engine_msg_sb_delete *out,
     char *err, size_t errlen) PETRI_WUR;
@@ -124,8 +124,8 @@ void engine_msg_reconcile_free(struct engine_msg_reconcile *r);
 
 /* Also reads spec when fresh is set (none when not), as a sb without
  * sandbox, workspace, uid, gid and env: those of the execution. */
-int engine_msg_exec_read(json_t *j, struct engine_msg_exec *out, char *err,
-    size_t errlen) PETRI_WUR;
+int engine_msg_exec_read(
+    json_t *j, struct engine_msg_exec *out, char *err, size_t errlen) PETRI_WUR;
 
 /* The container spec of a fresh execution x (read by the above) into
  * *out, with x's sandbox, uid, gid and env; workspace stays NULL. */

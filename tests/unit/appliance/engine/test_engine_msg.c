@@ -16,8 +16,8 @@ static json_t *
 limits(void)
 {
 	return json_pack("{s:I, s:f, s:I, s:I, s:I}", "memory_mb",
-	    (json_int_t)512, "cpus", 1.0, "pids", (json_int_t)256,
-	    "timeout_ms", (json_int_t)30000, "disk_mb", (json_int_t)1024);
+	    (json_int_t)512, "cpus", 1.0, "pids", (json_int_t)256, "timeout_ms",
+	    (json_int_t)30000, "disk_mb", (json_int_t)1024);
 }
 
 /* The sandbox spec api_sandbox.c sb_engine_spec() packs. */
@@ -126,39 +126,39 @@ test_exec_refused(void)
 	char err[256];
 
 	json_object_set_new(req, "extra", json_true());
-	CHECK_EQ(engine_msg_exec_read(req, &q, err, sizeof(err)),
-	    PETRI_ERR_PROTO);
+	CHECK_EQ(
+	    engine_msg_exec_read(req, &q, err, sizeof(err)), PETRI_ERR_PROTO);
 	CHECK(strstr(err, "extra") != NULL);
 	json_object_del(req, "extra");
 	json_object_set_new(req, "timeout_ms", json_string("5000"));
-	CHECK_EQ(engine_msg_exec_read(req, &q, err, sizeof(err)),
-	    PETRI_ERR_PROTO);
+	CHECK_EQ(
+	    engine_msg_exec_read(req, &q, err, sizeof(err)), PETRI_ERR_PROTO);
 	json_object_set_new(req, "timeout_ms", json_integer(5000));
 	json_object_del(req, "cwd");
-	CHECK_EQ(engine_msg_exec_read(req, &q, err, sizeof(err)),
-	    PETRI_ERR_PROTO);
+	CHECK_EQ(
+	    engine_msg_exec_read(req, &q, err, sizeof(err)), PETRI_ERR_PROTO);
 	CHECK(strstr(err, "cwd") != NULL);
 	json_object_set_new(req, "cwd", json_string("/sandbox"));
 	CHECK_EQ(engine_msg_exec_read(req, &q, err, sizeof(err)), 0);
 	json_object_set_new(req, "argv", json_pack("[s, i]", "a", 1));
-	CHECK_EQ(engine_msg_exec_read(req, &q, err, sizeof(err)),
-	    PETRI_ERR_PROTO);
+	CHECK_EQ(
+	    engine_msg_exec_read(req, &q, err, sizeof(err)), PETRI_ERR_PROTO);
 	json_object_set_new(req, "argv", json_pack("[s]", "a"));
 	json_object_set_new(req, "env", json_pack("{s:i}", "A", 1));
-	CHECK_EQ(engine_msg_exec_read(req, &q, err, sizeof(err)),
-	    PETRI_ERR_PROTO);
+	CHECK_EQ(
+	    engine_msg_exec_read(req, &q, err, sizeof(err)), PETRI_ERR_PROTO);
 	json_object_del(req, "env");
 	CHECK_EQ(engine_msg_exec_read(req, &q, err, sizeof(err)), 0);
 	/* fresh and spec go together */
 	json_object_set_new(req, "fresh", json_true());
-	CHECK_EQ(engine_msg_exec_read(req, &q, err, sizeof(err)),
-	    PETRI_ERR_PROTO);
+	CHECK_EQ(
+	    engine_msg_exec_read(req, &q, err, sizeof(err)), PETRI_ERR_PROTO);
 	json_decref(req);
 	req = exec_req(1);
-	json_object_set_new(json_object_get(req, "spec"), "workspace",
-	    json_string("/x"));
-	CHECK_EQ(engine_msg_exec_read(req, &q, err, sizeof(err)),
-	    PETRI_ERR_PROTO);
+	json_object_set_new(
+	    json_object_get(req, "spec"), "workspace", json_string("/x"));
+	CHECK_EQ(
+	    engine_msg_exec_read(req, &q, err, sizeof(err)), PETRI_ERR_PROTO);
 	json_decref(req);
 }
 
@@ -176,8 +176,8 @@ test_sb(void)
 	CHECK(sb.container == NULL && sb.env == NULL);
 	/* a container is for reconciliation only */
 	json_object_set_new(spec, "container", json_string("c0ffee"));
-	CHECK_EQ(engine_msg_sb_read(spec, &sb, err, sizeof(err)),
-	    PETRI_ERR_PROTO);
+	CHECK_EQ(
+	    engine_msg_sb_read(spec, &sb, err, sizeof(err)), PETRI_ERR_PROTO);
 	known = json_pack("[o, o]", spec, sb_spec());
 	j = json_pack("{s:o}", "sandboxes", known);
 	CHECK_EQ(engine_msg_reconcile_read(j, &rc, err, sizeof(err)), 0);
