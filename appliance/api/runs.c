@@ -255,8 +255,7 @@ int
 api_runs_kill(struct api *a, const char *id, const char *tenant)
 {
 	struct run *run;
-	struct ipc_msg m;
-	json_t *j;
+	char xid[PETRI_ID_MAX];
 	int e;
 
 	if ((run = run_find(a, id, tenant)) == NULL)
@@ -264,16 +263,12 @@ api_runs_kill(struct api *a, const char *id, const char *tenant)
 	pthread_mutex_lock(&run->lock);
 	if (run->call == NULL)
 		run->killed = 1;
-	j = json_pack("{s:s}", "exec",
+	petri_strlcpy(xid,
 	    run->call == NULL && run->deps_xid[0] != '\0' ? run->deps_xid
-	                                                  : run->id);
+	                                                  : run->id,
+	    sizeof(xid));
 	pthread_mutex_unlock(&run->lock);
-	e = ipc_request(a->engine, MSG_ENG_EXEC_KILL, j, NULL, 0, 30000, &m);
-	json_decref(j);
-	if (e == 0) {
-		e = proto_result(&m, NULL, 0);
-		ipc_msg_clear(&m);
-	}
+	e = wrap_engine_exec_kill(a, xid);
 	run_unref(run);
 	return e;
 }

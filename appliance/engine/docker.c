@@ -1134,6 +1134,109 @@ docker_hijack_errbody(struct docker_stream *s,
 	docker_err_from_body(hd->status, s->rbuf + hd->headlen, have);
 }
 
+/* Connects a new handle of s to Docker's socket, connection only: the
+ * socket is then ours (s->fd). */
+static int
+docker_hijack_connect(struct docker *d, struct docker_stream *s)
+{
+	curl_socket_t sock = CURL_SOCKET_BAD;
+	char ebuf[CURL_ERROR_SIZE];
+	char url[sizeof(d->base) + 2];
+	CURLcode cc;
+
+	ebuf[0] = '\0';
+	if ((s->h = curl_easy_init()) == NULL)
+		return PETRI_ERR_NOMEM;
+	if (docker_pathf(url, sizeof(url), "%s/", d->base) != 0 ||
+	    docker_handle_setup(
+	        d, s->h, url, DOCKER_CONNECT_TIMEOUT_MS, ebuf) != 0 ||
+	    curl_easy_setopt(s->h, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK)
+		return PETRI_ERR_IO;
+	cc = curl_easy_perform(s->h);
+	(void)curl_easy_setopt(s->h, CURLOPT_ERRORBUFFER, NULL);
+	if (cc != CURLE_OK)
+		return docker_curl_err(cc, ebuf);
+	if (curl_easy_getinfo(s->h, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
+	    sock == CURL_SOCKET_BAD) {
+		docker_err_set("no socket after connect");
+		return PETRI_ERR_IO;
+	}
+	s->fd = (int)sock;
+	return 0;
+}
+
+/* Sends "POST path" with body and the upgrade headers. */
+static int
+docker_hijack_send(struct docker *d, struct docker_stream *s, const char *path,
+    const char *body, int64_t deadline)
+{
+	struct buf req;
+	int r;
+
+	buf_init(&req, DOCKER_MAX_PATH + 1024);
+	if ((r = buf_printf(&req,
+	         "POST %s%s HTTP/1.1\r\n"
+	         "Host: docker\r\n"
+	         "User-Agent: petri\r\n"
+	         "Content-Type: application/json\r\n"
+	         "Connection: Upgrade\r\n"
+	         "Upgrade: tcp\r\n"
+	         "Content-Length: %zu\r\n"
+	         "\r\n"
+	         "%s",
+	         d->vpath, path, strlen(body), body)) == 0 &&
+	    (r = docker_send_all(s->h, s->fd, req.data, req.len, deadline)) ==
+	        PETRI_ERR_IO)
+		r = PETRI_ERR_UNAVAIL;
+	buf_free(&req);
+	return r;
+}
+
+/* Reads the reply head, at most DOCKER_HIJACK_MAX_HEAD bytes, into *hd;
+ * what came past it stays in s->rbuf. */
+static int
+docker_hijack_head(
+    struct docker_stream *s, struct docker_http_head *hd, int64_t deadline)
+{
+	long n;
+	int r;
+
+	for (;;) {
+		r = docker_http_head_parse((const char *)s->rbuf, s->rlen, hd);
+		if (r == 0)
+			return 0;
+		if (r != PETRI_ERR_TRUNCATED) {
+			docker_err_set("malformed reply head");
+			return PETRI_ERR_PROTO;
+		}
+		n = docker_recv_some(s->h, s->fd, s->rbuf + s->rlen,
+		    DOCKER_HIJACK_MAX_HEAD - s->rlen, deadline);
+		if (n == 0) {
+			docker_err_set("connection closed before a reply");
+			return PETRI_ERR_UNAVAIL;
+		}
+		if (n < 0)
+			return n == PETRI_ERR_IO ? PETRI_ERR_UNAVAIL : (int)n;
+		s->rlen += (size_t)n;
+	}
+}
+
+/* The error of a reply head that did not take the upgrade (not 101/200),
+ * or 0. */
+static int
+docker_hijack_status(struct docker_stream *s, const struct docker_http_head *hd,
+    const char *path, int64_t deadline)
+{
+	if (hd->status == 101 || hd->status == 200)
+		return 0;
+	if (hd->status >= 400) {
+		docker_hijack_errbody(s, hd, deadline);
+		return docker_status_err(hd->status, path);
+	}
+	docker_err_set("unexpected HTTP status %d", hd->status);
+	return PETRI_ERR_PROTO;
+}
+
 /*
  * Opens a new connection, sends "POST path" with body and the upgrade
  * headers, and reads the reply head.  On 101/200 the connection becomes the
@@ -1145,18 +1248,10 @@ docker_hijack(struct docker *d, const char *path, const char *body,
 {
 	struct docker_stream *s = NULL;
 	struct docker_http_head hd;
-	struct buf req;
-	curl_socket_t sock = CURL_SOCKET_BAD;
-	char ebuf[CURL_ERROR_SIZE];
-	char url[sizeof(d->base) + 2];
 	int64_t deadline;
-	CURLcode cc;
-	long n;
 	int r;
 
 	*out = NULL;
-	ebuf[0] = '\0';
-	buf_init(&req, DOCKER_MAX_PATH + 1024);
 	deadline = petri_mono_ms() + DOCKER_TIMEOUT_MS;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->rbuf = malloc(DOCKER_STREAM_BUF)) == NULL) {
@@ -1165,83 +1260,11 @@ docker_hijack(struct docker *d, const char *path, const char *body,
 	}
 	s->fd = -1;
 	docker_demux_init(&s->dm);
-	if ((s->h = curl_easy_init()) == NULL) {
-		r = PETRI_ERR_NOMEM;
+	if ((r = docker_hijack_connect(d, s)) != 0 ||
+	    (r = docker_hijack_send(d, s, path, body, deadline)) != 0 ||
+	    (r = docker_hijack_head(s, &hd, deadline)) != 0 ||
+	    (r = docker_hijack_status(s, &hd, path, deadline)) != 0)
 		goto out;
-	}
-	if (docker_pathf(url, sizeof(url), "%s/", d->base) != 0 ||
-	    docker_handle_setup(
-	        d, s->h, url, DOCKER_CONNECT_TIMEOUT_MS, ebuf) != 0 ||
-	    curl_easy_setopt(s->h, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK) {
-		r = PETRI_ERR_IO;
-		goto out;
-	}
-	cc = curl_easy_perform(s->h);
-	(void)curl_easy_setopt(s->h, CURLOPT_ERRORBUFFER, NULL);
-	if (cc != CURLE_OK) {
-		r = docker_curl_err(cc, ebuf);
-		goto out;
-	}
-	if (curl_easy_getinfo(s->h, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
-	    sock == CURL_SOCKET_BAD) {
-		docker_err_set("no socket after connect");
-		r = PETRI_ERR_IO;
-		goto out;
-	}
-	s->fd = (int)sock;
-
-	if ((r = buf_printf(&req,
-	         "POST %s%s HTTP/1.1\r\n"
-	         "Host: docker\r\n"
-	         "User-Agent: petri\r\n"
-	         "Content-Type: application/json\r\n"
-	         "Connection: Upgrade\r\n"
-	         "Upgrade: tcp\r\n"
-	         "Content-Length: %zu\r\n"
-	         "\r\n"
-	         "%s",
-	         d->vpath, path, strlen(body), body)) != 0)
-		goto out;
-	if ((r = docker_send_all(s->h, s->fd, req.data, req.len, deadline)) !=
-	    0) {
-		if (r == PETRI_ERR_IO)
-			r = PETRI_ERR_UNAVAIL;
-		goto out;
-	}
-
-	/* the reply head, at most DOCKER_HIJACK_MAX_HEAD bytes */
-	for (;;) {
-		r = docker_http_head_parse((const char *)s->rbuf, s->rlen, &hd);
-		if (r == 0)
-			break;
-		if (r != PETRI_ERR_TRUNCATED) {
-			docker_err_set("malformed reply head");
-			r = PETRI_ERR_PROTO;
-			goto out;
-		}
-		n = docker_recv_some(s->h, s->fd, s->rbuf + s->rlen,
-		    DOCKER_HIJACK_MAX_HEAD - s->rlen, deadline);
-		if (n == 0) {
-			docker_err_set("connection closed before a reply");
-			r = PETRI_ERR_UNAVAIL;
-			goto out;
-		}
-		if (n < 0) {
-			r = n == PETRI_ERR_IO ? PETRI_ERR_UNAVAIL : (int)n;
-			goto out;
-		}
-		s->rlen += (size_t)n;
-	}
-	if (hd.status != 101 && hd.status != 200) {
-		if (hd.status >= 400) {
-			docker_hijack_errbody(s, &hd, deadline);
-			r = docker_status_err(hd.status, path);
-		} else {
-			docker_err_set("unexpected HTTP status %d", hd.status);
-			r = PETRI_ERR_PROTO;
-		}
-		goto out;
-	}
 	s->roff = hd.headlen;
 	s->writable = with_stdin ? 1 : 0;
 	pthread_mutex_lock(&d->mu);
@@ -1252,7 +1275,6 @@ docker_hijack(struct docker *d, const char *path, const char *body,
 	r = 0;
 out:
 	docker_stream_free(s);
-	buf_free(&req);
 	return r;
 }
 
@@ -1537,20 +1559,18 @@ docker_has_token(const char *p, size_t n, const char *needle)
 	return 0;
 }
 
-int
-docker_http_head_parse(const char *p, size_t n, struct docker_http_head *h)
+/*
+ * Where the head in p[0..n) ends (past its empty line) into *end, after
+ * refusing early what cannot become a status line.  Returns 0, or
+ * PETRI_ERR_PROTO / TOOBIG / TRUNCATED as docker_http_head_parse().
+ */
+static int
+docker_head_end(const char *p, size_t n, size_t *end)
 {
 	static const char v10[] = "HTTP/1.0 ", v11[] = "HTTP/1.1 ";
-	size_t i, lim, end = 0, ls, le, ne, vs, ve, k;
-	long long cl = -1, v;
-	int te = 0;
+	size_t i, lim, k = n < 9 ? n : 9;
 
-	h->status = 0;
-	h->headlen = 0;
-	h->content_length = -1;
-	h->chunked = 0;
-	/* reject early what cannot become a status line */
-	k = n < 9 ? n : 9;
+	*end = 0;
 	for (i = 0; i < k; i++)
 		if (p[i] != v11[i] && p[i] != v10[i])
 			return PETRI_ERR_PROTO;
@@ -1560,17 +1580,27 @@ docker_http_head_parse(const char *p, size_t n, struct docker_http_head *h)
 			return PETRI_ERR_PROTO;
 		if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' &&
 		    p[i + 3] == '\n') {
-			end = i + 4;
-			break;
+			*end = i + 4;
+			return 0;
 		}
 	}
-	if (end == 0)
-		return n >= DOCKER_HIJACK_MAX_HEAD ? PETRI_ERR_TOOBIG
-		                                   : PETRI_ERR_TRUNCATED;
+	return n >= DOCKER_HIJACK_MAX_HEAD ? PETRI_ERR_TOOBIG
+	                                   : PETRI_ERR_TRUNCATED;
+}
 
-	/* status line: "HTTP/1.x NNN[ reason]" */
+/*
+ * The status line "HTTP/1.x NNN[ reason]" of a head ending at end: the
+ * status into h, the offset of its CR into *le.  0 or PETRI_ERR_PROTO.
+ */
+static int
+docker_head_status(
+    const char *p, size_t end, struct docker_http_head *h, size_t *le)
+{
+	size_t i;
+
 	if (end < 12 + 4 ||
-	    (strncmp(p, v10, 9) != 0 && strncmp(p, v11, 9) != 0))
+	    (strncmp(p, "HTTP/1.0 ", 9) != 0 &&
+	        strncmp(p, "HTTP/1.1 ", 9) != 0))
 		return PETRI_ERR_PROTO;
 	for (i = 9; i < 12; i++)
 		if (p[i] < '0' || p[i] > '9')
@@ -1578,55 +1608,95 @@ docker_http_head_parse(const char *p, size_t n, struct docker_http_head *h)
 	h->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 	if (h->status < 100)
 		return PETRI_ERR_PROTO;
-	for (le = 12; !(p[le] == '\r' && p[le + 1] == '\n'); le++) {
-		unsigned char ch = (unsigned char)p[le];
+	for (*le = 12; !(p[*le] == '\r' && p[*le + 1] == '\n'); (*le)++) {
+		unsigned char ch = (unsigned char)p[*le];
 
-		if (le == 12 && ch != ' ')
+		if (*le == 12 && ch != ' ')
 			return PETRI_ERR_PROTO;
 		if (ch != '\t' && (ch < 0x20 || ch == 0x7f))
 			return PETRI_ERR_PROTO;
 	}
+	return 0;
+}
 
-	/* header lines up to the empty one at end - 2 */
-	for (ls = le + 2; ls < end - 2; ls = le + 2) {
-		for (le = ls; !(p[le] == '\r' && p[le + 1] == '\n'); le++)
-			;
-		for (ne = ls; ne < le && docker_is_tchar((unsigned char)p[ne]);
-		     ne++)
-			;
-		if (ne == ls || ne >= le || p[ne] != ':')
+/* A Content-Length value p[vs..ve): digits, at most 18; one already seen
+ * (*cl not -1) must be the same.  0 or PETRI_ERR_PROTO. */
+static int
+docker_head_length(const char *p, size_t vs, size_t ve, long long *cl)
+{
+	long long v;
+	size_t i;
+
+	if (ve == vs || ve - vs > 18)
+		return PETRI_ERR_PROTO;
+	for (v = 0, i = vs; i < ve; i++) {
+		if (p[i] < '0' || p[i] > '9')
 			return PETRI_ERR_PROTO;
-		for (vs = ne + 1; vs < le && (p[vs] == ' ' || p[vs] == '\t');
-		     vs++)
-			;
-		for (ve = le;
-		     ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'); ve--)
-			;
-		for (i = vs; i < ve; i++) {
-			unsigned char ch = (unsigned char)p[i];
-
-			if (ch != '\t' && (ch < 0x20 || ch == 0x7f))
-				return PETRI_ERR_PROTO;
-		}
-		if (ne - ls == 14 &&
-		    strncasecmp(p + ls, "Content-Length", 14) == 0) {
-			if (ve == vs || ve - vs > 18)
-				return PETRI_ERR_PROTO;
-			for (v = 0, i = vs; i < ve; i++) {
-				if (p[i] < '0' || p[i] > '9')
-					return PETRI_ERR_PROTO;
-				v = v * 10 + (p[i] - '0');
-			}
-			if (cl != -1 && cl != v)
-				return PETRI_ERR_PROTO;
-			cl = v;
-		} else if (ne - ls == 17 &&
-		    strncasecmp(p + ls, "Transfer-Encoding", 17) == 0) {
-			te = 1;
-			if (docker_has_token(p + vs, ve - vs, "chunked"))
-				h->chunked = 1;
-		}
+		v = v * 10 + (p[i] - '0');
 	}
+	if (*cl != -1 && *cl != v)
+		return PETRI_ERR_PROTO;
+	*cl = v;
+	return 0;
+}
+
+/*
+ * One header line starting at ls (the head's CRLF CRLF bounds the scan):
+ * a token name, a colon, a value of no control byte; Content-Length into
+ * *cl, Transfer-Encoding into *te and h->chunked.  The offset of its CR
+ * into *le.  0 or PETRI_ERR_PROTO.
+ */
+static int
+docker_head_field(const char *p, size_t ls, size_t *le, long long *cl, int *te,
+    struct docker_http_head *h)
+{
+	size_t i, ne, vs, ve;
+
+	for (*le = ls; !(p[*le] == '\r' && p[*le + 1] == '\n'); (*le)++)
+		;
+	for (ne = ls; ne < *le && docker_is_tchar((unsigned char)p[ne]); ne++)
+		;
+	if (ne == ls || ne >= *le || p[ne] != ':')
+		return PETRI_ERR_PROTO;
+	for (vs = ne + 1; vs < *le && (p[vs] == ' ' || p[vs] == '\t'); vs++)
+		;
+	for (ve = *le; ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'); ve--)
+		;
+	for (i = vs; i < ve; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch != '\t' && (ch < 0x20 || ch == 0x7f))
+			return PETRI_ERR_PROTO;
+	}
+	if (ne - ls == 14 && strncasecmp(p + ls, "Content-Length", 14) == 0)
+		return docker_head_length(p, vs, ve, cl);
+	if (ne - ls == 17 &&
+	    strncasecmp(p + ls, "Transfer-Encoding", 17) == 0) {
+		*te = 1;
+		if (docker_has_token(p + vs, ve - vs, "chunked"))
+			h->chunked = 1;
+	}
+	return 0;
+}
+
+int
+docker_http_head_parse(const char *p, size_t n, struct docker_http_head *h)
+{
+	size_t end, ls, le;
+	long long cl = -1;
+	int te = 0, r;
+
+	h->status = 0;
+	h->headlen = 0;
+	h->content_length = -1;
+	h->chunked = 0;
+	if ((r = docker_head_end(p, n, &end)) != 0 ||
+	    (r = docker_head_status(p, end, h, &le)) != 0)
+		return r;
+	/* header lines up to the empty one at end - 2 */
+	for (ls = le + 2; ls < end - 2; ls = le + 2)
+		if ((r = docker_head_field(p, ls, &le, &cl, &te, h)) != 0)
+			return r;
 	if (te && cl != -1)
 		return PETRI_ERR_PROTO;
 	h->content_length = cl;

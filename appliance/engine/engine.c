@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "backend.h"
 #include "dispatch.h"
+#include "engine_msg.h"
 #include "log.h"
 #include "procs.h"
 #include "proto.h"
@@ -259,127 +260,140 @@ container_ip(struct engine *e, const char *cid, char ip[64])
 }
 
 /*
- * Whether a sandbox of this spec gets petri-init as its PID 1.  gVisor
+ * Whether a sandbox of this runtime gets petri-init as its PID 1.  gVisor
  * (runsc) does not: a unix socket bind-mounted from the host cannot be
  * dialled from inside it without the runtime's host-UDS option, so its
  * executions take docker exec (docs/architecture.md).
  */
 static int
-engine_supervised(struct engine *e, json_t *spec)
+engine_supervised(struct engine *e, const char *runtime)
 {
-	const char *runtime = str(spec, "runtime");
-
 	return e->sup != NULL &&
 	    (runtime == NULL || strcmp(runtime, "runsc") != 0);
+}
+
+static int bind_add(json_t *binds, const char *fmt, ...) PETRI_PRINTF(2, 3);
+
+/* Appends one bind to binds; PETRI_ERR_TOOBIG when it does not fit. */
+static int
+bind_add(json_t *binds, const char *fmt, ...)
+{
+	char bind[8192];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(bind, sizeof(bind), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(bind))
+		return PETRI_ERR_TOOBIG;
+	json_array_append_new(binds, json_string(bind));
+	return 0;
 }
 
 /* The binds of a supervised sandbox: petri-init and its socket's dir. */
 static int
 container_config_sup(struct engine *e, const char *sandbox, json_t *binds)
 {
-	char bind[8192], dir[4096];
+	char dir[4096];
 
 	if (sup_sandbox_dir(e->sup, sandbox, dir, sizeof(dir)) != 0 ||
-	    (size_t)snprintf(bind, sizeof(bind), "%s/petri-init:%s:ro",
-	        e->ctx->exe_dir, INIT_PATH) >= sizeof(bind))
+	    bind_add(binds, "%s/petri-init:%s:ro", e->ctx->exe_dir,
+	        INIT_PATH) != 0 ||
+	    bind_add(binds, "%s:%s:ro", dir, SUP_MOUNT_DIR) != 0)
 		return PETRI_ERR_TOOBIG;
-	json_array_append_new(binds, json_string(bind));
-	if ((size_t)snprintf(bind, sizeof(bind), "%s:%s:ro", dir,
-	        SUP_MOUNT_DIR) >= sizeof(bind))
-		return PETRI_ERR_TOOBIG;
-	json_array_append_new(binds, json_string(bind));
 	return 0;
 }
 
-/* The create body shared by sandbox and one-shot containers. */
+/* The binds of a container: its workspace, petri-spawn and, for a
+ * sandbox, the install scripts, our CA and the supervisor's. */
 static json_t *
-container_config(struct engine *e, json_t *spec, const char *sandbox,
-    json_t *cmd, int oneshot, int with_stdin)
+container_binds(struct engine *e, const struct engine_msg_sb *sb, int oneshot,
+    int supervised)
 {
-	json_t *limits = json_object_get(spec, "limits"), *hc, *cfg, *binds;
-	json_int_t mem =
-	    json_integer_value(json_object_get(limits, "memory_mb"));
-	json_int_t pids = json_integer_value(json_object_get(limits, "pids"));
-	json_int_t tmp = json_integer_value(json_object_get(spec, "tmp_mb"));
-	double cpus = json_number_value(json_object_get(limits, "cpus"));
-	const char *runtime = str(spec, "runtime");
-	char bind[8192], user[64], tmpfs[128];
-	const char *ws = str(spec, "workspace");
-	int supervised = !oneshot && engine_supervised(e, spec);
+	json_t *binds = json_array();
 
-	if (mem <= 0 || pids <= 0 || cpus <= 0 || ws == NULL)
+	if (bind_add(binds, "%s:/sandbox:rw", sb->workspace) != 0 ||
+	    bind_add(binds, "%s/petri-spawn:%s:ro", e->ctx->exe_dir,
+	        SPAWN_PATH) != 0 ||
+	    /* the install scripts (docs/deps.md), read-only */
+	    (!oneshot &&
+	        bind_add(binds, "%s/petri-deps:/usr/local/lib/petri:ro",
+	            e->ctx->exe_dir) != 0) ||
+	    /* the interception CA, the only thing of ours they may read */
+	    (!oneshot &&
+	        bind_add(binds, "%s/public:%s:ro", e->ctx->cfg.data_dir,
+	            SANDBOX_PETRI_DIR) != 0) ||
+	    (supervised && container_config_sup(e, sb->sandbox, binds) != 0)) {
+		json_decref(binds);
 		return NULL;
-	if (tmp <= 0)
-		tmp = SB_DEFAULT_TMP_MB;
-	snprintf(user, sizeof(user), "%lld:%lld",
-	    (long long)json_integer_value(json_object_get(spec, "uid")),
-	    (long long)json_integer_value(json_object_get(spec, "gid")));
+	}
+	return binds;
+}
+
+/* The HostConfig of a container, binds taken over (also on failure). */
+static json_t *
+container_host_config(struct engine *e, const struct engine_msg_sb *sb,
+    json_t *binds, int oneshot, int supervised)
+{
+	const struct engine_msg_limits *l = &sb->limits;
+	json_int_t tmp = sb->tmp_mb > 0 ? sb->tmp_mb : SB_DEFAULT_TMP_MB;
+	char tmpfs[128];
+	json_t *hc;
+
 	snprintf(tmpfs, sizeof(tmpfs),
 	    "rw,exec,nosuid,nodev,size=%lldm,mode=1777", (long long)tmp);
-	binds = json_array();
-	if ((size_t)snprintf(bind, sizeof(bind), "%s:/sandbox:rw", ws) >=
-	    sizeof(bind)) {
-		json_decref(binds);
-		return NULL;
-	}
-	json_array_append_new(binds, json_string(bind));
-	if ((size_t)snprintf(bind, sizeof(bind), "%s/petri-spawn:%s:ro",
-	        e->ctx->exe_dir, SPAWN_PATH) >= sizeof(bind)) {
-		json_decref(binds);
-		return NULL;
-	}
-	json_array_append_new(binds, json_string(bind));
-	if (!oneshot) {
-		/* the install scripts (docs/deps.md), read-only */
-		if ((size_t)snprintf(bind, sizeof(bind),
-		        "%s/petri-deps:/usr/local/lib/petri:ro",
-		        e->ctx->exe_dir) >= sizeof(bind)) {
-			json_decref(binds);
-			return NULL;
-		}
-		json_array_append_new(binds, json_string(bind));
-		/* the interception CA, the only thing of ours they may read */
-		if ((size_t)snprintf(bind, sizeof(bind), "%s/public:%s:ro",
-		        e->ctx->cfg.data_dir,
-		        SANDBOX_PETRI_DIR) >= sizeof(bind)) {
-			json_decref(binds);
-			return NULL;
-		}
-		json_array_append_new(binds, json_string(bind));
-	}
-	if (supervised && container_config_sup(e, sandbox, binds) != 0) {
-		json_decref(binds);
-		return NULL;
-	}
 	hc = json_pack("{s:o, s:s, s:[s], s:[s], s:b, s:{s:s}, s:I, s:I, s:I, "
 	               "s:I, s:b, s:s, s:[s], s:{s:s}, s:[{s:s, s:i, s:i}]}",
 	    "Binds", binds, "NetworkMode", oneshot ? "none" : e->network,
 	    "CapDrop", "ALL", "SecurityOpt", "no-new-privileges:true",
 	    "ReadonlyRootfs", 1, "Tmpfs", "/tmp", tmpfs, "Memory",
-	    mem * 1024 * 1024, "MemorySwap", mem * 1024 * 1024, "PidsLimit",
-	    pids, "NanoCpus", (json_int_t)(cpus * 1e9), "Init", 1, "IpcMode",
-	    "private", "Dns", "127.0.0.1", "LogConfig", "Type", "none",
-	    "Ulimits", "Name", "nofile", "Soft", 4096, "Hard", 4096);
+	    l->memory_mb * 1024 * 1024, "MemorySwap",
+	    l->memory_mb * 1024 * 1024, "PidsLimit", l->pids, "NanoCpus",
+	    (json_int_t)(l->cpus * 1e9), "Init", 1, "IpcMode", "private", "Dns",
+	    "127.0.0.1", "LogConfig", "Type", "none", "Ulimits", "Name",
+	    "nofile", "Soft", 4096, "Hard", 4096);
 	if (hc == NULL)
 		return NULL;
 	if (!oneshot)
 		json_object_set_new(hc, "RestartPolicy",
 		    json_pack("{s:s}", "Name", "unless-stopped"));
-	if (runtime != NULL && strcmp(runtime, "runsc") == 0)
+	if (sb->runtime != NULL && strcmp(sb->runtime, "runsc") == 0)
 		json_object_set_new(hc, "Runtime", json_string("runsc"));
 	if (supervised) /* petri-init is the init: no docker-init */
 		json_object_set_new(hc, "Init", json_false());
+	return hc;
+}
+
+/* The create body shared by sandbox and one-shot containers. */
+static json_t *
+container_config(struct engine *e, const struct engine_msg_sb *sb, json_t *cmd,
+    int oneshot, int with_stdin)
+{
+	const struct engine_msg_limits *l = &sb->limits;
+	int supervised = !oneshot && engine_supervised(e, sb->runtime);
+	json_t *binds, *hc, *cfg;
+	char user[64];
+
+	if (l->memory_mb <= 0 || l->pids <= 0 || l->cpus <= 0 ||
+	    sb->workspace == NULL)
+		return NULL;
+	snprintf(user, sizeof(user), "%lld:%lld", (long long)sb->uid,
+	    (long long)sb->gid);
+	if ((binds = container_binds(e, sb, oneshot, supervised)) == NULL ||
+	    (hc = container_host_config(e, sb, binds, oneshot, supervised)) ==
+	        NULL)
+		return NULL;
 	cfg = json_pack("{s:s, s:O, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:b, "
 	                "s:b, s:b, s:b, s:b, s:b}",
-	    "Image", str(spec, "image"), "Cmd", cmd, "User", user, "WorkingDir",
+	    "Image", sb->image, "Cmd", cmd, "User", user, "WorkingDir",
 	    "/sandbox", "HostConfig", hc, "Labels", "petri.instance",
-	    e->ctx->instance, "petri.sandbox", sandbox, "petri.kind",
+	    e->ctx->instance, "petri.sandbox", sb->sandbox, "petri.kind",
 	    oneshot ? "oneshot" : "sandbox", "Tty", 0, "AttachStdout", 1,
 	    "AttachStderr", 1, "AttachStdin", with_stdin, "OpenStdin",
 	    with_stdin, "StdinOnce", with_stdin);
-	if (cfg != NULL && json_object_get(spec, "env") != NULL)
-		json_object_set_new(
-		    cfg, "Env", env_array(json_object_get(spec, "env")));
+	if (cfg != NULL && sb->env != NULL)
+		json_object_set_new(cfg, "Env", env_array(sb->env));
 	if (cfg != NULL && supervised) {
 		json_object_set_new(cfg, "Cmd", json_pack("[s]", INIT_PATH));
 		json_object_set_new(json_object_get(cfg, "Labels"),
@@ -389,10 +403,9 @@ container_config(struct engine *e, json_t *spec, const char *sandbox,
 }
 
 static int
-check_image(struct engine *e, json_t *spec, char image_id[BACKEND_IMAGE_ID_MAX],
-    char *msg, size_t msglen)
+check_image(struct engine *e, const char *img,
+    char image_id[BACKEND_IMAGE_ID_MAX], char *msg, size_t msglen)
 {
-	const char *img = str(spec, "image");
 	int r;
 
 	if (img == NULL)
@@ -428,61 +441,69 @@ runtime_available(struct engine *e, const char *runtime)
 	return ok;
 }
 
+/* Creates the container of sandbox sb under name, its id into id. */
 static int
-sandbox_create(struct engine *e, json_t *spec, char id[BACKEND_ID_MAX],
-    char image_id[BACKEND_IMAGE_ID_MAX], char *msg, size_t msglen)
+sandbox_container_create(struct engine *e, const struct engine_msg_sb *sb,
+    const char *name, char id[BACKEND_ID_MAX])
 {
-	const char *sb = str(spec, "sandbox");
-	char name[128];
 	json_t *cfg, *cmd;
 	int r;
 
-	if (sb == NULL || !petri_id_valid(sb, "sb_"))
+	cmd = json_pack("[s, s]", "sleep", "infinity");
+	cfg = container_config(e, sb, cmd, 0, 0);
+	json_decref(cmd);
+	if (cfg == NULL)
+		return PETRI_ERR_INVAL;
+	r = backend_container_create(e->be, name, cfg, id);
+	json_decref(cfg);
+	return r;
+}
+
+static int
+sandbox_create(struct engine *e, const struct engine_msg_sb *sb,
+    char id[BACKEND_ID_MAX], char image_id[BACKEND_IMAGE_ID_MAX], char *msg,
+    size_t msglen)
+{
+	char name[128];
+	int r;
+
+	if (!petri_id_valid(sb->sandbox, "sb_"))
 		return PETRI_ERR_INVAL;
 	if ((r = engine_network(e)) != 0) {
 		snprintf(
 		    msg, msglen, "sandbox network: %s", backend_errmsg(e->be));
 		return r;
 	}
-	if ((r = check_image(e, spec, image_id, msg, msglen)) != 0)
+	if ((r = check_image(e, sb->image, image_id, msg, msglen)) != 0)
 		return r;
-	snprintf(name, sizeof(name), "petri-%.8s-%s", e->ctx->instance, sb);
+	snprintf(
+	    name, sizeof(name), "petri-%.8s-%s", e->ctx->instance, sb->sandbox);
 	/* the supervisor's socket exists before its container starts */
-	if (engine_supervised(e, spec) &&
-	    (r = sup_sandbox_listen(e->sup, sb, NULL)) != 0) {
+	if (engine_supervised(e, sb->runtime) &&
+	    (r = sup_sandbox_listen(e->sup, sb->sandbox, NULL)) != 0) {
 		snprintf(
 		    msg, msglen, "supervisor socket: %s", petri_strerror(r));
 		return r;
 	}
-	cmd = json_pack("[s, s]", "sleep", "infinity");
-	cfg = container_config(e, spec, sb, cmd, 0, 0);
-	json_decref(cmd);
-	if (cfg == NULL)
-		return PETRI_ERR_INVAL;
-	r = backend_container_create(e->be, name, cfg, id);
-	json_decref(cfg);
+	r = sandbox_container_create(e, sb, name, id);
 	if (r == PETRI_ERR_EXISTS) {
 		/* a leftover of ours with this name: replace it */
 		(void)backend_container_remove(e->be, name, 1, 1);
-		cmd = json_pack("[s, s]", "sleep", "infinity");
-		cfg = container_config(e, spec, sb, cmd, 0, 0);
-		json_decref(cmd);
-		r = backend_container_create(e->be, name, cfg, id);
-		json_decref(cfg);
+		r = sandbox_container_create(e, sb, name, id);
 	}
 	if (r != 0) {
 		snprintf(msg, msglen, "create: %s", backend_errmsg(e->be));
-		if (!runtime_available(e, str(spec, "runtime"))) {
+		if (!runtime_available(e, sb->runtime)) {
 			snprintf(msg, msglen,
 			    "runtime %s is not installed on "
 			    "this host",
-			    str(spec, "runtime"));
+			    sb->runtime);
 			return PETRI_ERR_UNSUPPORTED;
 		}
 		return r;
 	}
-	if (engine_supervised(e, spec))
-		(void)sup_sandbox_listen(e->sup, sb, id);
+	if (engine_supervised(e, sb->runtime))
+		(void)sup_sandbox_listen(e->sup, sb->sandbox, id);
 	if ((r = backend_container_start(e->be, id)) != 0) {
 		snprintf(msg, msglen, "start: %s", backend_errmsg(e->be));
 		(void)backend_container_remove(e->be, id, 1, 1);
@@ -491,15 +512,30 @@ sandbox_create(struct engine *e, json_t *spec, char id[BACKEND_ID_MAX],
 	return 0;
 }
 
+/*
+ * Reads message m with rd's result r: a malformed message from the api is
+ * fatal (dispatch.h).  Returns r when it is another error (out of memory).
+ */
+static int
+msg_read_check(const struct ipc_msg *m, int r, const char *err)
+{
+	if (r == PETRI_ERR_PROTO)
+		fatal("malformed message %u from the api: %s", m->type, err);
+	return r;
+}
+
 static void
 do_sb_create(void *arg, struct ipc_msg *m)
 {
 	struct engine *e = arg;
+	struct engine_msg_sb sb;
 	char id[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX], msg[512] = "";
-	char ip[64];
+	char ip[64], err[256];
 	int r;
 
-	r = sandbox_create(e, m->json, id, image_id, msg, sizeof(msg));
+	(void)msg_read_check(
+	    m, engine_msg_sb_read(m->json, &sb, err, sizeof(err)), err);
+	r = sandbox_create(e, &sb, id, image_id, msg, sizeof(msg));
 	if (r != 0) {
 		(void)reply_err(
 		    e, m->id, r, "%s", msg[0] ? msg : petri_strerror(r));
@@ -517,11 +553,14 @@ static void
 do_sb_delete(void *arg, struct ipc_msg *m)
 {
 	struct engine *e = arg;
-	const char *c = str(m->json, "container");
+	struct engine_msg_sb_delete q;
+	char err[256];
 	int r;
 
-	if (c == NULL ||
-	    (r = backend_container_remove(e->be, c, 1, 1)) ==
+	(void)msg_read_check(
+	    m, engine_msg_sb_delete_read(m->json, &q, err, sizeof(err)), err);
+	if (q.container == NULL ||
+	    (r = backend_container_remove(e->be, q.container, 1, 1)) ==
 	        PETRI_ERR_NOTFOUND) {
 		(void)reply_err(e, m->id, PETRI_ERR_NOTFOUND, "no container");
 		return;
@@ -531,8 +570,8 @@ do_sb_delete(void *arg, struct ipc_msg *m)
 		    e, m->id, r, "remove: %s", backend_errmsg(e->be));
 		return;
 	}
-	if (e->sup != NULL && str(m->json, "sandbox") != NULL)
-		sup_sandbox_forget(e->sup, str(m->json, "sandbox"));
+	if (e->sup != NULL)
+		sup_sandbox_forget(e->sup, q.sandbox);
 	reply_ok(e, m->id, json_object());
 }
 
@@ -541,21 +580,23 @@ static void
 do_sb_update(void *arg, struct ipc_msg *m)
 {
 	struct engine *e = arg;
-	const char *c = str(m->json, "container");
-	json_t *l = json_object_get(m->json, "limits"), *body;
-	json_int_t mem = json_integer_value(json_object_get(l, "memory_mb"));
-	json_int_t pids = json_integer_value(json_object_get(l, "pids"));
-	double cpus = json_number_value(json_object_get(l, "cpus"));
+	struct engine_msg_sb_update q;
+	const struct engine_msg_limits *l = &q.limits;
+	char err[256];
+	json_t *body;
 	int r;
 
-	if (c == NULL || mem <= 0 || pids <= 0 || cpus <= 0) {
+	(void)msg_read_check(
+	    m, engine_msg_sb_update_read(m->json, &q, err, sizeof(err)), err);
+	if (l->memory_mb <= 0 || l->pids <= 0 || l->cpus <= 0) {
 		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad update");
 		return;
 	}
-	body = json_pack("{s:I, s:I, s:I, s:I}", "Memory", mem * 1024 * 1024,
-	    "MemorySwap", mem * 1024 * 1024, "PidsLimit", pids, "NanoCpus",
-	    (json_int_t)(cpus * 1e9));
-	r = backend_container_update(e->be, c, body);
+	body = json_pack("{s:I, s:I, s:I, s:I}", "Memory",
+	    l->memory_mb * 1024 * 1024, "MemorySwap",
+	    l->memory_mb * 1024 * 1024, "PidsLimit", l->pids, "NanoCpus",
+	    (json_int_t)(l->cpus * 1e9));
+	r = backend_container_update(e->be, q.container, body);
 	json_decref(body);
 	if (r != 0) {
 		(void)reply_err(
@@ -574,37 +615,36 @@ static void
 do_sb_recover(void *arg, struct ipc_msg *m)
 {
 	struct engine *e = arg;
-	const char *sb = str(m->json, "sandbox"),
-	           *c = str(m->json, "container");
+	struct engine_msg_sb_recover q;
+	char err[256];
 	int killed = 0, r = PETRI_ERR_NOTFOUND;
 
-	if (sb == NULL || c == NULL) {
-		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad recover");
-		return;
-	}
+	(void)msg_read_check(
+	    m, engine_msg_sb_recover_read(m->json, &q, err, sizeof(err)), err);
 	if (e->sup != NULL)
-		r = sup_kill_all(e->sup, sb, SUP_KILL_TIMEOUT_MS, &killed);
+		r = sup_kill_all(
+		    e->sup, q.sandbox, SUP_KILL_TIMEOUT_MS, &killed);
 	if (r == 0) {
 		log_info("recovered %s: %d processes killed by its supervisor",
-		    sb, killed);
+		    q.sandbox, killed);
 		reply_ok(e, m->id,
 		    json_pack("{s:i, s:s}", "killed", killed, "method",
 		        "supervisor"));
 		return;
 	}
 	/* no supervisor: the container restarts, its processes with it */
-	if ((r = backend_container_kill(e->be, c, "KILL")) != 0 &&
+	if ((r = backend_container_kill(e->be, q.container, "KILL")) != 0 &&
 	    r != PETRI_ERR_STATE) {
 		(void)reply_err(
 		    e, m->id, r, "recover: %s", backend_errmsg(e->be));
 		return;
 	}
-	if ((r = backend_container_start(e->be, c)) != 0) {
+	if ((r = backend_container_start(e->be, q.container)) != 0) {
 		(void)reply_err(
 		    e, m->id, r, "recover: %s", backend_errmsg(e->be));
 		return;
 	}
-	log_info("recovered %s by restarting its container", sb);
+	log_info("recovered %s by restarting its container", q.sandbox);
 	reply_ok(e, m->id,
 	    json_pack("{s:i, s:s}", "killed", -1, "method", "restart"));
 }
@@ -614,8 +654,11 @@ do_ping(void *arg, struct ipc_msg *m)
 {
 	struct engine *e = arg;
 	json_t *v = NULL;
+	char err[256];
 	int r;
 
+	(void)msg_read_check(
+	    m, engine_msg_empty_read(m->json, err, sizeof(err)), err);
 	if ((r = backend_ping(e->be)) != 0 ||
 	    (r = backend_version(e->be, &v)) != 0) {
 		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
@@ -634,9 +677,11 @@ do_info(void *arg, struct ipc_msg *m)
 	struct engine *e = arg;
 	json_t *net = NULL, *cfg;
 	const char *gw = NULL, *subnet = NULL, *br;
-	char bridge[32] = "";
+	char bridge[32] = "", err[256];
 	int r;
 
+	(void)msg_read_check(
+	    m, engine_msg_empty_read(m->json, err, sizeof(err)), err);
 	if ((r = engine_network(e)) != 0 ||
 	    (r = backend_network_inspect(e->be, e->network, &net)) != 0) {
 		(void)reply_err(
@@ -675,26 +720,16 @@ kc_supervised(json_t *list, const char *kc)
 	return 0;
 }
 
-static void
-do_reconcile(void *arg, struct ipc_msg *m)
+/* Removes the containers of Docker's list that are ours but no longer
+ * known (one-shot leftovers too).  Returns how many went. */
+static int
+reconcile_orphans(
+    struct engine *e, const struct engine_msg_reconcile *q, json_t *list)
 {
-	struct engine *e = arg;
-	json_t *known = json_object_get(m->json, "sandboxes"), *list = NULL;
-	json_t *recreated = json_object(), *ips = json_object(), *c, *spec;
-	char label[128], id[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX];
-	char msg[256], ip[64];
+	json_t *c;
 	size_t i, j;
-	int adopted = 0, removed = 0, r;
+	int removed = 0;
 
-	snprintf(label, sizeof(label), "petri.instance=%s", e->ctx->instance);
-	if ((r = backend_container_list(e->be, label, &list)) != 0) {
-		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
-		    backend_errmsg(e->be));
-		json_decref(recreated);
-		json_decref(ips);
-		return;
-	}
-	/* ours but no longer known: orphans (one-shot leftovers too) */
 	json_array_foreach (list, i, c) {
 		const char *cid = str(c, "Id");
 		const char *sb =
@@ -705,11 +740,11 @@ do_reconcile(void *arg, struct ipc_msg *m)
 
 		if (cid == NULL)
 			continue;
-		json_array_foreach (known, j, spec) {
-			const char *kc = str(spec, "container");
+		for (j = 0; j < q->n; j++) {
+			const char *kc = q->sb[j].container;
 
 			if (kc != NULL && strcmp(kc, cid) == 0 && sb != NULL &&
-			    strcmp(sb, str(spec, "sandbox")) == 0)
+			    strcmp(sb, q->sb[j].sandbox) == 0)
 				live = 1;
 		}
 		if (live && (kind == NULL || strcmp(kind, "sandbox") == 0))
@@ -719,44 +754,104 @@ do_reconcile(void *arg, struct ipc_msg *m)
 		if (backend_container_remove(e->be, cid, 1, 1) == 0)
 			removed++;
 	}
-	/* known: adopt (start if needed), or re-create when gone */
-	json_array_foreach (known, j, spec) {
-		const char *kc = str(spec, "container");
-		int found = 0;
+	return removed;
+}
 
-		json_array_foreach (list, i, c)
-			if (kc != NULL && str(c, "Id") != NULL &&
-			    strcmp(str(c, "Id"), kc) == 0)
-				found = 1;
-		if (found) {
-			if (e->sup != NULL && kc_supervised(list, kc))
-				(void)sup_sandbox_listen(
-				    e->sup, str(spec, "sandbox"), kc);
-			if (backend_container_start(e->be, kc) == 0)
-				adopted++;
-			else
-				log_warn("cannot start container %.12s: %s", kc,
-				    backend_errmsg(e->be));
-			if (container_ip(e, kc, ip) == 0)
-				json_object_set_new(
-				    ips, str(spec, "sandbox"), json_string(ip));
-			continue;
-		}
-		if (sandbox_create(e, spec, id, image_id, msg, sizeof(msg)) ==
-		    0) {
-			json_object_set_new(
-			    recreated, str(spec, "sandbox"), json_string(id));
-			if (container_ip(e, id, ip) == 0)
-				json_object_set_new(
-				    ips, str(spec, "sandbox"), json_string(ip));
-		} else
-			log_warn("cannot re-create the container of %s: %s",
-			    str(spec, "sandbox"), msg);
+/* Adopts the known container kc of sb (started if needed), its address
+ * into ips.  Returns 1 when it runs. */
+static int
+reconcile_adopt(
+    struct engine *e, const struct engine_msg_sb *sb, json_t *list, json_t *ips)
+{
+	const char *kc = sb->container;
+	char ip[64];
+	int adopted = 0;
+
+	if (e->sup != NULL && kc_supervised(list, kc))
+		(void)sup_sandbox_listen(e->sup, sb->sandbox, kc);
+	if (backend_container_start(e->be, kc) == 0)
+		adopted = 1;
+	else
+		log_warn("cannot start container %.12s: %s", kc,
+		    backend_errmsg(e->be));
+	if (container_ip(e, kc, ip) == 0)
+		json_object_set_new(ips, sb->sandbox, json_string(ip));
+	return adopted;
+}
+
+/* Re-creates the container of sb, gone from Docker: its new id into
+ * recreated and its address into ips. */
+static void
+reconcile_recreate(struct engine *e, const struct engine_msg_sb *sb,
+    json_t *recreated, json_t *ips)
+{
+	char id[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX];
+	char msg[256] = "", ip[64];
+
+	if (sandbox_create(e, sb, id, image_id, msg, sizeof(msg)) != 0) {
+		log_warn("cannot re-create the container of %s: %s",
+		    sb->sandbox, msg);
+		return;
 	}
-	json_decref(list);
+	json_object_set_new(recreated, sb->sandbox, json_string(id));
+	if (container_ip(e, id, ip) == 0)
+		json_object_set_new(ips, sb->sandbox, json_string(ip));
+}
+
+/* Whether Docker's list holds container kc. */
+static int
+reconcile_listed(json_t *list, const char *kc)
+{
+	json_t *c;
+	size_t i;
+	int found = 0;
+
+	json_array_foreach (list, i, c)
+		if (kc != NULL && str(c, "Id") != NULL &&
+		    strcmp(str(c, "Id"), kc) == 0)
+			found = 1;
+	return found;
+}
+
+static void
+do_reconcile(void *arg, struct ipc_msg *m)
+{
+	struct engine *e = arg;
+	struct engine_msg_reconcile q;
+	json_t *list = NULL, *recreated, *ips;
+	char label[128], err[256];
+	size_t j;
+	int adopted = 0, removed, r;
+
+	if ((r = msg_read_check(m,
+	         engine_msg_reconcile_read(m->json, &q, err, sizeof(err)),
+	         err)) != 0) {
+		(void)reply_err(
+		    e, m->id, r, "reconcile: %s", petri_strerror(r));
+		goto out;
+	}
+	snprintf(label, sizeof(label), "petri.instance=%s", e->ctx->instance);
+	if ((r = backend_container_list(e->be, label, &list)) != 0) {
+		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL, "docker: %s",
+		    backend_errmsg(e->be));
+		goto out;
+	}
+	removed = reconcile_orphans(e, &q, list);
+	/* known: adopt (start if needed), or re-create when gone */
+	recreated = json_object();
+	ips = json_object();
+	for (j = 0; j < q.n; j++) {
+		if (reconcile_listed(list, q.sb[j].container))
+			adopted += reconcile_adopt(e, &q.sb[j], list, ips);
+		else
+			reconcile_recreate(e, &q.sb[j], recreated, ips);
+	}
 	reply_ok(e, m->id,
 	    json_pack("{s:i, s:i, s:o, s:o}", "adopted", adopted, "removed",
 	        removed, "recreated", recreated, "ips", ips));
+out:
+	json_decref(list);
+	engine_msg_reconcile_free(&q);
 }
 
 /* --- executions ---------------------------------------------------------------- */
@@ -770,6 +865,18 @@ xexec_find(struct engine *e, const char *id)
 		if (strcmp(x->id, id) == 0)
 			return x;
 	return NULL;
+}
+
+/* xexec_find() under the table's lock. */
+static struct xexec *
+xexec_get(struct engine *e, const char *id)
+{
+	struct xexec *x;
+
+	pthread_mutex_lock(&e->lock);
+	x = xexec_find(e, id);
+	pthread_mutex_unlock(&e->lock);
+	return x;
 }
 
 static void
@@ -917,6 +1024,127 @@ xrun_flush(struct xrun *xr)
 }
 
 /*
+ * Forwards n bytes of stream k (0 stdout, 1 stderr) to the api under the
+ * output cap; going over it truncates the output and floods the run (it
+ * is stopped).
+ */
+static void
+xrun_send(struct xrun *xr, int k, const void *p, size_t n)
+{
+	json_t *j;
+
+	if (xr->sent[k] + n > xr->out_max) {
+		n = xr->out_max - xr->sent[k];
+		xr->truncated = 1;
+		xr->flood = 1;
+	}
+	if (n == 0)
+		return;
+	j = json_pack("{s:i}", "stream", k + 1);
+	if (ipc_send(xr->e->api, MSG_ENG_OUTPUT, xr->reply_id, j, p, n) != 0)
+		log_warn("cannot stream output");
+	json_decref(j);
+	xr->sent[k] += n;
+}
+
+/*
+ * Whether the run must stop now: a kill was asked, its output flooded or
+ * its deadline (0: none) passed; notes which in xr.  With e->lock held.
+ */
+static int
+xrun_must_stop(struct xrun *xr, int64_t deadline_ms, int64_t now)
+{
+	struct xexec *x = xr->x;
+
+	if (!x->kill && !xr->flood && !(deadline_ms > 0 && now >= deadline_ms))
+		return 0;
+	xr->timed_out = !x->kill && !xr->flood;
+	xr->killed = x->kill;
+	return 1;
+}
+
+/* Empties the eventfd of an execution after a wake-up. */
+static void
+xexec_drain(struct xexec *x)
+{
+	uint64_t v;
+
+	if (read(x->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("eventfd read");
+}
+
+/* Writes queued stdin into the stream as far as it takes it now
+ * (writable), and closes its write side once the queue is done. */
+static void
+pump_stdin(struct xrun *xr, int writable, int *in_open)
+{
+	struct xexec *x = xr->x;
+	size_t done = 0;
+
+	pthread_mutex_lock(&xr->e->lock);
+	if (writable) {
+		if (backend_stream_write_some(
+		        xr->e->be, xr->s, x->in.data, x->in.len, &done) == 0)
+			buf_consume(&x->in, done);
+		else
+			buf_reset(&x->in);
+	}
+	if (*in_open && x->in_eof && x->in.len == 0) {
+		*in_open = 0;
+		if (backend_stream_close_write(xr->e->be, xr->s) != 0)
+			log_warn("stdin close failed");
+	}
+	pthread_mutex_unlock(&xr->e->lock);
+}
+
+/*
+ * Waits up to a second (or to the deadline) for the stream, readable or
+ * writable when want_out, or a wake-up, and writes stdin when it can.
+ * Returns 1 when the stream has something to read, 0 when not, or
+ * PETRI_ERR_IO.
+ */
+static int
+pump_wait(struct xrun *xr, int64_t deadline_ms, int64_t now, int stopping,
+    int want_out, int *in_open)
+{
+	struct xexec *x = xr->x;
+	struct pollfd pfd[2];
+	int tmo = 1000;
+
+	memset(pfd, 0, sizeof(pfd));
+	pfd[0].fd = backend_stream_fd(xr->e->be, xr->s);
+	pfd[0].events = POLLIN | (want_out ? POLLOUT : 0);
+	pfd[1].fd = x->evfd;
+	pfd[1].events = POLLIN;
+	if (deadline_ms > 0 && !stopping && deadline_ms - now < tmo)
+		tmo = (int)(deadline_ms - now) + 1;
+	if (poll(pfd, 2, tmo) < 0 && errno != EINTR)
+		return PETRI_ERR_IO;
+	if (pfd[1].revents & POLLIN)
+		xexec_drain(x);
+	pump_stdin(xr, (pfd[0].revents & POLLOUT) != 0, in_open);
+	return (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
+/* Forwards one chunk of the stream's output; the first may be held
+ * back (xrun_hold()). */
+static void
+pump_output(struct xrun *xr, int which, const struct buf *chunk)
+{
+	int k;
+
+	if (which != BACKEND_STREAM_STDOUT && which != BACKEND_STREAM_STDERR &&
+	    which != BACKEND_STREAM_SYSERR)
+		return;
+	k = which == BACKEND_STREAM_STDOUT ? 0 : 1;
+	if (xr->s != NULL && xr->hold &&
+	    xrun_hold(xr, k, chunk->data, chunk->len))
+		return;
+	xrun_flush(xr);
+	xrun_send(xr, k, chunk->data, chunk->len);
+}
+
+/*
  * Pumps output to the api and stdin into the process until the stream
  * ends.  deadline_ms 0: none.  on_kill runs once when the run must stop
  * (timeout, kill request, output flood).  Returns 0 at a clean end of
@@ -928,7 +1156,6 @@ pump(struct xrun *xr, int64_t deadline_ms,
 {
 	struct xexec *x = xr->x;
 	struct buf chunk;
-	struct pollfd pfd[2];
 	int64_t now, hard = 0;
 	int which, r, stopping = 0, in_open = 1;
 
@@ -938,15 +1165,8 @@ pump(struct xrun *xr, int64_t deadline_ms,
 
 		now = petri_mono_ms();
 		pthread_mutex_lock(&xr->e->lock);
-		if (!stopping &&
-		    (x->kill || (deadline_ms > 0 && now >= deadline_ms) ||
-		        xr->flood)) {
-			if (!x->kill && !xr->flood)
-				xr->timed_out = 1;
-			if (x->kill)
-				xr->killed = 1;
+		if (!stopping && xrun_must_stop(xr, deadline_ms, now))
 			stopping = 1;
-		}
 		want_out = in_open && x->in.len > 0;
 		pthread_mutex_unlock(&xr->e->lock);
 		if (stopping == 1) {
@@ -959,83 +1179,20 @@ pump(struct xrun *xr, int64_t deadline_ms,
 			break;
 		}
 		/* output already buffered inside the stream first */
-		if (backend_stream_pending(xr->e->be, xr->s)) {
-			r = backend_stream_read(
-			    xr->e->be, xr->s, 0, &which, &chunk);
-		} else {
-			int tmo = 1000;
-
-			pfd[0].fd = backend_stream_fd(xr->e->be, xr->s);
-			pfd[0].events = POLLIN | (want_out ? POLLOUT : 0);
-			pfd[1].fd = x->evfd;
-			pfd[1].events = POLLIN;
-			if (deadline_ms > 0 && !stopping &&
-			    deadline_ms - now < tmo)
-				tmo = (int)(deadline_ms - now) + 1;
-			if (poll(pfd, 2, tmo) < 0 && errno != EINTR) {
-				r = PETRI_ERR_IO;
+		if (!backend_stream_pending(xr->e->be, xr->s)) {
+			r = pump_wait(
+			    xr, deadline_ms, now, stopping, want_out, &in_open);
+			if (r < 0)
 				break;
-			}
-			if (pfd[1].revents & POLLIN) {
-				uint64_t v;
-
-				if (read(x->evfd, &v, sizeof(v)) < 0 &&
-				    errno != EAGAIN)
-					log_warn("eventfd read");
-			}
-			if (pfd[0].revents & POLLOUT) {
-				size_t done = 0;
-
-				pthread_mutex_lock(&xr->e->lock);
-				if (backend_stream_write_some(xr->e->be, xr->s,
-				        x->in.data, x->in.len, &done) == 0)
-					buf_consume(&x->in, done);
-				else
-					buf_reset(&x->in);
-				pthread_mutex_unlock(&xr->e->lock);
-			}
-			pthread_mutex_lock(&xr->e->lock);
-			if (in_open && x->in_eof && x->in.len == 0) {
-				in_open = 0;
-				if (backend_stream_close_write(
-				        xr->e->be, xr->s) != 0)
-					log_warn("stdin close failed");
-			}
-			pthread_mutex_unlock(&xr->e->lock);
-			if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (r == 0)
 				continue;
-			r = backend_stream_read(
-			    xr->e->be, xr->s, 0, &which, &chunk);
 		}
+		r = backend_stream_read(xr->e->be, xr->s, 0, &which, &chunk);
 		if (r == PETRI_ERR_TIMEOUT)
 			continue;
 		if (r <= 0)
 			break;
-		if (which == BACKEND_STREAM_STDOUT ||
-		    which == BACKEND_STREAM_STDERR ||
-		    which == BACKEND_STREAM_SYSERR) {
-			int k = which == BACKEND_STREAM_STDOUT ? 0 : 1;
-			size_t n = chunk.len;
-
-			if (xr->s != NULL && xr->hold &&
-			    xrun_hold(xr, k, chunk.data, n))
-				continue;
-			xrun_flush(xr);
-			if (xr->sent[k] + n > xr->out_max) {
-				n = xr->out_max - xr->sent[k];
-				xr->truncated = 1;
-				xr->flood = 1;
-			}
-			if (n > 0) {
-				json_t *j = json_pack("{s:i}", "stream", k + 1);
-
-				if (ipc_send(xr->e->api, MSG_ENG_OUTPUT,
-				        xr->reply_id, j, chunk.data, n) != 0)
-					log_warn("cannot stream output");
-				json_decref(j);
-				xr->sent[k] += n;
-			}
-		}
+		pump_output(xr, which, &chunk);
 	}
 	buf_free(&chunk);
 	return r;
@@ -1084,69 +1241,36 @@ exec_feed_initial_stdin(
 	return r;
 }
 
-static void
-do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
+/*
+ * Tells the api the program runs and readies xr for the pump: the run,
+ * its output cap and the stdin that came with the request (its end too
+ * unless keep_open).  Returns 0, or PETRI_ERR_TOOBIG when that stdin does
+ * not fit.
+ */
+static int
+exec_begin(struct engine *e, struct ipc_msg *m, const struct engine_msg_exec *q,
+    struct xexec *x, struct xrun *xr, int keep_open)
 {
-	json_t *spec = json_deep_copy(json_object_get(m->json, "spec"));
-	json_t *cfg = NULL, *ins = NULL;
-	char cid[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX], msg[512] = "";
-	struct xrun xr;
-	int64_t started = petri_mono_ms();
-	json_int_t tmo =
-	    json_integer_value(json_object_get(m->json, "timeout_ms"));
-	int has_stdin = json_is_true(json_object_get(m->json, "has_stdin"));
-	int r = PETRI_ERR_IO, code = -1, oom = 0;
-
-	memset(&xr, 0, sizeof(xr));
-	cid[0] = '\0';
-	if (spec == NULL) {
-		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "no sandbox spec");
-		return;
-	}
-	json_object_set(spec, "uid", json_object_get(m->json, "uid"));
-	json_object_set(spec, "gid", json_object_get(m->json, "gid"));
-	json_object_set(spec, "env", json_object_get(m->json, "env"));
-	{
-		char ws[4096];
-
-		if ((size_t)snprintf(ws, sizeof(ws), "%s/%s/ws",
-		        e->ctx->cfg.workspace_root,
-		        str(m->json, "sandbox")) >= sizeof(ws))
-			goto fail;
-		json_object_set_new(spec, "workspace", json_string(ws));
-	}
-	if ((r = engine_network(e)) != 0 ||
-	    (r = check_image(e, spec, image_id, msg, sizeof(msg))) != 0)
-		goto fail;
-	cfg = container_config(e, spec, str(m->json, "sandbox"),
-	    json_object_get(m->json, "argv"), 1, has_stdin);
-	if (cfg == NULL) {
-		r = PETRI_ERR_INVAL;
-		goto fail;
-	}
-	json_object_set(cfg, "WorkingDir", json_object_get(m->json, "cwd"));
-	if ((r = backend_container_create(e->be, NULL, cfg, cid)) != 0) {
-		snprintf(msg, sizeof(msg), "create: %s", backend_errmsg(e->be));
-		goto fail;
-	}
-	petri_strlcpy(x->container, cid, sizeof(x->container));
-	if ((r = backend_container_attach(e->be, cid, has_stdin, &xr.s)) != 0 ||
-	    (r = backend_container_start(e->be, cid)) != 0) {
-		snprintf(msg, sizeof(msg), "start: %s", backend_errmsg(e->be));
-		goto fail;
-	}
 	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
 		log_warn("cannot tell the api that %s started", x->id);
-	xr.e = e;
-	xr.x = x;
-	xr.reply_id = m->id;
-	xr.out_max =
-	    (size_t)json_integer_value(json_object_get(m->json, "output_max"));
-	if (exec_feed_initial_stdin(e, x, m, 0) != 0) {
-		r = PETRI_ERR_TOOBIG;
-		goto fail;
-	}
-	(void)pump(&xr, tmo > 0 ? started + tmo : 0, oneshot_kill_cb, NULL);
+	xr->e = e;
+	xr->x = x;
+	xr->reply_id = m->id;
+	xr->out_max = (size_t)q->output_max;
+	if (exec_feed_initial_stdin(e, x, m, keep_open) != 0)
+		return PETRI_ERR_TOOBIG;
+	return 0;
+}
+
+/* Answers a one-shot container's run once its stream ended: its exit
+ * code (waited for) and whether the kernel killed it for memory. */
+static void
+exec_fresh_answer(struct engine *e, struct ipc_msg *m, struct xrun *xr,
+    const char *cid, int64_t started)
+{
+	json_t *ins = NULL, *res;
+	int code = -1, oom = 0;
+
 	if (backend_container_wait(e->be, cid, 10000, &code) != 0)
 		code = -1;
 	if (backend_container_inspect(e->be, cid, &ins) == 0) {
@@ -1154,9 +1278,57 @@ do_exec_fresh(struct engine *e, struct ipc_msg *m, struct xexec *x)
 		    json_object_get(ins, "State"), "OOMKilled"));
 		json_decref(ins);
 	}
-	ins = exec_result(&xr, code, oom, started);
-	json_object_set_new(ins, "path", json_string("docker_run"));
-	reply_ok(e, m->id, ins);
+	res = exec_result(xr, code, oom, started);
+	json_object_set_new(res, "path", json_string("docker_run"));
+	reply_ok(e, m->id, res);
+}
+
+/* Runs an execution in a one-shot container of its own (fresh). */
+static void
+exec_fresh(struct engine *e, struct ipc_msg *m, const struct engine_msg_exec *q,
+    struct xexec *x)
+{
+	struct engine_msg_sb sb;
+	json_t *cfg = NULL;
+	char cid[BACKEND_ID_MAX], image_id[BACKEND_IMAGE_ID_MAX], msg[512] = "";
+	char ws[4096], err[256];
+	struct xrun xr;
+	int64_t started = petri_mono_ms();
+	int r = PETRI_ERR_IO;
+
+	memset(&xr, 0, sizeof(xr));
+	cid[0] = '\0';
+	(void)msg_read_check(
+	    m, engine_msg_exec_fresh_sb(q, &sb, err, sizeof(err)), err);
+	if ((size_t)snprintf(ws, sizeof(ws), "%s/%s/ws",
+	        e->ctx->cfg.workspace_root, q->sandbox) >= sizeof(ws))
+		goto fail;
+	sb.workspace = ws;
+	if ((r = engine_network(e)) != 0 ||
+	    (r = check_image(e, sb.image, image_id, msg, sizeof(msg))) != 0)
+		goto fail;
+	if ((cfg = container_config(e, &sb, q->argv, 1, q->has_stdin)) ==
+	    NULL) {
+		r = PETRI_ERR_INVAL;
+		goto fail;
+	}
+	json_object_set_new(cfg, "WorkingDir", json_string(q->cwd));
+	if ((r = backend_container_create(e->be, NULL, cfg, cid)) != 0) {
+		snprintf(msg, sizeof(msg), "create: %s", backend_errmsg(e->be));
+		goto fail;
+	}
+	petri_strlcpy(x->container, cid, sizeof(x->container));
+	if ((r = backend_container_attach(e->be, cid, q->has_stdin, &xr.s)) !=
+	        0 ||
+	    (r = backend_container_start(e->be, cid)) != 0) {
+		snprintf(msg, sizeof(msg), "start: %s", backend_errmsg(e->be));
+		goto fail;
+	}
+	if ((r = exec_begin(e, m, q, x, &xr, 0)) != 0)
+		goto fail;
+	(void)pump(&xr, q->timeout_ms > 0 ? started + q->timeout_ms : 0,
+	    oneshot_kill_cb, NULL);
+	exec_fresh_answer(e, m, &xr, cid, started);
 	goto out;
 fail:
 	(void)reply_err(e, m->id, r == 0 ? PETRI_ERR_IO : r, "%s",
@@ -1166,7 +1338,6 @@ out:
 	if (cid[0] != '\0')
 		(void)backend_container_remove(e->be, cid, 1, 1);
 	json_decref(cfg);
-	json_decref(spec);
 }
 
 /* --- executions through the supervisor ---------------------------------------- */
@@ -1185,7 +1356,6 @@ static void
 spipe_read(struct xrun *xr, struct spipe *sp, int k, uint8_t *chunk)
 {
 	ssize_t got = read(sp->out[k], chunk, SUP_READ_CHUNK);
-	size_t n;
 
 	if (got < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -1194,21 +1364,7 @@ spipe_read(struct xrun *xr, struct spipe *sp, int k, uint8_t *chunk)
 		sp->out[k] = -1;
 		return;
 	}
-	n = (size_t)got;
-	if (xr->sent[k] + n > xr->out_max) {
-		n = xr->out_max - xr->sent[k];
-		xr->truncated = 1;
-		xr->flood = 1;
-	}
-	if (n > 0) {
-		json_t *j = json_pack("{s:i}", "stream", k + 1);
-
-		if (ipc_send(xr->e->api, MSG_ENG_OUTPUT, xr->reply_id, j, chunk,
-		        n) != 0)
-			log_warn("cannot stream output");
-		json_decref(j);
-		xr->sent[k] += n;
-	}
+	xrun_send(xr, k, chunk, (size_t)got);
 }
 
 /* Writes queued stdin; closes it at its end or when the reader left. */
@@ -1234,6 +1390,90 @@ spipe_write(struct xrun *xr, struct spipe *sp)
 }
 
 /*
+ * Notes the program's exit from the call's state st.  Returns 1 when the
+ * pump is done (exited, and its output ended or its drain time passed),
+ * PETRI_ERR_UNAVAIL when the supervisor went away first, else 0.
+ */
+static int
+spipe_exit_check(struct spipe *sp, const struct sup_call_state *st, int64_t now,
+    int background)
+{
+	if (st->exited && !sp->exited) {
+		sp->exited = 1;
+		sp->code = st->code;
+		sp->drain_until = now + (background ? 0 : SUP_DRAIN_MS);
+	}
+	if (sp->exited &&
+	    ((sp->out[0] < 0 && sp->out[1] < 0) ||
+	        (!background && now >= sp->drain_until)))
+		return 1;
+	if (st->lost && !sp->exited)
+		return PETRI_ERR_UNAVAIL;
+	return 0;
+}
+
+/* After a kill the tree did not obey: stop the sandbox's container as a
+ * last resort; Docker restarts it. */
+static void
+spipe_kill_hard(struct xrun *xr, struct spipe *sp)
+{
+	struct xexec *x = xr->x;
+
+	if (sp->exited)
+		return;
+	log_warn("exec %s did not stop after a kill; restarting %.12s", x->id,
+	    x->container);
+	(void)backend_container_kill(xr->e->be, x->container, "KILL");
+	sp->code = -1;
+}
+
+/* What to wait for: the open output pipes, the wake-up, the call and,
+ * when stdin is queued, its pipe.  Returns the count in pfd. */
+static nfds_t
+spipe_pollfds(struct xrun *xr, struct sup_call *call, struct spipe *sp,
+    struct pollfd pfd[5])
+{
+	struct xexec *x = xr->x;
+	nfds_t np = 0;
+	int i;
+
+	memset(pfd, 0, 5 * sizeof(pfd[0]));
+	for (i = 0; i < 2; i++)
+		if (sp->out[i] >= 0) {
+			pfd[np].fd = sp->out[i];
+			pfd[np++].events = POLLIN;
+		}
+	pfd[np].fd = x->evfd;
+	pfd[np++].events = POLLIN;
+	pfd[np].fd = sup_call_fd(call);
+	pfd[np++].events = POLLIN;
+	pthread_mutex_lock(&xr->e->lock);
+	if (sp->in >= 0 && x->in.len > 0) {
+		pfd[np].fd = sp->in;
+		pfd[np++].events = POLLOUT;
+	}
+	pthread_mutex_unlock(&xr->e->lock);
+	return np;
+}
+
+/* How long one poll waits: a second at most, to the next time the pump
+ * has something to do (the deadline, the drain's end, the kill's). */
+static int
+spipe_poll_ms(const struct spipe *sp, int64_t deadline_ms, int64_t hard,
+    int64_t now, int stopping, int background)
+{
+	int tmo = 1000;
+
+	if (deadline_ms > 0 && !stopping && deadline_ms - now < tmo)
+		tmo = (int)(deadline_ms - now) + 1;
+	if (sp->exited && !background && sp->drain_until - now < tmo)
+		tmo = (int)(sp->drain_until - now) + 1;
+	if (stopping && hard - now < tmo)
+		tmo = (int)(hard - now) + 1;
+	return tmo < 0 ? 0 : tmo;
+}
+
+/*
  * Pumps the pipes until the program exited and its output ended (or its
  * drain time passed).  Kills go through the supervisor first, through
  * Docker (the container, as a last resort) when it does not answer.
@@ -1249,35 +1489,22 @@ spipe_pump(struct xrun *xr, struct sup_call *call, struct spipe *sp,
 	uint8_t *chunk;
 	int64_t now, hard = 0;
 	int stopping = 0, i, r = 0;
+	nfds_t np, k;
 
 	if ((chunk = malloc(SUP_READ_CHUNK)) == NULL)
 		return PETRI_ERR_NOMEM;
 	for (;;) {
-		int want_in, tmo = 1000, np = 0;
+		int want_in;
 
 		now = petri_mono_ms();
 		sup_call_get(call, &st);
-		if (st.exited && !sp->exited) {
-			sp->exited = 1;
-			sp->code = st.code;
-			sp->drain_until = now + (background ? 0 : SUP_DRAIN_MS);
-		}
-		if (sp->exited &&
-		    ((sp->out[0] < 0 && sp->out[1] < 0) ||
-		        (!background && now >= sp->drain_until)))
-			break;
-		if (st.lost && !sp->exited) {
-			r = PETRI_ERR_UNAVAIL;
+		if ((r = spipe_exit_check(sp, &st, now, background)) != 0) {
+			r = r > 0 ? 0 : r;
 			break;
 		}
 		pthread_mutex_lock(&xr->e->lock);
-		if (!stopping &&
-		    (x->kill || xr->flood ||
-		        (deadline_ms > 0 && now >= deadline_ms))) {
-			xr->timed_out = !x->kill && !xr->flood;
-			xr->killed = x->kill;
+		if (!stopping && xrun_must_stop(xr, deadline_ms, now))
 			stopping = 1;
-		}
 		want_in = sp->in >= 0 && (x->in.len > 0 || x->in_eof);
 		pthread_mutex_unlock(&xr->e->lock);
 		if (stopping == 1) {
@@ -1289,55 +1516,22 @@ spipe_pump(struct xrun *xr, struct sup_call *call, struct spipe *sp,
 			hard = now + EXEC_KILL_GRACE_MS;
 		}
 		if (stopping && now > hard) {
-			if (!sp->exited) {
-				/* the tree would not die: stop the sandbox's
-				 * container; Docker restarts it */
-				log_warn("exec %s did not stop after a kill; "
-				         "restarting %.12s",
-				    x->id, x->container);
-				(void)backend_container_kill(
-				    xr->e->be, x->container, "KILL");
-				sp->code = -1;
-			}
+			spipe_kill_hard(xr, sp);
 			break;
 		}
 		if (want_in)
 			spipe_write(xr, sp);
-		for (i = 0; i < 2; i++)
-			if (sp->out[i] >= 0) {
-				pfd[np].fd = sp->out[i];
-				pfd[np++].events = POLLIN;
-			}
-		pfd[np].fd = x->evfd;
-		pfd[np++].events = POLLIN;
-		pfd[np].fd = sup_call_fd(call);
-		pfd[np++].events = POLLIN;
-		pthread_mutex_lock(&xr->e->lock);
-		if (sp->in >= 0 && x->in.len > 0) {
-			pfd[np].fd = sp->in;
-			pfd[np++].events = POLLOUT;
-		}
-		pthread_mutex_unlock(&xr->e->lock);
-		if (deadline_ms > 0 && !stopping && deadline_ms - now < tmo)
-			tmo = (int)(deadline_ms - now) + 1;
-		if (sp->exited && !background && sp->drain_until - now < tmo)
-			tmo = (int)(sp->drain_until - now) + 1;
-		if (stopping && hard - now < tmo)
-			tmo = (int)(hard - now) + 1;
-		if (poll(pfd, (nfds_t)np, tmo < 0 ? 0 : tmo) < 0 &&
+		np = spipe_pollfds(xr, call, sp, pfd);
+		if (poll(pfd, np,
+		        spipe_poll_ms(sp, deadline_ms, hard, now, stopping,
+		            background)) < 0 &&
 		    errno != EINTR) {
 			r = PETRI_ERR_IO;
 			break;
 		}
-		for (i = 0; i < np; i++) {
-			if (pfd[i].fd == x->evfd && (pfd[i].revents & POLLIN)) {
-				uint64_t v;
-
-				if (read(x->evfd, &v, sizeof(v)) < 0 &&
-				    errno != EAGAIN)
-					log_warn("eventfd read");
-			}
-		}
+		for (k = 0; k < np; k++)
+			if (pfd[k].fd == x->evfd && (pfd[k].revents & POLLIN))
+				xexec_drain(x);
 		for (i = 0; i < 2; i++)
 			if (sp->out[i] >= 0)
 				spipe_read(xr, sp, i, chunk);
@@ -1411,10 +1605,11 @@ container_pids_limit(struct engine *e, const char *cid)
  * PETRI_ERR_* already answered to the api.
  */
 static int
-exec_sup_start(struct engine *e, struct ipc_msg *m, struct xexec *x,
-    struct spipe *sp, struct sup_call **call)
+exec_sup_start(struct engine *e, struct ipc_msg *m,
+    const struct engine_msg_exec *q, struct xexec *x, struct spipe *sp,
+    struct sup_call **call)
 {
-	json_t *argv = json_object_get(m->json, "argv"), *env, *v;
+	json_t *env, *v;
 	const char *av[API_MAX_ARGV + 1], *ev[API_MAX_ENV + 64];
 	struct sup_call_state st;
 	struct pollfd pfd;
@@ -1422,23 +1617,21 @@ exec_sup_start(struct engine *e, struct ipc_msg *m, struct xexec *x,
 	int child[3], r, i;
 	size_t k, na = 0, ne = 0;
 
-	env = env_array(json_object_get(m->json, "env"));
-	json_array_foreach (argv, k, v)
+	env = env_array(q->env);
+	json_array_foreach (q->argv, k, v)
 		if (na < API_MAX_ARGV && json_is_string(v))
 			av[na++] = json_string_value(v);
 	json_array_foreach (env, k, v)
 		if (ne < sizeof(ev) / sizeof(ev[0]))
 			ev[ne++] = json_string_value(v);
-	if (na != json_array_size(argv) || ne != json_array_size(env) ||
-	    str(m->json, "cwd") == NULL || spipe_open(sp, child) != 0) {
+	if (na != json_array_size(q->argv) || ne != json_array_size(env) ||
+	    spipe_open(sp, child) != 0) {
 		json_decref(env);
 		return 1;
 	}
-	r = sup_call_start(e->sup, str(m->json, "sandbox"), x->container,
-	    json_is_true(json_object_get(m->json, "background"))
-	        ? SUP_START_BACKGROUND
-	        : 0,
-	    str(m->json, "cwd"), av, na, ev, ne, child, call);
+	r = sup_call_start(e->sup, q->sandbox, x->container,
+	    q->background ? SUP_START_BACKGROUND : 0, q->cwd, av, na, ev, ne,
+	    child, call);
 	json_decref(env);
 	for (i = 0; i < 3; i++)
 		close(child[i]);
@@ -1465,13 +1658,13 @@ exec_sup_start(struct engine *e, struct ipc_msg *m, struct xexec *x,
 		    "processes) is reached; kill its background executions "
 		    "or POST /v1/sandboxes/%s/recover",
 		    st.err == EAGAIN ? "pids limit" : "memory limit", lim,
-		    str(m->json, "sandbox"));
+		    q->sandbox);
 	} else {
 		if (!st.started && !st.lost) {
 			log_warn(
 			    "the supervisor of %s did not answer in %d ms: "
 			    "disconnected",
-			    str(m->json, "sandbox"), SUP_START_TIMEOUT_MS);
+			    q->sandbox, SUP_START_TIMEOUT_MS);
 			sup_call_abandon(*call);
 		}
 		r = PETRI_ERR_UNAVAIL;
@@ -1490,41 +1683,33 @@ exec_sup_start(struct engine *e, struct ipc_msg *m, struct xexec *x,
  * answered the api (result or error), 0 when docker exec should run it.
  */
 static int
-exec_sup(struct engine *e, struct ipc_msg *m, struct xexec *x)
+exec_sup(struct engine *e, struct ipc_msg *m, const struct engine_msg_exec *q,
+    struct xexec *x)
 {
 	struct sup_call *call = NULL;
 	struct spipe sp;
 	struct xrun xr;
 	json_t *res;
 	int64_t started = petri_mono_ms();
-	json_int_t tmo =
-	    json_integer_value(json_object_get(m->json, "timeout_ms"));
-	int background = json_is_true(json_object_get(m->json, "background"));
 	int r;
 	long oom0, oom1;
 
-	if (e->sup == NULL || str(m->json, "sandbox") == NULL)
+	if (e->sup == NULL)
 		return 0;
 	oom0 = oom_kills(x->container);
-	r = exec_sup_start(e, m, x, &sp, &call);
+	r = exec_sup_start(e, m, q, x, &sp, &call);
 	if (r == 1)
 		return 0;
 	if (r != 0)
 		return 1;
-	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
-		log_warn("cannot tell the api that %s started", x->id);
 	memset(&xr, 0, sizeof(xr));
-	xr.e = e;
-	xr.x = x;
-	xr.reply_id = m->id;
-	xr.out_max =
-	    (size_t)json_integer_value(json_object_get(m->json, "output_max"));
-	if (exec_feed_initial_stdin(e, x, m, background) != 0) {
+	if (exec_begin(e, m, q, x, &xr, q->background) != 0) {
 		(void)sup_call_signal(call, SIGKILL);
 		(void)reply_err(e, m->id, PETRI_ERR_TOOBIG, "stdin too large");
 		goto out;
 	}
-	r = spipe_pump(&xr, call, &sp, tmo > 0 ? started + tmo : 0, background);
+	r = spipe_pump(&xr, call, &sp,
+	    q->timeout_ms > 0 ? started + q->timeout_ms : 0, q->background);
 	if (r != 0) {
 		(void)reply_err(e, m->id, PETRI_ERR_UNAVAIL,
 		    "the sandbox's supervisor went away during the execution");
@@ -1543,121 +1728,109 @@ out:
 	return 1;
 }
 
-static void
-do_exec(void *arg, struct ipc_msg *m)
+/* Creates the docker exec of q (petri-spawn running its argv), starting
+ * a stopped container once.  Its id into xid. */
+static int
+exec_docker_create(struct engine *e, const struct engine_msg_exec *q,
+    const char *user, char xid[BACKEND_ID_MAX])
 {
-	struct engine *e = arg;
-	const char *id = str(m->json, "exec"),
-	           *container = str(m->json, "container");
-	json_t *argv = json_object_get(m->json, "argv"), *cmd, *spec, *a, *res;
-	char xid[BACKEND_ID_MAX], user[64], msg[512] = "";
-	struct xexec *x;
-	struct xrun xr;
-	int64_t started = petri_mono_ms();
-	json_int_t tmo =
-	    json_integer_value(json_object_get(m->json, "timeout_ms"));
-	int background = json_is_true(json_object_get(m->json, "background"));
-	int has_stdin = json_is_true(json_object_get(m->json, "has_stdin"));
-	int r, running = 0, code = -1, i;
-	long oom0, oom1;
+	json_t *cmd, *spec, *a;
 	size_t k;
+	int r;
 
-	memset(&xr, 0, sizeof(xr));
-	/* registered by exec_register() on the reader thread */
-	pthread_mutex_lock(&e->lock);
-	x = id != NULL ? xexec_find(e, id) : NULL;
-	pthread_mutex_unlock(&e->lock);
-	if (x == NULL) {
-		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
-		return;
-	}
-	if (!json_is_array(argv) || json_array_size(argv) == 0) {
-		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
-		xexec_remove(e, x);
-		return;
-	}
-	if (json_is_true(json_object_get(m->json, "fresh"))) {
-		do_exec_fresh(e, m, x);
-		xexec_remove(e, x);
-		return;
-	}
-	if (exec_sup(e, m, x)) {
-		xexec_remove(e, x);
-		return;
-	}
-	snprintf(user, sizeof(user), "%lld:%lld",
-	    (long long)json_integer_value(json_object_get(m->json, "uid")),
-	    (long long)json_integer_value(json_object_get(m->json, "gid")));
-	cmd = json_pack("[s, s]", SPAWN_PATH, id);
-	json_array_foreach (argv, k, a)
+	cmd = json_pack("[s, s]", SPAWN_PATH, q->exec);
+	json_array_foreach (q->argv, k, a)
 		json_array_append(cmd, a);
-	spec = json_pack("{s:o, s:o, s:s, s:O, s:b, s:b, s:b, s:b}", "Cmd", cmd,
-	    "Env", env_array(json_object_get(m->json, "env")), "User", user,
-	    "WorkingDir", json_object_get(m->json, "cwd"), "AttachStdin",
-	    has_stdin, "AttachStdout", 1, "AttachStderr", 1, "Tty", 0);
-	oom0 = oom_kills(container);
-	r = backend_exec_create(e->be, container, spec, xid);
+	spec = json_pack("{s:o, s:o, s:s, s:s, s:b, s:b, s:b, s:b}", "Cmd", cmd,
+	    "Env", env_array(q->env), "User", user, "WorkingDir", q->cwd,
+	    "AttachStdin", q->has_stdin, "AttachStdout", 1, "AttachStderr", 1,
+	    "Tty", 0);
+	r = backend_exec_create(e->be, q->container, spec, xid);
 	if (r == PETRI_ERR_STATE) {
 		/* stopped (Docker restarted?): bring it back once */
-		if (backend_container_start(e->be, container) == 0)
-			r = backend_exec_create(e->be, container, spec, xid);
+		if (backend_container_start(e->be, q->container) == 0)
+			r = backend_exec_create(e->be, q->container, spec, xid);
 	}
 	json_decref(spec);
-	if (r != 0) {
+	return r;
+}
+
+/* Waits (a second at most) for the exit code that follows the end of a
+ * docker exec's stream.  Returns the inspections made. */
+static int
+exec_docker_wait(struct engine *e, const char *xid, int *running, int *code)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (backend_exec_inspect(e->be, xid, running, code, NULL) !=
+		        0 ||
+		    !*running)
+			break;
+		usleep(20000);
+	}
+	return i;
+}
+
+/* Whether the held first output and the exit code say the sandbox could
+ * not start a process at all (not the program's output). */
+static int
+xrun_exhausted(const struct xrun *xr, int running, int code)
+{
+	return xr->heldlen > 0 && !running &&
+	    ((xr->heldk == 0 && code == 126) ||
+	        (xr->heldk == 1 && code == 127));
+}
+
+/* Runs an execution through docker exec and petri-spawn. */
+static void
+exec_docker(struct engine *e, struct ipc_msg *m,
+    const struct engine_msg_exec *q, struct xexec *x)
+{
+	char xid[BACKEND_ID_MAX], user[64], msg[512] = "";
+	struct xrun xr;
+	json_t *res;
+	int64_t started = petri_mono_ms();
+	int r, running = 0, code = -1, polls;
+	long oom0, oom1;
+
+	memset(&xr, 0, sizeof(xr));
+	snprintf(user, sizeof(user), "%lld:%lld", (long long)q->uid,
+	    (long long)q->gid);
+	oom0 = oom_kills(q->container);
+	if ((r = exec_docker_create(e, q, user, xid)) != 0 ||
+	    (r = backend_exec_start(e->be, xid, q->has_stdin, &xr.s)) != 0) {
 		snprintf(msg, sizeof(msg), "%s", backend_errmsg(e->be));
 		goto fail;
 	}
-	if ((r = backend_exec_start(e->be, xid, has_stdin, &xr.s)) != 0) {
-		snprintf(msg, sizeof(msg), "%s", backend_errmsg(e->be));
+	if ((r = exec_begin(e, m, q, x, &xr, q->background)) != 0)
 		goto fail;
-	}
-	if (ipc_send(e->api, MSG_ENG_EXEC_STARTED, m->id, NULL, NULL, 0) != 0)
-		log_warn("cannot tell the api that %s started", x->id);
-	xr.e = e;
-	xr.x = x;
-	xr.reply_id = m->id;
-	xr.out_max =
-	    (size_t)json_integer_value(json_object_get(m->json, "output_max"));
-	if (exec_feed_initial_stdin(e, x, m, background) != 0) {
-		r = PETRI_ERR_TOOBIG;
-		goto fail;
-	}
 	xr.hold = 1;
 	xexec_wake(x);
-	log_debug("exec %s: started after %lld ms", id,
+	log_debug("exec %s: started after %lld ms", q->exec,
 	    (long long)(petri_mono_ms() - started));
-	r = pump(&xr, tmo > 0 ? started + tmo : 0, exec_kill_cb, user);
-	log_debug("exec %s: stream ended after %lld ms", id,
+	r = pump(&xr, q->timeout_ms > 0 ? started + q->timeout_ms : 0,
+	    exec_kill_cb, user);
+	log_debug("exec %s: stream ended after %lld ms", q->exec,
 	    (long long)(petri_mono_ms() - started));
 	if (r == PETRI_ERR_TIMEOUT) {
 		/* the tree would not die in the grace time: stop the sandbox's
 		 * container as a last resort; Docker restarts it */
 		log_warn("exec %s did not stop after a kill; restarting %.12s",
-		    id, container);
-		(void)backend_container_kill(e->be, container, "KILL");
+		    q->exec, q->container);
+		(void)backend_container_kill(e->be, q->container, "KILL");
 	}
 	/* the stream ended: the exit code follows shortly */
-	for (i = 0; i < 50; i++) {
-		if (backend_exec_inspect(e->be, xid, &running, &code, NULL) !=
-		        0 ||
-		    !running)
-			break;
-		usleep(20000);
-	}
-	oom1 = oom_kills(container);
-	log_debug("exec %s: inspected after %lld ms (%d polls)", id,
-	    (long long)(petri_mono_ms() - started), i);
-	if (xr.heldlen > 0 && !running &&
-	    ((xr.heldk == 0 && code == 126) ||
-	        (xr.heldk == 1 && code == 127))) {
-		/* not the program's output: the sandbox is full */
-		r = PETRI_ERR_EXHAUSTED;
-		(void)reply_err(e, m->id, r,
+	polls = exec_docker_wait(e, xid, &running, &code);
+	oom1 = oom_kills(q->container);
+	log_debug("exec %s: inspected after %lld ms (%d polls)", q->exec,
+	    (long long)(petri_mono_ms() - started), polls);
+	if (xrun_exhausted(&xr, running, code)) {
+		(void)reply_err(e, m->id, PETRI_ERR_EXHAUSTED,
 		    "the sandbox cannot start a process: its pids limit "
 		    "(%lld processes) or memory limit is reached; kill its "
 		    "background executions or POST /v1/sandboxes/%s/recover",
-		    container_pids_limit(e, container),
-		    str(m->json, "sandbox"));
+		    container_pids_limit(e, q->container), q->sandbox);
 		goto out;
 	}
 	xrun_flush(&xr);
@@ -1675,6 +1848,29 @@ fail:
 		    msg[0] ? msg : petri_strerror(r));
 out:
 	backend_stream_free(e->be, xr.s);
+}
+
+static void
+do_exec(void *arg, struct ipc_msg *m)
+{
+	struct engine *e = arg;
+	struct engine_msg_exec q;
+	struct xexec *x;
+	char err[256];
+
+	(void)msg_read_check(
+	    m, engine_msg_exec_read(m->json, &q, err, sizeof(err)), err);
+	/* registered by exec_register() on the reader thread */
+	if ((x = xexec_get(e, q.exec)) == NULL) {
+		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
+		return;
+	}
+	if (json_array_size(q.argv) == 0)
+		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
+	else if (q.fresh)
+		exec_fresh(e, m, &q, x);
+	else if (!exec_sup(e, m, &q, x))
+		exec_docker(e, m, &q, x);
 	xexec_remove(e, x);
 }
 
@@ -1682,11 +1878,14 @@ static void
 do_exec_kill(void *arg, struct ipc_msg *m)
 {
 	struct engine *e = arg;
-	const char *id = str(m->json, "exec");
+	struct engine_msg_exec_kill q;
 	struct xexec *x;
+	char err[256];
 
+	(void)msg_read_check(
+	    m, engine_msg_exec_kill_read(m->json, &q, err, sizeof(err)), err);
 	pthread_mutex_lock(&e->lock);
-	x = id != NULL ? xexec_find(e, id) : NULL;
+	x = xexec_find(e, q.exec);
 	if (x != NULL) {
 		x->kill = 1;
 		xexec_wake(x);
@@ -1703,17 +1902,20 @@ static void
 do_exec_stdin(void *arg, struct ipc_msg *m)
 {
 	struct engine *e = arg;
-	const char *id = str(m->json, "exec");
+	struct engine_msg_exec_stdin q;
 	struct xexec *x;
+	char err[256];
 
+	(void)msg_read_check(
+	    m, engine_msg_exec_stdin_read(m->json, &q, err, sizeof(err)), err);
 	pthread_mutex_lock(&e->lock);
-	x = id != NULL ? xexec_find(e, id) : NULL;
+	x = xexec_find(e, q.exec);
 	if (x != NULL) {
 		if (m->datalen > 0 &&
 		    buf_append(&x->in, m->data, m->datalen) != 0)
-			log_warn(
-			    "exec %s: stdin buffer full, input dropped", id);
-		if (json_is_true(json_object_get(m->json, "eof")))
+			log_warn("exec %s: stdin buffer full, input dropped",
+			    q.exec);
+		if (q.eof)
 			x->in_eof = 1;
 		xexec_wake(x);
 	}
@@ -1763,18 +1965,35 @@ job_main(void *arg)
 static int
 exec_register(struct engine *e, struct ipc_msg *m)
 {
-	const char *id = str(m->json, "exec"),
-	           *container = str(m->json, "container");
+	struct engine_msg_exec q;
+	char err[256];
 
-	if (id == NULL || !petri_id_valid(id, "ex_") || container == NULL) {
+	(void)msg_read_check(
+	    m, engine_msg_exec_read(m->json, &q, err, sizeof(err)), err);
+	if (!petri_id_valid(q.exec, "ex_")) {
 		(void)reply_err(e, m->id, PETRI_ERR_INVAL, "bad exec request");
 		return -1;
 	}
-	if (xexec_add(e, id, container) == NULL) {
+	if (xexec_add(e, q.exec, q.container) == NULL) {
 		(void)reply_err(e, m->id, PETRI_ERR_LIMIT, "too many execs");
 		return -1;
 	}
 	return 0;
+}
+
+/* Takes an execution exec_register() entered out again: its job did not
+ * start. */
+static void
+exec_unregister(struct engine *e, struct ipc_msg *m)
+{
+	struct engine_msg_exec q;
+	struct xexec *x;
+	char err[256];
+
+	(void)msg_read_check(
+	    m, engine_msg_exec_read(m->json, &q, err, sizeof(err)), err);
+	if ((x = xexec_get(e, q.exec)) != NULL)
+		xexec_remove(e, x);
 }
 
 static void
@@ -1811,15 +2030,8 @@ engine_request(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	pthread_attr_setstacksize(&at, 256 * 1024);
 	if (pthread_create(&t, &at, job_main, j) != 0) {
 		(void)reply_err(e, j->msg.id, PETRI_ERR_LIMIT, "engine busy");
-		if (j->msg.type == MSG_ENG_EXEC) {
-			struct xexec *x;
-
-			pthread_mutex_lock(&e->lock);
-			x = xexec_find(e, str(j->msg.json, "exec"));
-			pthread_mutex_unlock(&e->lock);
-			if (x != NULL)
-				xexec_remove(e, x);
-		}
+		if (j->msg.type == MSG_ENG_EXEC)
+			exec_unregister(e, &j->msg);
 		ipc_msg_clear(&j->msg);
 		free(j);
 	}
