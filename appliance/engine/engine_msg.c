@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "engine_msg.h"
 #include "util.h"
 
@@ -19,14 +20,6 @@
 	    "timeout_ms", &(l)->timeout_ms, "disk_mb", &(l)->disk_mb
 
 static int
-msg_fail(const json_error_t *je, const char *what, char *err, size_t errlen)
-{
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s: %s", what, je->text);
-	return PETRI_ERR_PROTO;
-}
-
-static int
 msg_fail_text(const char *text, char *err, size_t errlen)
 {
 	if (err != NULL && errlen > 0)
@@ -34,19 +27,21 @@ msg_fail_text(const char *text, char *err, size_t errlen)
 	return PETRI_ERR_PROTO;
 }
 
-/* One json_unpack_ex(JSON_STRICT) of j by fmt; what names the message. */
+/* dispatch_vread() of j by fmt; what names the message in err. */
 static int
 msg_unpack(
     json_t *j, const char *what, char *err, size_t errlen, const char *fmt, ...)
 {
-	json_error_t je;
+	char why[JSON_ERROR_TEXT_LENGTH];
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = json_vunpack_ex(j, &je, JSON_STRICT, fmt, ap);
+	r = dispatch_vread(j, why, sizeof(why), fmt, ap);
 	va_end(ap);
-	return r != 0 ? msg_fail(&je, what, err, errlen) : 0;
+	if (r != 0 && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: %s", what, why);
+	return r;
 }
 
 /* Whether v is an array of strings (want_array) or an object of them. */
